@@ -1,0 +1,40 @@
+"""The messages the runtime itself puts on the wire.
+
+Every actor message travels inside an :class:`Envelope` that names the sending
+actor, the receiving actor and, for ``ask``, a correlation id. Transports move
+envelopes between nodes and know nothing else about actors.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from transport.codec import Message, message
+
+
+@message("env")
+@frozen
+class Envelope(Message):
+    src_node: str
+    src_name: str
+    dst_name: str
+    # 0 for a plain send; otherwise the correlation id of an ask or its reply
+    corr: int
+    reply: bool
+    body: Message
+
+
+@message("hello")
+@frozen
+class Hello(Message):
+    """First frame on every TCP connection: who is calling, so the link can be reused."""
+
+    node: str
+
+
+@message("ask-failed")
+@frozen
+class AskFailed(Message):
+    """Reply sent instead of an answer when the target is missing or its handler raised."""
+
+    reason: str
