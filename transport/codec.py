@@ -17,7 +17,7 @@ a missing field or a value of the wrong primitive type is a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -100,11 +100,11 @@ def message(tag: str) -> Callable[[M], M]:
     """Register an attrs class as a wire message under ``tag``."""
 
     def register(cls: M) -> M:
-        if not attrs.has(cls):
+        if not hasattr(cls, "__attrs_attrs__"):
             raise TypeError(f"{cls.__name__} must be an attrs class")
         if tag in _by_tag and _by_tag[tag] is not cls:
             raise ValueError(f"tag {tag!r} is already used by {_by_tag[tag].__name__}")
-        attrs.resolve_types(cls)
+        attrs.resolve_types(cast(Any, cls))
         _by_tag[tag] = cls
         _tag_of[cls] = tag
         return cls
@@ -128,7 +128,7 @@ def _structure_tagged(tag: Any, fields: Any) -> Message:
         raise DecodeError(f"unknown message tag {tag!r}")
     if not isinstance(fields, (list, tuple)):
         raise DecodeError(f"{tag}: fields must be an array")
-    n_fields = len(attrs.fields(cls))
+    n_fields = len(cls.__attrs_attrs__)  # type: ignore[attr-defined]
     if len(fields) != n_fields:
         raise DecodeError(f"{tag}: expected {n_fields} fields, got {len(fields)}")
     try:

@@ -38,3 +38,9 @@ class AskFailed(Message):
     """Reply sent instead of an answer when the target is missing or its handler raised."""
 
     reason: str
+
+
+@message("ack")
+@frozen
+class Ack(Message):
+    """The reply to an ask whose handler had nothing to return."""
