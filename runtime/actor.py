@@ -22,13 +22,14 @@ import attrs
 import trio
 
 from transport.codec import Message
+from transport.envelope import AskFailed
 
 if TYPE_CHECKING:
     from runtime.system import ActorSystem
 
 log = logging.getLogger("podium.actor")
 
-__all__ = ["Actor", "ActorContext", "ActorRef", "Mail", "Timer"]
+__all__ = ["Actor", "ActorContext", "ActorRef", "Mail", "PendingReply", "Timer"]
 
 
 @attrs.frozen(eq=False)
@@ -67,6 +68,29 @@ class Mail:
     corr: int
 
 
+class PendingReply:
+    """An ask to be answered later, e.g. once a Raft entry commits; answer it once.
+
+    For a message that was sent rather than asked there is nobody to answer,
+    and answering is a no-op, so a handler need not care which it got.
+    """
+
+    __slots__ = ("_corr", "_system", "_to")
+
+    def __init__(self, system: ActorSystem, to: ActorRef | None, corr: int) -> None:
+        self._system = system
+        self._to = to
+        self._corr = corr
+
+    def resolve(self, answer: Message | None) -> None:
+        if self._to is not None and self._corr:
+            self._system.reply(self._to, self._corr, answer)
+            self._corr = 0
+
+    def fail(self, reason: str) -> None:
+        self.resolve(AskFailed(reason))
+
+
 class Timer:
     """A pending ``send_after`` or periodic tick; cancel it, or let it die with its actor."""
 
@@ -102,6 +126,9 @@ class ActorContext:
         self._inbox = inbox
         self._loop_scope = loop_scope
         self.self_ref = system.ref(system.node, name)
+        # the message being handled, and whether its handler took over the reply
+        self.current: Mail | None = None
+        self.deferred = False
 
     @property
     def node(self) -> str:
@@ -112,6 +139,14 @@ class ActorContext:
 
     def ref(self, node: str, name: str) -> ActorRef:
         return self.system.ref(node, name)
+
+    def defer_reply(self) -> PendingReply:
+        """Answer the message being handled later, instead of with the handler's return."""
+        mail = self.current
+        if mail is None:
+            raise RuntimeError("defer_reply() called outside a message handler")
+        self.deferred = True
+        return PendingReply(self.system, mail.sender, mail.corr)
 
     def stop(self) -> None:
         """End this actor cleanly once the current message is handled (no restart)."""

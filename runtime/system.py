@@ -220,7 +220,10 @@ class ActorSystem:
             raise crash
 
     async def _loop(self, actor: Actor, inbox: trio.MemoryReceiveChannel[Mail]) -> None:
+        ctx = actor.ctx
         async for mail in inbox:
+            ctx.current = mail
+            ctx.deferred = False
             if not mail.corr:
                 await actor.handle(mail.msg, mail.sender)
                 continue
@@ -230,4 +233,5 @@ class ActorSystem:
             except Exception as exc:
                 self.reply(mail.sender, mail.corr, AskFailed(f"{type(exc).__name__}: {exc}"))
                 raise
-            self.reply(mail.sender, mail.corr, answer)
+            if not ctx.deferred:
+                self.reply(mail.sender, mail.corr, answer)

@@ -3,7 +3,7 @@ import random
 import pytest
 import trio
 
-from runtime.actor import Actor, ActorRef
+from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from tests.runtime.messages import Boom, Ping, Pong
@@ -162,3 +162,43 @@ async def test_each_actor_gets_its_own_seeded_rng() -> None:
     assert await draws(7) != await draws(8)
     first, second = await draws(7)
     assert first != second
+
+
+class Later(Actor):
+    """Parks asks and answers them all when told to."""
+
+    def __init__(self) -> None:
+        self.parked: list[tuple[int, PendingReply]] = []
+
+    async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
+        assert isinstance(msg, Ping)
+        if msg.n >= 0:
+            self.parked.append((msg.n, self.ctx.defer_reply()))
+            return None
+        for n, pending in self.parked:
+            pending.fail("odd") if n % 2 else pending.resolve(Pong(n))
+        return Pong(len(self.parked))
+
+
+async def test_deferred_replies_answer_asks_later() -> None:
+    system = make_system()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(system.run_actor, "later", Later())
+        ref = system.ref("n1", "later")
+        answers: dict[int, object] = {}
+
+        async def ask(n: int) -> None:
+            try:
+                answers[n] = await ref.ask(Ping(n))
+            except AskError as exc:
+                answers[n] = str(exc)
+
+        async with trio.open_nursery() as askers:
+            for n in range(3):
+                askers.start_soon(ask, n)
+            await trio.testing.wait_all_tasks_blocked()
+            assert answers == {}
+            await ref.send(Ping(7))  # a plain send may be deferred too: nothing to answer
+            assert await ref.ask(Ping(-1)) == Pong(4)
+        assert answers == {0: Pong(0), 1: "later@n1: odd", 2: Pong(2)}
+        nursery.cancel_scope.cancel()
