@@ -208,6 +208,14 @@ class Actor:
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         raise NotImplementedError(f"{type(self).__name__} does not handle {type(msg).__name__}")
 
+    async def on_drained(self) -> None:
+        """Runs whenever the mailbox is empty after a message: the place to flush a batch.
+
+        An actor that batches (Raft's group commit: one fsync for every proposal
+        that arrived meanwhile) does its per-message work in ``handle`` and the
+        expensive step here, so the batch grows by itself under load.
+        """
+
     async def on_stop(self) -> None:
         """Runs after a clean stop or a crash of a started actor; not when its node is cancelled."""
 

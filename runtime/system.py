@@ -226,12 +226,14 @@ class ActorSystem:
             ctx.deferred = False
             if not mail.corr:
                 await actor.handle(mail.msg, mail.sender)
-                continue
-            assert mail.sender is not None
-            try:
-                answer = await actor.handle(mail.msg, mail.sender)
-            except Exception as exc:
-                self.reply(mail.sender, mail.corr, AskFailed(f"{type(exc).__name__}: {exc}"))
-                raise
-            if not ctx.deferred:
-                self.reply(mail.sender, mail.corr, answer)
+            else:
+                assert mail.sender is not None
+                try:
+                    answer = await actor.handle(mail.msg, mail.sender)
+                except Exception as exc:
+                    self.reply(mail.sender, mail.corr, AskFailed(f"{type(exc).__name__}: {exc}"))
+                    raise
+                if not ctx.deferred:
+                    self.reply(mail.sender, mail.corr, answer)
+            if not inbox.statistics().current_buffer_used:
+                await actor.on_drained()

@@ -202,3 +202,32 @@ async def test_deferred_replies_answer_asks_later() -> None:
             assert await ref.ask(Ping(-1)) == Pong(4)
         assert answers == {0: Pong(0), 1: "later@n1: odd", 2: Pong(2)}
         nursery.cancel_scope.cancel()
+
+
+async def test_on_drained_runs_once_per_burst() -> None:
+    class Batcher(Actor):
+        def __init__(self) -> None:
+            self.batch: list[int] = []
+            self.flushed: list[list[int]] = []
+
+        async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
+            assert isinstance(msg, Ping)
+            self.batch.append(msg.n)
+            return None
+
+        async def on_drained(self) -> None:
+            self.flushed.append(self.batch)
+            self.batch = []
+
+    system = make_system()
+    batcher = Batcher()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(system.run_actor, "batcher", batcher)
+        ref = system.ref("n1", "batcher")
+        for n in range(5):
+            assert ref.try_send(Ping(n))
+        await trio.testing.wait_all_tasks_blocked()
+        assert ref.try_send(Ping(5))
+        await trio.testing.wait_all_tasks_blocked()
+        assert batcher.flushed == [[0, 1, 2, 3, 4], [5]]
+        nursery.cancel_scope.cancel()
