@@ -135,7 +135,12 @@ class ActorContext:
         return self.system.node
 
     def now(self) -> float:
+        """Monotonic seconds for timers and timeouts (mocked in the simulator)."""
         return trio.current_time()
+
+    def wall_time(self) -> float:
+        """Epoch seconds for timestamps that go into the replicated log."""
+        return self.system.wall_clock()
 
     def ref(self, node: str, name: str) -> ActorRef:
         return self.system.ref(node, name)

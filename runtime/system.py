@@ -17,6 +17,7 @@ import attrs
 import trio
 
 from runtime.actor import Actor, ActorContext, ActorRef, Mail
+from runtime.clock import WallClock, system_wall_clock
 from runtime.errors import AskError, AskTimeout
 from transport.base import Transport
 from transport.codec import Message
@@ -37,8 +38,15 @@ class _ReplySlot:
 
 
 class ActorSystem:
-    def __init__(self, node: str, transport: Transport | None, rng: random.Random) -> None:
+    def __init__(
+        self,
+        node: str,
+        transport: Transport | None,
+        rng: random.Random,
+        wall_clock: WallClock = system_wall_clock,
+    ) -> None:
         self.node = node
+        self.wall_clock = wall_clock
         self.transport = transport
         self.rng = rng
         self._mailboxes: dict[str, trio.MemorySendChannel[Mail]] = {}
