@@ -1,0 +1,1 @@
+"""The HTTP API: a Starlette app served by hypercorn's trio worker inside a node."""
