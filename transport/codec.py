@@ -92,8 +92,10 @@ def _structure_any_message(value: Any, _: Any) -> Message:
     return _structure_tagged(tag, fields)
 
 
-_converter.register_unstructure_hook(Message, _unstructure_any_message)
-_converter.register_structure_hook(Message, _structure_any_message)
+# predicate hooks, not class hooks: a class hook would also match every subclass
+# (cattrs dispatches like singledispatch) and recurse into itself
+_converter.register_unstructure_hook_func(lambda t: t is Message, _unstructure_any_message)
+_converter.register_structure_hook_func(lambda t: t is Message, _structure_any_message)
 
 
 def message(tag: str) -> Callable[[M], M]:

@@ -1,0 +1,205 @@
+"""Messages between gateways, masters and workers (the job protocol, not Raft's).
+
+Payloads and results are JSON-like values carried as msgpack bytes, so the
+codec stays strictly typed while users put anything JSON can hold in a job.
+Job views travel as JSON bytes: the master renders them once and the gateway
+returns them as they are.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from transport.codec import Message, message
+
+# -- client requests (gateway -> master; a follower forwards writes to the leader) --
+
+
+@message("c.jobspec")
+@frozen
+class JobSpec(Message):
+    type: str
+    payload: bytes
+    priority: int
+    max_retries: int
+    timeout_s: float | None
+    run_at: float | None
+    idempotency_key: str | None
+
+
+@message("c.submit")
+@frozen
+class SubmitJobs(Message):
+    jobs: tuple[JobSpec, ...]
+
+
+@message("c.jobstatus")
+@frozen
+class JobStatus(Message):
+    id: str
+    status: str
+
+
+@message("c.submitted")
+@frozen
+class Submitted(Message):
+    jobs: tuple[JobStatus, ...]
+
+
+@message("c.cancel")
+@frozen
+class CancelJob(Message):
+    id: str
+
+
+@message("c.retry")
+@frozen
+class RetryJob(Message):
+    id: str
+
+
+@message("c.changed")
+@frozen
+class JobChanged(Message):
+    """Outcome of cancel or retry: ``error`` is empty on success."""
+
+    id: str
+    status: str
+    error: str
+    not_found: bool
+
+
+@message("c.get")
+@frozen
+class GetJob(Message):
+    id: str
+
+
+@message("c.list")
+@frozen
+class ListJobs(Message):
+    status: str | None
+    type: str | None
+    limit: int
+    cursor: str | None
+
+
+@message("c.view")
+@frozen
+class JsonView(Message):
+    """A rendered answer (job, page, stats, cluster) as JSON bytes; empty when not found."""
+
+    json: bytes
+
+
+@message("c.cluster")
+@frozen
+class GetCluster(Message):
+    pass
+
+
+@message("c.not-leader")
+@frozen
+class NotLeader(Message):
+    """This master cannot serve the request; ``leader`` is whom to ask, if known."""
+
+    leader: str | None
+
+
+@message("c.unavailable")
+@frozen
+class Unavailable(Message):
+    """The request could not be committed in time (no quorum, leader change)."""
+
+    reason: str
+
+
+# -- workers <-> leader ---------------------------------------------------------------
+
+
+@message("w.running")
+@frozen
+class RunningJob(Message):
+    job_id: str
+    attempt: int
+
+
+@message("w.hello")
+@frozen
+class WorkerHello(Message):
+    """Register (or re-register after a failover), re-attaching what the worker runs."""
+
+    worker: str
+    capacity: int
+    types: tuple[str, ...]
+    running: tuple[RunningJob, ...]
+
+
+@message("w.welcome")
+@frozen
+class Welcome(Message):
+    leader: str
+    lease_s: float
+    heartbeat_s: float
+
+
+@message("w.heartbeat")
+@frozen
+class WorkerHeartbeat(Message):
+    worker: str
+    running: tuple[RunningJob, ...]
+    draining: bool
+
+
+@message("w.heartbeat-ack")
+@frozen
+class HeartbeatAck(Message):
+    """``known`` is False when the leader has no record of the worker: register again."""
+
+    known: bool
+    cancel: tuple[RunningJob, ...]
+
+
+@message("w.assignment")
+@frozen
+class Assignment(Message):
+    job_id: str
+    attempt: int
+    type: str
+    payload: bytes
+    timeout_s: float | None
+
+
+@message("w.assign")
+@frozen
+class AssignJobs(Message):
+    assignments: tuple[Assignment, ...]
+
+
+@message("w.cancel")
+@frozen
+class CancelRunning(Message):
+    job_id: str
+    attempt: int
+
+
+@message("w.finished")
+@frozen
+class JobFinished(Message):
+    """A worker's report; the leader acks it once the outcome is committed."""
+
+    worker: str
+    job_id: str
+    attempt: int
+    ok: bool
+    result: bytes
+    error: str
+    timed_out: bool
+
+
+@message("w.bye")
+@frozen
+class WorkerBye(Message):
+    """A draining worker leaves: its remaining jobs go back to the queue at once."""
+
+    worker: str
