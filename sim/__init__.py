@@ -16,8 +16,9 @@ and returns a few figures for the report line::
     from runtime.supervisor import ChildSpec, Supervisor
     from sim.harness import Simulation
     from sim.scenarios import Summary, scenario
+    from transport.simnet import LinkConfig, NetConfig
 
-    @scenario("echo", converge_within=10.0)
+    @scenario("echo", converge_within=10.0, network=NetConfig(link=LinkConfig(loss=0.1)))
     async def echo(sim: Simulation) -> Summary:
         \"\"\"One line for `python -m sim list`.\"\"\"
         store = MemoryStorage()          # any object; it survives crashes
@@ -45,6 +46,15 @@ What the harness guarantees:
   ``converge_within`` simulated seconds.
 - a node whose root supervisor gives up, or an exception escaping the actors
   or the body, is a violation too (``node-alive``, ``no-exception``).
+
+From a test (not inside a trio run: the simulator owns its own)::
+
+    result = run_scenario("echo", seed=3)
+    assert result.ok, result.violation   # result.trace, result.fingerprint
+
+Each node's ``ActorSystem`` gets a seeded ``rng`` and ``sim_wall_clock``
+(wall time that follows the mock clock); ``sim.note(text)`` adds a line of
+your own to the trace.
 
 Rules for deterministic scenarios: take time from ``trio.current_time()`` or
 ``sim.now()``, randomness from ``sim.rng(label)`` or an actor's ``ctx.rng``,

@@ -275,6 +275,7 @@ class Simulation:
 
     async def _settle(self) -> None:
         """The final phase: heal everything, then wait (bounded) for every convergence check."""
+        self.note("final phase: heal every partition, restart every crashed node")
         self.heal()
         for node in self.nodes.values():
             if not node.up:
@@ -350,7 +351,9 @@ def run_scenario(scenario: Scenario | str, seed: int) -> RunResult:
     """Run one scenario for one seed; the result is a function of ``(scenario, seed)``."""
     if isinstance(scenario, str):
         scenario = scenarios.get(scenario)
-    sim = Simulation(scenario.name, seed, converge_within=scenario.converge_within)
+    sim = Simulation(
+        scenario.name, seed, net_config=scenario.network, converge_within=scenario.converge_within
+    )
     logger = logging.getLogger("podium.supervisor")
     bridge = SupervisorLogBridge(sim.trace)
     level = logger.level

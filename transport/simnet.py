@@ -201,8 +201,6 @@ class SimNetwork:
         self.stats = NetStats()
         self.observer = observer
         self._rng = rng
-        # every link without an override of its own; a scenario may replace it mid-run
-        self.default_link = self.config.link
         self._links: dict[tuple[str, str], LinkConfig] = dict(self.config.links)
         self._endpoints: dict[str, SimEndpoint] = {}
         self._heap: list[_InFlight] = []
@@ -247,7 +245,7 @@ class SimNetwork:
         self._links[(src, dst)] = link
 
     def link(self, src: str, dst: str) -> LinkConfig:
-        return self._links.get((src, dst), self.default_link)
+        return self._links.get((src, dst), self.config.link)
 
     def partition_oneway(self, src: str, dst: str) -> None:
         """Drop everything ``src`` sends to ``dst``; the other direction still works."""

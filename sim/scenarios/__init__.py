@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from transport.simnet import NetConfig
+
 if TYPE_CHECKING:
     from sim.harness import Simulation
 
@@ -32,6 +34,8 @@ class Scenario:
     converge_within: float = 30.0
     # an upper bound on mock time for the body, so a stuck scenario ends instead of hanging
     time_limit: float = 3600.0
+    # the network's default link and inbox size (per-link overrides: ``sim.net.set_link``)
+    network: NetConfig = attrs.Factory(NetConfig)
     description: str = ""
 
 
@@ -40,7 +44,11 @@ _discovered = False
 
 
 def scenario(
-    name: str, *, converge_within: float = 30.0, time_limit: float = 3600.0
+    name: str,
+    *,
+    converge_within: float = 30.0,
+    time_limit: float = 3600.0,
+    network: NetConfig | None = None,
 ) -> Callable[[Body], Body]:
     """Register an async ``body(sim) -> summary`` under ``name``; its docstring describes it."""
 
@@ -48,8 +56,9 @@ def scenario(
         if name in _registry and _registry[name].body is not body:
             raise ValueError(f"scenario {name!r} is already registered")
         doc = (body.__doc__ or "").strip()
+        first_line = doc.splitlines()[0] if doc else ""
         _registry[name] = Scenario(
-            name, body, converge_within, time_limit, doc.splitlines()[0] if doc else ""
+            name, body, converge_within, time_limit, network or NetConfig(), first_line
         )
         return body
 

@@ -26,13 +26,15 @@ from runtime.system import ActorSystem
 from sim.harness import Simulation
 from sim.scenarios import Summary, scenario
 from transport.codec import Message, message
-from transport.simnet import LinkConfig
+from transport.simnet import LinkConfig, NetConfig
 
-__all__ = ["PingLedger", "Pinger", "Ponger", "run_pingpong"]
+__all__ = ["NETWORK", "PingLedger", "Pinger", "Ponger", "run_pingpong"]
 
 NODES = ("n1", "n2", "n3", "n4")
-LINK = LinkConfig(
-    latency=0.002, jitter=0.01, loss=0.1, duplicate=0.1, reorder=0.05, reorder_delay=0.1
+NETWORK = NetConfig(
+    link=LinkConfig(
+        latency=0.002, jitter=0.01, loss=0.1, duplicate=0.1, reorder=0.05, reorder_delay=0.1
+    )
 )
 PING_INTERVAL_S = 0.05
 RETRY_AFTER_S = 0.2
@@ -164,7 +166,6 @@ def _unanswered(ledgers: dict[str, PingLedger]) -> str | None:
 
 async def run_pingpong(sim: Simulation, pinger: type[Pinger] = Pinger) -> Summary:
     """The pingpong scenario with a given pinger class, so tests can plant a broken one."""
-    sim.net.default_link = LINK
     ledgers: dict[str, PingLedger] = {}
     for name in NODES:
         peers = tuple(peer for peer in NODES if peer != name)
@@ -208,7 +209,7 @@ async def run_pingpong(sim: Simulation, pinger: type[Pinger] = Pinger) -> Summar
     }
 
 
-@scenario("pingpong", converge_within=20.0)
+@scenario("pingpong", converge_within=20.0, network=NETWORK)
 async def pingpong(sim: Simulation) -> Summary:
     """Pingers retry numbered pings until answered, across loss, duplicates, partitions, a crash."""
     return await run_pingpong(sim)

@@ -1,11 +1,12 @@
 """``python -m sim``: a planted bug is caught and replayable, a sweep passes."""
 
 import io
+import random
 
 from sim.cli import main
 from sim.harness import Simulation
 from sim.scenarios import Summary, scenario
-from sim.scenarios.pingpong import Pinger, run_pingpong
+from sim.scenarios.pingpong import NETWORK, Pinger, run_pingpong
 
 
 class DoubleCountingPinger(Pinger):
@@ -16,10 +17,18 @@ class DoubleCountingPinger(Pinger):
             self.ledger.record_answer(n)
 
 
-@scenario("test-pingpong-double-count")
+@scenario("test-pingpong-double-count", network=NETWORK)
 async def double_count(sim: Simulation) -> Summary:
     """pingpong with a pinger that does not deduplicate pongs."""
     return await run_pingpong(sim, DoubleCountingPinger)
+
+
+@scenario("test-nondeterministic")
+async def nondeterministic(sim: Simulation) -> Summary:
+    """Notes a draw from an unseeded source, which --check-determinism must notice."""
+    sim.note("steady line")
+    sim.note(f"unseeded draw {random.SystemRandom().random()}")
+    return {}
 
 
 def cli(*argv: str) -> tuple[int, list[str]]:
@@ -59,6 +68,13 @@ def test_a_double_counting_pinger_is_caught_with_a_replay_command() -> None:
     assert "invariant 'answered-once' violated: the pinger on n" in violation
     assert "answered 2 times" in violation
     assert "replay: python -m sim run --scenario test-pingpong-double-count --seed 0 -v" in lines
+    assert lines[-1].startswith("trace: ")
+
+
+def test_check_determinism_points_at_the_first_differing_line() -> None:
+    status, lines = cli("run", "--scenario", "test-nondeterministic", "--check-determinism")
+    assert status == 1
+    assert "NOT deterministic: the traces of seed 0 differ at line 2:" in lines
     assert lines[-1].startswith("trace: ")
 
 
