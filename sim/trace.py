@@ -40,9 +40,6 @@ class Trace:
             digest.update(b"\n")
         return digest.hexdigest()
 
-    def __len__(self) -> int:
-        return len(self.lines)
-
 
 def _route(src: str, dst: str, envelope: Envelope) -> str:
     kind = ""

@@ -344,10 +344,6 @@ class SimNetwork:
 
     # -- delivering ------------------------------------------------------------
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._heap)
-
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The one delivery task: move each message into its inbox when it is due."""
         heap = self._heap
