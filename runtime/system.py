@@ -77,7 +77,7 @@ class ActorSystem:
                 return
             try:
                 await inbox.send(Mail(msg, sender, 0))
-            except trio.BrokenResourceError:
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
                 self._dead_letter(target, msg)
         else:
             self._send_remote(target, msg, sender, corr=0, reply=False)
@@ -91,7 +91,7 @@ class ActorSystem:
             return False
         try:
             inbox.send_nowait(Mail(msg, sender, 0))
-        except (trio.WouldBlock, trio.BrokenResourceError):
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
             self._dead_letter(target, msg)
             return False
         return True
@@ -102,15 +102,19 @@ class ActorSystem:
         self._pending[corr] = slot
         asker = self.ref(self.node, _ASK)
         try:
+            deadline = trio.current_time() + timeout
             if target.node == self.node:
                 inbox = self._mailboxes.get(target.name)
                 if inbox is None:
                     raise AskError(f"no actor {target.name!r} on node {self.node!r}")
-                with trio.move_on_after(timeout):
-                    await inbox.send(Mail(msg, asker, corr))
+                with trio.move_on_at(deadline):
+                    try:
+                        await inbox.send(Mail(msg, asker, corr))
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        raise AskError(f"{target.name}@{self.node} stopped") from None
             else:
                 self._send_remote(target, msg, asker, corr=corr, reply=False)
-            with trio.move_on_after(timeout):
+            with trio.move_on_at(deadline):
                 await slot.event.wait()
         finally:
             del self._pending[corr]
@@ -180,7 +184,7 @@ class ActorSystem:
             return
         try:
             await inbox.send(Mail(envelope.body, sender, envelope.corr))
-        except trio.BrokenResourceError:
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
             self._dead_letter(self.ref(self.node, envelope.dst_name), envelope.body)
 
     # -- running actors --------------------------------------------------------
@@ -223,6 +227,9 @@ class ActorSystem:
         finally:
             if self._mailboxes.get(name) is send_channel:
                 del self._mailboxes[name]
+            # closing the receiving end first turns every send still waiting on this
+            # mailbox into BrokenResourceError, which senders treat as a dead letter
+            receive_channel.close()
             send_channel.close()
         if crash is not None:
             raise crash
