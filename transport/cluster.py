@@ -183,18 +183,24 @@ class CancelRunning(Message):
     attempt: int
 
 
-@message("w.finished")
+@message("w.report")
 @frozen
-class JobFinished(Message):
-    """A worker's report; the leader acks it once the outcome is committed."""
-
-    worker: str
+class JobReport(Message):
     job_id: str
     attempt: int
     ok: bool
     result: bytes
     error: str
     timed_out: bool
+
+
+@message("w.reports")
+@frozen
+class ReportJobs(Message):
+    """Finished jobs, batched; the leader acks once every outcome is committed."""
+
+    worker: str
+    reports: tuple[JobReport, ...]
 
 
 @message("w.bye")
