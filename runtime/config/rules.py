@@ -1,0 +1,108 @@
+"""Rules that relate settings to each other, checked once the types are right.
+
+The production profile lists everything it misses in one go: an operator
+fixing a deployment should not have to restart once per missing setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from runtime.config.model import AuthConfig, NodeConfig, TlsConfig
+from runtime.config.problems import Finding
+
+MIN_PRODUCTION_SECRET_BYTES = 32
+
+
+def rule_findings(config: NodeConfig) -> Iterator[Finding]:
+    production = config.profile == "production"
+    yield from _role_findings(config)
+    yield from _timing_findings(config)
+    yield from _auth_findings(config.auth, production)
+    yield from _tls_findings(config.tls, production)
+
+
+def _role_findings(config: NodeConfig) -> Iterator[Finding]:
+    if config.role == "worker":
+        if not config.masters:
+            yield Finding(
+                ("masters",),
+                "must list at least one master for a worker, e.g. --masters 127.0.0.1:7001",
+                config.masters,
+            )
+        if config.peers:
+            yield Finding(
+                ("peers",),
+                "is for masters; a worker finds the cluster through masters",
+                config.peers,
+            )
+        return
+    if config.id not in config.peers:
+        yield Finding(
+            ("peers",),
+            f"must include this node's id {config.id!r}: a master is one of its own peers",
+            config.peers,
+        )
+    if config.masters:
+        yield Finding(
+            ("masters",),
+            f"is for workers; a {config.role} node finds the other masters through peers",
+            config.masters,
+        )
+
+
+def _timing_findings(config: NodeConfig) -> Iterator[Finding]:
+    raft, scheduler = config.raft, config.scheduler
+    if raft.heartbeat_ticks >= raft.election_ticks:
+        yield Finding(
+            ("raft", "heartbeat_ticks"),
+            f"must be less than raft.election_ticks ({raft.election_ticks}), "
+            "or followers start elections while the leader is healthy",
+            raft.heartbeat_ticks,
+        )
+    if scheduler.heartbeat_s >= scheduler.lease_s:
+        yield Finding(
+            ("scheduler", "heartbeat_s"),
+            f"must be less than scheduler.lease_s ({scheduler.lease_s}), "
+            "or healthy workers lose their leases",
+            scheduler.heartbeat_s,
+        )
+    if scheduler.backoff_cap_s < scheduler.backoff_base_s:
+        yield Finding(
+            ("scheduler", "backoff_cap_s"),
+            f"must be at least scheduler.backoff_base_s ({scheduler.backoff_base_s})",
+            scheduler.backoff_cap_s,
+        )
+
+
+def _auth_findings(auth: AuthConfig, production: bool) -> Iterator[Finding]:
+    when = "in the production profile" if production else "when auth.enabled is true"
+    if production and not auth.enabled:
+        yield Finding(("auth", "enabled"), f"must be true {when}", auth.enabled)
+    if auth.enabled or production:
+        minimum = MIN_PRODUCTION_SECRET_BYTES if production else 1
+        if len(auth.secret.encode()) < minimum:
+            yield Finding(
+                ("auth", "secret"), f"must be at least {minimum} bytes {when}", auth.secret
+            )
+        if not auth.users:
+            yield Finding(("auth", "users"), f"must list at least one user {when}", auth.users)
+    seen: set[str] = set()
+    for i, user in enumerate(auth.users):
+        if user.name in seen:
+            yield Finding(("auth", "users", i, "name"), "is used by two users", user.name)
+        seen.add(user.name)
+
+
+def _tls_findings(tls: TlsConfig, production: bool) -> Iterator[Finding]:
+    when = "in the production profile" if production else "when tls.enabled is true"
+    if production and not tls.enabled:
+        yield Finding(("tls", "enabled"), f"must be true {when}", tls.enabled)
+    if not (tls.enabled or production):
+        return
+    for name in ("ca", "cert", "key"):
+        path = getattr(tls, name)
+        if path is None:
+            yield Finding(("tls", name), f"must name a PEM file {when}")
+        elif not path.is_file():
+            yield Finding(("tls", name), "must name an existing file", path)
