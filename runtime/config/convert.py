@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 import attrs
 from cattrs import Converter
 from cattrs.errors import (
+    AttributeValidationNote,
     ClassValidationError,
     ForbiddenExtraKeysError,
     IterableValidationError,
@@ -44,17 +45,12 @@ def structure(data: Mapping[str, Any], cls: type[T]) -> T:
 
 def findings(exc: BaseException, path: KeyPath = ()) -> Iterator[Finding]:
     """Flatten a cattrs exception tree into one finding per bad key."""
-    if isinstance(exc, ClassValidationError):
-        named, plain = exc.group_exceptions()
-        for sub, note in named:
-            yield from findings(sub, (*path, note.name))
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        noted, plain = exc.group_exceptions()
+        for sub, note in noted:
+            key = note.name if isinstance(note, AttributeValidationNote) else note.index
+            yield from findings(sub, (*path, key))
         for sub in plain:
-            yield from findings(sub, path)
-    elif isinstance(exc, IterableValidationError):
-        indexed, plain_items = exc.group_exceptions()
-        for sub, item in indexed:
-            yield from findings(sub, (*path, item.index))
-        for sub in plain_items:
             yield from findings(sub, path)
     elif isinstance(exc, ForbiddenExtraKeysError):
         known = [f.name for f in attrs.fields(exc.cl)]

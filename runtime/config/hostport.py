@@ -28,6 +28,8 @@ def parse_hostport(text: str) -> tuple[str, int]:
     """
     if not isinstance(text, str):
         raise AddressError(repr(text), "must be a string like 127.0.0.1:7001")
+    if "://" in text:
+        raise AddressError(text, "must be host:port without a scheme, e.g. 127.0.0.1:7001")
     if text.startswith("["):
         end = text.find("]")
         if end < 0:

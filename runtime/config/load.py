@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from cattrs.errors import CattrsError
 
 from runtime.config.checks import field_findings
-from runtime.config.convert import findings, structure
+from runtime.config.convert import InvalidValue, findings, structure
 from runtime.config.flags import parse_flags
 from runtime.config.layers import DEFAULTS, Layers
 from runtime.config.model import SECRETS, NodeConfig, default_http_listen
@@ -56,10 +57,14 @@ def build(layers: Layers) -> NodeConfig:
         with attrs.validators.disabled():
             try:
                 config = structure(layers.as_dict(), NodeConfig)
-            except Exception as e:
+            except (CattrsError, InvalidValue) as e:
                 problems.extend(findings(e))
             else:
-                problems.extend(field_findings(config))
+                # a default built from a bad setting (peers from a bad listen)
+                # repeats a problem already reported where the user made it
+                problems.extend(
+                    f for f in field_findings(config) if layers.source_of(f.path) != DEFAULTS
+                )
                 problems.extend(rule_findings(config))
     if problems:
         raise ConfigError(_render_all(problems, layers))

@@ -17,7 +17,7 @@ MIN_PRODUCTION_SECRET_BYTES = 32
 def rule_findings(config: NodeConfig) -> Iterator[Finding]:
     production = config.profile == "production"
     yield from _role_findings(config)
-    yield from _timing_findings(config)
+    yield from _order_findings(config)
     yield from _auth_findings(config.auth, production)
     yield from _tls_findings(config.tls, production)
 
@@ -51,28 +51,31 @@ def _role_findings(config: NodeConfig) -> Iterator[Finding]:
         )
 
 
-def _timing_findings(config: NodeConfig) -> Iterator[Finding]:
-    raft, scheduler = config.raft, config.scheduler
-    if raft.heartbeat_ticks >= raft.election_ticks:
-        yield Finding(
-            ("raft", "heartbeat_ticks"),
-            f"must be less than raft.election_ticks ({raft.election_ticks}), "
-            "or followers start elections while the leader is healthy",
-            raft.heartbeat_ticks,
-        )
-    if scheduler.heartbeat_s >= scheduler.lease_s:
-        yield Finding(
-            ("scheduler", "heartbeat_s"),
-            f"must be less than scheduler.lease_s ({scheduler.lease_s}), "
-            "or healthy workers lose their leases",
-            scheduler.heartbeat_s,
-        )
-    if scheduler.backoff_cap_s < scheduler.backoff_base_s:
-        yield Finding(
-            ("scheduler", "backoff_cap_s"),
-            f"must be at least scheduler.backoff_base_s ({scheduler.backoff_base_s})",
-            scheduler.backoff_cap_s,
-        )
+# (section, low, high, strict, why): settings that must keep an order
+_ORDERED = (
+    (
+        "raft",
+        "heartbeat_ticks",
+        "election_ticks",
+        True,
+        "or followers start elections while the leader is healthy",
+    ),
+    ("scheduler", "heartbeat_s", "lease_s", True, "or healthy workers lose their leases"),
+    ("scheduler", "backoff_base_s", "backoff_cap_s", False, "as the cap bounds every wait"),
+)
+
+
+def _order_findings(config: NodeConfig) -> Iterator[Finding]:
+    for section, low, high, strict, why in _ORDERED:
+        values = getattr(config, section)
+        low_value, high_value = getattr(values, low), getattr(values, high)
+        if low_value > high_value or (strict and low_value == high_value):
+            bound = "less than" if strict else "at most"
+            yield Finding(
+                (section, low),
+                f"must be {bound} {section}.{high} ({high_value}), {why}",
+                low_value,
+            )
 
 
 def _auth_findings(auth: AuthConfig, production: bool) -> Iterator[Finding]:
