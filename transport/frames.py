@@ -34,7 +34,7 @@ class FrameDecoder:
         self._max_size = max_size
         self._buffer = bytearray()
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes | bytearray) -> list[bytes]:
         self._buffer += data
         frames: list[bytes] = []
         view = self._buffer

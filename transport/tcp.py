@@ -1,0 +1,289 @@
+"""The real network: length-prefixed msgpack frames over TCP (optionally TLS) on trio.
+
+Each peer has one :class:`_Link`: a bounded queue of encoded frames and one
+writer task that drains the whole queue into a single ``send_all``, so a burst
+of messages costs one syscall, not one per message. A link's connection may be
+one this node dialed or one the peer dialed; replies to a node that only ever
+called us (a worker behind NAT, say) go back over its own connection.
+
+Both sides open a connection with a :class:`Hello` naming themselves. When
+two nodes dial each other at once, the connection dialed by the smaller node
+id wins and the other is closed, so a pair settles on one connection. A node
+dialed by address (a worker knows its masters only as ``host:port``) is also
+reachable by the name its Hello gave, once connected.
+
+Anything malformed on a connection (a truncated or oversized frame, garbage,
+an unknown tag or version, a first frame that is not Hello, a failed TLS
+handshake) closes that connection with a logged reason; the node and its
+other connections carry on.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import ssl
+from collections.abc import Mapping
+
+import trio
+
+from transport.base import Deliver
+from transport.codec import DecodeError, decode, encode
+from transport.envelope import Envelope, Hello
+from transport.frames import MAX_FRAME_SIZE, FrameDecoder, FrameError, frame
+
+log = logging.getLogger("podium.transport")
+
+__all__ = ["TcpTransport"]
+
+HANDSHAKE_TIMEOUT_S = 5.0
+_READ_SIZE = 65536
+
+
+class _Link:
+    """Everything this node holds for one peer."""
+
+    def __init__(self, key: str, address: tuple[str, int] | None, queue_size: int) -> None:
+        self.key = key
+        self.address = address
+        self.queue: collections.deque[bytes] = collections.deque()
+        self.queue_size = queue_size
+        self.stream: trio.abc.Stream | None = None
+        # True when this node dialed the current stream
+        self.outbound = False
+        self.has_data = trio.Event()
+        self.connected = trio.Event()
+        self.lost = trio.Event()
+
+
+class TcpTransport:
+    def __init__(
+        self,
+        node: str,
+        *,
+        listen: tuple[str, int] | None,
+        peers: Mapping[str, tuple[str, int]],
+        rng: random.Random,
+        server_ssl: ssl.SSLContext | None = None,
+        client_ssl: ssl.SSLContext | None = None,
+        queue_size: int = 8192,
+        max_frame: int = MAX_FRAME_SIZE,
+        backoff_base_s: float = 0.05,
+        backoff_cap_s: float = 2.0,
+    ) -> None:
+        self._node = node
+        self._listen = listen
+        self._rng = rng
+        self._server_ssl = server_ssl
+        self._client_ssl = client_ssl
+        self._queue_size = queue_size
+        self._max_frame = max_frame
+        self._backoff_base_s = backoff_base_s
+        self._backoff_cap_s = backoff_cap_s
+        self._links: dict[str, _Link] = {}
+        self._nursery: trio.Nursery | None = None
+        self._deliver: Deliver | None = None
+        self.listen_port: int | None = None
+        self.dropped = 0
+        self.closed_connections: collections.Counter[str] = collections.Counter()
+        for peer, address in peers.items():
+            if peer != node:
+                self._links[peer] = _Link(peer, address, queue_size)
+
+    @property
+    def node(self) -> str:
+        return self._node
+
+    def add_peer(self, node: str, address: tuple[str, int]) -> None:
+        if node == self._node or node in self._links:
+            return
+        link = self._links[node] = _Link(node, address, self._queue_size)
+        if self._nursery is not None:
+            self._start_link(link)
+
+    def send(self, dst_node: str, envelope: Envelope) -> bool:
+        link = self._links.get(dst_node)
+        if link is None or len(link.queue) >= link.queue_size:
+            self.dropped += 1
+            log.debug("dropped", extra={"peer": dst_node, "known": link is not None})
+            return False
+        link.queue.append(frame(encode(envelope), self._max_frame))
+        link.has_data.set()
+        return True
+
+    async def run(
+        self, deliver: Deliver, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        self._deliver = deliver
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            if self._listen is not None:
+                host, port = self._listen
+                listeners = await trio.open_tcp_listeners(port, host=host)
+                self.listen_port = listeners[0].socket.getsockname()[1]
+                nursery.start_soon(trio.serve_listeners, self._accepted, listeners)
+            for link in list(self._links.values()):
+                self._start_link(link)
+            task_status.started()
+
+    # -- links -----------------------------------------------------------------------
+
+    def _start_link(self, link: _Link) -> None:
+        assert self._nursery is not None
+        self._nursery.start_soon(self._writer, link)
+        if link.address is not None:
+            self._nursery.start_soon(self._dialer, link)
+
+    async def _writer(self, link: _Link) -> None:
+        while True:
+            await link.has_data.wait()
+            if link.stream is None:
+                await link.connected.wait()
+                continue
+            stream = link.stream
+            batch = b"".join(link.queue)
+            link.queue.clear()
+            link.has_data = trio.Event()
+            try:
+                await stream.send_all(batch)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                self._drop_stream(link, stream, f"write failed: {exc}")
+
+    async def _dialer(self, link: _Link) -> None:
+        assert link.address is not None
+        host, port = link.address
+        failures = 0
+        while True:
+            if link.stream is not None:
+                await link.lost.wait()
+                continue
+            try:
+                with trio.fail_after(HANDSHAKE_TIMEOUT_S):
+                    stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
+                    if self._client_ssl is not None:
+                        stream = trio.SSLStream(stream, self._client_ssl, server_hostname=host)
+                        await stream.do_handshake()
+                    await stream.send_all(frame(encode(Hello(self._node))))
+            except (OSError, trio.TooSlowError, trio.BrokenResourceError, ssl.SSLError) as exc:
+                failures += 1
+                delay = min(self._backoff_cap_s, self._backoff_base_s * 2 ** min(failures, 16))
+                delay *= 0.5 + self._rng.random()
+                log.debug(
+                    "dial failed", extra={"peer": link.key, "error": str(exc), "retry_s": delay}
+                )
+                await trio.sleep(delay)
+                continue
+            failures = 0
+            await self._reader(stream, link, outbound=True)
+
+    async def _accepted(self, stream: trio.abc.Stream) -> None:
+        try:
+            with trio.fail_after(HANDSHAKE_TIMEOUT_S):
+                if self._server_ssl is not None:
+                    stream = trio.SSLStream(stream, self._server_ssl, server_side=True)
+                    await stream.do_handshake()
+                await stream.send_all(frame(encode(Hello(self._node))))
+        except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError, OSError) as exc:
+            self._refuse(f"handshake failed: {exc}")
+            await trio.aclose_forcefully(stream)
+            return
+        await self._reader(stream, None, outbound=False)
+
+    def _refuse(self, reason: str) -> None:
+        self.closed_connections[reason.split(":")[0]] += 1
+        log.warning("connection refused", extra={"reason": reason, "event": "peer_refused"})
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def _reader(self, stream: trio.abc.Stream, link: _Link | None, *, outbound: bool) -> None:
+        """Read one connection until it ends; the first frame must be the peer's Hello."""
+        decoder = FrameDecoder(self._max_frame)
+        peer: str | None = None
+        reason = "closed by peer"
+        try:
+            while True:
+                if peer is None:
+                    with trio.move_on_after(HANDSHAKE_TIMEOUT_S) as waited:
+                        data = await stream.receive_some(_READ_SIZE)
+                    if waited.cancelled_caught:
+                        reason = "no Hello in time"
+                        return
+                else:
+                    data = await stream.receive_some(_READ_SIZE)
+                if not data:
+                    if decoder.buffered:
+                        reason = f"truncated frame ({decoder.buffered} bytes left)"
+                    return
+                for body in decoder.feed(data):
+                    msg = decode(body)
+                    if peer is None:
+                        if not isinstance(msg, Hello):
+                            reason = f"first frame was {type(msg).__name__}, not Hello"
+                            return
+                        peer = msg.node
+                        link = self._attach(stream, link, peer, outbound)
+                        if link is None:
+                            reason = "duplicate connection"
+                            return
+                    elif isinstance(msg, Envelope):
+                        assert self._deliver is not None
+                        await self._deliver(msg)
+                    else:
+                        reason = f"unexpected {type(msg).__name__} frame"
+                        return
+        except (FrameError, DecodeError) as exc:
+            reason = f"bad input: {exc}"
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError) as exc:
+            reason = f"connection lost: {exc}"
+        finally:
+            if link is not None:
+                self._drop_stream(link, stream, reason)
+            else:
+                self._note_closed(peer, reason)
+            await trio.aclose_forcefully(stream)
+
+    def _attach(
+        self, stream: trio.abc.Stream, link: _Link | None, peer: str, outbound: bool
+    ) -> _Link | None:
+        """Make ``stream`` the connection to ``peer``; None when an existing one wins."""
+        known = self._links.get(peer)
+        if link is None:
+            link = known
+        elif known is None:
+            # dialed by address: the peer is reachable by its own name from now on
+            self._links[peer] = link
+        if link is None:
+            link = self._links[peer] = _Link(peer, None, self._queue_size)
+            assert self._nursery is not None
+            self._nursery.start_soon(self._writer, link)
+        if link.stream is not None and link.stream is not stream:
+            preferred_outbound = self._node < peer
+            if link.outbound == preferred_outbound and outbound != preferred_outbound:
+                return None
+            old = link.stream
+            self._drop_stream(link, old, "replaced by the preferred connection")
+            assert self._nursery is not None
+            self._nursery.start_soon(trio.aclose_forcefully, old)
+        link.stream = stream
+        link.outbound = outbound
+        link.connected.set()
+        link.lost = trio.Event()
+        if link.queue:
+            link.has_data.set()
+        log.info("connected", extra={"peer": peer, "outbound": outbound})
+        return link
+
+    def _drop_stream(self, link: _Link, stream: trio.abc.Stream, reason: str) -> None:
+        if link.stream is not stream:
+            self._note_closed(link.key, reason)
+            return
+        link.stream = None
+        link.connected = trio.Event()
+        link.lost.set()
+        self._note_closed(link.key, reason)
+
+    def _note_closed(self, peer: str | None, reason: str) -> None:
+        self.closed_connections[reason.split(":")[0]] += 1
+        level = logging.WARNING if reason.startswith(("bad input", "first frame")) else logging.INFO
+        log.log(level, "connection closed", extra={"peer": peer, "reason": reason})
