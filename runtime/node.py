@@ -1,0 +1,128 @@
+"""``python -m runtime.node``: run one podium node (dev cluster, master or worker).
+
+The node is the edge where every real thing is plugged in: the config, logs,
+the TCP transport (with TLS when configured), the actor system, the HTTP
+server and the OS signals. What actors a role runs is decided in
+``actors.roles``, which this module loads by name: ``runtime`` sits below
+``actors`` in the layering and must not import it, so the dependency is
+inverted through :class:`Roles` instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from runtime.config import ConfigError, NodeConfig, load_config
+from runtime.logs import setup_logging
+from runtime.supervisor import Supervisor
+from runtime.system import ActorSystem
+from transport.tcp import TcpTransport
+from transport.tls import client_context, server_context
+
+log = logging.getLogger("podium.node")
+
+ROLES_MODULE = "actors.roles"
+
+
+class Roles(Protocol):
+    """What ``actors.roles`` provides to the node."""
+
+    def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor: ...
+
+    def http_app(self, config: NodeConfig, system: ActorSystem) -> object: ...
+
+    async def drain(self, config: NodeConfig, system: ActorSystem) -> None: ...
+
+
+def load_roles() -> Roles:
+    module = importlib.import_module(ROLES_MODULE)
+    roles: Roles = module.ROLES
+    return roles
+
+
+def build_transport(config: NodeConfig) -> TcpTransport:
+    peers = dict(config.peer_addresses)
+    for text, address in zip(config.masters, config.master_addresses, strict=True):
+        peers.setdefault(text, address)
+    server_ssl = client_ssl = None
+    if config.tls.enabled:
+        files = {"ca": config.tls.ca, "cert": config.tls.cert, "key": config.tls.key}
+        server_ssl = server_context(require_client_cert=True, **files)
+        client_ssl = client_context(**files)
+    return TcpTransport(
+        config.id,
+        listen=config.listen_address,
+        peers=peers,
+        rng=random.Random(),
+        server_ssl=server_ssl,
+        client_ssl=client_ssl,
+    )
+
+
+async def serve_http(
+    app: object,
+    listen: tuple[str, int],
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    hconfig = HypercornConfig()
+    hconfig.bind = [f"{listen[0]}:{listen[1]}"]
+    hconfig.accesslog = None
+    hconfig.errorlog = logging.getLogger("podium.http")
+    await hypercorn_serve(app, hconfig, task_status=task_status)  # type: ignore[arg-type]
+
+
+async def run_node(config: NodeConfig) -> None:
+    roles = load_roles()
+    transport = build_transport(config)
+    system = ActorSystem(config.id, transport, random.Random())
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(system.serve)
+            log.info(
+                "node started",
+                extra={"role": config.role, "listen": transport.listen_port, "event": "start"},
+            )
+            if config.http.address is not None:
+                app = roles.http_app(config, system)
+                await nursery.start(serve_http, app, config.http.address)
+                log.info("http listening", extra={"http": config.http.listen})
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    log.info("stopping", extra={"signal": signal.Signals(signum).name})
+                    with trio.move_on_after(60):
+                        await roles.drain(config, system)
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(stop_on_signal)
+            # the node lives until a signal; a root supervisor that gives up
+            # raises out of here and the process exits with an error
+            await nursery.start(roles.root(config, system).run, system)
+    log.info("node stopped")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = load_config(list(argv) if argv is not None else None)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, node=config.id)
+    trio.run(run_node, config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
