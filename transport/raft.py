@@ -48,3 +48,120 @@ class Snapshot(Message):
     term: int
     voters: tuple[str, ...]
     data: bytes
+
+
+class ConfOp(enum.IntEnum):
+    ADD = 0
+    REMOVE = 1
+
+
+@message("raft.conf")
+@frozen
+class ConfChange(Message):
+    """The payload of a CONF entry: one master joins or leaves the voters."""
+
+    op: int
+    node: str
+
+
+# -- messages between masters: every one names its sender and its term --
+
+
+@message("raft.vote")
+@frozen
+class VoteRequest(Message):
+    """RequestVote, or PreVote when ``pre`` (the term is then the one the sender *would* use)."""
+
+    src: str
+    term: int
+    last_index: int
+    last_term: int
+    pre: bool
+    # a leadership transfer: voters ignore their leader lease
+    transfer: bool
+
+
+@message("raft.voted")
+@frozen
+class VoteResponse(Message):
+    src: str
+    term: int
+    granted: bool
+    pre: bool
+
+
+@message("raft.append")
+@frozen
+class AppendEntries(Message):
+    src: str
+    term: int
+    prev_index: int
+    prev_term: int
+    entries: tuple[Entry, ...]
+    commit: int
+
+
+@message("raft.appended")
+@frozen
+class AppendResponse(Message):
+    """``index`` is the follower's new match on success, the rejected ``prev_index`` otherwise.
+
+    On a rejection ``hint_term``/``hint_index`` let the leader skip a whole
+    conflicting term at once instead of probing one index per round trip.
+    """
+
+    src: str
+    term: int
+    success: bool
+    index: int
+    hint_index: int
+    hint_term: int
+
+
+@message("raft.beat")
+@frozen
+class Heartbeat(Message):
+    """Keeps followers' election timers quiet; ``ctx`` numbers the round for ReadIndex."""
+
+    src: str
+    term: int
+    commit: int
+    ctx: int
+
+
+@message("raft.beaten")
+@frozen
+class HeartbeatResponse(Message):
+    src: str
+    term: int
+    ctx: int
+    last_index: int
+
+
+@message("raft.install")
+@frozen
+class InstallSnapshot(Message):
+    src: str
+    term: int
+    snapshot: Snapshot
+
+
+@message("raft.timeout_now")
+@frozen
+class TimeoutNow(Message):
+    """Leadership transfer: the target campaigns at once, without PreVote."""
+
+    src: str
+    term: int
+
+
+RaftMessage = (
+    VoteRequest
+    | VoteResponse
+    | AppendEntries
+    | AppendResponse
+    | Heartbeat
+    | HeartbeatResponse
+    | InstallSnapshot
+    | TimeoutNow
+)
