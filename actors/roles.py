@@ -1,27 +1,91 @@
 """What each node role runs: the actors under the root supervisor and the HTTP app.
 
 ``runtime.node`` loads this module by name (``ROLES``) so that the runtime
-layer never imports the actors layer.
+layer never imports the actors layer. A ``dev`` node is a whole cluster in
+one process: a single master (its own majority) and a worker beside it.
 """
 
 from __future__ import annotations
 
+import trio
+
 from actors.gateway.app import Gateway, build_app
+from actors.master.actor import MasterActor, MasterSettings
+from actors.raft.core import RaftConfig
+from actors.scheduler.backoff import Backoff
+from actors.worker.agent import Drain, WorkerActor
+from actors.worker.handlers import default_registry
 from runtime.config import NodeConfig
+from runtime.storage import SqliteStorage
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+
+
+def master_actor(config: NodeConfig) -> MasterActor:
+    raft, sched = config.raft, config.scheduler
+    backoff = Backoff(
+        sched.backoff_base_s, sched.backoff_multiplier, sched.backoff_cap_s, sched.backoff_jitter
+    )
+    settings = MasterSettings(
+        policy=config.policy,
+        lease_s=sched.lease_s,
+        heartbeat_s=sched.heartbeat_s,
+        max_assign_batch=sched.assign_batch,
+        backoff=backoff,
+        dead_letter=sched.dead_letter,
+    )
+    core_config = RaftConfig(
+        election_ticks=raft.election_ticks,
+        heartbeat_ticks=raft.heartbeat_ticks,
+        max_msg_entries=raft.max_batch,
+        max_inflight=raft.max_inflight,
+    )
+    return MasterActor(
+        config.id,
+        sorted(config.peers),
+        SqliteStorage(config.data / "raft.db"),
+        core_config,
+        settings,
+        tick_s=raft.tick_s,
+        snapshot_every=raft.snapshot_every,
+    )
+
+
+def worker_actor(config: NodeConfig) -> WorkerActor:
+    registry = default_registry()
+    for module in config.handlers:
+        registry.load_module(module)
+    # a dev node's worker talks to the master in its own process
+    masters = list(config.masters) or sorted(config.peers)
+    return WorkerActor(
+        config.id,
+        masters,
+        registry,
+        capacity=config.capacity,
+        types=config.types,
+        heartbeat_s=config.scheduler.heartbeat_s,
+    )
 
 
 class NodeRoles:
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor:
         children: list[ChildSpec] = []
+        if config.runs_master:
+            children.append(ChildSpec("master", lambda: master_actor(config)))
+        if config.runs_worker:
+            children.append(ChildSpec("worker", lambda: worker_actor(config)))
         return Supervisor(f"node-{config.id}", children)
 
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object:
         return build_app(Gateway(system, max_body=config.http.max_body_bytes))
 
     async def drain(self, config: NodeConfig, system: ActorSystem) -> None:
-        """Nothing to hand back yet: no worker runs on this node."""
+        """A worker stops taking jobs and finishes or hands back what it runs."""
+        if not (config.runs_worker and system.has_actor("worker")):
+            return
+        await system.ref(system.node, "worker").send(Drain())
+        while system.has_actor("worker"):
+            await trio.sleep(0.05)
 
 
 ROLES = NodeRoles()

@@ -1,0 +1,240 @@
+"""The worker actor: finds the leader, runs what it is given, heartbeats and reports.
+
+Its mailbox only ever takes quick messages (assignments, cancels); everything
+that waits on the network (registering, heartbeats, delivering reports) runs
+in one background loop, and every job runs in its own task. So a slow master
+never delays a job, and a busy job never delays a heartbeat: sync handlers run
+in threads, leaving the trio loop free.
+
+A finished job's report is kept until the leader acknowledges it, which it
+does only once the outcome is committed; until then the job stays in the
+heartbeat's running list, so its lease is renewed and a new leader after a
+failover re-attaches it rather than running it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import attrs
+import msgpack
+import trio
+
+from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
+from runtime.actor import Actor, ActorRef
+from runtime.errors import AskError, AskTimeout
+from transport.cluster import (
+    AssignJobs,
+    CancelRunning,
+    HeartbeatAck,
+    JobReport,
+    NotLeader,
+    ReportJobs,
+    RunningJob,
+    Welcome,
+    WorkerBye,
+    WorkerHeartbeat,
+    WorkerHello,
+)
+from transport.codec import Message
+from transport.envelope import Ack
+
+log = logging.getLogger("podium.worker")
+
+__all__ = ["Drain", "WorkerActor"]
+
+
+@attrs.define
+class _Job:
+    key: RunningJob
+    scope: trio.CancelScope
+    outcome: JobOutcome | None = None
+
+
+class Drain(Message):
+    """Local only: stop taking work, finish or hand back what runs, then leave."""
+
+    __slots__ = ()
+
+
+class WorkerActor(Actor):
+    def __init__(
+        self,
+        worker_id: str,
+        masters: Sequence[str],
+        registry: HandlerRegistry,
+        *,
+        capacity: int,
+        types: Sequence[str] = (),
+        heartbeat_s: float = 1.0,
+        ask_timeout_s: float = 2.0,
+        drain_grace_s: float = 30.0,
+    ) -> None:
+        if not masters:
+            raise ValueError("a worker needs at least one master to register with")
+        self.worker_id = worker_id
+        self.masters = list(masters)
+        self.registry = registry
+        self.capacity = capacity
+        self.types = tuple(types) or tuple(registry.types())
+        self.heartbeat_s = heartbeat_s
+        self.ask_timeout_s = ask_timeout_s
+        self.drain_grace_s = drain_grace_s
+        self.leader: str | None = None
+        self.registered = False
+        self.draining = False
+        self.jobs: dict[RunningJob, _Job] = {}
+        self._next_master = 0
+        self._wake = trio.Event()
+
+    # -- mailbox ------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        self.ctx.nursery.start_soon(self._control_loop)
+
+    async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
+        if isinstance(msg, AssignJobs):
+            for assignment in msg.assignments:
+                key = RunningJob(assignment.job_id, assignment.attempt)
+                if key in self.jobs or self.draining:
+                    continue
+                scope = trio.CancelScope()
+                job = _Job(key, scope)
+                self.jobs[key] = job
+                payload = msgpack.unpackb(assignment.payload, raw=False)
+                self.ctx.nursery.start_soon(
+                    self._run, job, assignment.type, payload, assignment.timeout_s
+                )
+        elif isinstance(msg, CancelRunning):
+            self._cancel(RunningJob(msg.job_id, msg.attempt))
+        elif isinstance(msg, Drain):
+            self.draining = True
+            self.ctx.nursery.start_soon(self._drain)
+        return None
+
+    def _cancel(self, key: RunningJob) -> None:
+        job = self.jobs.get(key)
+        if job is not None and job.outcome is None:
+            job.scope.cancel()
+            del self.jobs[key]
+            log.info("job cancelled", extra={"job": key.job_id, "attempt": key.attempt})
+
+    async def _run(
+        self, job: _Job, job_type: str, payload: object, timeout_s: float | None
+    ) -> None:
+        context = JobContext(job.key.job_id, job.key.attempt)
+        with job.scope:
+            job.outcome = await run_job(self.registry, job_type, payload, timeout_s, context)
+        if job.outcome is not None and self.jobs.get(job.key) is job:
+            self._wake.set()
+
+    # -- talking to the leader ----------------------------------------------------------
+
+    async def _control_loop(self) -> None:
+        next_beat = trio.current_time()
+        while True:
+            with trio.move_on_at(next_beat):
+                await self._wake.wait()
+            self._wake = trio.Event()
+            now = trio.current_time()
+            if not self.registered:
+                await self._register()
+                if not self.registered:
+                    next_beat = now + self.heartbeat_s
+                    continue
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_s
+                await self._heartbeat()
+            if self.registered:
+                await self._report_finished()
+
+    def _running(self) -> tuple[RunningJob, ...]:
+        return tuple(self.jobs)
+
+    def _candidate(self) -> str:
+        if self.leader is not None:
+            return self.leader
+        master = self.masters[self._next_master % len(self.masters)]
+        self._next_master += 1
+        return master
+
+    async def _ask_leader(self, msg: Message) -> Message | None:
+        """Ask the current leader candidate; None (and forget the leader) when it fails."""
+        target = self._candidate()
+        try:
+            answer = await self.ctx.ref(target, "master").ask(msg, self.ask_timeout_s)
+        except (AskTimeout, AskError) as exc:
+            log.debug("master unreachable", extra={"master": target, "error": str(exc)})
+            self._lost_leader(None)
+            return None
+        if isinstance(answer, NotLeader):
+            self._lost_leader(answer.leader)
+            return None
+        return answer
+
+    def _lost_leader(self, hint: str | None) -> None:
+        if self.registered:
+            log.info("leader lost", extra={"leader": self.leader, "hint": hint})
+        self.registered = False
+        self.leader = hint
+
+    async def _register(self) -> None:
+        hello = WorkerHello(self.worker_id, self.capacity, self.types, self._running())
+        answer = await self._ask_leader(hello)
+        if isinstance(answer, Welcome):
+            self.leader = answer.leader
+            self.registered = True
+            log.info(
+                "registered",
+                extra={
+                    "worker": self.worker_id,
+                    "leader": answer.leader,
+                    "running": len(self.jobs),
+                },
+            )
+
+    async def _heartbeat(self) -> None:
+        beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining)
+        answer = await self._ask_leader(beat)
+        if isinstance(answer, HeartbeatAck):
+            if not answer.known:
+                self.registered = False
+            for key in answer.cancel:
+                self._cancel(key)
+
+    async def _report_finished(self) -> None:
+        """Report every finished job in one message; keep them until it is acked."""
+        finished = [(key, job.outcome) for key, job in self.jobs.items() if job.outcome is not None]
+        if not finished:
+            return
+        reports = tuple(
+            JobReport(
+                job_id=key.job_id,
+                attempt=key.attempt,
+                ok=outcome.ok,
+                result=msgpack.packb(outcome.result, use_bin_type=True),
+                error=outcome.error,
+                timed_out=outcome.timed_out,
+            )
+            for key, outcome in finished
+        )
+        if isinstance(await self._ask_leader(ReportJobs(self.worker_id, reports)), Ack):
+            for key, _ in finished:
+                self.jobs.pop(key, None)
+
+    async def _drain(self) -> None:
+        """Finish what runs within the grace period, hand the rest back, then stop."""
+        log.info("draining", extra={"worker": self.worker_id, "running": len(self.jobs)})
+        with trio.move_on_after(self.drain_grace_s):
+            while any(job.outcome is None for job in self.jobs.values()):
+                await trio.sleep(0.05)
+        for key in [k for k, job in self.jobs.items() if job.outcome is None]:
+            self._cancel(key)
+        with trio.move_on_after(self.ask_timeout_s * 3):
+            while self.jobs:
+                self._wake.set()
+                await trio.sleep(0.05)
+        await self._ask_leader(WorkerBye(self.worker_id))
+        log.info("drained", extra={"worker": self.worker_id})
+        self.ctx.stop()

@@ -1,0 +1,170 @@
+"""Job handlers: the built-in ``noop``, ``sleep`` and ``shell``, and user functions by decorator.
+
+A handler is ``fn(payload)`` or ``fn(payload, context)``, async or sync. Sync
+handlers run on a thread, so a CPU-bound job never starves the worker's
+heartbeats. :func:`run_job` turns everything a handler can do (return, raise,
+run past its timeout, return something that cannot be serialised) into a
+:class:`JobOutcome`; only cancellation (the job was cancelled, or the worker
+is stopping) propagates.
+
+User modules register on the module-level default registry::
+
+    from actors.worker.handlers import handler
+
+    @handler("resize")
+    async def resize(payload, context): ...
+
+and are loaded with ``--handlers package.module``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import attrs
+import msgpack
+import trio
+
+from actors.worker.errors import JobFailed
+from actors.worker.shell import run_shell
+
+__all__ = [
+    "HandlerRegistry",
+    "JobContext",
+    "JobOutcome",
+    "default_registry",
+    "handler",
+    "run_job",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@attrs.frozen
+class JobContext:
+    job_id: str
+    attempt: int
+
+
+@attrs.frozen
+class JobOutcome:
+    ok: bool
+    result: object
+    error: str
+    timed_out: bool
+
+
+@attrs.frozen
+class _Handler:
+    fn: Callable[..., Any]
+    is_async: bool
+    wants_context: bool
+
+
+class HandlerRegistry:
+    def __init__(self, *, shell_allow: Sequence[str] | None = None) -> None:
+        self._handlers: dict[str, _Handler] = {}
+        self.shell_allow = tuple(shell_allow) if shell_allow is not None else None
+        self.register("noop", _noop)
+        self.register("sleep", _sleep)
+        self.register("shell", self._shell)
+
+    def register(self, job_type: str, fn: Callable[..., Any]) -> None:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if not 1 <= len(params) <= 2:
+            raise TypeError(f"handler {job_type!r} must take (payload) or (payload, context)")
+        is_async = inspect.iscoroutinefunction(fn)
+        self._handlers[job_type] = _Handler(fn, is_async, len(params) == 2)
+
+    def handler(self, job_type: str) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            self.register(job_type, fn)
+            return fn
+
+        return register
+
+    def types(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def get(self, job_type: str) -> _Handler | None:
+        return self._handlers.get(job_type)
+
+    def load_module(self, dotted: str) -> None:
+        """Import a user module; its ``@handler`` functions land here too."""
+        before = set(_DEFAULT._handlers)
+        importlib.import_module(dotted)
+        for job_type, entry in _DEFAULT._handlers.items():
+            if job_type not in before or self is _DEFAULT:
+                self._handlers.setdefault(job_type, entry)
+
+    async def _shell(self, payload: object) -> object:
+        return await run_shell(payload, self.shell_allow)
+
+
+def default_registry() -> HandlerRegistry:
+    return _DEFAULT
+
+
+def handler(job_type: str) -> Callable[[F], F]:
+    """Register a function on the default registry: ``@handler("resize")``."""
+    return _DEFAULT.handler(job_type)
+
+
+async def run_job(
+    registry: HandlerRegistry,
+    job_type: str,
+    payload: object,
+    timeout_s: float | None,
+    context: JobContext,
+) -> JobOutcome:
+    entry = registry.get(job_type)
+    if entry is None:
+        return JobOutcome(
+            False, None, f"no handler for job type {job_type!r} on this worker", False
+        )
+    args = (payload, context) if entry.wants_context else (payload,)
+    try:
+        with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")) as scope:
+            result = await _call(entry, args)
+    except JobFailed as exc:
+        return JobOutcome(False, exc.result, str(exc), False)
+    except Exception as exc:
+        return JobOutcome(False, None, f"{type(exc).__name__}: {exc}", False)
+    if scope.cancelled_caught:
+        return JobOutcome(False, None, f"timed out after {timeout_s:g}s", True)
+    try:
+        msgpack.packb(result, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        return JobOutcome(
+            False, None, f"the handler returned a value that cannot be stored: {exc}", False
+        )
+    return JobOutcome(True, result, "", False)
+
+
+async def _call(entry: _Handler, args: tuple[object, ...]) -> object:
+    if entry.is_async:
+        awaitable: Awaitable[object] = entry.fn(*args)
+        return await awaitable
+    return await trio.to_thread.run_sync(lambda: entry.fn(*args), abandon_on_cancel=True)
+
+
+async def _noop(payload: object) -> None:
+    return None
+
+
+async def _sleep(payload: object) -> dict[str, float]:
+    seconds = payload.get("seconds") if isinstance(payload, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise JobFailed('sleep needs a payload like {"seconds": 1.5} with a number >= 0')
+    await trio.sleep(seconds)
+    return {"slept": seconds}
+
+
+_DEFAULT = HandlerRegistry()
