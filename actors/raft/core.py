@@ -423,8 +423,8 @@ class RaftCore:
             self.config.check_quorum or self.config.pre_vote
         ):
             self._send(m.src, AppendResponse(self.id, self.term, False, 0, 0, 0))
-        elif isinstance(m, VoteRequest) and m.pre:
-            self._send(m.src, VoteResponse(self.id, self.term, False, True))
+        elif isinstance(m, VoteRequest):
+            self._send(m.src, VoteResponse(self.id, self.term, False, m.pre))
 
     def _handle_vote(self, m: VoteRequest) -> None:
         can_vote = (
@@ -582,6 +582,9 @@ class RaftCore:
         elif stalled and (pr.inflight or pr.mode is Mode.SNAPSHOT):
             # appends (or the snapshot) were lost: look for the match again
             pr.become_probe()
+        if pr.match < self.log.last_index:
+            # a follower behind us: probe now, even when there is nothing new to carry
+            self._send_append(m.src, pr, allow_empty=True)
 
     def _maybe_commit(self) -> bool:
         progress = self.progress
