@@ -198,7 +198,9 @@ class JobStateMachine:
             job = Job(spec, len(self.order) + 1, cmd.now)
             self.jobs[job.id] = job
             self.order.append(job)
-            self.counts_by_status[JobStatus.PENDING.value] += 1
+            if job.run_at is not None and job.run_at > cmd.now:
+                job.status = JobStatus.SCHEDULED  # born delayed
+            self.counts_by_status[job.status.value] += 1
             if key is not None:
                 self.by_key[key] = job.id
             self._enqueue(job, cmd.now)
