@@ -23,7 +23,7 @@ from bench.harness import BenchCase, BenchResult, measure_all
 SUITES: dict[str, tuple[str, ...]] = {
     "codec": ("bench.codec",),
     "hotpath": ("bench.hotpath", "bench.codec"),
-    "raft": ("bench.raft_core",),
+    "raft": ("bench.raft_core", "bench.raft_storage"),
 }
 
 
