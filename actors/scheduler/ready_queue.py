@@ -47,9 +47,16 @@ class ReadyQueue:
         heapq.heappush(self._heaps.setdefault(job_type, []), key)
 
     def remove(self, job_id: str) -> bool:
-        if self._live.pop(job_id, None) is None:
+        entry = self._live.pop(job_id, None)
+        if entry is None:
             return False
         self._stale += 1
+        # jobs mostly leave from the front (they were scheduled): drop dead heads at once
+        heap = self._heaps[entry[0]]
+        live = self._live
+        while heap and live.get(heap[0][3], (None, None))[1] != heap[0]:
+            heapq.heappop(heap)
+            self._stale = max(self._stale - 1, 0)
         if self._stale > 1024 and self._stale > len(self._live):
             self._rebuild()
         return True

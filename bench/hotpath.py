@@ -1,0 +1,114 @@
+"""The scheduling hot path: worker selection per policy, and the job state machine's steps.
+
+``policy.<name>@<workers>`` is one choose plus one release on a pool of
+workers with 8 slots each, half of them partly busy. ``schedule.cycle@<workers>``
+is what the leader does per job: peek the next due job, choose a worker, and
+apply the assignment to the state machine. ``submit.apply`` and
+``complete.apply`` are the state machine's cost per job for those commands.
+"""
+
+from __future__ import annotations
+
+from random import Random
+
+import msgpack
+
+from actors.scheduler.policies import POLICIES, make_pool
+from actors.scheduler.state import JobStateMachine
+from bench.harness import BenchCase
+from transport.commands import (
+    AssignCmd,
+    AssignmentCmd,
+    NewJob,
+    RegisterWorkerCmd,
+    ReportCmd,
+    ReportItem,
+    SubmitCmd,
+)
+
+PAYLOAD = msgpack.packb({"n": 1})
+OPS = 1000
+
+
+def _policy(name: str, workers: int) -> BenchCase:
+    pool = make_pool(name, Random(1))
+    for w in range(workers):
+        pool.add(f"w{w}", 8, ("noop",), free=8 if w % 2 else 4)
+
+    def run() -> int:
+        choose, release = pool.choose, pool.release
+        for _ in range(OPS):
+            worker = choose("noop")
+            assert worker is not None
+            release(worker)
+        return OPS
+
+    return BenchCase(f"policy.{name}@{workers}", run)
+
+
+def _machine(workers: int) -> JobStateMachine:
+    sm = JobStateMachine()
+    for w in range(workers):
+        sm.apply_command(RegisterWorkerCmd(0.0, f"w{w}", 1_000_000, ("noop",), 1e12))
+    return sm
+
+
+def _jobs(start: int, count: int) -> tuple[NewJob, ...]:
+    return tuple(
+        NewJob(f"j{start + i}", "noop", PAYLOAD, 5, 3, None, None, None) for i in range(count)
+    )
+
+
+def _cycle(workers: int) -> BenchCase:
+    sm = _machine(workers)
+    pool = make_pool("least_loaded", Random(1))
+    for w in range(workers):
+        pool.add(f"w{w}", 1_000_000, ("noop",))
+    counter = [0]
+
+    def run() -> int:
+        sm.apply_command(SubmitCmd(1.0, _jobs(counter[0], OPS)))
+        counter[0] += OPS
+        for _ in range(OPS):
+            job = sm.due_jobs(("noop",), 1)[0]
+            worker = pool.choose("noop")
+            assert worker is not None
+            sm.apply_command(AssignCmd(2.0, (AssignmentCmd(job.id, worker, 1, 1e12),)))
+        return OPS
+
+    return BenchCase(f"schedule.cycle@{workers}", run)
+
+
+def _submit() -> BenchCase:
+    sm = _machine(1)
+    counter = [0]
+
+    def run() -> int:
+        sm.apply_command(SubmitCmd(1.0, _jobs(counter[0], OPS)))
+        counter[0] += OPS
+        return OPS
+
+    return BenchCase("submit.apply", run)
+
+
+def _complete() -> BenchCase:
+    sm = _machine(1)
+    counter = [0]
+    result = msgpack.packb(None)
+
+    def run() -> int:
+        start = counter[0]
+        counter[0] += OPS
+        sm.apply_command(SubmitCmd(1.0, _jobs(start, OPS)))
+        ids = [f"j{start + i}" for i in range(OPS)]
+        sm.apply_command(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
+        items = tuple(ReportItem(i, 1, True, result, "", False, 0.0) for i in ids)
+        sm.apply_command(ReportCmd(3.0, "w0", items))
+        return OPS
+
+    return BenchCase("complete.apply", run)
+
+
+def cases() -> list[BenchCase]:
+    policy_cases = [_policy(name, n) for name in POLICIES for n in (10, 100, 1000)]
+    return [*policy_cases, *(_cycle(n) for n in (10, 100, 1000)), _submit(), _complete()]
