@@ -24,7 +24,9 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m bench codec
+	$(BIN)/python -m bench hotpath --quick
+	$(BIN)/python -m bench raft --quick
+	$(BIN)/python -m bench cluster --jobs 5000
 
 sim: $(STAMP)
 	$(BIN)/python -m sim sweep --scenario pingpong --seeds 20

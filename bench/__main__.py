@@ -3,7 +3,8 @@
 Each micro-benchmark suite is a module with ``cases() -> list[BenchCase]``;
 this entry point times them (warm-up, repeats, median), shows a progress bar
 and a table, or with ``--json`` prints only a JSON list of
-``{"name", "ns_per_op", "ops_per_s"}``.
+``{"name", "ns_per_op", "ops_per_s"}``. ``cluster`` runs a real loopback
+cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import argparse
 import importlib
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
 
 # suite name -> the modules whose cases() make it up
@@ -35,7 +39,12 @@ def collect(suite: str) -> list[BenchCase]:
 
 
 def run_suite(
-    suite: str, *, as_json: bool, quick: bool, filter_text: str | None = None
+    suite: str,
+    *,
+    as_json: bool,
+    quick: bool,
+    filter_text: str | None = None,
+    plot: Path | None = None,
 ) -> list[BenchResult]:
     cases = [c for c in collect(suite) if filter_text is None or filter_text in c.name]
     repeats, min_time = (3, 0.05) if quick else (5, 0.2)
@@ -58,7 +67,86 @@ def run_suite(
         for r in results:
             table.add_row(r.name, f"{r.ns_per_op:,.1f}", f"{r.ops_per_s:,.0f}")
         Console().print(table)
+    if plot is not None:
+        from bench.plot import plot_micro
+
+        plot_micro(results, f"bench {suite}", plot)
     return results
+
+
+def run_cluster(options: ClusterOptions, *, as_json: bool, plot: Path | None) -> dict[str, Any]:
+    console = Console(stderr=True, quiet=as_json)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("cluster", total=1)
+
+        def show(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=max(total, 1))
+
+        bench = ClusterBench(options, show)
+        result = bench.run()
+    if as_json:
+        print(json.dumps(result))
+    else:
+        table = Table(title=f"bench cluster: {result['jobs']} {result['type']} jobs")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        shape = (
+            "1 dev node"
+            if result["single"]
+            else (f"{result['masters']} masters + {result['workers']} workers")
+        )
+        table.add_row("cluster", shape)
+        table.add_row("jobs/s end to end", f"{result['jobs_per_s']:,.0f}")
+        table.add_row("seconds", f"{result['seconds']:.2f}")
+        for key, label in (
+            ("start_latency_ms", "submit to start"),
+            ("latency_ms", "submit to finish"),
+        ):
+            lat = result[key]
+            table.add_row(f"{label} p50/p90/p99 ms", f"{lat['p50']} / {lat['p90']} / {lat['p99']}")
+        table.add_row("lost / not succeeded", f"{result['lost']} / {result['not_succeeded']}")
+        if "failover" in result:
+            fo = result["failover"]
+            table.add_row("failovers", str(fo["kills"]))
+            table.add_row("writes resumed after (median s)", f"{fo['median_resume_s']:.3f}")
+            table.add_row("each (s)", ", ".join(f"{s:.2f}" for s in fo["resume_s"]))
+        for name, mib in result["rss_mib"].items():
+            table.add_row(f"peak RSS {name}", f"{mib:.0f} MiB")
+        Console().print(table)
+    if plot is not None:
+        from bench.plot import plot_cluster
+
+        plot_cluster(result, bench.samples, plot)
+    return result
+
+
+def add_cluster_parser(sub: Any) -> None:
+    p = sub.add_parser("cluster", help="a real loopback cluster under load, end to end")
+    p.add_argument("--masters", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=10_000)
+    p.add_argument("--type", dest="job_type", choices=("noop", "sleep"), default="noop")
+    p.add_argument(
+        "--sleep", dest="sleep_s", type=float, default=0.01, help="seconds per sleep job"
+    )
+    p.add_argument("--concurrency", type=int, default=4, help="concurrent submitters")
+    p.add_argument("--batch", type=int, default=500, help="jobs per submit request")
+    p.add_argument("--capacity", type=int, default=256, help="slots per worker")
+    p.add_argument("--rate", type=float, default=None, help="pace submission at jobs/s")
+    p.add_argument(
+        "--failover",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="SIGKILL the leader N times during the run (default 1)",
+    )
+    p.add_argument("--single", action="store_true", help="one dev node (master + worker)")
+    p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
+    p.add_argument("--timeout", dest="timeout_s", type=float, default=300.0)
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +157,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--json", action="store_true", help="print only JSON results")
         p.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
         p.add_argument("-k", dest="filter_text", help="only cases whose name contains this")
+        p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
+    add_cluster_parser(sub)
     args = parser.parse_args(argv)
-    run_suite(args.suite, as_json=args.json, quick=args.quick, filter_text=args.filter_text)
+    if args.suite == "cluster":
+        fields = {f.name for f in ClusterOptions.__attrs_attrs__}
+        options = ClusterOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        result = run_cluster(options, as_json=args.json, plot=args.plot)
+        return 0 if result["lost"] == 0 and result["not_succeeded"] == 0 else 1
+    run_suite(
+        args.suite,
+        as_json=args.json,
+        quick=args.quick,
+        filter_text=args.filter_text,
+        plot=args.plot,
+    )
     return 0
 
 

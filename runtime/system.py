@@ -96,6 +96,12 @@ class ActorSystem:
             return False
         return True
 
+    def reachable(self, node: str) -> bool:
+        """Whether ``node`` can be reached now (always, for this node itself)."""
+        if node == self.node:
+            return True
+        return self.transport is not None and self.transport.reachable(node)
+
     async def ask(self, target: ActorRef, msg: Message, timeout: float) -> Message:
         corr = next(self._corr)
         slot = _ReplySlot()

@@ -27,6 +27,13 @@ class Transport(Protocol):
 
     def send(self, dst_node: str, envelope: Envelope) -> bool: ...
 
+    def reachable(self, dst_node: str) -> bool:
+        """Whether a message sent now could arrive (a live connection, no partition).
+
+        Only a hint for choosing between peers: False means "don't wait on it".
+        """
+        ...
+
     async def run(
         self, deliver: Deliver, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None: ...

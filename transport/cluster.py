@@ -98,6 +98,18 @@ class GetCluster(Message):
     pass
 
 
+@message("c.stats")
+@frozen
+class GetStats(Message):
+    pass
+
+
+@message("c.workers")
+@frozen
+class GetWorkers(Message):
+    pass
+
+
 @message("c.not-leader")
 @frozen
 class NotLeader(Message):

@@ -159,6 +159,10 @@ class SimEndpoint:
     def send(self, dst_node: str, envelope: Envelope) -> bool:
         return self._net._send(self, dst_node, envelope)
 
+    def reachable(self, dst_node: str) -> bool:
+        net = self._net
+        return self.live and net.is_connected(dst_node) and not net.blocked(self._node, dst_node)
+
     async def run(
         self, deliver: Deliver, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:

@@ -112,6 +112,10 @@ class TcpTransport:
         link.has_data.set()
         return True
 
+    def reachable(self, dst_node: str) -> bool:
+        link = self._links.get(dst_node)
+        return link is not None and link.stream is not None
+
     async def run(
         self, deliver: Deliver, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:

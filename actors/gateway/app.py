@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgpack
+import trio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +28,8 @@ from transport.cluster import (
     CancelJob,
     GetCluster,
     GetJob,
+    GetStats,
+    GetWorkers,
     JobChanged,
     JobSpec,
     JsonView,
@@ -76,23 +79,46 @@ class Gateway:
         self.max_body = max_body
 
     async def call(self, msg: Message, *, forward: bool = True) -> Message:
-        """Ask the local master; on NotLeader, ask the leader's master once."""
-        target = self.system.node
-        for _ in range(2):
+        """Ask the local master; follow NotLeader to the leader; wait out an election.
+
+        A NotLeader answer means nothing was done, so asking again is safe,
+        and the gateway keeps at it until its deadline: during a failover a
+        client sees a slower answer rather than an error. A timeout is
+        ambiguous (the write may still commit), so it is reported, never
+        retried. A leader hint this node cannot reach (a dead leader that the
+        followers have not yet given up on) is not waited on either.
+        """
+        local = self.system.node
+        deadline = trio.current_time() + self.timeout_s
+        target = local
+        hops = 0
+        while True:
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                raise ApiError(503, "no leader is elected right now; retry shortly")
+            if hops > 1:
+                await trio.sleep(min(0.02 * hops, 0.2, remaining))
+            hops += 1
             try:
-                answer = await self.system.ref(target, MASTER).ask(msg, self.timeout_s)
+                answer = await self.system.ref(target, MASTER).ask(msg, remaining)
             except AskTimeout:
-                raise ApiError(503, f"master {target} did not answer in time; retry") from None
+                raise ApiError(
+                    503, f"master {target} did not answer in time; the request may still apply"
+                ) from None
             except AskError as exc:
                 raise ApiError(503, f"master {target} failed: {exc}") from None
             if isinstance(answer, Unavailable):
                 raise ApiError(503, answer.reason)
             if not isinstance(answer, NotLeader):
                 return answer
-            if answer.leader is None or not forward or answer.leader == target:
-                raise ApiError(503, "no leader is elected right now; retry shortly")
-            target = answer.leader
-        raise ApiError(503, "the leader moved while forwarding; retry")
+            if not forward:
+                raise ApiError(503, "this master is not the leader")
+            hint = answer.leader
+            if hint is not None and hint != target and self.system.reachable(hint):
+                target = hint
+            else:
+                target = local
+                hops = max(hops, 2)
 
     async def body(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
@@ -165,6 +191,12 @@ def build_app(gateway: Gateway) -> Starlette:
     async def cluster(request: Request) -> Response:
         return _view(await gateway.call(GetCluster(), forward=False), "cluster")
 
+    async def stats(request: Request) -> Response:
+        return _view(await gateway.call(GetStats()), "stats")
+
+    async def workers(request: Request) -> Response:
+        return _view(await gateway.call(GetWorkers()), "workers")
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})
 
@@ -198,6 +230,8 @@ def build_app(gateway: Gateway) -> Starlette:
         Route("/api/v1/jobs/{job_id}/cancel", guarded(cancel), methods=["POST"]),
         Route("/api/v1/jobs/{job_id}/retry", guarded(retry), methods=["POST"]),
         Route("/api/v1/cluster", guarded(cluster), methods=["GET"]),
+        Route("/api/v1/stats", guarded(stats), methods=["GET"]),
+        Route("/api/v1/workers", guarded(workers), methods=["GET"]),
         Route("/health", guarded(health), methods=["GET"]),
         Route("/ready", guarded(ready), methods=["GET"]),
     ]

@@ -37,6 +37,8 @@ from transport.cluster import (
     CancelRunning,
     GetCluster,
     GetJob,
+    GetStats,
+    GetWorkers,
     HeartbeatAck,
     JobChanged,
     JsonView,
@@ -94,6 +96,10 @@ class Maintain(Message):
     """Local only: look for expired leases and silent workers."""
 
 
+def _json(body: object) -> JsonView:
+    return JsonView(json.dumps(body).encode())
+
+
 class MasterActor(RaftActor):
     peer_name = "master"
 
@@ -140,6 +146,10 @@ class MasterActor(RaftActor):
             return self._list(msg)
         if isinstance(msg, GetCluster):
             return self._cluster()
+        if isinstance(msg, GetStats):
+            return _json(self.jobs.stats_view())
+        if isinstance(msg, GetWorkers):
+            return _json({"workers": [self.jobs.worker_view(w) for w in self.jobs.workers()]})
         if isinstance(msg, Maintain):
             self._maintain()
             return None

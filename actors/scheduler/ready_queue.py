@@ -25,13 +25,15 @@ Key = tuple[int, float, int, str]
 
 
 class ReadyQueue:
-    __slots__ = ("_delayed", "_heaps", "_live", "_stale")
+    __slots__ = ("_delayed", "_depth", "_heaps", "_live", "_stale")
 
     def __init__(self) -> None:
         self._heaps: dict[str, list[Key]] = {}
         # job id -> (type, key) for every job in the ready order
         self._live: dict[str, tuple[str, Key]] = {}
         self._stale = 0
+        # priority -> live jobs, kept so metrics never scan the queue
+        self._depth: dict[int, int] = {}
         # (run_at, seq, job id, type, priority) for scheduled jobs
         self._delayed: list[tuple[float, int, str, str, int]] = []
 
@@ -43,13 +45,18 @@ class ReadyQueue:
 
     def push(self, job_id: str, job_type: str, priority: int, due: float, seq: int) -> None:
         key = (-priority, due, seq, job_id)
+        old = self._live.get(job_id)
+        if old is not None:
+            self._count(old[1], -1)
         self._live[job_id] = (job_type, key)
+        self._count(key, 1)
         heapq.heappush(self._heaps.setdefault(job_type, []), key)
 
     def remove(self, job_id: str) -> bool:
         entry = self._live.pop(job_id, None)
         if entry is None:
             return False
+        self._count(entry[1], -1)
         self._stale += 1
         # jobs mostly leave from the front (they were scheduled): drop dead heads at once
         heap = self._heaps[entry[0]]
@@ -109,11 +116,16 @@ class ReadyQueue:
                     heapq.heappush(frontier, (heap[child], child, heap))
         return out
 
+    def _count(self, key: Key, delta: int) -> None:
+        priority = -key[0]
+        left = self._depth.get(priority, 0) + delta
+        if left:
+            self._depth[priority] = left
+        else:
+            del self._depth[priority]
+
     def depth_by_priority(self) -> dict[int, int]:
-        depth: dict[int, int] = {}
-        for _, key in self._live.values():
-            depth[-key[0]] = depth.get(-key[0], 0) + 1
-        return depth
+        return dict(self._depth)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._live)

@@ -127,6 +127,8 @@ class JobStateMachine:
         self.lease_timeouts = 0
         self.retries_by_reason: dict[str, int] = {}
         self.counts_by_status: dict[str, int] = {s.value: 0 for s in JobStatus}
+        # (type, status) -> jobs, kept as statuses change so stats never scan the table
+        self.counts_by_type_status: dict[tuple[str, str], int] = {}
 
     # -- applying the log ------------------------------------------------------------
 
@@ -167,6 +169,14 @@ class JobStateMachine:
         job.updated_at = now
         self.counts_by_status[old.value] -= 1
         self.counts_by_status[status.value] += 1
+        per_type = self.counts_by_type_status
+        per_type[job.type, old.value] -= 1
+        per_type[job.type, status.value] = per_type.get((job.type, status.value), 0) + 1
+
+    def _count_new(self, job: Job) -> None:
+        self.counts_by_status[job.status.value] += 1
+        key = (job.type, job.status.value)
+        self.counts_by_type_status[key] = self.counts_by_type_status.get(key, 0) + 1
 
     def _promote(self, now: float) -> None:
         if self.queue.next_run_at() is None:
@@ -200,7 +210,7 @@ class JobStateMachine:
             self.order.append(job)
             if job.run_at is not None and job.run_at > cmd.now:
                 job.status = JobStatus.SCHEDULED  # born delayed
-            self.counts_by_status[job.status.value] += 1
+            self._count_new(job)
             if key is not None:
                 self.by_key[key] = job.id
             self._enqueue(job, cmd.now)
@@ -406,13 +416,42 @@ class JobStateMachine:
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for job in self.order:
-            per = out.setdefault(job.type, {})
-            per[job.status.value] = per.get(job.status.value, 0) + 1
+        for (job_type, status), n in sorted(self.counts_by_type_status.items()):
+            if n:
+                out.setdefault(job_type, {})[status] = n
         return out
 
     def queue_depth_by_priority(self) -> dict[int, int]:
         return self.queue.depth_by_priority()
+
+    def stats_view(self) -> dict[str, object]:
+        """Counts for ``/api/v1/stats``: all kept up to date as commands apply, none scanned."""
+        workers: dict[str, int] = {state.value: 0 for state in WorkerState}
+        for worker in self.workers_by_id.values():
+            workers[worker.state.value] += 1
+        return {
+            "jobs": self.counts(),
+            "by_type": self.counts_by_type(),
+            "queue_depth": {str(p): n for p, n in sorted(self.queue_depth_by_priority().items())},
+            "dead_letter": self.counts_by_status[JobStatus.DEAD.value],
+            "retries": dict(sorted(self.retries_by_reason.items())),
+            "lease_timeouts": self.lease_timeouts,
+            "stale_reports": self.stale_reports,
+            "workers": workers,
+            "applied_index": self.applied_index,
+        }
+
+    def worker_view(self, worker: Worker) -> dict[str, object]:
+        return {
+            "id": worker.id,
+            "state": worker.state.value,
+            "slots": worker.capacity,
+            "running": len(worker.running),
+            "running_jobs": sorted(worker.running),
+            "last_heartbeat": worker.last_seen,
+            "lease_until": worker.lease_until,
+            "types": list(worker.types),
+        }
 
     def list_jobs(
         self, status: str | None, job_type: str | None, limit: int, after_seq: int | None
@@ -486,7 +525,7 @@ class JobStateMachine:
             job.status = JobStatus(job.status)
             self.jobs[job.id] = job
             self.order.append(job)
-            self.counts_by_status[job.status.value] += 1
+            self._count_new(job)
             if job.idempotency_key is not None:
                 self.by_key.setdefault(job.idempotency_key, job.id)
             if job.status is JobStatus.PENDING:

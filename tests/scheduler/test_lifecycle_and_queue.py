@@ -65,6 +65,10 @@ def test_ready_queue_matches_a_sorted_model(steps: list[tuple[str, int, int, str
             types = {job_type} if priority % 2 else {"a", "b"}
             expected = [k[3] for k in sorted(model.values()) if k[4] in types and k[3] not in skip]
             assert queue.peek_due(types, n % 10 + 1, skip) == expected[: n % 10 + 1]
+        depth: dict[int, int] = {}
+        for key in model.values():
+            depth[-key[0]] = depth.get(-key[0], 0) + 1
+        assert queue.depth_by_priority() == depth
     assert len(queue) == len(model)
 
 

@@ -209,6 +209,12 @@ def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]])
         c.apply(index, data)
     assert a.snapshot() == c.snapshot()
     assert a.counts() == c.counts()
+    assert a.stats_view() == c.stats_view()
+    scanned: dict[str, dict[str, int]] = {}
+    for job in a.order:
+        per = scanned.setdefault(job.type, {})
+        per[job.status.value] = per.get(job.status.value, 0) + 1
+    assert a.counts_by_type() == scanned
     assert [j.id for j in a.due_jobs({"noop"}, 100)] == [j.id for j in c.due_jobs({"noop"}, 100)]
 
 
