@@ -354,11 +354,13 @@ def run_scenario(scenario: Scenario | str, seed: int) -> RunResult:
     sim = Simulation(
         scenario.name, seed, net_config=scenario.network, converge_within=scenario.converge_within
     )
-    logger = logging.getLogger("podium.supervisor")
+    # podium's logs go into the trace, not to the terminal, for the length of the run
+    logger = logging.getLogger("podium")
     bridge = SupervisorLogBridge(sim.trace)
-    level = logger.level
+    level, propagate = logger.level, logger.propagate
     logger.addHandler(bridge)
     logger.setLevel(logging.INFO)
+    logger.propagate = False
     summary: Summary = {}
     error: BaseException | None = None
     try:
@@ -370,4 +372,5 @@ def run_scenario(scenario: Scenario | str, seed: int) -> RunResult:
     finally:
         logger.removeHandler(bridge)
         logger.setLevel(level)
+        logger.propagate = propagate
     return sim._result(summary, error)

@@ -56,7 +56,8 @@ def describe(event: NetEvent) -> str:
 
 
 class SupervisorLogBridge(logging.Handler):
-    """Copies the runtime's supervisor log lines (starts, crashes, restarts) into the trace."""
+    """Copies podium's log lines (supervisor starts and crashes, leader and worker events)
+    into the trace, so a replay shows them in order with the steps."""
 
     def __init__(self, trace: Trace) -> None:
         super().__init__(logging.INFO)
@@ -65,4 +66,5 @@ class SupervisorLogBridge(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         error = getattr(record, "error", None)
         suffix = f" error={error}" if error is not None else ""
-        self._trace.add(f"{current_node.get()} supervisor {record.getMessage()}{suffix}")
+        component = record.name.removeprefix("podium.")
+        self._trace.add(f"{current_node.get()} {component} {record.getMessage()}{suffix}")

@@ -72,11 +72,18 @@ class Gateway:
     """The app's link to the cluster: one node's actor system and its master."""
 
     def __init__(
-        self, system: ActorSystem, *, timeout_s: float = 10.0, max_body: int = DEFAULT_MAX_BODY
+        self,
+        system: ActorSystem,
+        *,
+        timeout_s: float = 10.0,
+        max_body: int = DEFAULT_MAX_BODY,
+        home: str | None = None,
     ) -> None:
+        """``home`` is the master asked first: this node's own, unless it runs none."""
         self.system = system
         self.timeout_s = timeout_s
         self.max_body = max_body
+        self.home = home or system.node
 
     async def call(self, msg: Message, *, forward: bool = True) -> Message:
         """Ask the local master; follow NotLeader to the leader; wait out an election.
@@ -88,7 +95,7 @@ class Gateway:
         retried. A leader hint this node cannot reach (a dead leader that the
         followers have not yet given up on) is not waited on either.
         """
-        local = self.system.node
+        local = self.home
         deadline = trio.current_time() + self.timeout_s
         target = local
         hops = 0

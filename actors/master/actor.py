@@ -113,8 +113,10 @@ class MasterActor(RaftActor):
         *,
         tick_s: float,
         snapshot_every: int = 10_000,
+        jobs: JobStateMachine | None = None,
     ) -> None:
-        self.jobs = JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
+        """``jobs`` replaces the job table (the simulator passes one that reports to it)."""
+        self.jobs = jobs or JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
         super().__init__(
             node_id,
             voters,
@@ -324,8 +326,10 @@ class MasterActor(RaftActor):
     def _sync_pool(self) -> None:
         pool = self.pool
         assert pool is not None
+        now = self.ctx.wall_time()
         for worker in self.jobs.workers():
-            if worker.state.value == "lost":
+            # a worker past its lease has stopped its jobs and refuses new ones, lost or not yet
+            if worker.state.value == "lost" or worker.lease_until < now:
                 if worker.id in pool:
                     pool.remove(worker.id)
                 continue

@@ -113,6 +113,10 @@ class JobStateMachine:
     def __init__(self, backoff: Backoff | None = None, *, dead_letter: bool = True) -> None:
         self.backoff = backoff or Backoff()
         self.dead_letter = dead_letter
+        self._reset()
+
+    def _reset(self) -> None:
+        """An empty table (restoring a snapshot starts from here)."""
         self.jobs: dict[str, Job] = {}
         # every job in submission order: seq n is at position n - 1 (cursor pagination)
         self.order: list[Job] = []
@@ -510,7 +514,7 @@ class JobStateMachine:
 
     def restore(self, data: bytes) -> None:
         jobs, workers, stats = msgpack.unpackb(data, strict_map_key=False)
-        self.__init__(self.backoff, dead_letter=self.dead_letter)  # type: ignore[misc]
+        self._reset()
         self.applied_index, self.stale_reports, self.lease_timeouts, retries = stats
         self.retries_by_reason = dict(retries)
         for row in workers:

@@ -10,6 +10,14 @@ A finished job's report is kept until the leader acknowledges it, which it
 does only once the outcome is committed; until then the job stays in the
 heartbeat's running list, so its lease is renewed and a new leader after a
 failover re-attaches it rather than running it again.
+
+The worker also fences itself: a lease runs from when the master handled a
+heartbeat, which is after the worker sent it, so "time of the last
+acknowledged heartbeat's sending + lease" is a deadline the master's own one
+never precedes. A worker that cannot renew by then (cut off from the
+masters) stops its unfinished jobs, because the leader is about to give them
+to someone else; at no time do two workers run one job each believing it is
+theirs, and a cancelled job cannot outlive its cancel by more than a lease.
 """
 
 from __future__ import annotations
@@ -83,6 +91,10 @@ class WorkerActor(Actor):
         self.drain_grace_s = drain_grace_s
         self.leader: str | None = None
         self.registered = False
+        # no lease until a master welcomes this worker; see the module docstring
+        self.lease_s = float("inf")
+        self.lease_deadline = float("-inf")
+        self._lease_moved = trio.Event()
         self.draining = False
         self.jobs: dict[RunningJob, _Job] = {}
         self._next_master = 0
@@ -92,9 +104,14 @@ class WorkerActor(Actor):
 
     async def on_start(self) -> None:
         self.ctx.nursery.start_soon(self._control_loop)
+        self.ctx.nursery.start_soon(self._lease_watch)
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, AssignJobs):
+            if trio.current_time() >= self.lease_deadline:
+                # sent on a stale view of this worker: the job returns when its lease ends
+                log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
+                return None
             for assignment in msg.assignments:
                 key = RunningJob(assignment.job_id, assignment.attempt)
                 if key in self.jobs or self.draining:
@@ -149,6 +166,35 @@ class WorkerActor(Actor):
             if self.registered:
                 await self._report_finished()
 
+    async def _lease_watch(self) -> None:
+        """Stop unfinished jobs the moment the lease runs out (apart from the control
+        loop, which may be waiting on an unreachable master just then)."""
+        while True:
+            moved = self._lease_moved
+            with trio.move_on_at(self.lease_deadline) as timer:
+                await moved.wait()
+            if timer.cancelled_caught:
+                self._lease_lost()
+                # nothing more to stop until a master renews the lease
+                await moved.wait()
+            self._lease_moved = trio.Event()
+
+    def _lease_lost(self) -> None:
+        """No renewal for a whole lease: the leader is giving these jobs to others."""
+        unfinished = [key for key, job in self.jobs.items() if job.outcome is None]
+        if unfinished:
+            log.warning(
+                "lease lost, stopping jobs",
+                extra={"worker": self.worker_id, "jobs": len(unfinished)},
+            )
+        for key in unfinished:
+            self._cancel(key)
+
+    def _renewed(self, sent_at: float) -> None:
+        # one control loop sends one request at a time, so sent_at only grows
+        self.lease_deadline = sent_at + self.lease_s
+        self._lease_moved.set()
+
     def _running(self) -> tuple[RunningJob, ...]:
         return tuple(self.jobs)
 
@@ -181,10 +227,13 @@ class WorkerActor(Actor):
 
     async def _register(self) -> None:
         hello = WorkerHello(self.worker_id, self.capacity, self.types, self._running())
+        sent_at = trio.current_time()
         answer = await self._ask_leader(hello)
         if isinstance(answer, Welcome):
             self.leader = answer.leader
             self.registered = True
+            self.lease_s = answer.lease_s
+            self._renewed(sent_at)
             log.info(
                 "registered",
                 extra={
@@ -196,9 +245,12 @@ class WorkerActor(Actor):
 
     async def _heartbeat(self) -> None:
         beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining)
+        sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):
-            if not answer.known:
+            if answer.known:
+                self._renewed(sent_at)
+            else:
                 self.registered = False
             for key in answer.cancel:
                 self._cancel(key)

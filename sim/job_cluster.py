@@ -1,0 +1,492 @@
+"""The whole scheduler on the simulator: masters, workers, a client, and the checks.
+
+Masters are the real :class:`~actors.master.actor.MasterActor` on
+:class:`~runtime.storage.MemoryStorage`; workers are the real
+:class:`~actors.worker.agent.WorkerActor` running a ``work`` handler that
+sleeps for the job's ``seconds`` (mock time) and fails by a seeded chance; a
+client node submits jobs through the real gateway forwarding logic and now
+and then cancels one. Only the job table's class is wrapped, to report what
+it applies.
+
+:class:`JobObserver` checks, after every step:
+
+- no job succeeds twice in any master's table;
+- no two running executions of one job both hold a live lease (a worker's
+  own lease deadline, which it enforces on itself, is what "live" means);
+- no worker runs a job past its lease deadline;
+- a cancelled job is not running once its cancel has been committed for
+  longer than a lease plus a heartbeat (the time a worker may need to hear);
+- priority order: when an assignment commits, no better job (priority, due
+  time, sequence) of the same type that was pending when the leader chose,
+  and that it was not already assigning, is left waiting;
+
+and, after the final heal, convergence: one leader, every master applied the
+same log to the same table, every acknowledged job is final, every
+acknowledged cancel left its job cancelled, and no execution is left running.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import msgpack
+import trio
+
+from actors.gateway.app import ApiError, Gateway
+from actors.master.actor import MasterActor, MasterSettings
+from actors.raft.core import RaftConfig, Role
+from actors.scheduler.backoff import Backoff
+from actors.scheduler.lifecycle import JobStatus
+from actors.scheduler.policies import POLICIES
+from actors.scheduler.state import Job, JobStateMachine
+from actors.worker.agent import WorkerActor
+from actors.worker.errors import JobFailed
+from actors.worker.handlers import HandlerRegistry, JobContext
+from runtime.actor import Actor, ActorRef
+from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.supervisor import ChildSpec, Supervisor
+from runtime.system import ActorSystem
+from sim.harness import Simulation
+from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
+from transport.codec import Message, decode
+from transport.commands import AssignCmd
+
+__all__ = ["JobCluster", "JobObserver"]
+
+TICK_S = 0.01
+FSYNC_S = 0.002
+LEASE_S = 1.0
+HEARTBEAT_S = 0.2
+ASK_TIMEOUT_S = 0.5
+SUBMIT_EVERY_S = 0.05
+FINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED})
+# how long a worker may legitimately go on running a job after its cancel commits
+CANCEL_GRACE_S = LEASE_S + HEARTBEAT_S + ASK_TIMEOUT_S + 0.05
+
+
+@attrs.define
+class Execution:
+    worker: str
+    job_id: str
+    attempt: int
+    started: float
+    ended: float | None = None
+
+
+@attrs.frozen
+class Decision:
+    """What the leader knew when it chose a batch: its applied index and what it skipped."""
+
+    seen: int
+    skipped: frozenset[str]
+
+
+class JobObserver:
+    def __init__(self, handler_rng: random.Random) -> None:
+        self.handler_rng = handler_rng
+        self.problems: list[str] = []
+        self.acked: dict[str, float] = {}
+        self.cancel_acked: set[str] = set()
+        self.cancel_committed: dict[str, float] = {}
+        self.executions: list[Execution] = []
+        self.running: dict[tuple[str, str, int], Execution] = {}
+        self.workers: dict[str, WorkerActor] = {}
+        self.decisions: dict[bytes, Decision] = {}
+        self.assigns_checked: set[int] = set()
+        self.assign_proposed = trio.Event()
+        self.submitting = True
+        self.now: Callable[[], float] = trio.current_time
+
+    # -- hooks ----------------------------------------------------------------------
+
+    def started(self, worker: str, context: JobContext) -> Execution:
+        run = Execution(worker, context.job_id, context.attempt, self.now())
+        self.executions.append(run)
+        self.running[worker, context.job_id, context.attempt] = run
+        return run
+
+    def ended(self, run: Execution) -> None:
+        run.ended = self.now()
+        self.running.pop((run.worker, run.job_id, run.attempt), None)
+
+    def cancelled(self, job_id: str) -> None:
+        self.cancel_committed.setdefault(job_id, self.now())
+
+    # -- checks after every step --------------------------------------------------------
+
+    def check(self) -> str | None:
+        if self.problems:
+            return self.problems[0]
+        now = self.now()
+        live: dict[str, Execution] = {}
+        for run in self.running.values():
+            worker = self.workers.get(run.worker)
+            deadline = worker.lease_deadline if worker is not None else float("-inf")
+            if deadline < now:
+                return (
+                    f"{run.worker} runs {run.job_id} attempt {run.attempt} past its lease "
+                    f"deadline {deadline:.3f}"
+                )
+            other = live.setdefault(run.job_id, run)
+            if other is not run:
+                return (
+                    f"two live leases on {run.job_id}: attempt {other.attempt} on "
+                    f"{other.worker} and attempt {run.attempt} on {run.worker}"
+                )
+            cancelled_at = self.cancel_committed.get(run.job_id)
+            if cancelled_at is not None and now > cancelled_at + CANCEL_GRACE_S:
+                return (
+                    f"{run.job_id} still runs on {run.worker} {now - cancelled_at:.3f}s "
+                    f"after its cancel was committed"
+                )
+        return None
+
+
+class ObservedJobs(JobStateMachine):
+    """The real job table, reporting to the observer what it applies."""
+
+    def __init__(self, node: str, observer: JobObserver, backoff: Backoff) -> None:
+        self.node = node
+        self.observer = observer
+        self.index = 0
+        super().__init__(backoff, dead_letter=True)
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.succeeded: set[str] = set()
+        # job id -> the log index at which it last became pending
+        self.pending_since: dict[str, int] = {}
+
+    def apply(self, index: int, data: bytes) -> Message | None:
+        self.index = index
+        result = super().apply(index, data)
+        cmd = decode(data)
+        if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
+            self.observer.assigns_checked.add(index)
+            self._check_priority(cmd, data)
+        return result
+
+    def restore(self, data: bytes) -> None:
+        super().restore(data)
+        # the snapshot does not say when a job became pending: no later than its index
+        self.pending_since = {
+            j.id: self.applied_index for j in self.order if j.status is JobStatus.PENDING
+        }
+
+    def _set_status(self, job: Job, status: JobStatus, now: float) -> None:
+        super()._set_status(job, status, now)
+        self._saw(job)
+
+    def _count_new(self, job: Job) -> None:
+        super()._count_new(job)
+        self._saw(job)
+
+    def _saw(self, job: Job) -> None:
+        if job.status is JobStatus.PENDING:
+            self.pending_since[job.id] = self.index
+        elif job.status is JobStatus.SUCCEEDED:
+            if job.id in self.succeeded:
+                self.observer.problems.append(f"{job.id} succeeded twice on {self.node}")
+            self.succeeded.add(job.id)
+        elif job.status is JobStatus.CANCELLED:
+            self.observer.cancelled(job.id)
+
+    def _check_priority(self, cmd: AssignCmd, data: bytes) -> None:
+        decision = self.observer.decisions.get(data)
+        if decision is None:
+            return
+        chosen = {a.job_id for a in cmd.assignments}
+        for a in cmd.assignments:
+            job = self.jobs.get(a.job_id)
+            if job is None or job.status is not JobStatus.RUNNING or job.attempts != a.attempt:
+                continue
+            key = (-job.priority, job.due, job.seq)
+            skip = decision.skipped | chosen
+            for other_id in self.queue.peek_due({job.type}, 64, skip):
+                other = self.jobs[other_id]
+                if self.pending_since.get(other_id, 0) > decision.seen:
+                    continue
+                if (-other.priority, other.due, other.seq) < key:
+                    self.observer.problems.append(
+                        f"priority order: {job.id} (priority {job.priority}) was assigned while "
+                        f"{other_id} (priority {other.priority}, due {other.due:.3f}) waited"
+                    )
+                break
+
+
+class ObservedMaster(MasterActor):
+    """The real master; it only tells the observer what it knew when it chose a batch."""
+
+    observer: JobObserver
+
+    def propose(self, data: bytes, done: Callable[[Message], None]) -> int:
+        cmd = decode(data)
+        if isinstance(cmd, AssignCmd):
+            batch = {a.job_id for a in cmd.assignments}
+            skipped = frozenset(self.assigning - batch)
+            self.observer.decisions[data] = Decision(self.applied, skipped)
+            self.observer.assign_proposed.set()
+        return super().propose(data, done)
+
+
+@attrs.define
+class Master:
+    name: str
+    disk: MemoryDisk = attrs.Factory(MemoryDisk)
+    actor: ObservedMaster | None = None
+
+
+@attrs.frozen
+class SubmitTick(Message):
+    """Local only: time for the client to submit (and maybe cancel)."""
+
+
+class LoadClient(Actor):
+    """Submits a small batch every period through the gateway's forwarding, to a random
+    master; sometimes cancels a job it was acknowledged."""
+
+    def __init__(self, masters: Sequence[str], observer: JobObserver, rng: random.Random) -> None:
+        self.masters = list(masters)
+        self.observer = observer
+        self.rng = rng
+        self.sent = 0
+
+    async def on_start(self) -> None:
+        self.ctx.every(SUBMIT_EVERY_S, SubmitTick())
+
+    async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
+        if not self.observer.submitting:
+            return None
+        rng = self.rng
+        now = self.ctx.wall_time()
+        specs = []
+        for _ in range(rng.randint(1, 4)):
+            self.sent += 1
+            payload = {"seconds": rng.choice((0.0, 0.01, 0.05, 0.2, 0.6, 1.5)), "fail": 0.15}
+            run_at = now + rng.uniform(0.05, 0.5) if rng.random() < 0.1 else None
+            specs.append(
+                JobSpec(
+                    type=rng.choice(("work", "work", "other")),
+                    payload=msgpack.packb(payload),
+                    priority=rng.randint(0, 9),
+                    max_retries=rng.randint(0, 3),
+                    timeout_s=3.0,
+                    run_at=run_at,
+                    idempotency_key=f"k{self.sent}" if rng.random() < 0.2 else None,
+                )
+            )
+        home = rng.choice(self.masters)
+        self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(tuple(specs)))
+        if self.observer.acked and rng.random() < 0.15:
+            victim = rng.choice(sorted(self.observer.acked))
+            self.ctx.nursery.start_soon(self._cancel, home, victim)
+        return None
+
+    def _gateway(self, home: str) -> Gateway:
+        system = self.ctx.system
+        return Gateway(system, timeout_s=1.0, home=home)
+
+    async def _submit(self, home: str, msg: SubmitJobs) -> None:
+        try:
+            answer = await self._gateway(home).call(msg)
+        except ApiError:
+            return
+        if isinstance(answer, Submitted):
+            for status in answer.jobs:
+                self.observer.acked.setdefault(status.id, self.ctx.wall_time())
+
+    async def _cancel(self, home: str, job_id: str) -> None:
+        try:
+            answer = await self._gateway(home).call(CancelJob(job_id))
+        except ApiError:
+            return
+        if isinstance(answer, JobChanged) and not answer.error and not answer.not_found:
+            self.observer.cancel_acked.add(job_id)
+
+
+def work_registry(worker: str, observer: JobObserver) -> HandlerRegistry:
+    registry = HandlerRegistry()
+
+    async def work(payload: Any, context: JobContext) -> dict[str, object]:
+        run = observer.started(worker, context)
+        try:
+            await trio.sleep(float(payload["seconds"]))
+            if observer.handler_rng.random() < float(payload["fail"]):
+                raise JobFailed("the simulated job failed")
+            return {"on": worker}
+        finally:
+            observer.ended(run)
+
+    registry.register("work", work)
+    registry.register("other", work)
+    return registry
+
+
+class JobCluster:
+    def __init__(
+        self,
+        sim: Simulation,
+        masters: Sequence[str],
+        workers: Sequence[str],
+        *,
+        capacity: int = 3,
+        snapshot_every: int = 400,
+    ) -> None:
+        self.sim = sim
+        self.master_names = tuple(masters)
+        self.worker_names = tuple(workers)
+        self.observer = JobObserver(sim.rng("handlers"))
+        self.observer.now = sim.now
+        self.masters = {name: Master(name) for name in masters}
+        self.crash_rng = sim.rng("disk-crash")
+        policy_rng = sim.rng("policy")
+        self.policy = policy_rng.choice(sorted(POLICIES))
+        self.settings = MasterSettings(
+            policy=self.policy,
+            lease_s=LEASE_S,
+            heartbeat_s=HEARTBEAT_S,
+            max_assign_batch=16,
+            backoff=Backoff(base_s=0.05, multiplier=2.0, cap_s=0.4, jitter=0.5),
+        )
+        self.capacity = capacity
+        self.snapshot_every = snapshot_every
+        for name in masters:
+            sim.add_node(name, self._master_root, self.masters[name])
+        for name in workers:
+            sim.add_node(name, self._worker_root, name)
+        sim.add_node("client", self._client_root, None)
+        sim.invariant("jobs-safety", self.observer.check)
+        sim.converges("jobs-converged", self.converged)
+
+    # -- node factories ------------------------------------------------------------------
+
+    def _master_root(self, system: ActorSystem, member: Master) -> Supervisor:
+        def master() -> ObservedMaster:
+            actor = ObservedMaster(
+                member.name,
+                self.master_names,
+                MemoryStorage(member.disk, fsync_s=FSYNC_S),
+                RaftConfig(),
+                self.settings,
+                tick_s=TICK_S,
+                snapshot_every=self.snapshot_every,
+                jobs=ObservedJobs(member.name, self.observer, self.settings.backoff),
+            )
+            actor.observer = self.observer
+            member.actor = actor
+            return actor
+
+        return Supervisor("root", [ChildSpec("master", master)])
+
+    def _worker_root(self, system: ActorSystem, name: str) -> Supervisor:
+        def worker() -> WorkerActor:
+            actor = WorkerActor(
+                name,
+                self.master_names,
+                work_registry(name, self.observer),
+                capacity=self.capacity,
+                heartbeat_s=HEARTBEAT_S,
+                ask_timeout_s=ASK_TIMEOUT_S,
+            )
+            self.observer.workers[name] = actor
+            return actor
+
+        return Supervisor("root", [ChildSpec("worker", worker)])
+
+    def _client_root(self, system: ActorSystem, _: None) -> Supervisor:
+        rng = self.sim.rng("load")
+        return Supervisor(
+            "root", [ChildSpec("client", lambda: LoadClient(self.master_names, self.observer, rng))]
+        )
+
+    # -- driving it ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.sim.start_all()
+
+    async def crash(self, name: str) -> None:
+        await self.sim.crash(name)
+        if name in self.masters:
+            self.masters[name].actor = None
+            self.masters[name].disk.crash(self.crash_rng)
+        else:
+            self.observer.workers.pop(name, None)
+
+    async def restart(self, name: str) -> None:
+        await self.sim.start(name)
+
+    def up(self, names: Sequence[str]) -> list[str]:
+        return [n for n in names if self.sim.node(n).up]
+
+    def leader(self) -> str | None:
+        best: tuple[int, str] | None = None
+        for member in self.masters.values():
+            actor = member.actor
+            leads = actor is not None and actor.core.role is Role.LEADER
+            if leads and actor is not None and (best is None or actor.core.term > best[0]):
+                best = (actor.core.term, member.name)
+        return best[1] if best else None
+
+    async def wait_for_leader(self, within: float = 5.0) -> str | None:
+        with trio.move_on_after(within):
+            while (leader := self.leader()) is None:
+                await trio.sleep(TICK_S)
+            return leader
+        return None
+
+    def busiest_worker(self) -> str | None:
+        counts: dict[str, int] = {}
+        for worker, _, _ in self.observer.running:
+            counts[worker] = counts.get(worker, 0) + 1
+        return max(sorted(counts), key=lambda w: counts[w]) if counts else None
+
+    def stop_load(self) -> None:
+        self.observer.submitting = False
+
+    # -- convergence ---------------------------------------------------------------------
+
+    def converged(self) -> str | None:
+        observer = self.observer
+        if observer.problems:
+            return observer.problems[0]
+        actors = [m.actor for m in self.masters.values()]
+        if any(a is None for a in actors):
+            return "not every master is up"
+        live = [a for a in actors if a is not None]
+        leaders = [a.node_id for a in live if a.core.role is Role.LEADER]
+        if len(leaders) != 1:
+            return f"leaders: {leaders}"
+        leader = next(a for a in live if a.node_id == leaders[0])
+        table = leader.jobs
+        for job_id in sorted(observer.acked):
+            job = table.job(job_id)
+            if job is None:
+                return f"acknowledged job {job_id} is missing on the leader"
+            if job.status not in FINAL:
+                return f"acknowledged job {job_id} is {job.status.value}"
+        for job_id in sorted(observer.cancel_acked):
+            job = table.job(job_id)
+            if job is None or job.status is not JobStatus.CANCELLED:
+                return f"cancel of {job_id} was acknowledged but it is not cancelled"
+        if observer.running:
+            return f"{len(observer.running)} executions still running"
+        snapshots = {a.node_id: (a.applied, a.jobs.snapshot()) for a in live}
+        applied = {index for index, _ in snapshots.values()}
+        if len(applied) != 1:
+            return f"masters applied different indexes: {sorted(applied)}"
+        if len({snap for _, snap in snapshots.values()}) != 1:
+            return "masters applied the same log but their job tables differ"
+        return None
+
+    def summary(self) -> dict[str, object]:
+        """Figures at the end of the load (the final phase then drains the rest)."""
+        observer = self.observer
+        return {
+            "policy": self.policy,
+            "acked": len(observer.acked),
+            "runs": len(observer.executions),
+            "cancels": len(observer.cancel_acked),
+        }

@@ -1,0 +1,113 @@
+"""The scheduler's failure scenarios: masters, workers and a client on the simulator.
+
+The checks (see :mod:`sim.job_cluster`) run after every step; the final
+phase heals everything, stops the load, and requires every acknowledged job
+to end final on one agreed job table.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from sim.harness import Simulation
+from sim.job_cluster import LEASE_S, JobCluster
+from sim.raft_cluster import random_pick
+from sim.scenarios import Summary, scenario
+from transport.simnet import LinkConfig, NetConfig
+
+MASTERS = ("m1", "m2", "m3")
+WORKERS = ("w1", "w2", "w3")
+LAN = NetConfig(link=LinkConfig(latency=0.001, jitter=0.002))
+LOSSY = NetConfig(
+    link=LinkConfig(
+        latency=0.001, jitter=0.004, loss=0.03, duplicate=0.02, reorder=0.05, reorder_delay=0.02
+    )
+)
+
+
+async def _wind_down(sim: Simulation, cluster: JobCluster) -> None:
+    """Stop submitting; the final phase then lets every job finish."""
+    cluster.stop_load()
+    await trio.sleep(0.1)
+
+
+@scenario("worker_crash", network=LAN, converge_within=60.0)
+async def worker_crash(sim: Simulation) -> Summary:
+    """Workers die mid-job, again and again: their jobs move on once the lease runs out."""
+    cluster = JobCluster(sim, MASTERS, WORKERS)
+    await cluster.start()
+    faults = sim.rng("faults")
+    crashed = 0
+    for _ in range(6):
+        await trio.sleep(faults.uniform(0.3, 0.8))
+        victim = cluster.busiest_worker()
+        if victim is not None and victim in cluster.up(WORKERS):
+            await cluster.crash(victim)
+            crashed += 1
+            await trio.sleep(faults.uniform(0.1, LEASE_S * 2))
+            await cluster.restart(victim)
+    await _wind_down(sim, cluster)
+    return {**cluster.summary(), "worker_crashes": crashed}
+
+
+@scenario("leader_crash_assign", network=LAN, converge_within=60.0)
+async def leader_crash_assign(sim: Simulation) -> Summary:
+    """The leader dies right after proposing an assignment: before it commits, or after it
+    commits and before the worker's report."""
+    cluster = JobCluster(sim, MASTERS, WORKERS)
+    await cluster.start()
+    faults = sim.rng("faults")
+    crashed = 0
+    for _ in range(6):
+        leader = await cluster.wait_for_leader()
+        await trio.sleep(faults.uniform(0.2, 0.5))
+        cluster.observer.assign_proposed = event = trio.Event()
+        with trio.move_on_after(2.0):
+            await event.wait()
+        # 0: before the batch can commit; later: committed, the worker may be running it
+        await trio.sleep(faults.choice((0.0, 0.0, 0.003, 0.01, 0.05)))
+        leader = cluster.leader()
+        if leader is not None:
+            await cluster.crash(leader)
+            crashed += 1
+            await cluster.wait_for_leader()
+            await trio.sleep(faults.uniform(0.0, 0.5))
+            await cluster.restart(leader)
+    await _wind_down(sim, cluster)
+    return {**cluster.summary(), "leader_crashes": crashed}
+
+
+@scenario("jobs_chaos", network=LOSSY, converge_within=90.0)
+async def jobs_chaos(sim: Simulation) -> Summary:
+    """Every fault at random (crashes of masters and workers, partitions, one-way cuts,
+    isolation) under a steady load of jobs that sleep, fail and get cancelled."""
+    cluster = JobCluster(sim, MASTERS, WORKERS)
+    nodes = (*MASTERS, *WORKERS)
+    await cluster.start()
+    faults = sim.rng("faults")
+    for _ in range(20):
+        await trio.sleep(faults.uniform(0.05, 0.6))
+        kind = faults.choice(
+            ("crash_master", "crash_worker", "restart", "partition", "oneway", "isolate", "heal")
+        )
+        up_masters, up_workers = cluster.up(MASTERS), cluster.up(WORKERS)
+        if kind == "crash_master" and len(up_masters) > 1:
+            await cluster.crash(faults.choice(up_masters))
+        elif kind == "crash_worker" and len(up_workers) > 1:
+            await cluster.crash(faults.choice(up_workers))
+        elif kind == "restart":
+            down = [n for n in nodes if not sim.node(n).up]
+            if down:
+                await cluster.restart(faults.choice(down))
+        elif kind == "partition":
+            side = random_pick(faults, nodes, faults.randint(1, 3))
+            sim.partition(side, [n for n in nodes if n not in side])
+        elif kind == "oneway":
+            a, b = random_pick(faults, nodes, 2)
+            sim.partition_oneway(a, b)
+        elif kind == "isolate":
+            sim.isolate(faults.choice(nodes))
+        else:
+            sim.heal()
+    await _wind_down(sim, cluster)
+    return cluster.summary()
