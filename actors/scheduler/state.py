@@ -130,6 +130,8 @@ class JobStateMachine:
         self.stale_reports = 0
         self.lease_timeouts = 0
         self.retries_by_reason: dict[str, int] = {}
+        # keyed by status name; read as ``_value_``, because on the hot path both
+        # ``Enum.value`` (a descriptor) and hashing a member (Python-level) are slow
         self.counts_by_status: dict[str, int] = {s.value: 0 for s in JobStatus}
         # (type, status) -> jobs, kept as statuses change so stats never scan the table
         self.counts_by_type_status: dict[tuple[str, str], int] = {}
@@ -171,15 +173,17 @@ class JobStateMachine:
         old = job.status
         job.status = transition(old, status)
         job.updated_at = now
-        self.counts_by_status[old.value] -= 1
-        self.counts_by_status[status.value] += 1
+        was, now_is = old._value_, status._value_
+        self.counts_by_status[was] -= 1
+        self.counts_by_status[now_is] += 1
         per_type = self.counts_by_type_status
-        per_type[job.type, old.value] -= 1
-        per_type[job.type, status.value] = per_type.get((job.type, status.value), 0) + 1
+        per_type[job.type, was] -= 1
+        per_type[job.type, now_is] = per_type.get((job.type, now_is), 0) + 1
 
     def _count_new(self, job: Job) -> None:
-        self.counts_by_status[job.status.value] += 1
-        key = (job.type, job.status.value)
+        status = job.status._value_
+        self.counts_by_status[status] += 1
+        key = (job.type, status)
         self.counts_by_type_status[key] = self.counts_by_type_status.get(key, 0) + 1
 
     def _promote(self, now: float) -> None:
@@ -380,8 +384,11 @@ class JobStateMachine:
     def _refresh(self, worker: Worker) -> None:
         if worker.state is WorkerState.LOST:
             return
-        full = len(worker.running) >= worker.capacity
-        worker.state = transition(worker.state, WorkerState.BUSY if full else WorkerState.AVAILABLE)
+        state = (
+            WorkerState.BUSY if len(worker.running) >= worker.capacity else WorkerState.AVAILABLE
+        )
+        if state is not worker.state:
+            worker.state = transition(worker.state, state)
 
     # -- reading (pure; the leader's scheduler and the API) -------------------------------
 
