@@ -129,7 +129,7 @@ def add_cluster_parser(sub: Any) -> None:
     p.add_argument(
         "--sleep", dest="sleep_s", type=float, default=0.01, help="seconds per sleep job"
     )
-    p.add_argument("--concurrency", type=int, default=4, help="concurrent submitters")
+    p.add_argument("--concurrency", type=int, default=8, help="concurrent submitters")
     p.add_argument("--batch", type=int, default=500, help="jobs per submit request")
     p.add_argument("--capacity", type=int, default=256, help="slots per worker")
     p.add_argument("--rate", type=float, default=None, help="pace submission at jobs/s")

@@ -44,7 +44,7 @@ class ClusterOptions:
     jobs: int = 10_000
     job_type: str = "noop"
     sleep_s: float = 0.01
-    concurrency: int = 4
+    concurrency: int = 8
     batch: int = 500
     capacity: int = 256
     rate: float | None = None

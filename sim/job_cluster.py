@@ -51,7 +51,7 @@ from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 from sim.harness import Simulation
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
-from transport.codec import Message, decode
+from transport.codec import Message, decode, encode
 from transport.commands import AssignCmd
 
 __all__ = ["JobCluster", "JobObserver"]
@@ -160,13 +160,12 @@ class ObservedJobs(JobStateMachine):
         # job id -> the log index at which it last became pending
         self.pending_since: dict[str, int] = {}
 
-    def apply(self, index: int, data: bytes) -> Message | None:
+    def apply_decoded(self, index: int, cmd: Message) -> Message | None:
         self.index = index
-        result = super().apply(index, data)
-        cmd = decode(data)
+        result = super().apply_decoded(index, cmd)
         if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
             self.observer.assigns_checked.add(index)
-            self._check_priority(cmd, data)
+            self._check_priority(cmd)
         return result
 
     def restore(self, data: bytes) -> None:
@@ -194,8 +193,8 @@ class ObservedJobs(JobStateMachine):
         elif job.status is JobStatus.CANCELLED:
             self.observer.cancelled(job.id)
 
-    def _check_priority(self, cmd: AssignCmd, data: bytes) -> None:
-        decision = self.observer.decisions.get(data)
+    def _check_priority(self, cmd: AssignCmd) -> None:
+        decision = self.observer.decisions.get(encode(cmd))
         if decision is None:
             return
         chosen = {a.job_id for a in cmd.assignments}

@@ -139,8 +139,12 @@ class JobStateMachine:
     # -- applying the log ------------------------------------------------------------
 
     def apply(self, index: int, data: bytes) -> Message | None:
+        return self.apply_decoded(index, decode(data))
+
+    def apply_decoded(self, index: int, cmd: Message) -> Message | None:
+        """Apply entry ``index`` already decoded (the leader's own proposals are)."""
         self.applied_index = index
-        return self.apply_command(decode(data))
+        return self.apply_command(cmd)
 
     def apply_command(self, cmd: Message) -> Message | None:
         now: float = getattr(cmd, "now", 0.0)

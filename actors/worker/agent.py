@@ -141,8 +141,7 @@ class WorkerActor(Actor):
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
     ) -> None:
         context = JobContext(job.key.job_id, job.key.attempt)
-        with job.scope:
-            job.outcome = await run_job(self.registry, job_type, payload, timeout_s, context)
+        job.outcome = await run_job(self.registry, job_type, payload, timeout_s, context, job.scope)
         if job.outcome is not None and self.jobs.get(job.key) is job:
             self._wake.set()
 

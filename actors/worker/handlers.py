@@ -123,22 +123,31 @@ async def run_job(
     payload: object,
     timeout_s: float | None,
     context: JobContext,
+    scope: trio.CancelScope | None = None,
 ) -> JobOutcome:
+    """Run one job to its outcome; ``scope`` (the caller's handle to cancel the job) also
+    carries the timeout, so a job costs one cancel scope, not two."""
     entry = registry.get(job_type)
     if entry is None:
         return JobOutcome(
             False, None, f"no handler for job type {job_type!r} on this worker", False
         )
     args = (payload, context) if entry.wants_context else (payload,)
+    if scope is None:
+        scope = trio.CancelScope()
+    if timeout_s is not None:
+        scope.deadline = min(scope.deadline, trio.current_time() + timeout_s)
     try:
-        with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")) as scope:
+        with scope:
             result = await _call(entry, args)
     except JobFailed as exc:
         return JobOutcome(False, exc.result, str(exc), False)
     except Exception as exc:
         return JobOutcome(False, None, f"{type(exc).__name__}: {exc}", False)
     if scope.cancelled_caught:
-        return JobOutcome(False, None, f"timed out after {timeout_s:g}s", True)
+        if timeout_s is not None and trio.current_time() >= scope.deadline:
+            return JobOutcome(False, None, f"timed out after {timeout_s:g}s", True)
+        return JobOutcome(False, None, "cancelled", False)
     try:
         msgpack.packb(result, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
