@@ -8,9 +8,12 @@ one process: a single master (its own majority) and a worker beside it.
 from __future__ import annotations
 
 import trio
+from prometheus_client import CollectorRegistry
 
 from actors.gateway.app import Gateway, build_app
+from actors.gateway.auth import Authenticator
 from actors.master.actor import MasterActor, MasterSettings
+from actors.master.metrics import MasterMetrics
 from actors.raft.core import RaftConfig
 from actors.scheduler.backoff import Backoff
 from actors.worker.agent import Drain, WorkerActor
@@ -21,7 +24,7 @@ from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 
 
-def master_actor(config: NodeConfig) -> MasterActor:
+def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> MasterActor:
     raft, sched = config.raft, config.scheduler
     backoff = Backoff(
         sched.backoff_base_s, sched.backoff_multiplier, sched.backoff_cap_s, sched.backoff_jitter
@@ -48,6 +51,7 @@ def master_actor(config: NodeConfig) -> MasterActor:
         settings,
         tick_s=raft.tick_s,
         snapshot_every=raft.snapshot_every,
+        metrics=metrics,
     )
 
 
@@ -68,16 +72,22 @@ def worker_actor(config: NodeConfig) -> WorkerActor:
 
 
 class NodeRoles:
+    def __init__(self) -> None:
+        # one per node process: the master records into it, the HTTP app serves it
+        self.registry = CollectorRegistry()
+        self.metrics = MasterMetrics(self.registry)
+
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor:
         children: list[ChildSpec] = []
         if config.runs_master:
-            children.append(ChildSpec("master", lambda: master_actor(config)))
+            children.append(ChildSpec("master", lambda: master_actor(config, self.metrics)))
         if config.runs_worker:
             children.append(ChildSpec("worker", lambda: worker_actor(config)))
         return Supervisor(f"node-{config.id}", children)
 
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object:
-        return build_app(Gateway(system, max_body=config.http.max_body_bytes))
+        gateway = Gateway(system, max_body=config.http.max_body_bytes)
+        return build_app(gateway, Authenticator(config.auth, system.wall_clock), self.registry)
 
     async def drain(self, config: NodeConfig, system: ActorSystem) -> None:
         """A worker stops taking jobs and finishes or hands back what it runs."""

@@ -110,6 +110,15 @@ class GetWorkers(Message):
     pass
 
 
+@message("c.linearizable")
+@frozen
+class Linearizable(Message):
+    """Serve ``read`` on the leader after a ReadIndex round: it sees every write
+    acknowledged before it was sent (a plain read may be served stale by any master)."""
+
+    read: Message
+
+
 @message("c.not-leader")
 @frozen
 class NotLeader(Message):

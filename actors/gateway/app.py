@@ -16,12 +16,24 @@ from typing import Any
 
 import msgpack
 import trio
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from actors.gateway.auth import (
+    ANONYMOUS,
+    Authenticator,
+    Forbidden,
+    Permission,
+    Principal,
+    Unauthorized,
+    audit,
+)
+from actors.gateway.openapi import OPENAPI
 from actors.gateway.validation import BadRequest, JobRequest, parse_batch, parse_job
+from actors.scheduler.lifecycle import JobStatus as Status
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from transport.cluster import (
@@ -33,6 +45,7 @@ from transport.cluster import (
     JobChanged,
     JobSpec,
     JsonView,
+    Linearizable,
     ListJobs,
     NotLeader,
     RetryJob,
@@ -47,6 +60,7 @@ log = logging.getLogger("podium.gateway")
 MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
 LIST_LIMIT_MAX = 1000
+STATUSES = tuple(status.value for status in Status)
 
 
 class ApiError(Exception):
@@ -127,6 +141,12 @@ class Gateway:
                 target = local
                 hops = max(hops, 2)
 
+    async def read(self, msg: Message, stale: bool) -> Message:
+        """A read: linearizable on the leader (ReadIndex), or ``stale`` from this master."""
+        if stale:
+            return await self.call(msg, forward=False)
+        return await self.call(Linearizable(msg))
+
     async def body(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
@@ -150,37 +170,71 @@ def _view(answer: Message, what: str) -> Response:
     return Response(answer.json, media_type="application/json")
 
 
-def build_app(gateway: Gateway) -> Starlette:
-    async def submit(request: Request) -> Response:
+def _stale(request: Request) -> bool:
+    text = request.query_params.get("stale", "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise BadRequest(f"stale must be true or false, got {text!r}")
+    return text in ("true", "1")
+
+
+def _no_query(request: Request, allowed: frozenset[str] = frozenset({"stale"})) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+
+
+Endpoint = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def build_app(
+    gateway: Gateway,
+    auth: Authenticator,
+    registry: CollectorRegistry | None = None,
+) -> Starlette:
+    """The HTTP API; every route checks its permission first (all open when auth is off)."""
+
+    def shell_check(who: Principal, jobs: list[JobRequest], what: str) -> None:
+        if any(job.type == "shell" for job in jobs):
+            auth.check(who, Permission.SHELL, what)
+
+    async def submit(request: Request, who: Principal) -> Response:
         job = parse_job(await gateway.body(request), gateway.system.wall_clock())
+        shell_check(who, [job], "POST /api/v1/jobs")
         answer = await gateway.call(SubmitJobs((_spec(job),)))
         assert isinstance(answer, Submitted)
         first = answer.jobs[0]
+        log.info("job submitted", extra={"job": first.id, "type": job.type, "user": who.name})
         return JSONResponse({"id": first.id, "status": first.status}, status_code=201)
 
-    async def submit_batch(request: Request) -> Response:
+    async def submit_batch(request: Request, who: Principal) -> Response:
         jobs = parse_batch(await gateway.body(request), gateway.system.wall_clock())
+        shell_check(who, jobs, "POST /api/v1/jobs/batch")
         answer = await gateway.call(SubmitJobs(tuple(_spec(job) for job in jobs)))
         assert isinstance(answer, Submitted)
         body = {"jobs": [{"id": j.id, "status": j.status} for j in answer.jobs]}
         return JSONResponse(body, status_code=201)
 
-    async def get_job(request: Request) -> Response:
+    async def get_job(request: Request, who: Principal) -> Response:
+        _no_query(request)
         job_id = request.path_params["job_id"]
-        return _view(await gateway.call(GetJob(job_id)), f"job {job_id!r}")
+        return _view(await gateway.read(GetJob(job_id), _stale(request)), f"job {job_id!r}")
 
-    async def list_jobs(request: Request) -> Response:
+    async def list_jobs(request: Request, who: Principal) -> Response:
         query = request.query_params
-        unknown = sorted(set(query) - {"status", "type", "limit", "cursor", "stale"})
-        if unknown:
-            raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+        _no_query(request, frozenset({"status", "type", "limit", "cursor", "stale"}))
         limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
             raise BadRequest(f"limit must be an integer from 1 to {LIST_LIMIT_MAX}")
-        msg = ListJobs(query.get("status"), query.get("type"), int(limit_text), query.get("cursor"))
-        return _view(await gateway.call(msg), "page")
+        status = query.get("status")
+        if status is not None and status not in STATUSES:
+            raise BadRequest(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        cursor = query.get("cursor")
+        if cursor is not None and not cursor.isdigit():
+            raise BadRequest("cursor must be the 'cursor' value of the previous page")
+        msg = ListJobs(status, query.get("type"), int(limit_text), cursor)
+        return _view(await gateway.read(msg, _stale(request)), "page")
 
-    async def change(request: Request, msg: Message) -> Response:
+    async def change(msg: Message) -> Response:
         answer = await gateway.call(msg)
         assert isinstance(answer, JobChanged)
         if answer.not_found:
@@ -189,25 +243,29 @@ def build_app(gateway: Gateway) -> Starlette:
             raise ApiError(409, answer.error)
         return JSONResponse({"id": answer.id, "status": answer.status})
 
-    async def cancel(request: Request) -> Response:
-        return await change(request, CancelJob(request.path_params["job_id"]))
+    async def cancel(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return await change(CancelJob(request.path_params["job_id"]))
 
-    async def retry(request: Request) -> Response:
-        return await change(request, RetryJob(request.path_params["job_id"]))
+    async def retry(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return await change(RetryJob(request.path_params["job_id"]))
 
-    async def cluster(request: Request) -> Response:
+    async def stats(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _view(await gateway.read(GetStats(), _stale(request)), "stats")
+
+    async def workers(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _view(await gateway.read(GetWorkers(), _stale(request)), "workers")
+
+    async def cluster(request: Request, who: Principal) -> Response:
         return _view(await gateway.call(GetCluster(), forward=False), "cluster")
 
-    async def stats(request: Request) -> Response:
-        return _view(await gateway.call(GetStats()), "stats")
-
-    async def workers(request: Request) -> Response:
-        return _view(await gateway.call(GetWorkers()), "workers")
-
-    async def health(request: Request) -> Response:
+    async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})
 
-    async def ready(request: Request) -> Response:
+    async def ready(request: Request, who: Principal) -> Response:
         answer = await gateway.call(GetCluster(), forward=False)
         assert isinstance(answer, JsonView)
         info = json.loads(answer.json)
@@ -216,30 +274,87 @@ def build_app(gateway: Gateway) -> Starlette:
             {"ready": bool(info.get("ready")), "leader": info.get("leader")}, status_code=status
         )
 
-    def guarded(
-        endpoint: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+    async def metrics(request: Request, who: Principal) -> Response:
+        if registry is None:
+            raise ApiError(404, "metrics are not enabled on this node")
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def login(request: Request, who: Principal) -> Response:
+        if not auth.enabled:
+            raise ApiError(404, "auth is off on this cluster: no token is needed")
+        body = await gateway.body(request)
+        if (
+            not isinstance(body, dict)
+            or set(body) != {"username", "password"}
+            or not all(isinstance(v, str) for v in body.values())
+        ):
+            raise BadRequest('login takes {"username": "...", "password": "..."}')
+        remote = request.client.host if request.client else "?"
+        try:
+            token = await auth.login(body["username"], body["password"], remote)
+        except Unauthorized as exc:
+            raise ApiError(401, str(exc)) from None
+        return JSONResponse({"token": token, "expires_in": auth.config.token_ttl_s})
+
+    async def openapi(request: Request, who: Principal) -> Response:
+        return JSONResponse(OPENAPI)
+
+    def route(path: str, method: str, endpoint: Endpoint, needs: Permission | None) -> Route:
+        what = f"{method} {path}"
+
         async def run(request: Request) -> Response:
             try:
-                return await endpoint(request)
+                who = ANONYMOUS
+                if needs is not None:
+                    try:
+                        who = auth.principal(request.headers.get("authorization"))
+                    except Unauthorized as exc:
+                        remote = request.client.host if request.client else "?"
+                        audit.warning(
+                            "request unauthenticated",
+                            extra={"event": "denied", "request": what, "remote": remote,
+                                   "reason": str(exc)},
+                        )  # fmt: skip
+                        return JSONResponse(
+                            {"error": str(exc)},
+                            status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"},
+                        )
+                    auth.check(who, needs, what)
+                return await endpoint(request, who)
             except BadRequest as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
+            except Forbidden as exc:
+                return JSONResponse({"error": str(exc)}, status_code=403)
             except ApiError as exc:
                 return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-        return run
+        return Route(path, run, methods=[method])
 
+    P = Permission
     routes = [
-        Route("/api/v1/jobs", guarded(submit), methods=["POST"]),
-        Route("/api/v1/jobs", guarded(list_jobs), methods=["GET"]),
-        Route("/api/v1/jobs/batch", guarded(submit_batch), methods=["POST"]),
-        Route("/api/v1/jobs/{job_id}", guarded(get_job), methods=["GET"]),
-        Route("/api/v1/jobs/{job_id}/cancel", guarded(cancel), methods=["POST"]),
-        Route("/api/v1/jobs/{job_id}/retry", guarded(retry), methods=["POST"]),
-        Route("/api/v1/cluster", guarded(cluster), methods=["GET"]),
-        Route("/api/v1/stats", guarded(stats), methods=["GET"]),
-        Route("/api/v1/workers", guarded(workers), methods=["GET"]),
-        Route("/health", guarded(health), methods=["GET"]),
-        Route("/ready", guarded(ready), methods=["GET"]),
+        route("/api/v1/jobs", "POST", submit, P.SUBMIT),
+        route("/api/v1/jobs", "GET", list_jobs, P.READ),
+        route("/api/v1/jobs/batch", "POST", submit_batch, P.SUBMIT),
+        route("/api/v1/jobs/{job_id}", "GET", get_job, P.READ),
+        route("/api/v1/jobs/{job_id}/cancel", "POST", cancel, P.CANCEL),
+        route("/api/v1/jobs/{job_id}/retry", "POST", retry, P.RETRY),
+        route("/api/v1/stats", "GET", stats, P.READ),
+        route("/api/v1/workers", "GET", workers, P.WORKERS),
+        route("/api/v1/cluster", "GET", cluster, P.CLUSTER),
+        route("/health", "GET", health, None),
+        route("/ready", "GET", ready, None),
+        route("/metrics", "GET", metrics, None),
+        route("/auth/login", "POST", login, None),
+        route("/openapi.json", "GET", openapi, None),
     ]
-    return Starlette(routes=routes)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": f"no such endpoint: {request.url.path}"}, status_code=404)
+
+    async def wrong_method(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405
+        )
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: wrong_method})

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from actors.master.metrics import MasterMetrics
 from actors.raft.actor import Committed, NotLeaderReply, RaftActor
 from actors.raft.core import NotLeader, RaftConfig, Role
 from actors.scheduler.backoff import Backoff
@@ -42,11 +43,13 @@ from transport.cluster import (
     HeartbeatAck,
     JobChanged,
     JsonView,
+    Linearizable,
     ListJobs,
     ReportJobs,
     RetryJob,
     RunningJob,
     SubmitJobs,
+    Unavailable,
     Welcome,
     WorkerBye,
     WorkerHeartbeat,
@@ -55,7 +58,7 @@ from transport.cluster import (
 from transport.cluster import (
     NotLeader as NotLeaderAnswer,
 )
-from transport.codec import Message, encode
+from transport.codec import Message, decode, encode
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -100,6 +103,9 @@ def _json(body: object) -> JsonView:
     return JsonView(json.dumps(body).encode())
 
 
+READS = (GetJob, ListJobs, GetStats, GetWorkers)
+
+
 class _JobLog:
     """The job table as Raft's state machine.
 
@@ -109,15 +115,22 @@ class _JobLog:
     first, so an index that another leader filled differently is decoded.
     """
 
-    def __init__(self, jobs: JobStateMachine) -> None:
+    def __init__(self, jobs: JobStateMachine, metrics: MasterMetrics | None) -> None:
         self.jobs = jobs
+        self.metrics = metrics
         self.proposed: dict[int, tuple[bytes, Message]] = {}
 
     def apply(self, index: int, data: bytes) -> Message | None:
         mine = self.proposed.pop(index, None)
-        if mine is not None and (mine[0] is data or mine[0] == data):
-            return self.jobs.apply_decoded(index, mine[1])
-        return self.jobs.apply(index, data)
+        ours = mine is not None and (mine[0] is data or mine[0] == data)
+        cmd = mine[1] if mine is not None and ours else decode(data)
+        metrics = self.metrics
+        if metrics is None:
+            return self.jobs.apply_decoded(index, cmd)
+        runs = metrics.before_apply(cmd)
+        result = self.jobs.apply_decoded(index, cmd)
+        metrics.after_apply(cmd, runs)
+        return result
 
     def snapshot(self) -> bytes:
         return self.jobs.snapshot()
@@ -141,10 +154,13 @@ class MasterActor(RaftActor):
         tick_s: float,
         snapshot_every: int = 10_000,
         jobs: JobStateMachine | None = None,
+        metrics: MasterMetrics | None = None,
     ) -> None:
         """``jobs`` replaces the job table (the simulator passes one that reports to it)."""
         self.jobs = jobs or JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
-        self.job_log = _JobLog(self.jobs)
+        self.metrics = metrics
+        self.job_log = _JobLog(self.jobs, metrics)
+        self.seen_leader: str | None = None
         super().__init__(
             node_id,
             voters,
@@ -163,23 +179,20 @@ class MasterActor(RaftActor):
         self.ticking = False
 
     async def on_start(self) -> None:
+        if self.metrics is not None:
+            self.metrics.attach(self)
         await super().on_start()
         self.ctx.every(self.settings.lease_s / 4, Maintain())
 
     # -- messages --------------------------------------------------------------------
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
-        if isinstance(msg, GetJob):
-            job = self.jobs.job(msg.id)
-            return JsonView(json.dumps(self.jobs.view(job)).encode() if job else b"")
-        if isinstance(msg, ListJobs):
-            return self._list(msg)
+        if isinstance(msg, READS):
+            return self._read(msg)
+        if isinstance(msg, Linearizable):
+            return self._linearizable(msg)
         if isinstance(msg, GetCluster):
             return self._cluster()
-        if isinstance(msg, GetStats):
-            return _json(self.jobs.stats_view())
-        if isinstance(msg, GetWorkers):
-            return _json({"workers": [self.jobs.worker_view(w) for w in self.jobs.workers()]})
         if isinstance(msg, Maintain):
             self._maintain()
             return None
@@ -308,6 +321,31 @@ class MasterActor(RaftActor):
 
     # -- reads -----------------------------------------------------------------------
 
+    def _read(self, msg: Message) -> Message:
+        """Answer from this master's own table (the caller decides if stale is fine)."""
+        if isinstance(msg, GetJob):
+            job = self.jobs.job(msg.id)
+            return JsonView(json.dumps(self.jobs.view(job)).encode() if job else b"")
+        if isinstance(msg, ListJobs):
+            return self._list(msg)
+        if isinstance(msg, GetStats):
+            return _json(self.jobs.stats_view())
+        if isinstance(msg, GetWorkers):
+            return _json({"workers": [self.jobs.worker_view(w) for w in self.jobs.workers()]})
+        raise TypeError(f"not a read: {type(msg).__name__}")
+
+    def _linearizable(self, msg: Linearizable) -> Message | None:
+        if not isinstance(msg.read, READS):
+            return Unavailable(f"{type(msg.read).__name__} is not a read")
+        if self.core.role is not Role.LEADER:
+            return NotLeaderAnswer(self.core.leader)
+        reply = self.ctx.defer_reply()
+        read = msg.read
+        self.read_barrier(
+            lambda ok: reply.resolve(self._read(read) if ok else NotLeaderAnswer(self.core.leader))
+        )
+        return None
+
     def _list(self, msg: ListJobs) -> Message:
         after = int(msg.cursor) if msg.cursor and msg.cursor.isdigit() else None
         page = self.jobs.list_jobs(msg.status, msg.type, msg.limit, after)
@@ -334,6 +372,11 @@ class MasterActor(RaftActor):
 
     async def on_drained(self) -> None:
         await super().on_drained()
+        leader = self.core.leader
+        if leader is not None and leader != self.seen_leader:
+            if self.seen_leader is not None and self.metrics is not None:
+                self.metrics.leader_changes.inc()
+            self.seen_leader = leader
         if self.core.role is not Role.LEADER:
             if self.pool is not None:
                 self.pool = None

@@ -114,6 +114,10 @@ class RaftActor(Actor):
         self.snapshot_every = snapshot_every
         self.waiting: dict[int, _Waiting] = {}
         self.applied = 0
+        # ReadIndex: request id -> callback, then (read index, callback) once confirmed
+        self.reads: dict[int, Callable[[bool], None]] = {}
+        self.reads_confirmed: list[tuple[int, Callable[[bool], None]]] = []
+        self.read_seq = 0
         self.core: RaftCore
 
     async def on_start(self) -> None:
@@ -150,6 +154,36 @@ class RaftActor(Actor):
         self.waiting[index] = _Waiting(self.core.term, done)
         return index
 
+    def read_barrier(self, done: Callable[[bool], None]) -> None:
+        """``done(True)`` once a read here would be linearizable (ReadIndex: the leader
+        confirmed with a majority that it still leads, and applied up to the commit
+        index it had when asked); ``done(False)`` if it lost leadership first.
+        Raises NotLeader."""
+        self.read_seq += 1
+        self.core.read_index(self.read_seq)
+        self.reads[self.read_seq] = done
+
+    def _release_reads(self, ready: Ready) -> None:
+        for state in ready.read_states:
+            done = self.reads.pop(state.request, None)
+            if done is not None:
+                self.reads_confirmed.append((state.index, done))
+        if self.core.role is not Role.LEADER:
+            failed = [*self.reads.values(), *(done for _, done in self.reads_confirmed)]
+            self.reads.clear()
+            self.reads_confirmed.clear()
+            for done in failed:
+                done(False)
+            return
+        if self.reads_confirmed:
+            waiting = []
+            for index, done in self.reads_confirmed:
+                if index <= self.applied:
+                    done(True)
+                else:
+                    waiting.append((index, done))
+            self.reads_confirmed = waiting
+
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, Tick):
             self.core.tick()
@@ -169,6 +203,7 @@ class RaftActor(Actor):
             for to, message in ready.messages:
                 self.ctx.ref(to, self.peer_name).try_send(message)
             self._apply(ready)
+            self._release_reads(ready)
             self.core.advance(ready)
         if self.applied - self.core.log.offset >= self.snapshot_every:
             snapshot = self.core.compact(self.state_machine.snapshot())

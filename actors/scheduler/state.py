@@ -135,6 +135,9 @@ class JobStateMachine:
         self.counts_by_status: dict[str, int] = {s.value: 0 for s in JobStatus}
         # (type, status) -> jobs, kept as statuses change so stats never scan the table
         self.counts_by_type_status: dict[tuple[str, str], int] = {}
+        # (type, status) -> how many times a job entered that status ("submitted" too):
+        # monotonic, for the podium_jobs_total counter
+        self.entered: dict[tuple[str, str], int] = {}
 
     # -- applying the log ------------------------------------------------------------
 
@@ -183,12 +186,19 @@ class JobStateMachine:
         per_type = self.counts_by_type_status
         per_type[job.type, was] -= 1
         per_type[job.type, now_is] = per_type.get((job.type, now_is), 0) + 1
+        entered = self.entered
+        entered[job.type, now_is] = entered.get((job.type, now_is), 0) + 1
 
     def _count_new(self, job: Job) -> None:
         status = job.status._value_
         self.counts_by_status[status] += 1
         key = (job.type, status)
         self.counts_by_type_status[key] = self.counts_by_type_status.get(key, 0) + 1
+
+    def _entered_new(self, job: Job) -> None:
+        entered = self.entered
+        for key in ((job.type, "submitted"), (job.type, job.status._value_)):
+            entered[key] = entered.get(key, 0) + 1
 
     def _promote(self, now: float) -> None:
         if self.queue.next_run_at() is None:
@@ -223,6 +233,7 @@ class JobStateMachine:
             if job.run_at is not None and job.run_at > cmd.now:
                 job.status = JobStatus.SCHEDULED  # born delayed
             self._count_new(job)
+            self._entered_new(job)
             if key is not None:
                 self.by_key[key] = job.id
             self._enqueue(job, cmd.now)
@@ -520,14 +531,16 @@ class JobStateMachine:
             self.stale_reports,
             self.lease_timeouts,
             self.retries_by_reason,
+            [[t, status, n] for (t, status), n in sorted(self.entered.items())],
         ]
         return msgpack.packb([jobs, workers, stats])  # type: ignore[no-any-return]
 
     def restore(self, data: bytes) -> None:
         jobs, workers, stats = msgpack.unpackb(data, strict_map_key=False)
         self._reset()
-        self.applied_index, self.stale_reports, self.lease_timeouts, retries = stats
+        self.applied_index, self.stale_reports, self.lease_timeouts, retries = stats[:4]
         self.retries_by_reason = dict(retries)
+        self.entered = {(t, status): n for t, status, n in (stats[4] if len(stats) > 4 else [])}
         for row in workers:
             worker = Worker(row[0], row[1], tuple(row[2]))
             worker.state = WorkerState(row[3])

@@ -3,7 +3,8 @@ import sys
 
 import pytest
 
-from runtime.cli import hash_password, main, verify_password
+from runtime.cli import main
+from runtime.passwords import hash_password, verify_password
 
 
 def test_hash_verifies_and_is_salted() -> None:

@@ -264,7 +264,7 @@ def test_timings_must_keep_their_order() -> None:
 def test_enabled_auth_needs_a_secret_and_users() -> None:
     found = problems(env={"PODIUM_AUTH__ENABLED": "true"})
     assert found == [
-        "auth.secret must be at least 1 bytes when auth.enabled is true (got 0 bytes from "
+        "auth.secret must be at least 32 bytes when auth.enabled is true (got 0 bytes from "
         "defaults)",
         "auth.users must list at least one user when auth.enabled is true (got [] from defaults)",
     ]

@@ -34,7 +34,7 @@ dead_letter = false
 
 [auth]
 enabled = true
-secret = "s3cret"
+secret = "s3cret-s3cret-s3cret-s3cret-s3cret"
 shell_roles = ["admin", "worker"]
 
 [[auth.users]]

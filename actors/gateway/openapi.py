@@ -1,0 +1,340 @@
+"""The OpenAPI 3.1 document served at ``/openapi.json``.
+
+Written by hand next to the routes rather than generated, so it states the
+contract (fields, ranges, status codes) the validation enforces; a test
+checks that every route the app serves is described here with the same
+methods, and the API fuzz test draws its requests from these schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["OPENAPI"]
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Bad input: malformed JSON, a wrong type, a value out of range, an unknown field",
+        401: "No token, or a forged or expired one (when auth is on)",
+        403: "The user's role may not do this",
+        404: "No such job",
+        409: "The job is not in a state that allows this",
+        413: "The body is over the size limit (default 1 MiB)",
+        503: "No leader right now, or the write could not be confirmed in time; retry",
+    }
+    return {str(code): _json(_ERROR, text[code]) for code in codes}
+
+
+_STALE = {
+    "name": "stale",
+    "in": "query",
+    "required": False,
+    "description": "true: this master answers from its own copy (may lag); "
+    "default: a linearizable read on the leader",
+    "schema": {"type": "boolean", "default": False},
+}
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+_JOB_SUBMIT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "minLength": 1, "maxLength": 200},
+        "payload": {"type": ["object", "null"]},
+        "priority": {"type": "integer", "minimum": 0, "maximum": 9, "default": 5},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 3},
+        "timeout_s": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        "delay_s": {"type": ["number", "null"], "minimum": 0},
+        "run_at": {
+            "description": "epoch seconds, or ISO 8601 with a time zone; not with delay_s",
+            "type": ["number", "string", "null"],
+        },
+        "idempotency_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+    },
+}
+_STATUS = {
+    "type": "string",
+    "enum": ["pending", "scheduled", "running", "succeeded", "failed", "dead", "cancelled"],
+}
+_ACCEPTED = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {"id": {"type": "string"}, "status": _STATUS},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "podium",
+        "version": "1",
+        "description": "A distributed job scheduler: submit jobs to any master.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+            "JobSubmit": _JOB_SUBMIT,
+            "Accepted": _ACCEPTED,
+            "Job": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "type": {"type": "string"},
+                    "status": _STATUS,
+                    "payload": {},
+                    "priority": {"type": "integer"},
+                    "max_retries": {"type": "integer"},
+                    "timeout_s": {"type": ["number", "null"]},
+                    "run_at": {"type": ["number", "null"]},
+                    "idempotency_key": {"type": ["string", "null"]},
+                    "attempts": {"type": "integer"},
+                    "worker": {"type": ["string", "null"]},
+                    "result": {},
+                    "error": {"type": ["string", "null"]},
+                    "last_reason": {"type": ["string", "null"]},
+                    "created_at": {"type": "number"},
+                    "started_at": {"type": ["number", "null"]},
+                    "finished_at": {"type": ["number", "null"]},
+                    "updated_at": {"type": "number"},
+                },
+            },
+        },
+    },
+    "paths": {
+        "/api/v1/jobs": {
+            "post": {
+                "summary": "Submit a job",
+                "security": _BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/JobSubmit"}}
+                    },
+                },
+                "responses": {
+                    "201": _json({"$ref": "#/components/schemas/Accepted"}, "Committed"),
+                    **_errors(400, 401, 403, 413, 503),
+                },
+            },
+            "get": {
+                "summary": "List jobs in submission order, filtered, a page at a time",
+                "security": _BEARER,
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": _STATUS},
+                    {"name": "type", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "the previous page's cursor",
+                        "schema": {"type": "string"},
+                    },
+                    _STALE,
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "jobs": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Job"},
+                                },
+                                "cursor": {"type": ["string", "null"]},
+                            },
+                        },
+                        "A page of jobs; cursor is null on the last page",
+                    ),
+                    **_errors(400, 401, 403, 503),
+                },
+            },
+        },
+        "/api/v1/jobs/batch": {
+            "post": {
+                "summary": "Submit up to 10,000 jobs in one committed write",
+                "security": _BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["jobs"],
+                                "properties": {
+                                    "jobs": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 10000,
+                                        "items": {"$ref": "#/components/schemas/JobSubmit"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "jobs": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Accepted"},
+                                }
+                            },
+                        },
+                        "Committed, in request order",
+                    ),
+                    **_errors(400, 401, 403, 413, 503),
+                },
+            }
+        },
+        "/api/v1/jobs/{job_id}": {
+            "get": {
+                "summary": "One job",
+                "security": _BEARER,
+                "parameters": [_JOB_ID, _STALE],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Job"}, "The job"),
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
+        "/api/v1/jobs/{job_id}/cancel": {
+            "post": {
+                "summary": "Cancel a pending, scheduled or running job",
+                "security": _BEARER,
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": _json(_ACCEPTED, "Cancelled"),
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+            }
+        },
+        "/api/v1/jobs/{job_id}/retry": {
+            "post": {
+                "summary": "Requeue a dead or failed job (admin)",
+                "security": _BEARER,
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": _json(_ACCEPTED, "Back in the queue"),
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+            }
+        },
+        "/api/v1/stats": {
+            "get": {
+                "summary": "Counts by status and type, queue depth, dead letters, retries",
+                "security": _BEARER,
+                "parameters": [_STALE],
+                "responses": {
+                    "200": _json({"type": "object"}, "Stats"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/api/v1/workers": {
+            "get": {
+                "summary": "Workers: state, slots, running jobs, last heartbeat, types (admin)",
+                "security": _BEARER,
+                "parameters": [_STALE],
+                "responses": {
+                    "200": _json({"type": "object"}, "Workers"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/api/v1/cluster": {
+            "get": {
+                "summary": "This master's view: leader, term, masters (admin)",
+                "security": _BEARER,
+                "responses": {
+                    "200": _json({"type": "object"}, "Cluster"),
+                    **_errors(401, 403, 503),
+                },
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Liveness",
+                "responses": {"200": _json({"type": "object"}, "The node is up")},
+            }
+        },
+        "/ready": {
+            "get": {
+                "summary": "Readiness: a leader is known and this master has applied all",
+                "responses": {
+                    "200": _json({"type": "object"}, "Ready"),
+                    "503": _json({"type": "object"}, "Not ready"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {"description": "Text exposition format", "content": {"text/plain": {}}}
+                },
+            }
+        },
+        "/auth/login": {
+            "post": {
+                "summary": "Exchange a configured user's password for a JWT",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "token": {"type": "string"},
+                                "expires_in": {"type": "number"},
+                            },
+                        },
+                        "A bearer token",
+                    ),
+                    **_errors(400, 401),
+                    "404": _json(_ERROR, "Auth is off on this cluster"),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+    },
+}
