@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MasterMetrics"]
 
+# every reason the job table gives a retry, so each series exists from the start
+RETRY_REASONS = ("error", "timeout", "lease_expired", "worker_left")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 DURATION_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600)
 
@@ -60,7 +62,8 @@ class _TableCollector(Collector):
             value=jobs.counts_by_status[JobStatus.DEAD.value],
         )
         retries = CounterMetricFamily("podium_retries", "Retries by reason", labels=["reason"])
-        for reason, n in sorted(jobs.retries_by_reason.items()):
+        by_reason = dict.fromkeys(RETRY_REASONS, 0) | jobs.retries_by_reason
+        for reason, n in sorted(by_reason.items()):
             retries.add_metric([reason], n)
         yield retries
         yield CounterMetricFamily(

@@ -1,0 +1,105 @@
+"""An in-process API for tests: a real single-master node (memory disk) behind the real app.
+
+No sockets: httpx talks to the Starlette app through its ASGI transport, and
+the app asks a real :class:`MasterActor` (its own majority) by ``ask``. The
+local worker is a real :class:`WorkerActor` too, so jobs run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import attrs
+import httpx
+import trio
+from prometheus_client import CollectorRegistry
+
+from actors.gateway.app import Gateway, build_app
+from actors.gateway.auth import Authenticator
+from actors.master.actor import MasterActor, MasterSettings
+from actors.master.metrics import MasterMetrics
+from actors.raft.core import RaftConfig
+from actors.worker.agent import WorkerActor
+from actors.worker.handlers import default_registry
+from runtime.config.model import AuthConfig, UserConfig
+from runtime.passwords import hash_password
+from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.supervisor import ChildSpec, Supervisor
+from runtime.system import ActorSystem
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+PASSWORDS = {"ada": "ada-pw", "bob": "bob-pw", "wes": "wes-pw"}
+
+
+def auth_config(enabled: bool = True, token_ttl_s: float = 3600.0) -> AuthConfig:
+    users = (
+        UserConfig("ada", hash_password(PASSWORDS["ada"]), "admin"),
+        UserConfig("bob", hash_password(PASSWORDS["bob"]), "user"),
+        UserConfig("wes", hash_password(PASSWORDS["wes"]), "worker"),
+    )
+    return AuthConfig(enabled=enabled, secret=SECRET, token_ttl_s=token_ttl_s, users=users)
+
+
+@attrs.define
+class Api:
+    client: httpx.AsyncClient
+    registry: CollectorRegistry
+    system: ActorSystem
+
+    async def token(self, user: str) -> str:
+        answer = await self.client.post(
+            "/auth/login", json={"username": user, "password": PASSWORDS[user]}
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["token"]
+        return token
+
+    async def as_user(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(user)}"}
+
+
+@asynccontextmanager
+async def running_api(
+    auth: AuthConfig | None = None, *, max_body: int = 1 << 20, worker: bool = True
+) -> AsyncIterator[Api]:
+    registry = CollectorRegistry()
+    metrics = MasterMetrics(registry)
+    system = ActorSystem("m1", None, random.Random(7))
+    settings = MasterSettings(lease_s=5.0, heartbeat_s=0.2)
+    children = [
+        ChildSpec(
+            "master",
+            lambda: MasterActor(
+                "m1",
+                ["m1"],
+                MemoryStorage(MemoryDisk(), fsync_s=0.0),
+                RaftConfig(election_ticks=2),
+                settings,
+                tick_s=0.01,
+                metrics=metrics,
+            ),
+        )
+    ]
+    if worker:
+        children.append(
+            ChildSpec(
+                "worker",
+                lambda: WorkerActor("m1", ["m1"], default_registry(), capacity=4, heartbeat_s=0.2),
+            )
+        )
+    app = build_app(
+        Gateway(system, timeout_s=5.0, max_body=max_body),
+        Authenticator(auth or AuthConfig(), system.wall_clock),
+        registry,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(Supervisor("root", children).run, system)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://podium") as client:
+            with trio.fail_after(10):
+                while (await client.get("/ready")).status_code != 200:
+                    await trio.sleep(0.02)
+            yield Api(client, registry, system)
+        nursery.cancel_scope.cancel()

@@ -1,0 +1,180 @@
+"""The HTTP API against a real master and worker: jobs, reads, bad input, metrics, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import trio
+from starlette.routing import Route
+
+from actors.gateway.openapi import OPENAPI
+from tests.gateway.api import Api, running_api
+
+
+async def wait_status(api: Api, job_id: str, want: str, **kw: str) -> dict[str, object]:
+    with trio.fail_after(10):
+        while True:
+            job: dict[str, object] = (await api.client.get(f"/api/v1/jobs/{job_id}", **kw)).json()
+            if job["status"] == want:
+                return job
+            await trio.sleep(0.02)
+
+
+async def test_a_job_round_trip_with_every_read() -> None:
+    async with running_api() as api:
+        c = api.client
+        answer = await c.post("/api/v1/jobs", json={"type": "noop", "priority": 7})
+        assert answer.status_code == 201
+        job_id = answer.json()["id"]
+        assert answer.json()["status"] == "pending"
+        job = await wait_status(api, job_id, "succeeded")
+        assert job["attempts"] == 1 and job["worker"] == "m1" and job["priority"] == 7
+        stale = (await c.get(f"/api/v1/jobs/{job_id}", params={"stale": "true"})).json()
+        assert stale["status"] == "succeeded"
+        page = (await c.get("/api/v1/jobs", params={"status": "succeeded", "limit": 5})).json()
+        assert [j["id"] for j in page["jobs"]] == [job_id] and page["cursor"] is None
+        stats = (await c.get("/api/v1/stats")).json()
+        assert stats["jobs"]["succeeded"] == 1 and stats["by_type"] == {"noop": {"succeeded": 1}}
+        assert stats["dead_letter"] == 0
+        workers = (await c.get("/api/v1/workers")).json()["workers"]
+        assert [(w["id"], w["state"], w["slots"]) for w in workers] == [("m1", "available", 4)]
+        cluster = (await c.get("/api/v1/cluster")).json()
+        assert cluster["leader"] == "m1" and cluster["masters"] == ["m1"]
+
+
+async def test_pagination_walks_every_job_once() -> None:
+    async with running_api(worker=False) as api:
+        jobs = [{"type": "noop", "payload": {"n": i}} for i in range(25)]
+        ids = [
+            j["id"]
+            for j in (await api.client.post("/api/v1/jobs/batch", json={"jobs": jobs})).json()[
+                "jobs"
+            ]
+        ]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, object] = {"limit": 10}
+            if cursor:
+                params["cursor"] = cursor
+            page = (await api.client.get("/api/v1/jobs", params=params)).json()
+            seen += [j["id"] for j in page["jobs"]]
+            cursor = page["cursor"]
+            if cursor is None:
+                break
+        assert seen == ids
+
+
+BAD_INPUT = [
+    ("POST", "/api/v1/jobs", b"{not json", 400, "not valid JSON"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "priority": "high"}', 400, "priority"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "priority": 12}', 400, "from 0 to 9"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "max_retries": -1}', 400, "max_retries"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "timeout_s": -5}', 400, "timeout_s"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "colour": "red"}', 400, "unknown field"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "payload": [1, 2]}', 400, "payload must be"),
+    ("POST", "/api/v1/jobs", b"[1, 2, 3]", 400, "JSON object"),
+    ("POST", "/api/v1/jobs", b'{"type": 5}', 400, "type must be"),
+    ("POST", "/api/v1/jobs", b'{"type": "noop", "delay_s": 1, "run_at": 5}', 400, "not both"),
+    ("POST", "/api/v1/jobs/batch", b'{"jobs": []}', 400, "non-empty"),
+    (
+        "POST",
+        "/api/v1/jobs/batch",
+        b'{"jobs": [{"type": "noop"}, {"priority": 1}]}',
+        400,
+        "jobs[1]",
+    ),
+    ("GET", "/api/v1/jobs/no-such-job", b"", 404, "not found"),
+    ("POST", "/api/v1/jobs/no-such-job/cancel", b"", 404, "not found"),
+    ("POST", "/api/v1/jobs/no-such-job/retry", b"", 404, "not found"),
+    ("GET", "/api/v1/jobs?limit=0", b"", 400, "limit"),
+    ("GET", "/api/v1/jobs?status=finished", b"", 400, "status must be"),
+    ("GET", "/api/v1/jobs?cursor=abc", b"", 400, "cursor"),
+    ("GET", "/api/v1/jobs?colour=red", b"", 400, "unknown query"),
+    ("GET", "/api/v1/stats?stale=maybe", b"", 400, "stale"),
+    ("GET", "/api/v1/nothing-here", b"", 404, "no such endpoint"),
+    ("DELETE", "/api/v1/jobs", b"", 405, "not allowed"),
+    ("POST", "/auth/login", b"{}", 404, "auth is off"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "words"), BAD_INPUT)
+async def test_bad_input_gets_a_clear_json_error(
+    method: str, path: str, body: bytes, status: int, words: str
+) -> None:
+    async with running_api(worker=False) as api:
+        answer = await api.client.request(method, path, content=body)
+        assert answer.status_code == status, answer.text
+        assert words in answer.json()["error"]
+        assert (await api.client.get("/health")).status_code == 200
+
+
+async def test_a_body_over_the_limit_is_413_before_parsing() -> None:
+    async with running_api(worker=False, max_body=1000) as api:
+        big = json.dumps({"type": "noop", "payload": {"x": "y" * 2000}})
+        answer = await api.client.post("/api/v1/jobs", content=big)
+        assert answer.status_code == 413 and "1000-byte limit" in answer.json()["error"]
+
+
+async def test_cancel_and_retry_conflicts_are_409() -> None:
+    async with running_api(worker=False) as api:
+        c = api.client
+        job_id = (await c.post("/api/v1/jobs", json={"type": "noop", "delay_s": 600})).json()["id"]
+        assert (await c.post(f"/api/v1/jobs/{job_id}/retry")).status_code == 409
+        assert (await c.post(f"/api/v1/jobs/{job_id}/cancel")).json()["status"] == "cancelled"
+        again = await c.post(f"/api/v1/jobs/{job_id}/cancel")
+        assert again.status_code == 409 and "already cancelled" in again.json()["error"]
+
+
+METRICS = [
+    "podium_jobs_total",
+    "podium_scheduling_latency_seconds",
+    "podium_job_duration_seconds",
+    "podium_queue_depth",
+    "podium_dead_letter_jobs",
+    "podium_retries_total",
+    "podium_lease_timeouts_total",
+    "podium_workers",
+    "podium_raft_is_leader",
+    "podium_raft_term",
+    "podium_raft_commit_index",
+    "podium_raft_leader_changes_total",
+]
+
+
+async def test_metrics_expose_every_documented_series() -> None:
+    async with running_api() as api:
+        job_id = (await api.client.post("/api/v1/jobs", json={"type": "noop"})).json()["id"]
+        await wait_status(api, job_id, "succeeded")
+        text = (await api.client.get("/metrics")).text
+        for name in METRICS:
+            assert f"\n{name}" in text, name
+        assert 'podium_jobs_total{status="succeeded",type="noop"} 1.0' in text
+        assert "podium_raft_is_leader 1.0" in text
+        assert "podium_scheduling_latency_seconds_count 1.0" in text
+        assert 'podium_job_duration_seconds_count{type="noop"} 1.0' in text
+        assert 'podium_workers{state="available"} 1.0' in text
+
+
+def test_the_openapi_document_describes_every_route() -> None:
+    from actors.gateway.app import Gateway, build_app
+    from actors.gateway.auth import Authenticator
+    from runtime.config.model import AuthConfig
+    from runtime.system import ActorSystem
+
+    app = build_app(Gateway(ActorSystem("m1", None, __import__("random").Random())),
+                    Authenticator(AuthConfig(), lambda: 0.0))  # fmt: skip
+    served: dict[str, set[str]] = {}
+    for route in app.routes:
+        assert isinstance(route, Route)
+        served.setdefault(route.path, set()).update(m.lower() for m in route.methods or ())
+    served = {path: methods - {"head"} for path, methods in served.items()}
+    documented = {path: set(ops) for path, ops in OPENAPI["paths"].items()}
+    assert served == documented
+
+
+async def test_openapi_is_served() -> None:
+    async with running_api(worker=False) as api:
+        doc = (await api.client.get("/openapi.json")).json()
+        assert doc["openapi"].startswith("3.") and "/api/v1/jobs" in doc["paths"]
