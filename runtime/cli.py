@@ -1,7 +1,9 @@
-"""``podium``: the command-line entry point (grows with the API client).
+"""Operator commands that need no running cluster: ``python -m runtime.cli ...``.
 
-For now it starts nodes (``podium node ...`` is ``python -m runtime.node ...``)
-and hashes passwords for the ``[[auth.users]]`` table of the config.
+``node`` (``python -m runtime.node``), ``hash-password`` (for ``[[auth.users]]``),
+``certs init`` (a CA and node certificates for mutual TLS) and ``version``.
+The ``podium`` command (:mod:`client.cli`) offers these too, beside the
+commands that talk to the API.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
+from pathlib import Path
 
 from runtime.passwords import hash_password
 
@@ -25,6 +28,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("node", help="run a node (same flags as python -m runtime.node)")
     sub.add_parser("hash-password", help="read a password on stdin, print its scrypt hash")
     sub.add_parser("version", help="print the installed version")
+    certs = sub.add_parser("certs", help="certificates for mutual TLS between nodes")
+    certs_sub = certs.add_subparsers(dest="certs_command", required=True)
+    init = certs_sub.add_parser("init", help="write a cluster CA and one cert per node")
+    init.add_argument("--out", type=Path, default=Path("certs"), help="directory (./certs)")
+    init.add_argument("--nodes", required=True, help="node ids, comma-separated: m1,m2,m3,w1,w2")
+    init.add_argument(
+        "--hosts",
+        default="127.0.0.1,localhost",
+        help="addresses peers dial, put in every cert (default 127.0.0.1,localhost)",
+    )
+    init.add_argument("--days", type=int, default=825, help="node certificate lifetime")
     parsed = parser.parse_args(args)
     if parsed.command == "hash-password":
         password = sys.stdin.readline().rstrip("\n")
@@ -34,6 +48,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(hash_password(password))
     elif parsed.command == "version":
         print(version("podium"))
+    elif parsed.command == "certs":
+        from runtime.certs import init_certs
+
+        nodes = [n.strip() for n in parsed.nodes.split(",") if n.strip()]
+        hosts = [h.strip() for h in parsed.hosts.split(",") if h.strip()]
+        for path in init_certs(parsed.out, nodes, hosts=hosts, days=parsed.days):
+            print(path)
+        print(
+            f"[tls] enabled = true, ca = {parsed.out / 'ca.pem'}, and per node "
+            f"cert = {parsed.out}/<id>.pem, key = {parsed.out}/<id>-key.pem",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -34,6 +34,19 @@ from transport.envelope import Envelope, Hello
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, FrameError, frame
 
 log = logging.getLogger("podium.transport")
+# security decisions (a peer refused at the TLS handshake) go to the audit trail
+audit = logging.getLogger("podium.audit")
+
+
+def _peer_address(stream: trio.abc.Stream) -> str:
+    inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+    socket = getattr(inner, "socket", None)
+    try:
+        host, port = socket.getpeername()[:2] if socket is not None else ("?", 0)
+    except OSError:
+        return "?"
+    return f"{host}:{port}"
+
 
 __all__ = ["TcpTransport"]
 
@@ -190,6 +203,12 @@ class TcpTransport:
                 await stream.send_all(frame(encode(Hello(self._node))))
         except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError, OSError) as exc:
             self._refuse(f"handshake failed: {exc}")
+            if self._server_ssl is not None:
+                audit.warning(
+                    "peer refused",
+                    extra={"event": "peer_refused", "peer": _peer_address(stream),
+                           "reason": str(exc)},
+                )  # fmt: skip
             await trio.aclose_forcefully(stream)
             return
         await self._reader(stream, None, outbound=False)

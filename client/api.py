@@ -1,0 +1,349 @@
+"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``.
+
+Each API call is described once, as a :class:`Call` (method, path, query,
+body); :class:`Client` runs calls on ``httpx.Client`` and
+:class:`AsyncClient` on ``httpx.AsyncClient``, so the two cannot drift
+apart. Errors come back as :class:`PodiumError` with the HTTP status and the
+server's message.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import anyio
+import attrs
+import httpx
+
+__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError"]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+FINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
+Job = dict[str, Any]
+# the clients have a method named ``list``, which hides the builtin in their bodies
+Jobs = list[Job]
+
+
+class PodiumError(Exception):
+    """The API refused a request (``status`` is the HTTP status; 0 when unreachable)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}" if status else message)
+        self.status = status
+        self.message = message
+
+
+@attrs.frozen
+class Call:
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    body: Any = None
+
+
+def job_body(
+    job_type: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    priority: int | None = None,
+    max_retries: int | None = None,
+    timeout_s: float | None = None,
+    delay_s: float | None = None,
+    run_at: float | str | None = None,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """One job as the API takes it (fields left out get the server's defaults)."""
+    body: dict[str, Any] = {"type": job_type}
+    optional = {
+        "payload": payload,
+        "priority": priority,
+        "max_retries": max_retries,
+        "timeout_s": timeout_s,
+        "delay_s": delay_s,
+        "run_at": run_at,
+        "idempotency_key": idempotency_key,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+class _Calls:
+    """The API, as calls; both clients turn each into a request."""
+
+    @staticmethod
+    def submit(body: Mapping[str, Any]) -> Call:
+        return Call("POST", "/api/v1/jobs", body=dict(body))
+
+    @staticmethod
+    def submit_batch(jobs: Iterable[Mapping[str, Any]]) -> Call:
+        return Call("POST", "/api/v1/jobs/batch", body={"jobs": [dict(j) for j in jobs]})
+
+    @staticmethod
+    def get(job_id: str, stale: bool) -> Call:
+        return Call("GET", f"/api/v1/jobs/{job_id}", {"stale": "true"} if stale else None)
+
+    @staticmethod
+    def list(status: str | None, job_type: str | None, limit: int, cursor: str | None) -> Call:
+        query = {"status": status, "type": job_type, "limit": limit, "cursor": cursor}
+        return Call("GET", "/api/v1/jobs", {k: v for k, v in query.items() if v is not None})
+
+    @staticmethod
+    def cancel(job_id: str) -> Call:
+        return Call("POST", f"/api/v1/jobs/{job_id}/cancel")
+
+    @staticmethod
+    def retry(job_id: str) -> Call:
+        return Call("POST", f"/api/v1/jobs/{job_id}/retry")
+
+    @staticmethod
+    def login(username: str, password: str) -> Call:
+        return Call("POST", "/auth/login", body={"username": username, "password": password})
+
+
+def _answer(response: httpx.Response) -> Any:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        message = body.get("error") if isinstance(body, dict) else None
+        raise PodiumError(response.status_code, message or response.text or response.reason_phrase)
+    return body
+
+
+class _Base:
+    def __init__(self, url: str | None, token: str | None) -> None:
+        self.url = (url or os.environ.get("PODIUM_URL") or DEFAULT_URL).rstrip("/")
+        self.token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+class Client(_Base):
+    """Synchronous client; also a context manager that closes its connections."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, token)
+        self.http = httpx.Client(timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, call: Call) -> Any:
+        try:
+            response = self.http.request(
+                call.method,
+                self.url + call.path,
+                params=call.params,
+                json=call.body,
+                headers=self._headers(),
+            )
+        except httpx.TransportError as exc:
+            raise PodiumError(0, f"cannot reach {self.url}: {exc}") from None
+        return _answer(response)
+
+    def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
+        """Submit one job; returns ``{"id", "status"}`` once it is committed."""
+        result: Job = self.call(_Calls.submit(job_body(job_type, payload, **opts)))
+        return result
+
+    def submit_batch(self, jobs: Iterable[Mapping[str, Any]]) -> Jobs:
+        """Submit many jobs (build each with :func:`job_body`) in one committed write."""
+        result: Jobs = self.call(_Calls.submit_batch(jobs))["jobs"]
+        return result
+
+    def get(self, job_id: str, *, stale: bool = False) -> Job:
+        result: Job = self.call(_Calls.get(job_id, stale))
+        return result
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """One page: ``{"jobs": [...], "cursor": next page or None}``."""
+        result: dict[str, Any] = self.call(_Calls.list(status, type, limit, cursor))
+        return result
+
+    def iter_jobs(self, *, status: str | None = None, type: str | None = None) -> Iterator[Job]:
+        """Every matching job, page after page."""
+        cursor = None
+        while True:
+            page = self.list(status=status, type=type, limit=1000, cursor=cursor)
+            yield from page["jobs"]
+            cursor = page["cursor"]
+            if not cursor:
+                return
+
+    def cancel(self, job_id: str) -> Job:
+        result: Job = self.call(_Calls.cancel(job_id))
+        return result
+
+    def retry(self, job_id: str) -> Job:
+        result: Job = self.call(_Calls.retry(job_id))
+        return result
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(Call("GET", "/api/v1/stats"))
+        return result
+
+    def workers(self) -> Jobs:
+        result: Jobs = self.call(Call("GET", "/api/v1/workers"))["workers"]
+        return result
+
+    def cluster(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(Call("GET", "/api/v1/cluster"))
+        return result
+
+    def login(self, username: str, password: str) -> str:
+        """Get a token and use it for the calls that follow."""
+        self.token = str(self.call(_Calls.login(username, password))["token"])
+        return self.token
+
+    def wait(
+        self,
+        job_ids: Iterable[str],
+        *,
+        timeout: float | None = None,
+        poll_s: float = 0.2,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Job]:
+        """Block until every job is final; returns the final records by id."""
+        pending = list(dict.fromkeys(job_ids))
+        total = len(pending)
+        done: dict[str, Job] = {}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pending:
+            for job_id in list(pending):
+                job = self.get(job_id)
+                if job["status"] in FINAL:
+                    done[job_id] = job
+                    pending.remove(job_id)
+            if on_progress is not None:
+                on_progress(len(done), total)
+            if not pending:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} of {total} jobs not final in {timeout} s")
+            time.sleep(poll_s)
+        return done
+
+
+class AsyncClient(_Base):
+    """The same API for asyncio or trio (httpx runs on either through anyio)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, token)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def call(self, call: Call) -> Any:
+        try:
+            response = await self.http.request(
+                call.method,
+                self.url + call.path,
+                params=call.params,
+                json=call.body,
+                headers=self._headers(),
+            )
+        except httpx.TransportError as exc:
+            raise PodiumError(0, f"cannot reach {self.url}: {exc}") from None
+        return _answer(response)
+
+    async def submit(
+        self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any
+    ) -> Job:
+        result: Job = await self.call(_Calls.submit(job_body(job_type, payload, **opts)))
+        return result
+
+    async def submit_batch(self, jobs: Iterable[Mapping[str, Any]]) -> Jobs:
+        result: Jobs = (await self.call(_Calls.submit_batch(jobs)))["jobs"]
+        return result
+
+    async def get(self, job_id: str, *, stale: bool = False) -> Job:
+        result: Job = await self.call(_Calls.get(job_id, stale))
+        return result
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.list(status, type, limit, cursor))
+        return result
+
+    async def cancel(self, job_id: str) -> Job:
+        result: Job = await self.call(_Calls.cancel(job_id))
+        return result
+
+    async def retry(self, job_id: str) -> Job:
+        result: Job = await self.call(_Calls.retry(job_id))
+        return result
+
+    async def login(self, username: str, password: str) -> str:
+        self.token = str((await self.call(_Calls.login(username, password)))["token"])
+        return self.token
+
+    async def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(Call("GET", "/api/v1/stats"))
+        return result
+
+    async def workers(self) -> Jobs:
+        result: Jobs = (await self.call(Call("GET", "/api/v1/workers")))["workers"]
+        return result
+
+    async def cluster(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(Call("GET", "/api/v1/cluster"))
+        return result
+
+    async def wait(self, job_ids: Iterable[str], *, poll_s: float = 0.2) -> dict[str, Job]:
+        """Until every job is final (bound it with your event loop's timeout)."""
+        pending = list(dict.fromkeys(job_ids))
+        done: dict[str, Job] = {}
+        while pending:
+            for job_id in list(pending):
+                job = await self.get(job_id)
+                if job["status"] in FINAL:
+                    done[job_id] = job
+                    pending.remove(job_id)
+            if pending:
+                await anyio.sleep(poll_s)
+        return done

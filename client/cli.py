@@ -1,0 +1,247 @@
+"""``podium``: the command line, over the Python client.
+
+Tables for people, ``--json`` for scripts, and exit codes a script can act
+on (:data:`EXIT`). Operator commands that need no API (``node``,
+``hash-password``, ``certs init``, ``version``) are ``runtime.cli``'s.
+
+The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080.
+``podium login`` stores the token in ``$PODIUM_TOKEN_FILE`` (default
+``~/.config/podium/token``, mode 0600) and later commands send it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from client.api import Client, PodiumError, job_body
+
+__all__ = ["EXIT", "main"]
+
+OPERATOR_COMMANDS = {"node", "hash-password", "certs", "version"}
+# exit codes by HTTP status (0 = the server could not be reached)
+EXIT = {400: 2, 413: 2, 401: 3, 403: 3, 404: 4, 409: 5, 0: 6, 503: 6}
+JOB_NOT_SUCCEEDED = 1
+
+
+def token_file() -> Path:
+    configured = os.environ.get("PODIUM_TOKEN_FILE")
+    return Path(configured) if configured else Path.home() / ".config" / "podium" / "token"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
+    parser.add_argument("--url", help="API address (default $PODIUM_URL or 127.0.0.1:8080)")
+    parser.add_argument("--token", help="bearer token (default: the one `podium login` stored)")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    submit = sub.add_parser("submit", help="submit a job: podium submit shell -- echo hi")
+    submit.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
+    submit.add_argument("--payload", help="payload as a JSON object")
+    submit.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
+    submit.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
+    submit.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
+    submit.add_argument("--delay", type=float, dest="delay_s", help="run after this many s")
+    submit.add_argument("--key", dest="idempotency_key", help="idempotency key")
+    submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
+    submit.add_argument("--wait", action="store_true", help="wait until every job is final")
+    submit.set_defaults(argv=[])
+    submit.epilog = "A shell job's command goes after --: podium submit shell -- ls -l /tmp"
+
+    status = sub.add_parser("status", help="one job")
+    status.add_argument("id")
+    listing = sub.add_parser("list", help="jobs, as a table")
+    listing.add_argument("--status")
+    listing.add_argument("--type")
+    listing.add_argument("--limit", type=int, default=50)
+    for name in ("cancel", "retry"):
+        sub.add_parser(name, help=f"{name} a job").add_argument("id")
+    sub.add_parser("workers", help="workers and what they run")
+    sub.add_parser("cluster", help="masters, leader and term")
+    sub.add_parser("stats", help="counts by status and type, queue depth")
+    login = sub.add_parser("login", help="get a token and store it for later commands")
+    login.add_argument("username")
+    for name in sorted(OPERATOR_COMMANDS):
+        sub.add_parser(name, help="see `python -m runtime.cli`", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in OPERATOR_COMMANDS:
+        from runtime.cli import main as operator_main
+
+        return operator_main(args)
+    # everything after "--" is a shell job's command, never options (argparse's subparsers
+    # do not pass "--" through to a positional, so it is split off here)
+    command_argv: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, command_argv = args[:cut], args[cut + 1 :]
+    parsed = _parser().parse_args(args)
+    if command_argv:
+        if parsed.command != "submit":
+            _parser().error("only submit takes a command after --")
+        parsed.argv = command_argv
+    token = parsed.token or _stored_token()
+    console = Console()
+    try:
+        with Client(parsed.url, token=token) as client:
+            return _run(client, parsed, console)
+    except PodiumError as exc:
+        if parsed.json:
+            print(json.dumps({"error": exc.message, "status": exc.status}))
+        else:
+            Console(stderr=True).print(f"[red]error[/red]: {exc.message}")
+        return EXIT.get(exc.status, 1)
+
+
+def _stored_token() -> str | None:
+    try:
+        return token_file().read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
+    command = args.command
+    if command == "submit":
+        return _submit(client, args, console)
+    if command == "login":
+        password = getpass.getpass() if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        token = client.login(args.username, password)
+        path = token_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(token + "\n")
+        _say(args, console, {"user": args.username, "token_file": str(path)},
+             f"logged in as {args.username}; token stored in {path}")  # fmt: skip
+        return 0
+    if command == "status":
+        job = client.get(args.id)
+        if args.json:
+            print(json.dumps(job))
+        else:
+            console.print(_job_table([job], detailed=True))
+        return 0
+    if command == "list":
+        page = client.list(status=args.status, type=args.type, limit=args.limit)
+        if args.json:
+            print(json.dumps(page))
+        else:
+            console.print(_job_table(page["jobs"]))
+            if page["cursor"]:
+                console.print(f"(more: --limit above {args.limit} shows further jobs)")
+        return 0
+    if command in ("cancel", "retry"):
+        changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
+        _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    if command == "workers":
+        workers = client.workers()
+        if args.json:
+            print(json.dumps(workers))
+        else:
+            table = Table("id", "state", "slots", "running", "last heartbeat", "types")
+            for w in workers:
+                table.add_row(w["id"], w["state"], str(w["slots"]), str(w["running"]),
+                              f"{w['last_heartbeat']:.1f}", ", ".join(w["types"]))  # fmt: skip
+            console.print(table)
+        return 0
+    if command in ("cluster", "stats"):
+        info = client.cluster() if command == "cluster" else client.stats()
+        if args.json:
+            print(json.dumps(info))
+        else:
+            table = Table("field", "value")
+            for key, value in info.items():
+                table.add_row(
+                    key, json.dumps(value) if isinstance(value, dict | list) else str(value)
+                )
+            console.print(table)
+        return 0
+    raise AssertionError(command)
+
+
+def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(data))
+    else:
+        console.print(text)
+
+
+def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    payload: dict[str, Any] | None = None
+    if args.payload is not None:
+        try:
+            payload = json.loads(args.payload)
+        except ValueError as exc:
+            raise PodiumError(400, f"--payload is not JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise PodiumError(400, "--payload must be a JSON object, like '{\"seconds\": 2}'")
+    if args.argv:
+        payload = {**(payload or {}), "argv": list(args.argv)}
+    options = {
+        "priority": args.priority,
+        "max_retries": args.max_retries,
+        "timeout_s": args.timeout_s,
+        "delay_s": args.delay_s,
+        "idempotency_key": args.idempotency_key,
+    }
+    if args.count == 1:
+        accepted = [client.submit(args.type, payload, **options)]
+    else:
+        accepted = client.submit_batch(
+            [job_body(args.type, payload, **options) for _ in range(args.count)]
+        )
+    ids = [job["id"] for job in accepted]
+    if not args.wait:
+        if args.json:
+            print(json.dumps(accepted if args.count > 1 else accepted[0]))
+        else:
+            for job in accepted:
+                console.print(f"{job['id']}  {job['status']}")
+        return 0
+    if args.json:
+        final = client.wait(ids)
+    else:
+        with Progress(
+            TextColumn("waiting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("jobs", total=len(ids))
+            final = client.wait(
+                ids, on_progress=lambda done, _: progress.update(task, completed=done)
+            )
+    jobs = [final[i] for i in ids]
+    if args.json:
+        print(json.dumps(jobs if args.count > 1 else jobs[0]))
+    else:
+        console.print(_job_table(jobs, detailed=len(jobs) == 1))
+    return 0 if all(job["status"] == "succeeded" for job in jobs) else JOB_NOT_SUCCEEDED
+
+
+def _job_table(jobs: list[dict[str, Any]], *, detailed: bool = False) -> Table:
+    table = Table("id", "type", "status", "priority", "attempts", "worker")
+    if detailed:
+        table.add_column("result / error")
+    for job in jobs:
+        row = [job["id"], job["type"], job["status"], str(job["priority"]), str(job["attempts"]),
+               job["worker"] or "-"]  # fmt: skip
+        if detailed:
+            outcome = job["error"] if job["error"] else job["result"]
+            row.append(json.dumps(outcome)[:200])
+        table.add_row(*row)
+    return table
