@@ -59,6 +59,8 @@ def worker_actor(config: NodeConfig) -> WorkerActor:
     registry = default_registry()
     for module in config.handlers:
         registry.load_module(module)
+    if config.shell_allow:
+        registry.shell_allow = config.shell_allow
     # a dev node's worker talks to the master in its own process
     masters = list(config.masters) or sorted(config.peers)
     return WorkerActor(

@@ -57,6 +57,11 @@ def run_suite(
             min_time_s=min_time,
             on_result=lambda _: progress.advance(task),
         )
+        if suite == "raft" and (filter_text is None or filter_text in "raft.loopback.commit"):
+            from bench.raft_loopback import measure as loopback
+
+            progress.update(task, description="bench raft: 3-master loopback cluster")
+            results.append(loopback(proposals=5_000 if quick else 20_000))
     if as_json:
         print(json.dumps([r.as_json() for r in results]))
     else:

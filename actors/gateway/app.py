@@ -71,9 +71,14 @@ class ApiError(Exception):
 
 
 def _spec(job: JobRequest) -> JobSpec:
+    try:
+        payload = msgpack.packb(job.payload, use_bin_type=True)
+    except (OverflowError, TypeError, ValueError) as exc:
+        # JSON allows integers of any size; the log stores 64-bit ones
+        raise BadRequest(f"payload holds a value that cannot be stored: {exc}") from None
     return JobSpec(
         type=job.type,
-        payload=msgpack.packb(job.payload, use_bin_type=True),
+        payload=payload,
         priority=job.priority,
         max_retries=job.max_retries,
         timeout_s=job.timeout_s,

@@ -23,6 +23,10 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "--capacity": (("capacity",), "jobs a worker runs at once (default 4)"),
     "--handlers": (("handlers",), "modules registering job handlers: pkg.mod[,pkg.mod]"),
     "--types": (("types",), "job types this worker accepts: a,b (default all)"),
+    "--shell-allow": (
+        ("shell_allow",),
+        "commands a worker's shell jobs may run: a,b (default any)",
+    ),
     "--policy": (("policy",), f"worker selection: {' | '.join(POLICIES)}"),
     "--profile": (("profile",), f"{' | '.join(PROFILES)} (production requires auth and TLS)"),
     "--log-level": (("log_level",), " | ".join(LOG_LEVELS)),

@@ -173,6 +173,8 @@ class NodeConfig:
     capacity: int = field(default=4, validator=checked(at_least(1)))
     handlers: tuple[str, ...] = field(default=(), validator=checked(each(module_name), unique))
     types: tuple[str, ...] = field(default=(), validator=checked(each(non_empty), unique))
+    # argv[0] of the shell jobs this worker runs (empty: any command)
+    shell_allow: tuple[str, ...] = field(default=(), validator=checked(each(non_empty), unique))
     policy: Policy = field(default="capacity_aware", validator=checked(one_of(POLICIES)))
     profile: Profile = field(default="development", validator=checked(one_of(PROFILES)))
     log_level: LogLevel = field(default="info", validator=checked(one_of(LOG_LEVELS)))

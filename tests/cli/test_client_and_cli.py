@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, main
+from runtime.passwords import hash_password
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +88,43 @@ def test_the_podium_script_runs_operator_commands() -> None:
     script = Path(sys.executable).parent / "podium"
     done = subprocess.run([str(script), "version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "0.1.0"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root: Path = tmp_path_factory.mktemp("secured")
+    config = root / "podium.toml"
+    config.write_text(
+        "[auth]\n"
+        "enabled = true\n"
+        'secret = "a-test-secret-of-more-than-32-bytes!"\n'
+        "[[auth.users]]\n"
+        'name = "bob"\n'
+        'role = "user"\n'
+        f'password_hash = "{hash_password("bob-pw")}"\n'
+    )
+    with LoopbackCluster(root, single=True, master_args=["--config", str(config)]) as cluster:
+        cluster.start(timeout=60)
+        http = cluster.masters["m1"].http
+        assert http is not None
+        yield http
+
+
+def test_cli_login_stores_a_token_that_later_commands_use(
+    secured: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token_path = tmp_path / "token"
+    monkeypatch.setenv("PODIUM_TOKEN_FILE", str(token_path))
+    assert main(["--url", secured, "stats"]) == EXIT[401] == 3
+    monkeypatch.setattr(sys, "stdin", io.StringIO("wrong\n"))
+    assert main(["--url", secured, "login", "bob"]) == 3
+    monkeypatch.setattr(sys, "stdin", io.StringIO("bob-pw\n"))
+    assert main(["--url", secured, "login", "bob"]) == 0
+    assert token_path.stat().st_mode & 0o777 == 0o600
+    capsys.readouterr()
+    assert main(["--url", secured, "--json", "stats"]) == 0
+    assert "jobs" in json.loads(capsys.readouterr().out)
+    assert main(["--url", secured, "workers"]) == EXIT[403] == 3

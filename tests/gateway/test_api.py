@@ -75,6 +75,14 @@ BAD_INPUT = [
     ("POST", "/api/v1/jobs", b'{"type": "noop", "colour": "red"}', 400, "unknown field"),
     ("POST", "/api/v1/jobs", b'{"type": "noop", "payload": [1, 2]}', 400, "payload must be"),
     ("POST", "/api/v1/jobs", b"[1, 2, 3]", 400, "JSON object"),
+    # found by the fuzz test: JSON integers are unbounded, msgpack's are 64-bit
+    (
+        "POST",
+        "/api/v1/jobs",
+        b'{"type": "noop", "payload": {"n": -9223372036854775809}}',
+        400,
+        "cannot be stored",
+    ),
     ("POST", "/api/v1/jobs", b'{"type": 5}', 400, "type must be"),
     ("POST", "/api/v1/jobs", b'{"type": "noop", "delay_s": 1, "run_at": 5}', 400, "not both"),
     ("POST", "/api/v1/jobs/batch", b'{"jobs": []}', 400, "non-empty"),
@@ -178,3 +186,26 @@ async def test_openapi_is_served() -> None:
     async with running_api(worker=False) as api:
         doc = (await api.client.get("/openapi.json")).json()
         assert doc["openapi"].startswith("3.") and "/api/v1/jobs" in doc["paths"]
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_server_exposes() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    dashboard = json.loads((root / "deploy/grafana/podium-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {re.sub(r"_bucket$", "", m) for e in exprs for m in re.findall(r"podium_\w+", e)}
+    assert used <= set(METRICS)
+    # throughput, latency, queue depth, workers, retries, leadership
+    wanted = {
+        "podium_jobs_total",
+        "podium_scheduling_latency_seconds",
+        "podium_queue_depth",
+        "podium_workers",
+        "podium_retries_total",
+        "podium_raft_leader_changes_total",
+    }
+    assert wanted <= used
+    scrape = (root / "deploy/prometheus.yml").read_text()
+    assert "metrics_path: /metrics" in scrape

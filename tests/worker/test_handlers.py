@@ -128,3 +128,18 @@ def test_load_module_registers_decorated_handlers() -> None:
     reg = HandlerRegistry()
     reg.load_module("examples.handlers_demo")
     assert {"count_primes", "greet"} <= set(reg.types())
+
+
+def test_a_worker_node_takes_its_allow_list_from_the_config() -> None:
+    from actors.roles import worker_actor
+    from runtime.config import config_from_dict
+
+    config = config_from_dict(
+        {"role": "worker", "masters": ["127.0.0.1:7001"], "shell_allow": ["echo", "ls"]},
+        source="test",
+    )
+    registry = worker_actor(config).registry
+    try:
+        assert registry.shell_allow == ("echo", "ls")
+    finally:
+        registry.shell_allow = None
