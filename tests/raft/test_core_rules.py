@@ -175,6 +175,40 @@ def test_figure_8_an_old_term_entry_is_not_committed_by_counting() -> None:
     assert s1.commit == 3, "the term-4 entry above it commits both"
 
 
+# Paper Figure 7: the terms of each log when the top server becomes leader of term 8
+FIGURE_7 = {
+    "leader": (1, 1, 1, 4, 4, 5, 5, 6, 6, 6),
+    "a": (1, 1, 1, 4, 4, 5, 5, 6, 6),  # missing an entry
+    "b": (1, 1, 1, 4),  # missing many
+    "c": (1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6),  # an extra uncommitted entry
+    "d": (1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7),  # extra entries of a later term
+    "e": (1, 1, 1, 4, 4, 4, 4),  # missing entries, and extra ones of term 4
+    "f": (1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3),  # a leader of terms 2 and 3 that never committed
+}
+
+
+def figure_7_entries(node: str) -> list[Entry]:
+    # data names the term and index, so equal entries are equal across servers
+    return [Entry(t, i, EntryKind.NORMAL, b"%d@%d" % (t, i))
+            for i, t in enumerate(FIGURE_7[node], 1)]  # fmt: skip
+
+
+def test_figure_7_the_new_leader_brings_every_follower_to_its_log() -> None:
+    net = Network(list(FIGURE_7), config=NO_PREVOTE)
+    for node in FIGURE_7:
+        net.disks[node].entries = figure_7_entries(node)
+        net.disks[node].hard_state = HardState(7, None, 0)
+        net.restart(node)
+    net.elect("leader")
+    leader = net.cores["leader"]
+    assert leader.role is Role.LEADER and leader.term == 8
+    # a, b, e and f voted for it; c (longer) and d (newer term) refused
+    expected = [*figure_7_entries("leader"), Entry(8, 11, EntryKind.NOOP, b"")]
+    for node, c in net.cores.items():
+        assert c.log.slice(1, c.log.last_index) == expected, node
+        assert c.commit == 11, node
+
+
 def test_conf_change_waits_for_the_previous_one() -> None:
     net = Network(["a", "b", "c"], config=NO_PREVOTE)
     net.elect("a")
