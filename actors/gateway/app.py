@@ -3,8 +3,11 @@
 Any master serves any request: the local master answers what it can and says
 ``NotLeader`` for what only the leader may do, and the gateway then forwards
 the same request to the leader's master over the cluster transport (one hop,
-so a client never has to find the leader itself). Bodies are size-capped
-before parsing, and every error is JSON ``{"error": "..."}``.
+so a client never has to find the leader itself). Reads go to the leader
+wrapped in ``Linearizable`` (a ReadIndex round) unless ``?stale=true`` asks
+for this master's own copy. Every route checks its permission first
+(:mod:`actors.gateway.auth`). Bodies are size-capped before parsing, and
+every error is JSON ``{"error": "..."}``.
 """
 
 from __future__ import annotations

@@ -56,6 +56,10 @@ def test_leader_killed_mid_load_loses_nothing(cluster: LoopbackCluster) -> None:
         ids += cluster.submit_batch(
             [{"type": "sleep", "payload": {"seconds": 0.02}} for _ in range(50)]
         )
+    # reads are linearizable by default: a follower never misses an acknowledged write
+    for name in cluster.masters:
+        if name != leader:
+            assert cluster.get(f"/api/v1/jobs/{ids[-1]}", master=name).status_code == 200
     time.sleep(0.3)
     cluster.masters[leader].kill()
     resumed_after, first_new = write_resumes(cluster)
