@@ -119,8 +119,19 @@ class _Base:
         self.url = (url or os.environ.get("PODIUM_URL") or DEFAULT_URL).rstrip("/")
         self.token = token
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    def _request(self, call: Call) -> dict[str, Any]:
+        """The httpx ``request`` arguments for ``call``, the same for both clients."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {
+            "method": call.method,
+            "url": self.url + call.path,
+            "params": call.params,
+            "json": call.body,
+            "headers": headers,
+        }
+
+    def _unreachable(self, exc: Exception) -> PodiumError:
+        return PodiumError(0, f"cannot reach {self.url}: {exc}")
 
 
 class Client(_Base):
@@ -148,15 +159,9 @@ class Client(_Base):
 
     def call(self, call: Call) -> Any:
         try:
-            response = self.http.request(
-                call.method,
-                self.url + call.path,
-                params=call.params,
-                json=call.body,
-                headers=self._headers(),
-            )
+            response = self.http.request(**self._request(call))
         except httpx.TransportError as exc:
-            raise PodiumError(0, f"cannot reach {self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
         return _answer(response)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
@@ -274,15 +279,9 @@ class AsyncClient(_Base):
 
     async def call(self, call: Call) -> Any:
         try:
-            response = await self.http.request(
-                call.method,
-                self.url + call.path,
-                params=call.params,
-                json=call.body,
-                headers=self._headers(),
-            )
+            response = await self.http.request(**self._request(call))
         except httpx.TransportError as exc:
-            raise PodiumError(0, f"cannot reach {self.url}: {exc}") from None
+            raise self._unreachable(exc) from None
         return _answer(response)
 
     async def submit(

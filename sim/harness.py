@@ -43,12 +43,32 @@ from sim.seeds import derive_seed, deterministic_scheduling, stream
 from sim.trace import SupervisorLogBridge, Trace, current_node, describe
 from transport.simnet import NetConfig, NetEvent, SimNetwork
 
-__all__ = ["Check", "RunResult", "SimNode", "Simulation", "Violation", "run_scenario"]
+__all__ = [
+    "Check",
+    "RunResult",
+    "SimNode",
+    "Simulation",
+    "Violation",
+    "run_scenario",
+    "wait_until",
+]
 
 S = TypeVar("S")
 
 # an invariant or convergence check: None when it holds, otherwise what is wrong
 Check = Callable[[], str | None]
+
+T = TypeVar("T")
+
+
+async def wait_until(value: Callable[[], T | None], within: float, poll_s: float) -> T | None:
+    """Poll ``value()`` every ``poll_s`` of (mock) time until it is not None, or give up."""
+    with trio.move_on_after(within):
+        while (found := value()) is None:
+            await trio.sleep(poll_s)
+        return found
+    return None
+
 
 # how often the final phase looks at the convergence checks, in simulated seconds
 _CONVERGENCE_POLL_S = 0.01

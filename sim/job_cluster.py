@@ -49,7 +49,7 @@ from runtime.actor import Actor, ActorRef
 from runtime.storage import MemoryDisk, MemoryStorage
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
-from sim.harness import Simulation
+from sim.harness import Simulation, wait_until
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, decode, encode
 from transport.commands import AssignCmd
@@ -430,11 +430,7 @@ class JobCluster:
         return best[1] if best else None
 
     async def wait_for_leader(self, within: float = 5.0) -> str | None:
-        with trio.move_on_after(within):
-            while (leader := self.leader()) is None:
-                await trio.sleep(TICK_S)
-            return leader
-        return None
+        return await wait_until(self.leader, within, TICK_S)
 
     def busiest_worker(self) -> str | None:
         counts: dict[str, int] = {}

@@ -38,7 +38,7 @@ from runtime.errors import AskError, AskTimeout
 from runtime.storage import MemoryDisk, MemoryStorage
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
-from sim.harness import Simulation
+from sim.harness import Simulation, wait_until
 from transport.codec import Message
 
 __all__ = ["Member", "RaftCluster", "RaftObserver", "Recorder"]
@@ -305,11 +305,7 @@ class RaftCluster:
         return best.id if best else None
 
     async def wait_for_leader(self, within: float = 5.0) -> str | None:
-        with trio.move_on_after(within):
-            while (leader := self.leader()) is None:
-                await trio.sleep(TICK_S)
-            return leader
-        return None
+        return await wait_until(self.leader, within, TICK_S)
 
     def heal_all(self) -> None:
         """Mark the start of the final phase: convergence needs an acknowledgement after this."""
