@@ -79,6 +79,7 @@ class ClusterBench:
         self.resume_s: list[float] = []
         self.failovers_done = trio.Event()
         self.cluster: LoopbackCluster | None = None
+        self.leader: str | None = None
         # raw figures for --plot
         self.samples: dict[str, list[float]] = {}
 
@@ -105,6 +106,7 @@ class ClusterBench:
             with cluster:
                 self.progress("starting cluster", 0, 1)
                 cluster.start(timeout=120)
+                self.leader = cluster.leader()
                 result = trio.run(self._load)
                 result["rss_mib"] = {
                     name: round(kib / 1024, 1) for name, kib in cluster.sample_rss().items()
@@ -134,11 +136,16 @@ class ClusterBench:
         return self._report(views, started, finished)
 
     def _targets(self) -> list[str]:
+        """Live masters' HTTP addresses, the last known leader first (no requests made:
+        asking every master who leads on each call would load the cluster being measured)."""
         assert self.cluster is not None
-        leader = self.cluster.leader()
         live = self.cluster.live_masters()
-        first = [m.http for m in live if m.name == leader]
+        first = [m.http for m in live if m.name == self.leader]
         return [h for h in [*first, *(m.http for m in live)] if h]
+
+    async def _find_leader(self) -> None:
+        assert self.cluster is not None
+        self.leader = await trio.to_thread.run_sync(self.cluster.leader) or self.leader
 
     async def _post(self, client: httpx.AsyncClient, path: str, body: Any) -> httpx.Response:
         """POST to the leader, or on failure to any live master, until it is accepted."""
@@ -153,6 +160,7 @@ class ClusterBench:
                     return answer
             if trio.current_time() > deadline:
                 raise RuntimeError(f"no master accepted {path} in {self.o.timeout_s} s")
+            await self._find_leader()
             await trio.sleep(0.02)
 
     async def _submitter(self, client: httpx.AsyncClient, batches: Any, started: float) -> None:
@@ -185,7 +193,7 @@ class ClusterBench:
             self.resume_s.append(time.monotonic() - killed)
             self.probe_ids.append(answer.json()["id"])
             victim.start()
-            await trio.to_thread.run_sync(cluster.wait_ready, 60.0)
+            self.leader = await trio.to_thread.run_sync(cluster.wait_ready, 60.0)
         self.failovers_done.set()
 
     async def _watch(self, client: httpx.AsyncClient) -> None:

@@ -85,7 +85,7 @@ class Decision:
 
 
 class JobObserver:
-    def __init__(self, handler_rng: random.Random) -> None:
+    def __init__(self, handler_rng: random.Random, now: Callable[[], float]) -> None:
         self.handler_rng = handler_rng
         self.problems: list[str] = []
         self.acked: dict[str, float] = {}
@@ -98,7 +98,7 @@ class JobObserver:
         self.assigns_checked: set[int] = set()
         self.assign_proposed = trio.Event()
         self.submitting = True
-        self.now: Callable[[], float] = trio.current_time
+        self.now = now
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -337,8 +337,7 @@ class JobCluster:
         self.sim = sim
         self.master_names = tuple(masters)
         self.worker_names = tuple(workers)
-        self.observer = JobObserver(sim.rng("handlers"))
-        self.observer.now = sim.now
+        self.observer = JobObserver(sim.rng("handlers"), sim.now)
         self.masters = {name: Master(name) for name in masters}
         self.crash_rng = sim.rng("disk-crash")
         policy_rng = sim.rng("policy")

@@ -63,6 +63,8 @@ log = logging.getLogger("podium.gateway")
 MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
 LIST_LIMIT_MAX = 1000
+# how often a gateway asks again while no leader is known
+ELECTION_POLL_S = 0.05
 STATUSES = tuple(status.value for status in Status)
 
 
@@ -117,17 +119,13 @@ class Gateway:
         retried. A leader hint this node cannot reach (a dead leader that the
         followers have not yet given up on) is not waited on either.
         """
-        local = self.home
+        home = self.home
         deadline = trio.current_time() + self.timeout_s
-        target = local
-        hops = 0
+        target, forwarded = home, False
         while True:
             remaining = deadline - trio.current_time()
             if remaining <= 0:
                 raise ApiError(503, "no leader is elected right now; retry shortly")
-            if hops > 1:
-                await trio.sleep(min(0.02 * hops, 0.2, remaining))
-            hops += 1
             try:
                 answer = await self.system.ref(target, MASTER).ask(msg, remaining)
             except AskTimeout:
@@ -143,11 +141,17 @@ class Gateway:
             if not forward:
                 raise ApiError(503, "this master is not the leader")
             hint = answer.leader
-            if hint is not None and hint != target and self.system.reachable(hint):
-                target = hint
-            else:
-                target = local
-                hops = max(hops, 2)
+            if (
+                not forwarded
+                and hint is not None
+                and hint != target
+                and self.system.reachable(hint)
+            ):
+                target, forwarded = hint, True
+                continue
+            # an election is on (or the hint is stale): ask home again shortly
+            target, forwarded = home, False
+            await trio.sleep(min(ELECTION_POLL_S, remaining))
 
     async def read(self, msg: Message, stale: bool) -> Message:
         """A read: linearizable on the leader (ReadIndex), or ``stale`` from this master."""

@@ -104,6 +104,7 @@ def _json(body: object) -> JsonView:
 
 
 READS = (GetJob, ListJobs, GetStats, GetWorkers)
+WRITES = (SubmitJobs, CancelJob, RetryJob, WorkerHello, WorkerHeartbeat, ReportJobs, WorkerBye)
 
 
 class _JobLog:
@@ -122,8 +123,8 @@ class _JobLog:
 
     def apply(self, index: int, data: bytes) -> Message | None:
         mine = self.proposed.pop(index, None)
-        ours = mine is not None and (mine[0] is data or mine[0] == data)
-        cmd = mine[1] if mine is not None and ours else decode(data)
+        # bytes equality checks identity first, so this is free on the leader
+        cmd = mine[1] if mine is not None and mine[0] == data else decode(data)
         metrics = self.metrics
         if metrics is None:
             return self.jobs.apply_decoded(index, cmd)
@@ -196,16 +197,7 @@ class MasterActor(RaftActor):
         if isinstance(msg, Maintain):
             self._maintain()
             return None
-        writes = (
-            SubmitJobs,
-            CancelJob,
-            RetryJob,
-            WorkerHello,
-            WorkerHeartbeat,
-            ReportJobs,
-            WorkerBye,
-        )
-        if isinstance(msg, writes):
+        if isinstance(msg, WRITES):
             if self.core.role is not Role.LEADER:
                 return NotLeaderAnswer(self.core.leader)
             try:

@@ -59,7 +59,7 @@ class _TableCollector(Collector):
         yield GaugeMetricFamily(
             "podium_dead_letter_jobs",
             "Jobs in the dead-letter queue",
-            value=jobs.counts_by_status[JobStatus.DEAD.value],
+            value=jobs.counts()[JobStatus.DEAD.value],
         )
         retries = CounterMetricFamily("podium_retries", "Retries by reason", labels=["reason"])
         by_reason = dict.fromkeys(RETRY_REASONS, 0) | jobs.retries_by_reason

@@ -130,10 +130,9 @@ class JobStateMachine:
         self.stale_reports = 0
         self.lease_timeouts = 0
         self.retries_by_reason: dict[str, int] = {}
-        # keyed by status name; read as ``_value_``, because on the hot path both
+        # (type, status name) -> jobs, kept as statuses change so stats never scan the
+        # table; statuses are read as ``_value_``, because on the hot path both
         # ``Enum.value`` (a descriptor) and hashing a member (Python-level) are slow
-        self.counts_by_status: dict[str, int] = {s.value: 0 for s in JobStatus}
-        # (type, status) -> jobs, kept as statuses change so stats never scan the table
         self.counts_by_type_status: dict[tuple[str, str], int] = {}
         # (type, status) -> how many times a job entered that status ("submitted" too):
         # monotonic, for the podium_jobs_total counter
@@ -181,8 +180,6 @@ class JobStateMachine:
         job.status = transition(old, status)
         job.updated_at = now
         was, now_is = old._value_, status._value_
-        self.counts_by_status[was] -= 1
-        self.counts_by_status[now_is] += 1
         per_type = self.counts_by_type_status
         per_type[job.type, was] -= 1
         per_type[job.type, now_is] = per_type.get((job.type, now_is), 0) + 1
@@ -190,9 +187,7 @@ class JobStateMachine:
         entered[job.type, now_is] = entered.get((job.type, now_is), 0) + 1
 
     def _count_new(self, job: Job) -> None:
-        status = job.status._value_
-        self.counts_by_status[status] += 1
-        key = (job.type, status)
+        key = (job.type, job.status._value_)
         self.counts_by_type_status[key] = self.counts_by_type_status.get(key, 0) + 1
 
     def _entered_new(self, job: Job) -> None:
@@ -438,7 +433,11 @@ class JobStateMachine:
         return [RunningJob(job_id, attempt) for _, job_id, attempt in found]
 
     def counts(self) -> dict[str, int]:
-        return dict(self.counts_by_status)
+        """Jobs by status, summed over the per-type counts (a few types, not every job)."""
+        out = {status.value: 0 for status in JobStatus}
+        for (_, status), n in self.counts_by_type_status.items():
+            out[status] += n
+        return out
 
     def counts_by_type(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -452,14 +451,15 @@ class JobStateMachine:
 
     def stats_view(self) -> dict[str, object]:
         """Counts for ``/api/v1/stats``: all kept up to date as commands apply, none scanned."""
+        counts = self.counts()
         workers: dict[str, int] = {state.value: 0 for state in WorkerState}
         for worker in self.workers_by_id.values():
             workers[worker.state.value] += 1
         return {
-            "jobs": self.counts(),
+            "jobs": counts,
             "by_type": self.counts_by_type(),
             "queue_depth": {str(p): n for p, n in sorted(self.queue_depth_by_priority().items())},
-            "dead_letter": self.counts_by_status[JobStatus.DEAD.value],
+            "dead_letter": counts[JobStatus.DEAD.value],
             "retries": dict(sorted(self.retries_by_reason.items())),
             "lease_timeouts": self.lease_timeouts,
             "stale_reports": self.stale_reports,
