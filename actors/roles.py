@@ -20,6 +20,8 @@ from actors.worker.agent import Drain, WorkerActor
 from actors.worker.handlers import default_registry
 from runtime.config import NodeConfig
 from runtime.storage import SqliteStorage
+from runtime.storage.history import History
+from runtime.storage.history_sqlite import SqliteHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 
@@ -36,6 +38,8 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
         max_assign_batch=sched.assign_batch,
         backoff=backoff,
         dead_letter=sched.dead_letter,
+        keep_finished_s=config.retention.keep_finished_s,
+        max_finished=config.retention.max_finished,
     )
     core_config = RaftConfig(
         election_ticks=raft.election_ticks,
@@ -47,6 +51,7 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
         config.id,
         sorted(config.peers),
         SqliteStorage(config.data / "raft.db"),
+        History(SqliteHistory(config.data / "history.db")),
         core_config,
         settings,
         tick_s=raft.tick_s,

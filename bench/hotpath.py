@@ -6,11 +6,15 @@ is what the leader does per job, in its batches of 64: peek the next due
 jobs, choose a worker for each, and apply the batch's assignment to the state
 machine (the submits that refill the queue are not timed; ``submit.apply``
 measures them). ``submit.apply`` and
-``complete.apply`` are the state machine's cost per job for those commands.
+``complete.apply`` are the state machine's cost per job for those commands
+(completion includes turning the finished job into its history record);
+``history.write`` is the history writer's cost per finished job.
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from random import Random
 
 import msgpack
@@ -18,6 +22,8 @@ import msgpack
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
 from bench.harness import BenchCase
+from runtime.storage.history import insert
+from runtime.storage.history_sqlite import SqliteHistory
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -27,6 +33,7 @@ from transport.commands import (
     ReportItem,
     SubmitCmd,
 )
+from transport.records import JobRecord
 
 PAYLOAD = msgpack.packb({"n": 1})
 OPS = 1024
@@ -53,7 +60,7 @@ def _policy(name: str, workers: int) -> BenchCase:
 def _machine(workers: int) -> JobStateMachine:
     sm = JobStateMachine()
     for w in range(workers):
-        sm.apply_command(RegisterWorkerCmd(0.0, f"w{w}", 1_000_000, ("noop",), 1e12))
+        sm.apply_command(RegisterWorkerCmd(0.0, f"w{w}", 1_000_000, ("noop",)))
     return sm
 
 
@@ -112,11 +119,47 @@ def _complete() -> BenchCase:
         sm.apply_command(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
         items = tuple(ReportItem(i, 1, True, result, "", False, 0.0) for i in ids)
         sm.apply_command(ReportCmd(3.0, "w0", items))
+        # what the master does next on the loop: the finished jobs become history records
+        for index, job in sm.take_finished():
+            job.record(index)
         return OPS
 
     return BenchCase("complete.apply", run)
 
 
+def _record(n: int, payload: bytes, result: bytes) -> JobRecord:
+    """A finished no-op job as the history gets it (ids sort by time, as podium's do)."""
+    return JobRecord(
+        n, f"019b{n:028x}", "noop", "succeeded", payload, 5, 3, None, None, None,
+        1.0 + n, 1, "w0", result, "", "", 2.0 + n, 3.0 + n, 3.0 + n, n,
+    )  # fmt: skip
+
+
+def _history_write() -> BenchCase:
+    """The history writer's cost per finished job: one transaction per batch of 1024
+    records into SQLite (WAL, no fsync), on the writer's thread in a real master."""
+    directory = Path(tempfile.mkdtemp(prefix="podium-bench-history-"))
+    store = SqliteHistory(directory / "history.db")
+    store.open()
+    counter = [0]
+    payload, result = msgpack.packb({}), msgpack.packb(None)
+
+    def run() -> int:
+        start = counter[0]
+        counter[0] += OPS
+        ops = [insert(_record(n, payload, result)) for n in range(start, start + OPS)]
+        store.write(ops, counter[0])
+        return OPS
+
+    return BenchCase("history.write", run)
+
+
 def cases() -> list[BenchCase]:
     policy_cases = [_policy(name, n) for name in POLICIES for n in (10, 100, 1000)]
-    return [*policy_cases, *(_cycle(n) for n in (10, 100, 1000)), _submit(), _complete()]
+    return [
+        *policy_cases,
+        *(_cycle(n) for n in (10, 100, 1000)),
+        _submit(),
+        _complete(),
+        _history_write(),
+    ]

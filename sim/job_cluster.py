@@ -28,7 +28,7 @@ acknowledged cancel left its job cancelled, and no execution is left running.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -38,21 +38,28 @@ import trio
 from actors.gateway.app import ApiError, Gateway
 from actors.master.actor import MasterActor, MasterSettings
 from actors.raft.core import RaftConfig, Role
+from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import JobStatus
 from actors.scheduler.policies import POLICIES
-from actors.scheduler.state import Job, JobStateMachine
+from actors.scheduler.records import Job
+from actors.scheduler.state import JobStateMachine
 from actors.worker.agent import WorkerActor
 from actors.worker.errors import JobFailed
 from actors.worker.handlers import HandlerRegistry, JobContext
 from runtime.actor import Actor, ActorRef
+from runtime.clock import sim_wall_clock
 from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.storage.history import History
+from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 from sim.harness import Simulation, wait_until
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, decode, encode
 from transport.commands import AssignCmd
+from transport.raft import Snapshot
+from transport.records import JobRecord
 
 __all__ = ["JobCluster", "JobObserver"]
 
@@ -97,6 +104,8 @@ class JobObserver:
         self.decisions: dict[bytes, Decision] = {}
         self.assigns_checked: set[int] = set()
         self.assign_proposed = trio.Event()
+        # snapshots each master installed from a leader (streamed, history and all)
+        self.installs: dict[str, int] = {}
         self.submitting = True
         self.now = now
 
@@ -151,7 +160,6 @@ class ObservedJobs(JobStateMachine):
     def __init__(self, node: str, observer: JobObserver, backoff: Backoff) -> None:
         self.node = node
         self.observer = observer
-        self.index = 0
         super().__init__(backoff, dead_letter=True)
 
     def _reset(self) -> None:
@@ -161,19 +169,17 @@ class ObservedJobs(JobStateMachine):
         self.pending_since: dict[str, int] = {}
 
     def apply_decoded(self, index: int, cmd: Message) -> Message | None:
-        self.index = index
         result = super().apply_decoded(index, cmd)
         if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
             self.observer.assigns_checked.add(index)
             self._check_priority(cmd)
         return result
 
-    def restore(self, data: bytes) -> None:
-        super().restore(data)
-        # the snapshot does not say when a job became pending: no later than its index
-        self.pending_since = {
-            j.id: self.applied_index for j in self.order if j.status is JobStatus.PENDING
-        }
+    def _add(self, job: Job) -> None:
+        super()._add(job)
+        # a restored snapshot does not say when a job became pending: no later than its index
+        if job.status is JobStatus.PENDING:
+            self.pending_since[job.id] = self.applied_index
 
     def _set_status(self, job: Job, status: JobStatus, now: float) -> None:
         super()._set_status(job, status, now)
@@ -185,7 +191,7 @@ class ObservedJobs(JobStateMachine):
 
     def _saw(self, job: Job) -> None:
         if job.status is JobStatus.PENDING:
-            self.pending_since[job.id] = self.index
+            self.pending_since[job.id] = self.applied_index
         elif job.status is JobStatus.SUCCEEDED:
             if job.id in self.succeeded:
                 self.observer.problems.append(f"{job.id} succeeded twice on {self.node}")
@@ -230,12 +236,25 @@ class ObservedMaster(MasterActor):
             self.observer.assign_proposed.set()
         return super().propose(data, done)
 
+    async def _install(self, snapshot: Snapshot) -> None:
+        await super()._install(snapshot)
+        installs = self.observer.installs
+        installs[self.node_id] = installs.get(self.node_id, 0) + 1
+
 
 @attrs.define
 class Master:
+    """One master machine: its disks outlive the node's incarnations."""
+
     name: str
     disk: MemoryDisk = attrs.Factory(MemoryDisk)
+    history: HistoryDisk = attrs.Factory(HistoryDisk)
     actor: ObservedMaster | None = None
+
+    def wipe(self) -> None:
+        """The data directory is gone (the node must be down)."""
+        self.disk = MemoryDisk()
+        self.history = HistoryDisk()
 
 
 @attrs.frozen
@@ -333,7 +352,9 @@ class JobCluster:
         *,
         capacity: int = 3,
         snapshot_every: int = 400,
+        keep_finished_s: float | None = None,
     ) -> None:
+        """``keep_finished_s`` turns retention on (by default nothing is old enough to go)."""
         self.sim = sim
         self.master_names = tuple(masters)
         self.worker_names = tuple(workers)
@@ -349,6 +370,9 @@ class JobCluster:
             max_assign_batch=16,
             backoff=Backoff(base_s=0.05, multiplier=2.0, cap_s=0.4, jitter=0.5),
         )
+        if keep_finished_s is not None:
+            self.settings = attrs.evolve(self.settings, keep_finished_s=keep_finished_s)
+        self.retention_on = keep_finished_s is not None
         self.capacity = capacity
         self.snapshot_every = snapshot_every
         for name in masters:
@@ -367,6 +391,7 @@ class JobCluster:
                 member.name,
                 self.master_names,
                 MemoryStorage(member.disk, fsync_s=FSYNC_S),
+                History(MemoryHistory(member.history)),
                 RaftConfig(),
                 self.settings,
                 tick_s=TICK_S,
@@ -405,11 +430,17 @@ class JobCluster:
     async def start(self) -> None:
         await self.sim.start_all()
 
+    async def wipe(self, name: str) -> None:
+        """``name`` (a master) loses its machine: crashed, its data directory gone."""
+        await self.crash(name)
+        self.masters[name].wipe()
+
     async def crash(self, name: str) -> None:
         await self.sim.crash(name)
         if name in self.masters:
             self.masters[name].actor = None
             self.masters[name].disk.crash(self.crash_rng)
+            self.masters[name].history.crash(self.crash_rng)
         else:
             self.observer.workers.pop(name, None)
 
@@ -437,6 +468,12 @@ class JobCluster:
             counts[worker] = counts.get(worker, 0) + 1
         return max(sorted(counts), key=lambda w: counts[w]) if counts else None
 
+    def heartbeats(self) -> int:
+        """Heartbeats the masters answered so far (leader-confirmed, not logged)."""
+        return sum(
+            m.actor.heartbeats_answered for m in self.masters.values() if m.actor is not None
+        )
+
     def stop_load(self) -> None:
         self.observer.submitting = False
 
@@ -455,24 +492,53 @@ class JobCluster:
             return f"leaders: {leaders}"
         leader = next(a for a in live if a.node_id == leaders[0])
         table = leader.jobs
+        finished = self.masters[leader.node_id].history.visible.rows
         for job_id in sorted(observer.acked):
-            job = table.job(job_id)
-            if job is None:
+            if table.job(job_id) is not None:
+                return f"acknowledged job {job_id} is {table.jobs[job_id].status.value}"
+            if job_id not in finished and not self.retention_on:
                 return f"acknowledged job {job_id} is missing on the leader"
-            if job.status not in FINAL:
-                return f"acknowledged job {job_id} is {job.status.value}"
         for job_id in sorted(observer.cancel_acked):
-            job = table.job(job_id)
-            if job is None or job.status is not JobStatus.CANCELLED:
+            record = finished.get(job_id)
+            if record is None and not self.retention_on:
+                return f"cancel of {job_id} was acknowledged but its job is gone"
+            if table.job(job_id) is not None or (record and record.status != "cancelled"):
                 return f"cancel of {job_id} was acknowledged but it is not cancelled"
         if observer.running:
             return f"{len(observer.running)} executions still running"
-        snapshots = {a.node_id: (a.applied, a.jobs.snapshot()) for a in live}
-        applied = {index for index, _ in snapshots.values()}
+        for a in live:
+            if a.history.written != a.applied:
+                return f"{a.node_id}'s history holds up to {a.history.written} of {a.applied}"
+        states = {
+            a.node_id: (
+                a.applied,
+                b"".join(snapshot_codec.encode_pieces(a.jobs)),
+                self.masters[a.node_id].history.visible.dump(),
+            )
+            for a in live
+        }
+        applied = {state[0] for state in states.values()}
         if len(applied) != 1:
             return f"masters applied different indexes: {sorted(applied)}"
-        if len({snap for _, snap in snapshots.values()}) != 1:
-            return "masters applied the same log but their job tables differ"
+        if len({state[1] for state in states.values()}) != 1:
+            return "masters applied the same log but their live job tables differ"
+        first = next(iter(states.values()))[2]
+        if any(state[2] != first for state in states.values()):
+            return "masters applied the same log but their histories differ"
+        if self.retention_on:
+            return self._retained(finished.values())
+        return None
+
+    def _retained(self, records: Iterable[JobRecord]) -> str | None:
+        """Nothing kept much past its time: retention is checked every
+        ``retention_check_s`` and takes a commit to apply."""
+        settings = self.settings
+        oldest_allowed = (
+            sim_wall_clock() - settings.keep_finished_s - 2 * settings.retention_check_s - 0.5
+        )
+        for record in records:
+            if record.finished_at is not None and record.finished_at < oldest_allowed:
+                return f"{record.id} finished at {record.finished_at:.3f} and is still kept"
         return None
 
     def summary(self) -> dict[str, object]:
@@ -483,4 +549,5 @@ class JobCluster:
             "acked": len(observer.acked),
             "runs": len(observer.executions),
             "cancels": len(observer.cancel_acked),
+            "installs": sum(observer.installs.values()),
         }

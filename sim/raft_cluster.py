@@ -31,7 +31,7 @@ import attrs
 import msgpack
 import trio
 
-from actors.raft.actor import Committed, Propose, RaftActor
+from actors.raft.actor import Committed, Propose, RaftActor, SimpleStateMachine
 from actors.raft.core import RaftConfig, RaftCore, Role
 from runtime.actor import Actor, ActorRef
 from runtime.errors import AskError, AskTimeout
@@ -48,7 +48,7 @@ FSYNC_S = 0.002
 PROPOSE_EVERY_S = 0.02
 
 
-class Recorder:
+class Recorder(SimpleStateMachine):
     """The replicated state machine of the Raft scenarios: the list of applied entries."""
 
     def __init__(self, node: str, observer: RaftObserver) -> None:

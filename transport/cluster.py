@@ -78,10 +78,43 @@ class GetJob(Message):
 @message("c.list")
 @frozen
 class ListJobs(Message):
+    """A page of jobs, live and finished alike, newest first unless ``ascending``;
+    ``after_seq`` is where the previous page ended (decoded from its cursor)."""
+
     status: str | None
     type: str | None
     limit: int
-    cursor: str | None
+    after_seq: int | None
+    ascending: bool
+    since: float | None
+    until: float | None
+
+
+@message("c.delete")
+@frozen
+class DeleteJob(Message):
+    id: str
+
+
+@message("c.purge")
+@frozen
+class PurgeJobs(Message):
+    """Remove the records of final jobs in ``statuses`` (of ``type``, finished before
+    ``before``, when given)."""
+
+    statuses: tuple[str, ...]
+    type: str | None
+    before: float | None
+
+
+@message("c.removed")
+@frozen
+class Removed(Message):
+    """Outcome of delete or purge: ``error`` is empty on success."""
+
+    deleted: int
+    error: str
+    not_found: bool
 
 
 @message("c.view")

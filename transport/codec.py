@@ -16,6 +16,7 @@ a missing field or a value of the wrong primitive type is a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -23,7 +24,9 @@ import attrs
 import cattrs
 import msgpack
 
-PROTOCOL_VERSION = 1
+# 2: heartbeats left the log and finished jobs moved to each master's history
+# (new job commands, snapshot chunks); logs and peers of version 1 are refused
+PROTOCOL_VERSION = 2
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -32,6 +35,7 @@ __all__ = [
     "decode",
     "encode",
     "message",
+    "packer",
     "registered_tags",
     "tag_of",
 ]
@@ -141,10 +145,21 @@ def _structure_tagged(tag: Any, fields: Any) -> Message:
         raise DecodeError(f"{tag}: cannot structure: {exc}") from None
 
 
+_local = threading.local()
+
+
+def packer() -> msgpack.Packer:
+    """This thread's msgpack packer: building one per call costs as much as packing."""
+    found: msgpack.Packer | None = getattr(_local, "packer", None)
+    if found is None:
+        found = _local.packer = msgpack.Packer(use_bin_type=True)
+    return found
+
+
 def encode(msg: Message) -> bytes:
     """Serialize a registered message to one frame body."""
     tag, fields = _unstructure_any_message(msg)
-    packed: bytes = msgpack.packb([PROTOCOL_VERSION, tag, fields], use_bin_type=True)
+    packed: bytes = packer().pack([PROTOCOL_VERSION, tag, fields])
     return packed
 
 

@@ -4,6 +4,13 @@ Anything that depends on time or chance is decided by the leader when it
 proposes a command and written into it (``now``, lease deadlines, the
 backoff jitter, job ids), so applying the same log gives the same table on
 every master, in any process, at any later time.
+
+Worker heartbeats are not here: leases are the leader's soft state. Only
+what changes the replicated state is: a worker registering or declared lost,
+jobs sent back. Removing finished jobs from the history (retention, delete,
+purge) is a command too, written as a predicate over the records (never as
+"the oldest N"), so it removes the same rows on every master whatever each
+master's history held when it applied it.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from attrs import frozen
 
 from transport.cluster import RunningJob
 from transport.codec import Message, message
+from transport.records import JobRecord
 
 
 @message("j.new")
@@ -51,17 +59,6 @@ class AssignCmd(Message):
     assignments: tuple[AssignmentCmd, ...]
 
 
-@message("j.renew")
-@frozen
-class RenewCmd(Message):
-    """A worker's heartbeat: it is alive and runs these attempts until ``lease_until``."""
-
-    now: float
-    worker: str
-    jobs: tuple[RunningJob, ...]
-    lease_until: float
-
-
 @message("j.item")
 @frozen
 class ReportItem(Message):
@@ -93,8 +90,12 @@ class CancelCmd(Message):
 @message("j.retry")
 @frozen
 class RetryCmd(Message):
+    """Requeue a dead or failed job. Its record comes from the leader's history (a
+    final job is no longer in memory), so every master revives the same job."""
+
     now: float
     job_id: str
+    record: JobRecord | None
 
 
 @message("j.register")
@@ -104,7 +105,6 @@ class RegisterWorkerCmd(Message):
     worker: str
     capacity: int
     types: tuple[str, ...]
-    lease_until: float
 
 
 @message("j.deregister")
@@ -138,3 +138,69 @@ class TickCmd(Message):
     """Time passed: delayed jobs due by ``now`` become pending (proposed when nothing else is)."""
 
     now: float
+
+
+@message("j.delete")
+@frozen
+class DeleteCmd(Message):
+    """Remove one final job's record from the history."""
+
+    now: float
+    job_id: str
+
+
+@message("j.purge")
+@frozen
+class PurgeCmd(Message):
+    """Remove the records of final jobs in ``statuses`` (of ``type``, finished before
+    ``finished_before``, when given)."""
+
+    now: float
+    statuses: tuple[str, ...]
+    type: str | None
+    finished_before: float | None
+
+
+@message("j.retain")
+@frozen
+class RetainCmd(Message):
+    """Retention, decided by the leader's clock and history: remove every record that
+    finished before ``finished_before``, and every record with a seq up to ``upto_seq``
+    (the ``max_finished`` cap: the oldest jobs go first)."""
+
+    now: float
+    finished_before: float | None
+    upto_seq: int
+
+
+@message("j.retention")
+@frozen
+class SetRetentionCmd(Message):
+    """The cluster's retention policy; with ``keep_finished_s == 0`` a final job is
+    not written to the history at all."""
+
+    now: float
+    keep_finished_s: float
+    max_finished: int
+
+
+def removes(
+    cmd: PurgeCmd | RetainCmd,
+    seq: int,
+    status: str,
+    job_type: str,
+    finished_at: float | None,
+) -> bool:
+    """Whether ``cmd`` removes the record of a final job with these fields (the history
+    and the live table's memory of recent idempotency keys both ask)."""
+    if finished_at is None:
+        return False
+    if isinstance(cmd, PurgeCmd):
+        return (
+            status in cmd.statuses
+            and (cmd.type is None or job_type == cmd.type)
+            and (cmd.finished_before is None or finished_at < cmd.finished_before)
+        )
+    if cmd.finished_before is not None and finished_at < cmd.finished_before:
+        return True
+    return seq <= cmd.upto_seq

@@ -155,6 +155,36 @@ class TimeoutNow(Message):
     term: int
 
 
+class SnapshotPart(enum.IntEnum):
+    STATE = 0  # a slice of the snapshot's own data (the live state machine)
+    EXTRA = 1  # a batch of the state machine's bulk data (the job history)
+    DONE = 2  # nothing more: install it
+
+
+@message("raft.snap-chunk")
+@frozen
+class SnapshotChunk(Message):
+    """One piece of an InstallSnapshot streamed from the leader, asked and acknowledged
+    one at a time, so no message is ever the whole snapshot. ``seq`` counts from 0;
+    a follower that sees a gap refuses, and the leader starts over later."""
+
+    src: str
+    term: int
+    index: int
+    snap_term: int
+    voters: tuple[str, ...]
+    seq: int
+    part: int
+    data: bytes
+
+
+@message("raft.snap-ack")
+@frozen
+class SnapshotChunkAck(Message):
+    accepted: bool
+    reason: str
+
+
 RaftMessage = (
     VoteRequest
     | VoteResponse

@@ -35,12 +35,20 @@ from actors.gateway.auth import (
     audit,
 )
 from actors.gateway.openapi import OPENAPI
-from actors.gateway.validation import BadRequest, JobRequest, parse_batch, parse_job
+from actors.gateway.validation import (
+    BadRequest,
+    JobRequest,
+    parse_batch,
+    parse_job,
+    parse_purge,
+    parse_time,
+)
 from actors.scheduler.lifecycle import JobStatus as Status
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from transport.cluster import (
     CancelJob,
+    DeleteJob,
     GetCluster,
     GetJob,
     GetStats,
@@ -51,6 +59,8 @@ from transport.cluster import (
     Linearizable,
     ListJobs,
     NotLeader,
+    PurgeJobs,
+    Removed,
     RetryJob,
     SubmitJobs,
     Submitted,
@@ -189,6 +199,16 @@ def _stale(request: Request) -> bool:
     return text in ("true", "1")
 
 
+def decode_cursor(text: str) -> int:
+    """The seq a page ended at, from the opaque cursor the previous page returned."""
+    if len(text) < 2 or text[0] != "s":
+        raise BadRequest("cursor must be the 'cursor' value of the previous page")
+    try:
+        return int(text[1:], 16)
+    except ValueError:
+        raise BadRequest("cursor must be the 'cursor' value of the previous page") from None
+
+
 def _no_query(request: Request, allowed: frozenset[str] = frozenset({"stale"})) -> None:
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
@@ -233,17 +253,30 @@ def build_app(
 
     async def list_jobs(request: Request, who: Principal) -> Response:
         query = request.query_params
-        _no_query(request, frozenset({"status", "type", "limit", "cursor", "stale"}))
+        _no_query(
+            request,
+            frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
+        )
         limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
             raise BadRequest(f"limit must be an integer from 1 to {LIST_LIMIT_MAX}")
         status = query.get("status")
         if status is not None and status not in STATUSES:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        cursor = query.get("cursor")
-        if cursor is not None and not cursor.isdigit():
-            raise BadRequest("cursor must be the 'cursor' value of the previous page")
-        msg = ListJobs(status, query.get("type"), int(limit_text), cursor)
+        order = query.get("order", "desc")
+        if order not in ("desc", "asc"):
+            raise BadRequest(f"order must be desc (newest first) or asc, got {order!r}")
+        cursor = query.get("cursor") or None
+        since, until = query.get("since"), query.get("until")
+        msg = ListJobs(
+            status,
+            query.get("type") or None,
+            int(limit_text),
+            decode_cursor(cursor) if cursor is not None else None,
+            order == "asc",
+            parse_time(since, "since") if since else None,
+            parse_time(until, "until") if until else None,
+        )
         return _view(await gateway.read(msg, _stale(request)), "page")
 
     async def change(msg: Message) -> Response:
@@ -262,6 +295,26 @@ def build_app(
     async def retry(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
         return await change(RetryJob(request.path_params["job_id"]))
+
+    async def removed(msg: Message, what: str) -> Response:
+        answer = await gateway.call(msg)
+        assert isinstance(answer, Removed)
+        if answer.not_found:
+            raise ApiError(404, f"{what} not found")
+        if answer.error:
+            raise ApiError(409, answer.error)
+        return JSONResponse({"deleted": answer.deleted})
+
+    async def delete(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        job_id = request.path_params["job_id"]
+        return await removed(DeleteJob(job_id), f"job {job_id!r}")
+
+    async def purge(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        body = await gateway.body(request)
+        wanted = parse_purge({} if body is None else body)
+        return await removed(PurgeJobs(wanted.statuses, wanted.type, wanted.before), "jobs")
 
     async def stats(request: Request, who: Principal) -> Response:
         _no_query(request)
@@ -348,7 +401,9 @@ def build_app(
         route("/api/v1/jobs", "POST", submit, P.SUBMIT),
         route("/api/v1/jobs", "GET", list_jobs, P.READ),
         route("/api/v1/jobs/batch", "POST", submit_batch, P.SUBMIT),
+        route("/api/v1/jobs/purge", "POST", purge, P.DELETE),
         route("/api/v1/jobs/{job_id}", "GET", get_job, P.READ),
+        route("/api/v1/jobs/{job_id}", "DELETE", delete, P.DELETE),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel, P.CANCEL),
         route("/api/v1/jobs/{job_id}/retry", "POST", retry, P.RETRY),
         route("/api/v1/stats", "GET", stats, P.READ),

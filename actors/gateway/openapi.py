@@ -71,6 +71,12 @@ _ACCEPTED = {
     "properties": {"id": {"type": "string"}, "status": _STATUS},
 }
 
+_DELETED = {
+    "type": "object",
+    "required": ["deleted"],
+    "properties": {"deleted": {"type": "integer", "minimum": 0}},
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -130,7 +136,7 @@ OPENAPI: dict[str, Any] = {
                 },
             },
             "get": {
-                "summary": "List jobs in submission order, filtered, a page at a time",
+                "summary": "List jobs, live and finished, newest first, filtered, a page at a time",
                 "security": _BEARER,
                 "parameters": [
                     {"name": "status", "in": "query", "schema": _STATUS},
@@ -143,7 +149,25 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "cursor",
                         "in": "query",
-                        "description": "the previous page's cursor",
+                        "description": "the previous page's cursor (opaque; empty: the first page)",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "description": "desc: newest first (default); asc: oldest first",
+                        "schema": {"type": "string", "enum": ["desc", "asc"]},
+                    },
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "created at or after: epoch seconds or ISO 8601",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "until",
+                        "in": "query",
+                        "description": "created before: epoch seconds or ISO 8601",
                         "schema": {"type": "string"},
                     },
                     _STALE,
@@ -207,16 +231,60 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/jobs/purge": {
+            "post": {
+                "summary": "Remove the records of final jobs matching the filters (admin)",
+                "security": _BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "status": {
+                                        "description": "a final status or a list of them "
+                                        "(default: every final status)",
+                                        "type": ["string", "array"],
+                                        "items": {"type": "string"},
+                                    },
+                                    "type": {"type": "string", "minLength": 1},
+                                    "before": {
+                                        "description": "finished before: epoch seconds or "
+                                        "ISO 8601 (a bare date is midnight UTC)",
+                                        "type": ["number", "string"],
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(_DELETED, "Removed"),
+                    **_errors(400, 401, 403, 413, 503),
+                },
+            }
+        },
         "/api/v1/jobs/{job_id}": {
             "get": {
-                "summary": "One job",
+                "summary": "One job, live or finished",
                 "security": _BEARER,
                 "parameters": [_JOB_ID, _STALE],
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Job"}, "The job"),
                     **_errors(400, 401, 403, 404, 503),
                 },
-            }
+            },
+            "delete": {
+                "summary": "Remove a final job's record (admin); 409 while it is not final",
+                "security": _BEARER,
+                "parameters": [_JOB_ID],
+                "responses": {
+                    "200": _json(_DELETED, "Removed"),
+                    **_errors(400, 401, 403, 404, 409, 503),
+                },
+            },
         },
         "/api/v1/jobs/{job_id}/cancel": {
             "post": {

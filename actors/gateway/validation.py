@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import frozen
@@ -75,6 +75,71 @@ def _run_at(value: Any) -> float:
             raise BadRequest(f"run_at needs a time zone (e.g. 'Z' or '+00:00'), got {value!r}")
         return parsed.timestamp()
     return _number(value, "run_at", minimum=0)
+
+
+def parse_time(value: Any, name: str) -> float:
+    """Epoch seconds (a number, or digits in a query string), or an ISO 8601 time with a
+    zone; a bare date (``2026-11-01``) is that day's midnight UTC."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return _number(float(text), name, minimum=0)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise BadRequest(
+                f"{name} must be epoch seconds or an ISO 8601 time, got {value!r}"
+            ) from None
+        if len(text) == 10:  # a date
+            parsed = parsed.replace(tzinfo=UTC)
+        if parsed.tzinfo is None:
+            raise BadRequest(f"{name} needs a time zone (e.g. 'Z' or '+00:00'), got {value!r}")
+        return parsed.timestamp()
+    return _number(value, name, minimum=0)
+
+
+FINAL_STATUSES = ("succeeded", "failed", "dead", "cancelled")
+
+
+@frozen
+class PurgeRequest:
+    statuses: tuple[str, ...]
+    type: str | None
+    before: float | None
+
+
+def parse_purge(body: Any) -> PurgeRequest:
+    """``{"status": "dead" or [...], "type": ..., "before": ...}``; every field optional
+    (no status: every final status)."""
+    if not isinstance(body, Mapping):
+        raise BadRequest(f"a purge must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - {"status", "type", "before"})
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: before, status, type")
+    status = body.get("status")
+    statuses = [status] if isinstance(status, str) else status
+    if statuses is None:
+        statuses = list(FINAL_STATUSES)
+    if (
+        not isinstance(statuses, list)
+        or not statuses
+        or not all(isinstance(s, str) and s in FINAL_STATUSES for s in statuses)
+    ):
+        raise BadRequest(
+            f"status must be one of {', '.join(FINAL_STATUSES)} (or a list of them): only "
+            f"final jobs are purged, got {status!r}"
+        )
+    job_type = body.get("type")
+    if job_type is not None and (not isinstance(job_type, str) or not job_type):
+        raise BadRequest("type must be a non-empty string")
+    before = body.get("before")
+    return PurgeRequest(
+        tuple(sorted(set(statuses), key=FINAL_STATUSES.index)),
+        job_type,
+        None if before is None else parse_time(before, "before"),
+    )
 
 
 def parse_job(body: Any, now: float) -> JobRequest:

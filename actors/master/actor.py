@@ -1,16 +1,26 @@
-"""The master: a Raft member whose state machine is the job table; when leading, the scheduler.
+"""The master: a Raft member whose state machine is the live job table; when leading, the
+scheduler.
 
-Every write (a submit, a worker's registration, heartbeat or report, a
-cancel) becomes a command in the replicated log and is answered only once it
-is applied, so an acknowledgement means the change is fsynced on a majority.
-Reads are served from the local copy of the job table.
+Every write (a submit, a worker's registration or report, a cancel, a
+removal from the history) becomes a command in the replicated log and is
+answered only once it is applied, so an acknowledgement means the change is
+fsynced on a majority. Worker heartbeats are not writes: leases are the
+leader's soft state (:mod:`actors.scheduler.leases`), and a heartbeat is
+acknowledged once a ReadIndex round confirms this master still leads.
+
+Memory holds live work; a job that reaches a final status goes to this
+master's history store (:mod:`runtime.storage.history`), written from the
+same log on every master. Reads find a job wherever it is: a page of jobs
+merges live ones and finished ones by submission order.
 
 On the leader, after each burst of messages, the scheduling step pops due
 jobs in (priority, due time, sequence) order, picks a worker for each by the
 configured policy, and proposes one ``AssignCmd`` for the whole batch. Credits
 are taken from the worker pool when a job is chosen, so no worker is offered
 more jobs than its free slots; the assignment is pushed to the worker once it
-is committed, carrying its attempt number as the fencing token.
+is committed, carrying its attempt number as the fencing token. The leader
+also proposes retention (removing finished jobs past their time or beyond
+the cap) with its clock, so every master removes the same records.
 """
 
 from __future__ import annotations
@@ -18,24 +28,32 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
 import attrs
+import trio
 
 from actors.master.metrics import MasterMetrics
-from actors.raft.actor import Committed, NotLeaderReply, RaftActor
+from actors.raft.actor import Committed, NotLeaderReply, RaftActor, Wake
 from actors.raft.core import NotLeader, RaftConfig, Role
+from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
+from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
+from actors.scheduler.lifecycle import WorkerState
 from actors.scheduler.policies import WorkerPool, make_pool
-from actors.scheduler.state import JobStateMachine
+from actors.scheduler.state import KEY_WINDOW, JobStateMachine
+from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import ActorRef, PendingReply
 from runtime.storage import Storage
+from runtime.storage.history import History, HistoryQuery, pack_row
+from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
     AssignJobs,
     Assignment,
     CancelJob,
     CancelRunning,
+    DeleteJob,
     GetCluster,
     GetJob,
     GetStats,
@@ -45,41 +63,48 @@ from transport.cluster import (
     JsonView,
     Linearizable,
     ListJobs,
+    PurgeJobs,
+    Removed,
     ReportJobs,
     RetryJob,
     RunningJob,
     SubmitJobs,
+    Submitted,
     Unavailable,
     Welcome,
     WorkerBye,
     WorkerHeartbeat,
     WorkerHello,
 )
-from transport.cluster import (
-    NotLeader as NotLeaderAnswer,
-)
+from transport.cluster import JobStatus as StatusOf
+from transport.cluster import NotLeader as NotLeaderAnswer
 from transport.codec import Message, decode, encode
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
     CancelCmd,
+    DeleteCmd,
     DeregisterWorkerCmd,
     ExpireLeasesCmd,
     ExpireWorkerCmd,
     NewJob,
+    PurgeCmd,
     RegisterWorkerCmd,
-    RenewCmd,
     ReportCmd,
     ReportItem,
+    RetainCmd,
     RetryCmd,
+    SetRetentionCmd,
     SubmitCmd,
     TickCmd,
 )
 from transport.envelope import Ack
+from transport.raft import Snapshot
+from transport.records import JobRecord
 
 log = logging.getLogger("podium.master")
 
-__all__ = ["MasterActor", "MasterSettings"]
+__all__ = ["MasterActor", "MasterSettings", "encode_cursor"]
 
 WORKER = "worker"
 
@@ -92,6 +117,10 @@ class MasterSettings:
     max_assign_batch: int = 1024
     backoff: Backoff = attrs.Factory(Backoff)
     dead_letter: bool = True
+    # the retention policy this master proposes when it leads
+    keep_finished_s: float = 86_400.0
+    max_finished: int = 10_000_000
+    retention_check_s: float = 1.0
 
 
 @attrs.frozen
@@ -99,16 +128,38 @@ class Maintain(Message):
     """Local only: look for expired leases and silent workers."""
 
 
+@attrs.frozen
+class CheckRetention(Message):
+    """Local only: propose removing what the retention policy no longer keeps."""
+
+
 def _json(body: object) -> JsonView:
     return JsonView(json.dumps(body).encode())
 
 
+def encode_cursor(seq: int) -> str:
+    """The opaque cursor of a page that ended at ``seq`` (the gateway decodes it)."""
+    return f"s{seq:x}"
+
+
 READS = (GetJob, ListJobs, GetStats, GetWorkers)
-WRITES = (SubmitJobs, CancelJob, RetryJob, WorkerHello, WorkerHeartbeat, ReportJobs, WorkerBye)
+WRITES = (
+    SubmitJobs,
+    CancelJob,
+    RetryJob,
+    RunningJob,
+    DeleteJob,
+    PurgeJobs,
+    WorkerHello,
+    WorkerHeartbeat,
+    ReportJobs,
+    WorkerBye,
+)
+_ACK = Ack()
 
 
 class _JobLog:
-    """The job table as Raft's state machine.
+    """The live job table and the history together, as Raft's state machine.
 
     Entries this master proposed are applied from the command objects it
     encoded rather than decoded back from bytes: on the leader that is every
@@ -116,29 +167,75 @@ class _JobLog:
     first, so an index that another leader filled differently is decoded.
     """
 
-    def __init__(self, jobs: JobStateMachine, metrics: MasterMetrics | None) -> None:
+    def __init__(
+        self, jobs: JobStateMachine, history: History, metrics: MasterMetrics | None
+    ) -> None:
         self.jobs = jobs
+        self.history = history
         self.metrics = metrics
         self.proposed: dict[int, tuple[bytes, Message]] = {}
+        # index -> who waits for the number of records a removal of ours took
+        self.removals: dict[int, Callable[[int], None]] = {}
 
     def apply(self, index: int, data: bytes) -> Message | None:
         mine = self.proposed.pop(index, None)
+        waiter = self.removals.pop(index, None)
         # bytes equality checks identity first, so this is free on the leader
-        cmd = mine[1] if mine is not None and mine[0] == data else decode(data)
+        ours = mine is not None and mine[0] == data
+        cmd = mine[1] if mine is not None and ours else decode(data)
         metrics = self.metrics
         if metrics is None:
-            return self.jobs.apply_decoded(index, cmd)
-        runs = metrics.before_apply(cmd)
-        result = self.jobs.apply_decoded(index, cmd)
-        metrics.after_apply(cmd, runs)
+            result = self.jobs.apply_decoded(index, cmd)
+        else:
+            runs = metrics.before_apply(cmd)
+            result = self.jobs.apply_decoded(index, cmd)
+            metrics.after_apply(cmd, runs)
+        self._to_history(index, cmd, result, waiter if ours else None)
         return result
 
-    def snapshot(self) -> bytes:
-        return self.jobs.snapshot()
+    def _to_history(
+        self, index: int, cmd: Message, result: Message | None, waiter: Callable[[int], None] | None
+    ) -> None:
+        history = self.history
+        jobs = self.jobs
+        if jobs.finished:
+            for finished_index, job in jobs.take_finished():
+                history.record(finished_index, pack_row(job, job.status._value_, finished_index))
+        if jobs.revived:
+            for job_id in jobs.take_revived():
+                history.record(index, RemoveRecord(job_id))
+        if isinstance(cmd, DeleteCmd) and result is None:
+            history.record(index, RemoveRecord(cmd.job_id), waiter)
+        elif isinstance(cmd, PurgeCmd):
+            history.record(index, cmd, waiter)
+        elif isinstance(cmd, RetainCmd):
+            history.record(index, cmd)
+
+    def snapshot_pieces(self) -> Iterable[bytes]:
+        return snapshot_codec.encode_pieces(self.jobs)
 
     def restore(self, data: bytes) -> None:
         self.proposed.clear()
-        self.jobs.restore(data)
+        snapshot_codec.restore(self.jobs, data)
+
+    async def persist(self, index: int) -> None:
+        await self.history.persist(index)
+
+    def export_extra(self, index: int) -> AsyncIterator[bytes]:
+        return self.history.export(index)
+
+    async def begin_install(self, index: int) -> None:
+        await self.history.begin_install()
+
+    async def receive_extra(self, data: bytes) -> None:
+        await self.history.receive(data)
+
+    async def install(self, snapshot: Snapshot) -> None:
+        self.proposed.clear()
+        self.removals.clear()
+        await self.history.finish_install(snapshot.index)
+        for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
+            await trio.sleep(0)
 
 
 class MasterActor(RaftActor):
@@ -149,6 +246,7 @@ class MasterActor(RaftActor):
         node_id: str,
         voters: Sequence[str],
         storage: Storage,
+        history: History,
         config: RaftConfig,
         settings: MasterSettings,
         *,
@@ -159,8 +257,9 @@ class MasterActor(RaftActor):
     ) -> None:
         """``jobs`` replaces the job table (the simulator passes one that reports to it)."""
         self.jobs = jobs or JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
+        self.history = history
         self.metrics = metrics
-        self.job_log = _JobLog(self.jobs, metrics)
+        self.job_log = _JobLog(self.jobs, history, metrics)
         self.seen_leader: str | None = None
         super().__init__(
             node_id,
@@ -172,30 +271,54 @@ class MasterActor(RaftActor):
             snapshot_every=snapshot_every,
         )
         self.settings = settings
+        self.leases = Leases(settings.lease_s)
         self.pool: WorkerPool | None = None
         # job ids proposed for assignment and not yet applied, and credits they hold
         self.assigning: set[str] = set()
         self.reserved: dict[str, int] = {}
+        # job ids whose retry is on its way (a second one waits for the first)
+        self.retrying: set[str] = set()
+        # heartbeat answers waiting for this drain's ReadIndex round
+        self.beats: list[tuple[PendingReply, HeartbeatAck]] = []
+        self.heartbeats_answered = 0
         self.led_term = 0
         self.ticking = False
+        self.retaining = False
 
     async def on_start(self) -> None:
         if self.metrics is not None:
             self.metrics.attach(self)
+        await self.history.open()
+        await self.ctx.nursery.start(self.history.run)
         await super().on_start()
+        if self.core.log.offset > self.history.recovered:
+            raise RuntimeError(
+                f"the history holds entries up to {self.history.recovered}, behind the "
+                f"snapshot at {self.core.log.offset}: the data directory is damaged"
+            )
         self.ctx.every(self.settings.lease_s / 4, Maintain())
+        self.ctx.every(self.settings.retention_check_s, CheckRetention())
+
+    async def on_stop(self) -> None:
+        await self.history.close()
 
     # -- messages --------------------------------------------------------------------
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, READS):
-            return self._read(msg)
+            self._read(msg, self.ctx.defer_reply())
+            return None
         if isinstance(msg, Linearizable):
             return self._linearizable(msg)
         if isinstance(msg, GetCluster):
             return self._cluster()
         if isinstance(msg, Maintain):
             self._maintain()
+            return None
+        if isinstance(msg, CheckRetention):
+            if self.is_leader and self.pool is not None and not self.retaining:
+                self.retaining = True
+                self.ctx.nursery.start_soon(self._retention, self.ctx.wall_time())
             return None
         if isinstance(msg, WRITES):
             if self.core.role is not Role.LEADER:
@@ -210,31 +333,20 @@ class MasterActor(RaftActor):
     def _write(self, msg: Message, reply: PendingReply) -> None:
         now = self.ctx.wall_time()
         if isinstance(msg, SubmitJobs):
-            jobs = tuple(
-                NewJob(
-                    self._new_id(),
-                    s.type,
-                    s.payload,
-                    s.priority,
-                    s.max_retries,
-                    s.timeout_s,
-                    s.run_at,
-                    s.idempotency_key,
-                )
-                for s in msg.jobs
-            )
-            self._propose(SubmitCmd(now, jobs), reply)
+            if any(s.idempotency_key is not None for s in msg.jobs):
+                self._spawn(self._submit_keyed(msg, reply), reply)
+            else:
+                self._propose(SubmitCmd(now, self._new_jobs(msg)), reply)
         elif isinstance(msg, CancelJob):
             self._cancel(msg.id, now, reply)
         elif isinstance(msg, RetryJob):
-            self._propose(RetryCmd(now, msg.id), reply)
+            self._spawn(self._retry(msg.id, reply), reply)
+        elif isinstance(msg, DeleteJob):
+            self._spawn(self._delete(msg.id, reply), reply)
+        elif isinstance(msg, PurgeJobs):
+            self._remove(PurgeCmd(now, msg.statuses, msg.type, msg.before), reply)
         elif isinstance(msg, WorkerHello):
-            lease = now + self.settings.lease_s
-            cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types, lease)
-            welcome = Welcome(self.node_id, self.settings.lease_s, self.settings.heartbeat_s)
-            self._propose(cmd, reply, answer=welcome)
-            if msg.running:
-                self._propose(RenewCmd(now, msg.worker, msg.running, lease), None)
+            self._hello(msg, now, reply)
         elif isinstance(msg, WorkerHeartbeat):
             self._heartbeat(msg, now, reply)
         elif isinstance(msg, ReportJobs):
@@ -243,9 +355,26 @@ class MasterActor(RaftActor):
                 ReportItem(r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random())
                 for r in msg.reports
             )
-            self._propose(ReportCmd(now, msg.worker, items), reply, answer=Ack())
+            self._propose(ReportCmd(now, msg.worker, items), reply, answer=_ACK)
         elif isinstance(msg, WorkerBye):
-            self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=Ack())
+            self.leases.forget_worker(msg.worker)
+            self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+
+    def _new_jobs(self, msg: SubmitJobs) -> tuple[NewJob, ...]:
+        millis = int(self.ctx.wall_time() * 1000) & ((1 << 48) - 1)
+        return tuple(
+            NewJob(
+                self._new_id(millis),
+                s.type,
+                s.payload,
+                s.priority,
+                s.max_retries,
+                s.timeout_s,
+                s.run_at,
+                s.idempotency_key,
+            )
+            for s in msg.jobs
+        )
 
     def _propose(
         self, cmd: Message, reply: PendingReply | None, *, answer: Message | None = None
@@ -260,71 +389,292 @@ class MasterActor(RaftActor):
 
         self._propose_cmd(cmd, done)
 
-    def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> None:
+    def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         data = encode(cmd)
         index = self.propose(data, done)
         self.job_log.proposed[index] = (data, cmd)
+        return index
 
-    def _new_id(self) -> str:
-        return str(uuid.UUID(int=self.ctx.rng.getrandbits(128), version=4))
+    def _new_id(self, millis: int) -> str:
+        """A UUID whose first 48 bits are the leader's wall time in milliseconds (as in
+        UUIDv7), so ids sort roughly by creation and index well in the history."""
+        return str(uuid.UUID(int=(millis << 80) | self.ctx.rng.getrandbits(80), version=4))
 
-    def _heartbeat(self, msg: WorkerHeartbeat, now: float, reply: PendingReply) -> None:
-        if self.jobs.worker(msg.worker) is None:
-            reply.resolve(HeartbeatAck(False, ()))
+    # -- writes that need the history first ------------------------------------------------
+
+    def _spawn(self, work: Awaitable[None], reply: PendingReply) -> None:
+        """Run ``work`` beside the mailbox (it waits on the history); a proposal it makes
+        wakes the actor so the Ready goes out at once."""
+
+        async def run() -> None:
+            try:
+                await work
+            except NotLeader as exc:
+                reply.resolve(NotLeaderAnswer(exc.leader_hint))
+            self.ctx.self_ref.try_send(Wake())
+
+        self.ctx.nursery.start_soon(run)
+
+    async def _settled(self) -> bool:
+        """Whether this master leads and has applied everything committed before its term
+        (a ReadIndex round while it has not yet applied an entry of its own term)."""
+        core = self.core
+        if core.role is not Role.LEADER:
+            return False
+        if core.log.term_at(self.applied) == core.term:
+            return True
+        confirmed = trio.Event()
+        outcome = [False]
+
+        def done(ok: bool) -> None:
+            outcome[0] = ok
+            confirmed.set()
+
+        self.read_barrier(done)
+        self.ctx.self_ref.try_send(Wake())
+        await confirmed.wait()
+        return outcome[0]
+
+    async def _submit_keyed(self, msg: SubmitJobs, reply: PendingReply) -> None:
+        """Jobs with idempotency keys: a key whose job is in the history answers with that
+        job; the rest are proposed. The live table catches keys of jobs that finish
+        between the lookup and the apply (see :data:`KEY_WINDOW`)."""
+        keys = [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
+        while True:
+            if not await self._settled():
+                reply.resolve(NotLeaderAnswer(self.core.leader))
+                return
+            found = await self.history.by_keys(keys)
+            if self.core.log.last_index + 1 - self.applied <= KEY_WINDOW // 2:
+                break
+        fresh = [s for s in msg.jobs if s.idempotency_key not in found]
+        if not fresh:
+            reply.resolve(Submitted(tuple(_status(found[k]) for k in _keys(msg))))
             return
-        lease = now + self.settings.lease_s
+        cmd = SubmitCmd(self.ctx.wall_time(), self._new_jobs(SubmitJobs(tuple(fresh))))
 
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
                 return
-            known = self.jobs.worker(msg.worker) is not None
-            stale = tuple(r for r in msg.running if not self._current(r, msg.worker))
-            reply.resolve(HeartbeatAck(known, stale))
+            assert isinstance(outcome, Committed) and isinstance(outcome.result, Submitted)
+            made = iter(outcome.result.jobs)
+            reply.resolve(
+                Submitted(
+                    tuple(
+                        _status(found[s.idempotency_key])
+                        if s.idempotency_key in found
+                        else next(made)
+                        for s in msg.jobs
+                    )
+                )
+            )
 
-        self._propose_cmd(RenewCmd(now, msg.worker, msg.running, lease), done)
-
-    def _current(self, running: RunningJob, worker: str) -> bool:
-        job = self.jobs.job(running.job_id)
-        return (
-            job is not None
-            and job.status is Status.RUNNING
-            and job.worker == worker
-            and job.attempts == running.attempt
-        )
+        self._propose_cmd(cmd, done)
 
     def _cancel(self, job_id: str, now: float, reply: PendingReply) -> None:
         job = self.jobs.job(job_id)
-        was = (job.worker, job.attempts) if job and job.status is Status.RUNNING else None
+        if job is None:
+            self._spawn(self._cancel_final(job_id, reply), reply)
+            return
+        running = (
+            (job.worker, job.attempts) if job.status is Status.RUNNING and job.worker else None
+        )
 
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
                 return
-            assert isinstance(outcome, Committed)
+            assert isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged)
             result = outcome.result
-            if was is not None and isinstance(result, JobChanged) and not result.error:
-                worker, attempt = was
-                if worker is not None:
-                    self.ctx.ref(worker, WORKER).try_send(CancelRunning(job_id, attempt))
+            if result.not_found:  # it finished before the cancel applied
+                self._spawn(self._cancel_final(job_id, reply), reply)
+                return
+            if running is not None:
+                worker, attempt = running
+                self.ctx.ref(worker, WORKER).try_send(CancelRunning(job_id, attempt))
             reply.resolve(result)
 
         self._propose_cmd(CancelCmd(now, job_id), done)
 
+    async def _cancel_final(self, job_id: str, reply: PendingReply) -> None:
+        if not await self._settled():
+            reply.resolve(NotLeaderAnswer(self.core.leader))
+            return
+        job = self.jobs.job(job_id)
+        if job is not None:  # live after all (a retry, or a submit older than our term)
+            self._cancel(job_id, self.ctx.wall_time(), reply)
+            return
+        record = await self.history.get(job_id)
+        if record is None:
+            reply.resolve(JobChanged(job_id, "", "", True))
+        else:
+            reply.resolve(
+                JobChanged(job_id, record.status, f"job is already {record.status}", False)
+            )
+
+    async def _retry(self, job_id: str, reply: PendingReply) -> None:
+        if job_id in self.retrying:
+            reply.resolve(JobChanged(job_id, "", "a retry of this job is already under way", False))
+            return
+        self.retrying.add(job_id)
+        try:
+            if not await self._settled():
+                reply.resolve(NotLeaderAnswer(self.core.leader))
+                self.retrying.discard(job_id)
+                return
+            record = None if self.jobs.job(job_id) else await self.history.get(job_id)
+        except BaseException:
+            self.retrying.discard(job_id)
+            raise
+
+        def done(outcome: Message) -> None:
+            self.retrying.discard(job_id)
+            if isinstance(outcome, NotLeaderReply):
+                reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, Committed):
+                reply.resolve(outcome.result)
+
+        try:
+            self._propose_cmd(RetryCmd(self.ctx.wall_time(), job_id, record), done)
+        except NotLeader:
+            self.retrying.discard(job_id)
+            raise
+
+    async def _delete(self, job_id: str, reply: PendingReply) -> None:
+        if not await self._settled():
+            reply.resolve(NotLeaderAnswer(self.core.leader))
+            return
+        job = self.jobs.job(job_id)
+        if job is None and await self.history.get(job_id) is None:
+            reply.resolve(Removed(0, "", True))
+            return
+        self._remove(DeleteCmd(self.ctx.wall_time(), job_id), reply)
+
+    def _remove(self, cmd: DeleteCmd | PurgeCmd, reply: PendingReply) -> None:
+        """Propose a removal from the history; the answer is the number of records it
+        took, known once this master's history has written it."""
+
+        def done(outcome: Message) -> None:
+            if isinstance(outcome, NotLeaderReply):
+                reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged):
+                reply.resolve(Removed(0, outcome.result.error, False))
+
+        index = self._propose_cmd(cmd, done)
+        deleting_one = isinstance(cmd, DeleteCmd)
+        self.job_log.removals[index] = lambda n: reply.resolve(
+            Removed(n, "", deleting_one and n == 0)
+        )
+
+    # -- workers -----------------------------------------------------------------------
+
+    def _hello(self, msg: WorkerHello, now: float, reply: PendingReply) -> None:
+        self.leases.heard_from(msg.worker, now)
+        self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
+        welcome = Welcome(self.node_id, self.settings.lease_s, self.settings.heartbeat_s)
+        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types)
+        self._propose(cmd, reply, answer=welcome)
+
+    def _heartbeat(self, msg: WorkerHeartbeat, now: float, reply: PendingReply) -> None:
+        """Renew the worker's lease in memory, from when the heartbeat arrived; answer once
+        this drain's ReadIndex round confirms the lease was granted by the leader."""
+        worker = self.jobs.worker(msg.worker)
+        if worker is None or worker.state is WorkerState.LOST:
+            reply.resolve(HeartbeatAck(False, ()))
+            return
+        self.leases.heard_from(msg.worker, now)
+        current = [r for r in msg.running if self.jobs.is_current(r.job_id, r.attempt, msg.worker)]
+        self.leases.renew_jobs(current, now)
+        stale = tuple(r for r in msg.running if r not in current)
+        self.beats.append((reply, HeartbeatAck(True, stale)))
+
+    def _current(self, worker: str, running: Iterable[RunningJob]) -> list[RunningJob]:
+        """The attempts ``worker`` says it runs that are the live run of their job."""
+        is_current = self.jobs.is_current
+        return [r for r in running if is_current(r.job_id, r.attempt, worker)]
+
+    def _confirm_beats(self) -> None:
+        beats, self.beats = self.beats, []
+
+        def done(ok: bool) -> None:
+            for reply, ack in beats:
+                reply.resolve(ack if ok else NotLeaderAnswer(self.core.leader))
+            if ok:
+                self.heartbeats_answered += len(beats)
+
+        try:
+            self.read_barrier(done)
+        except NotLeader as exc:
+            for reply, _ in beats:
+                reply.resolve(NotLeaderAnswer(exc.leader_hint))
+
     # -- reads -----------------------------------------------------------------------
 
-    def _read(self, msg: Message) -> Message:
-        """Answer from this master's own table (the caller decides if stale is fine)."""
+    def _read(self, msg: Message, reply: PendingReply) -> None:
+        """Answer from this master's own state (the caller decides if stale is fine)."""
         if isinstance(msg, GetJob):
             job = self.jobs.job(msg.id)
-            return JsonView(json.dumps(self.jobs.view(job)).encode() if job else b"")
-        if isinstance(msg, ListJobs):
-            return self._list(msg)
-        if isinstance(msg, GetStats):
-            return _json(self.jobs.stats_view())
-        if isinstance(msg, GetWorkers):
-            return _json({"workers": [self.jobs.worker_view(w) for w in self.jobs.workers()]})
-        raise TypeError(f"not a read: {type(msg).__name__}")
+            if job is not None:
+                reply.resolve(_json(job_view(job)))
+            else:
+                self._spawn(self._get_final(msg.id, reply), reply)
+        elif isinstance(msg, ListJobs):
+            self._spawn(self._list(msg, reply), reply)
+        elif isinstance(msg, GetStats):
+            body = stats_view(self.jobs)
+            body["history_jobs"] = self.history.rows
+            reply.resolve(_json(body))
+        elif isinstance(msg, GetWorkers):
+            leading = self.core.role is Role.LEADER
+            views = [
+                worker_view(
+                    w,
+                    self.leases.last_heard(w.id) if leading else None,
+                    self.leases.deadline(w.id) if leading else None,
+                )
+                for w in self.jobs.workers()
+            ]
+            reply.resolve(_json({"workers": views}))
+        else:
+            raise TypeError(f"not a read: {type(msg).__name__}")
+
+    async def _get_final(self, job_id: str, reply: PendingReply) -> None:
+        record = await self.history.get(job_id)
+        job = self.jobs.job(job_id)  # it may have been retried meanwhile
+        if job is not None:
+            reply.resolve(_json(job_view(job)))
+        else:
+            reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
+
+    async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
+        query = HistoryQuery(
+            status=msg.status,
+            type=msg.type,
+            since=msg.since,
+            until=msg.until,
+            after_seq=msg.after_seq,
+            ascending=msg.ascending,
+            limit=msg.limit,
+        )
+        rows, more = await self.history.query(query)
+        # no await from here on: the live page is taken at the instant the history's is
+        live = self.jobs.live_page(
+            status=msg.status,
+            job_type=msg.type,
+            since=msg.since,
+            until=msg.until,
+            after_seq=msg.after_seq,
+            ascending=msg.ascending,
+            limit=msg.limit,
+        )
+        records = [*rows, *(job.record(0) for job in live)]
+        records.sort(key=_seq_of, reverse=not msg.ascending)
+        page = records[: msg.limit]
+        more = more or len(live) >= msg.limit or len(records) > msg.limit
+        cursor = encode_cursor(page[-1].seq) if more and page else None
+        body = {"jobs": [record_view(r) for r in page], "cursor": cursor}
+        reply.resolve(JsonView(json.dumps(body).encode()))
 
     def _linearizable(self, msg: Linearizable) -> Message | None:
         if not isinstance(msg.read, READS):
@@ -333,17 +683,15 @@ class MasterActor(RaftActor):
             return NotLeaderAnswer(self.core.leader)
         reply = self.ctx.defer_reply()
         read = msg.read
-        self.read_barrier(
-            lambda ok: reply.resolve(self._read(read) if ok else NotLeaderAnswer(self.core.leader))
-        )
-        return None
 
-    def _list(self, msg: ListJobs) -> Message:
-        after = int(msg.cursor) if msg.cursor and msg.cursor.isdigit() else None
-        page = self.jobs.list_jobs(msg.status, msg.type, msg.limit, after)
-        cursor = str(page[-1].seq) if len(page) == msg.limit else None
-        body = {"jobs": [self.jobs.view(job) for job in page], "cursor": cursor}
-        return JsonView(json.dumps(body).encode())
+        def done(ok: bool) -> None:
+            if ok:
+                self._read(read, reply)
+            else:
+                reply.resolve(NotLeaderAnswer(self.core.leader))
+
+        self.read_barrier(done)
+        return None
 
     def _cluster(self) -> Message:
         core = self.core
@@ -360,10 +708,19 @@ class MasterActor(RaftActor):
         }
         return JsonView(json.dumps(body).encode())
 
+    # -- applying ------------------------------------------------------------------------
+
+    def after_apply(self) -> None:
+        self.history.advance(self.applied)
+
     # -- the leader's scheduling -------------------------------------------------------
 
     async def on_drained(self) -> None:
+        if self.beats and self.core.role is Role.LEADER:
+            self._confirm_beats()
         await super().on_drained()
+        if self.history.congested:
+            await self.history.wait_flushed()
         leader = self.core.leader
         if leader is not None and leader != self.seen_leader:
             if self.seen_leader is not None and self.metrics is not None:
@@ -375,6 +732,10 @@ class MasterActor(RaftActor):
                 self.assigning.clear()
                 self.reserved.clear()
                 self.ticking = False
+                self.retaining = False
+            for reply, _ in self.beats:
+                reply.resolve(NotLeaderAnswer(self.core.leader))
+            self.beats.clear()
             return
         if self.pool is None or self.led_term != self.core.term:
             self._take_over()
@@ -383,21 +744,29 @@ class MasterActor(RaftActor):
         self._schedule()
 
     def _take_over(self) -> None:
-        """A new term of leadership: rebuild the worker pool from the replicated table."""
+        """A new term of leadership: rebuild the pool, give every worker a full lease."""
         self.led_term = self.core.term
         self.pool = make_pool(self.settings.policy, self.ctx.rng)
         self.assigning.clear()
         self.reserved.clear()
+        now = self.ctx.wall_time()
+        self.leases.take_over(now)
         self._sync_pool()
+        wanted = (self.settings.keep_finished_s, self.settings.max_finished)
+        policy = self.jobs.retention
+        if (policy.keep_finished_s, policy.max_finished) != wanted:
+            self._propose(SetRetentionCmd(now, *wanted), None)
         log.info("leading", extra={"node": self.node_id, "term": self.core.term})
 
     def _sync_pool(self) -> None:
         pool = self.pool
         assert pool is not None
         now = self.ctx.wall_time()
+        leases = self.leases
         for worker in self.jobs.workers():
-            # a worker past its lease has stopped its jobs and refuses new ones, lost or not yet
-            if worker.state.value == "lost" or worker.lease_until < now:
+            # a worker past its lease has stopped its jobs and refuses new ones, lost or not
+            # yet; one this leader has not heard from may be gone with the old leader
+            if worker.state is WorkerState.LOST or not leases.usable(worker.id, now):
                 if worker.id in pool:
                     pool.remove(worker.id)
                 continue
@@ -430,6 +799,8 @@ class MasterActor(RaftActor):
         if not batch:
             return
         self.assigning.update(a.job_id for a in batch)
+        for a in batch:
+            self.leases.assigned(a.job_id, a.attempt, lease)
         self._propose_cmd(AssignCmd(now, tuple(batch)), lambda out: self._assigned(batch, out))
 
     def _promote_delayed(self) -> None:
@@ -457,7 +828,7 @@ class MasterActor(RaftActor):
             if not isinstance(outcome, Committed):
                 continue
             job = self.jobs.job(a.job_id)
-            if job is None or not self._current(RunningJob(a.job_id, a.attempt), a.worker):
+            if job is None or not self.jobs.is_current(a.job_id, a.attempt, a.worker):
                 continue
             per_worker.setdefault(a.worker, []).append(
                 Assignment(job.id, a.attempt, job.type, job.payload, job.timeout_s)
@@ -466,16 +837,52 @@ class MasterActor(RaftActor):
             self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments)))
 
     def _maintain(self) -> None:
-        if self.core.role is not Role.LEADER:
+        if self.core.role is not Role.LEADER or self.pool is None:
             return
         now = self.ctx.wall_time()
         rng = self.ctx.rng
-        for worker in self.jobs.workers():
-            if worker.state.value != "lost" and worker.lease_until < now:
-                jitters = tuple(rng.random() for _ in worker.running)
-                log.warning("worker lost", extra={"worker": worker.id})
-                self._propose(ExpireWorkerCmd(now, worker.id, jitters), None)
-        expired = self.jobs.expired_leases(now)
+        jobs = self.jobs
+        live = [w for w in jobs.workers() if w.state is not WorkerState.LOST]
+        for worker_id in self.leases.expired_workers(now, (w.id for w in live)):
+            worker = jobs.worker(worker_id)
+            assert worker is not None
+            jitters = tuple(rng.random() for _ in worker.running)
+            log.warning("worker lost", extra={"worker": worker_id})
+            self.leases.forget_worker(worker_id)
+            self._propose(ExpireWorkerCmd(now, worker_id, jitters), None)
+        running = ((job_id, attempt) for _, job_id, attempt in jobs.running_jobs())
+        expired = self.leases.expired_jobs(now, running, lambda job_id: job_id in jobs.jobs)
         if expired:
             jitters = tuple(rng.random() for _ in expired)
             self._propose(ExpireLeasesCmd(now, tuple(expired), jitters), None)
+
+    async def _retention(self, now: float) -> None:
+        """Propose removing what the retention policy no longer keeps, if anything."""
+        try:
+            policy = self.jobs.retention
+            before = now - policy.keep_finished_s
+            expired = await self.history.finished_before(before)
+            cut = await self.history.cutoff(policy.max_finished)
+            if (expired or cut is not None) and self.core.role is Role.LEADER:
+                cmd = RetainCmd(now, before if expired else None, cut or 0)
+                self._propose_cmd(cmd, lambda _: self._retained())
+                self.ctx.self_ref.try_send(Wake())
+            else:
+                self._retained()
+        except NotLeader:
+            self._retained()
+
+    def _retained(self) -> None:
+        self.retaining = False
+
+
+def _keys(msg: SubmitJobs) -> list[str]:
+    return [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
+
+
+def _status(record: JobRecord) -> StatusOf:
+    return StatusOf(record.id, record.status)
+
+
+def _seq_of(record: JobRecord) -> int:
+    return record.seq

@@ -76,9 +76,38 @@ class _TableCollector(Collector):
         for state, n in states.items():
             workers.add_metric([state], n)
         yield workers
+        yield GaugeMetricFamily(
+            "podium_live_jobs", "Jobs in memory: pending, scheduled and running", len(jobs.jobs)
+        )
+        yield GaugeMetricFamily(
+            "podium_history_jobs",
+            "Finished jobs kept in this master's history",
+            master.history.rows,
+        )
         core = master.core
         yield GaugeMetricFamily(
             "podium_raft_is_leader", "1 on the leader", value=int(master.is_leader)
+        )
+        last = master.last_snapshot
+        yield GaugeMetricFamily(
+            "podium_raft_snapshot_seconds",
+            "How long the last snapshot took (encoding, with applying paused, and persisting)",
+            value=last.seconds if last else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "podium_raft_snapshot_max_seconds",
+            "The longest snapshot since this master started",
+            value=master.longest_snapshot_s,
+        )
+        yield GaugeMetricFamily(
+            "podium_raft_snapshot_step_seconds",
+            "The longest the last snapshot held the event loop in one piece",
+            value=last.longest_step_s if last else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "podium_raft_snapshot_bytes",
+            "Size of the last snapshot",
+            value=last.bytes if last else 0,
         )
         yield GaugeMetricFamily("podium_raft_term", "Current Raft term", value=core.term)
         yield GaugeMetricFamily(

@@ -13,21 +13,48 @@ the answer waits until the entry is applied and carries the state machine's
 result. A proposal whose index ends up holding another term's entry (the
 leader lost its leadership before committing it) is answered with
 ``NotLeaderReply``, never silently dropped.
+
+Snapshots never stall the event loop. Every ``snapshot_every`` applied
+entries a task encodes the state machine piece by piece, yielding between
+pieces; meanwhile the actor keeps persisting, sending and committing, and
+only *applying* waits (committed entries queue up and are applied once the
+encoding is done), so the snapshot is exactly the state at one index. The
+state machine then makes its own bulk data durable up to that index
+(:meth:`StateMachine.persist`) before the log is compacted.
+
+A follower that is behind the compacted log gets the snapshot streamed: the
+state machine's data in slices, then its bulk data (the job history) in
+batches, each a :class:`~transport.raft.SnapshotChunk` asked and acknowledged
+one at a time, and finally the InstallSnapshot itself, delivered to the
+follower's core once everything arrived. While a transfer runs the leader
+keeps the log entries after that snapshot, so the follower can catch up from
+the log afterwards even if the leader compacted again meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Protocol
 
 import attrs
+import trio
 
 from actors.raft.core import NotLeader, RaftConfig, RaftCore, Ready, Role
-from runtime.actor import Actor, ActorRef
+from runtime.actor import Actor, ActorRef, PendingReply
+from runtime.errors import AskError, AskTimeout
 from runtime.storage import Storage
 from transport.codec import Message
-from transport.raft import EntryKind
+from transport.raft import (
+    Entry,
+    EntryKind,
+    InstallSnapshot,
+    Snapshot,
+    SnapshotChunk,
+    SnapshotChunkAck,
+    SnapshotPart,
+)
 
 log = logging.getLogger("podium.raft")
 
@@ -36,12 +63,17 @@ __all__ = [
     "NotLeaderReply",
     "Propose",
     "RaftActor",
+    "SimpleStateMachine",
     "StateMachine",
     "Tick",
 ]
 
 # what a proposer is told once its entry is applied (or lost)
 Done = Callable[[Message], None]
+# bytes of snapshot data per streamed chunk
+CHUNK_BYTES = 256 * 1024
+# how long the leader waits for a follower to take one chunk
+CHUNK_TIMEOUT_S = 10.0
 
 
 class StateMachine(Protocol):
@@ -49,9 +81,56 @@ class StateMachine(Protocol):
 
     def apply(self, index: int, data: bytes) -> Message | None: ...
 
-    def snapshot(self) -> bytes: ...
+    def snapshot_pieces(self) -> Iterable[bytes]:
+        """The state as consecutive byte strings; the state does not change meanwhile."""
 
-    def restore(self, data: bytes) -> None: ...
+    def restore(self, data: bytes) -> None:
+        """Start from a snapshot of our own (at start-up)."""
+
+    async def persist(self, index: int) -> None:
+        """Make bulk data kept beside the snapshot durable up to ``index``."""
+
+    def export_extra(self, index: int) -> AsyncIterator[bytes]:
+        """Bulk data to stream with the snapshot at ``index``, in batches."""
+
+    async def begin_install(self, index: int) -> None: ...
+
+    async def receive_extra(self, data: bytes) -> None: ...
+
+    async def install(self, snapshot: Snapshot) -> None:
+        """Become the leader's snapshot: its data and the bulk data received."""
+
+
+class SimpleStateMachine:
+    """A state machine whose snapshot data is all there is (no bulk data beside it)."""
+
+    def apply(self, index: int, data: bytes) -> Message | None:
+        raise NotImplementedError
+
+    def snapshot(self) -> bytes:
+        raise NotImplementedError
+
+    def snapshot_pieces(self) -> Iterable[bytes]:
+        return (self.snapshot(),)
+
+    def restore(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def persist(self, index: int) -> None:
+        pass
+
+    async def export_extra(self, index: int) -> AsyncIterator[bytes]:
+        return
+        yield b""  # an async generator that yields nothing
+
+    async def begin_install(self, index: int) -> None:
+        pass
+
+    async def receive_extra(self, data: bytes) -> None:
+        pass
+
+    async def install(self, snapshot: Snapshot) -> None:
+        self.restore(snapshot.data)
 
 
 class Tick(Message):
@@ -83,9 +162,51 @@ class NotLeaderReply(Message):
 
 
 @attrs.frozen
+class SnapshotBuilt(Message):
+    """Local only: a snapshot at ``index`` is encoded and its bulk data durable."""
+
+    index: int
+    data: bytes
+
+
+@attrs.frozen
+class SnapshotArrived(Message):
+    """Local only: a streamed snapshot is complete; hand it to the core."""
+
+    install: InstallSnapshot
+
+
+class Wake(Message):
+    """Local only: something outside the mailbox wants ``on_drained`` to run."""
+
+    __slots__ = ()
+
+
+@attrs.frozen
 class _Waiting:
     term: int
     done: Done
+
+
+@attrs.define
+class _Incoming:
+    """A snapshot being received from ``src``."""
+
+    src: str
+    term: int
+    index: int
+    next_seq: int = 0
+    data: bytearray = attrs.Factory(bytearray)
+
+
+@attrs.frozen
+class SnapshotStats:
+    """The last snapshot taken here: how long, how long the longest piece held the loop."""
+
+    index: int
+    bytes: int
+    seconds: float
+    longest_step_s: float
 
 
 class RaftActor(Actor):
@@ -114,10 +235,21 @@ class RaftActor(Actor):
         self.snapshot_every = snapshot_every
         self.waiting: dict[int, _Waiting] = {}
         self.applied = 0
+        # committed entries waiting while a snapshot is being encoded
+        self.backlog: deque[Entry] = deque()
+        self.apply_paused = False
+        self.encoded = trio.Event()
+        self.snapshotting = False
+        self.last_snapshot: SnapshotStats | None = None
+        self.longest_snapshot_s = 0.0
         # ReadIndex: request id -> callback, then (read index, callback) once confirmed
         self.reads: dict[int, Callable[[bool], None]] = {}
         self.reads_confirmed: list[tuple[int, Callable[[bool], None]]] = []
         self.read_seq = 0
+        # streaming snapshots: peer -> snapshot index being sent; what we are receiving
+        self.transfers: dict[str, int] = {}
+        self.incoming: _Incoming | None = None
+        self.chunks_in: trio.MemorySendChannel[tuple[SnapshotChunk, PendingReply]]
         self.core: RaftCore
 
     async def on_start(self) -> None:
@@ -135,6 +267,9 @@ class RaftActor(Actor):
             state.entries,
         )
         self.ctx.every(self.tick_s, Tick())
+        send, receive = trio.open_memory_channel[tuple[SnapshotChunk, PendingReply]](16)
+        self.chunks_in = send
+        self.ctx.nursery.start_soon(self._receive_chunks, receive)
         log.info(
             "raft started",
             extra={
@@ -175,6 +310,9 @@ class RaftActor(Actor):
             for done in failed:
                 done(False)
             return
+        self._release_confirmed_reads()
+
+    def _release_confirmed_reads(self) -> None:
         if self.reads_confirmed:
             waiting = []
             for index, done in self.reads_confirmed:
@@ -192,32 +330,54 @@ class RaftActor(Actor):
                 self.propose(msg.data, self.ctx.defer_reply().resolve)
             except NotLeader as exc:
                 return NotLeaderReply(exc.leader_hint)
-        else:
+        elif isinstance(msg, SnapshotChunk):
+            return self._chunk(msg)
+        elif isinstance(msg, SnapshotBuilt):
+            await self._compact(msg)
+        elif isinstance(msg, SnapshotArrived):
+            self.core.step(msg.install)
+        elif not isinstance(msg, Wake):
             self.core.step(msg)
         return None
 
     async def on_drained(self) -> None:
         while self.core.has_ready():
             ready = self.core.ready()
+            if ready.snapshot is not None and ready.snapshot.index > self.applied:
+                await self._install(ready.snapshot)
             await self._persist(ready)
-            for to, message in ready.messages:
-                self.ctx.ref(to, self.peer_name).try_send(message)
+            self._send(ready.messages)
             self._apply(ready)
             self._release_reads(ready)
             self.core.advance(ready)
-        if self.applied - self.core.log.offset >= self.snapshot_every:
-            snapshot = self.core.compact(self.state_machine.snapshot())
-            await self.storage.compact(snapshot)
+        if not self.apply_paused and self.backlog:
+            self._apply_backlog()
+            self._release_confirmed_reads()
+        if not self.snapshotting and self.applied - self.core.log.offset >= self.snapshot_every:
+            self.snapshotting = True
+            self.ctx.nursery.start_soon(self._take_snapshot)
 
     async def _persist(self, ready: Ready) -> None:
         if ready.hard_state is not None or ready.entries or ready.snapshot is not None:
             await self.storage.save(ready.hard_state, ready.entries, ready.snapshot)
 
+    def _send(self, messages: Iterable[tuple[str, Message]]) -> None:
+        for to, message in messages:
+            if isinstance(message, InstallSnapshot):
+                self._start_transfer(to, message)
+            else:
+                self.ctx.ref(to, self.peer_name).try_send(message)
+
     def _apply(self, ready: Ready) -> None:
-        if ready.snapshot is not None and ready.snapshot.index > self.applied:
-            self.state_machine.restore(ready.snapshot.data)
-            self.applied = ready.snapshot.index
-        for entry in ready.committed:
+        last = self.backlog[-1].index if self.backlog else self.applied
+        self.backlog.extend(e for e in ready.committed if e.index > last)
+        if not self.apply_paused:
+            self._apply_backlog()
+
+    def _apply_backlog(self) -> None:
+        backlog = self.backlog
+        while backlog:
+            entry = backlog.popleft()
             if entry.index <= self.applied:
                 continue
             result = None
@@ -231,3 +391,167 @@ class RaftActor(Actor):
                 waiting.done(Committed(entry.index, result))
             else:
                 waiting.done(NotLeaderReply(self.core.leader))
+        self.after_apply()
+
+    def after_apply(self) -> None:
+        """A batch of entries was applied (the master hands its history writes on here)."""
+
+    # -- taking snapshots ---------------------------------------------------------------
+
+    async def _take_snapshot(self) -> None:
+        """Encode the state at ``applied`` piece by piece, applying nothing meanwhile."""
+        index = self.applied
+        started = trio.current_time()
+        longest = 0.0
+        pieces: list[bytes] = []
+        self.apply_paused = True
+        self.encoded = trio.Event()
+        try:
+            step = trio.current_time()
+            for piece in self.state_machine.snapshot_pieces():
+                pieces.append(piece)
+                now = trio.current_time()
+                longest = max(longest, now - step)
+                await trio.sleep(0)
+                step = trio.current_time()
+        finally:
+            self.apply_paused = False
+            self.encoded.set()
+            self.ctx.self_ref.try_send(Wake())
+        data = b"".join(pieces)
+        await self.state_machine.persist(index)
+        seconds = trio.current_time() - started
+        self.last_snapshot = SnapshotStats(index, len(data), seconds, longest)
+        self.longest_snapshot_s = max(self.longest_snapshot_s, seconds)
+        await self.ctx.self_ref.send(SnapshotBuilt(index, data))
+
+    async def _compact(self, built: SnapshotBuilt) -> None:
+        try:
+            if built.index <= self.core.log.offset:
+                return  # a leader's snapshot got here first
+            # keep what a follower still receiving an older snapshot will need
+            keep = built.index - min((built.index, *self.transfers.values()))
+            snapshot = self.core.compact(built.data, keep, index=built.index)
+            await self.storage.compact(snapshot)
+            if self.last_snapshot is not None:
+                stats = self.last_snapshot
+                log.info(
+                    "snapshot taken",
+                    extra={
+                        "node": self.node_id,
+                        "index": stats.index,
+                        "bytes": stats.bytes,
+                        "ms": round(stats.seconds * 1000, 1),
+                        "longest_step_ms": round(stats.longest_step_s * 1000, 2),
+                    },
+                )
+        finally:
+            self.snapshotting = False
+
+    # -- streaming a snapshot to a follower -----------------------------------------------
+
+    def _start_transfer(self, peer: str, msg: InstallSnapshot) -> None:
+        if peer in self.transfers:
+            return  # one transfer per follower; the core asks again while it runs
+        self.transfers[peer] = msg.snapshot.index
+        self.ctx.nursery.start_soon(self._transfer, peer, msg)
+
+    async def _transfer(self, peer: str, msg: InstallSnapshot) -> None:
+        snap = msg.snapshot
+        ref = self.ctx.ref(peer, self.peer_name)
+        seq = 0
+
+        async def send(part: SnapshotPart, data: bytes) -> None:
+            nonlocal seq
+            if self.core.role is not Role.LEADER or self.core.term != msg.term:
+                raise _TransferAborted("no longer the leader of that term")
+            chunk = SnapshotChunk(
+                self.node_id, msg.term, snap.index, snap.term, snap.voters, seq, part, data
+            )
+            answer = await ref.ask(chunk, CHUNK_TIMEOUT_S)
+            if not isinstance(answer, SnapshotChunkAck) or not answer.accepted:
+                reason = answer.reason if isinstance(answer, SnapshotChunkAck) else answer
+                raise _TransferAborted(f"refused: {reason}")
+            seq += 1
+
+        started = trio.current_time()
+        log.info("snapshot transfer", extra={"node": self.node_id, "to": peer, "index": snap.index})
+        try:
+            for start in range(0, max(len(snap.data), 1), CHUNK_BYTES):
+                await send(SnapshotPart.STATE, snap.data[start : start + CHUNK_BYTES])
+            async for batch in self.state_machine.export_extra(snap.index):
+                await send(SnapshotPart.EXTRA, batch)
+            await send(SnapshotPart.DONE, b"")
+            log.info(
+                "snapshot transferred",
+                extra={
+                    "node": self.node_id,
+                    "to": peer,
+                    "index": snap.index,
+                    "chunks": seq,
+                    "s": round(trio.current_time() - started, 3),
+                },
+            )
+        except (AskTimeout, AskError, _TransferAborted) as exc:
+            log.warning(
+                "snapshot transfer stopped",
+                extra={"node": self.node_id, "to": peer, "error": str(exc)},
+            )
+        finally:
+            del self.transfers[peer]
+
+    def _chunk(self, chunk: SnapshotChunk) -> Message | None:
+        """A follower's side: check the chunk here, store it in order in the receiver task."""
+        if chunk.term < self.core.term:
+            return SnapshotChunkAck(False, f"stale term {chunk.term} < {self.core.term}")
+        if self.core.role is Role.LEADER:
+            return SnapshotChunkAck(False, "this node leads")
+        reply = self.ctx.defer_reply()
+        try:
+            self.chunks_in.send_nowait((chunk, reply))
+        except trio.WouldBlock:
+            reply.resolve(SnapshotChunkAck(False, "too many chunks at once"))
+        return None
+
+    async def _receive_chunks(
+        self, chunks: trio.MemoryReceiveChannel[tuple[SnapshotChunk, PendingReply]]
+    ) -> None:
+        async for chunk, reply in chunks:
+            reply.resolve(await self._take_chunk(chunk))
+
+    async def _take_chunk(self, chunk: SnapshotChunk) -> SnapshotChunkAck:
+        incoming = self.incoming
+        if chunk.seq == 0:
+            incoming = self.incoming = _Incoming(chunk.src, chunk.term, chunk.index)
+            await self.state_machine.begin_install(chunk.index)
+        if (
+            incoming is None
+            or (incoming.src, incoming.term, incoming.index) != (chunk.src, chunk.term, chunk.index)
+            or chunk.seq != incoming.next_seq
+        ):
+            return SnapshotChunkAck(False, f"out of order: chunk {chunk.seq} of {chunk.index}")
+        incoming.next_seq += 1
+        if chunk.part == SnapshotPart.STATE:
+            incoming.data += chunk.data
+        elif chunk.part == SnapshotPart.EXTRA:
+            await self.state_machine.receive_extra(chunk.data)
+        else:
+            self.incoming = None
+            snapshot = Snapshot(chunk.index, chunk.snap_term, chunk.voters, bytes(incoming.data))
+            await self.ctx.self_ref.send(
+                SnapshotArrived(InstallSnapshot(chunk.src, chunk.term, snapshot))
+            )
+        return SnapshotChunkAck(True, "")
+
+    async def _install(self, snapshot: Snapshot) -> None:
+        """The core accepted a leader's snapshot: the state machine becomes it."""
+        if self.apply_paused:
+            await self.encoded.wait()  # our own snapshot is reading the state
+        self.backlog.clear()
+        await self.state_machine.install(snapshot)
+        self.applied = snapshot.index
+        log.info("snapshot installed", extra={"node": self.node_id, "index": snapshot.index})
+
+
+class _TransferAborted(Exception):
+    pass

@@ -276,13 +276,20 @@ class RaftCore:
         if self.progress[target].match == self.log.last_index:
             self._send(target, TimeoutNow(self.id, self.term))
 
-    def compact(self, data: bytes, keep: int = 0) -> Snapshot:
-        """Record a snapshot of the state at ``applied``; drop log entries older than ``keep``."""
-        term = self.log.term_at(self.applied)
+    def compact(self, data: bytes, keep: int = 0, *, index: int | None = None) -> Snapshot:
+        """Record a snapshot of the state at ``index`` (default: ``applied``); drop log
+        entries up to ``keep`` entries before it.
+
+        The runtime may pass an ``index`` behind ``applied`` when it built the
+        snapshot while the core moved on (it must have applied that far itself).
+        """
+        at = self.applied if index is None else index
+        assert self.log.offset <= at <= self.applied, "a snapshot between the log start and applied"
+        term = self.log.term_at(at)
         assert term is not None, "applied entries are in the log or the snapshot"
-        snap = Snapshot(self.applied, term, self.voters, data)
+        snap = Snapshot(at, term, self.voters, data)
         self.snapshot = snap
-        cut = max(self.log.offset, self.applied - keep)
+        cut = max(self.log.offset, at - keep)
         cut_term = self.log.term_at(cut)
         assert cut_term is not None
         self.log.compact(cut, cut_term)

@@ -1,112 +1,83 @@
-"""The replicated job table: ``apply(command)``, the same result on every master.
+"""The replicated live job table: ``apply(command)``, the same result on every master.
+
+It holds live work only: pending, scheduled and running jobs, the workers,
+the ready order and the counters. A job that reaches a final status leaves
+memory at the index that finished it; the master's shell takes it from
+:meth:`JobStateMachine.take_finished` and writes it to the history store,
+which every master fills from the same log in the same order. So memory,
+snapshots and per-job cost follow live work, never the number of jobs ever
+run.
 
 Every command carries the leader's ``now`` and any random draw it needs, so
-this class never reads a clock or draws a number. Each command first moves
+this class never reads a clock or draws a number. Time in the log never goes
+back: a command's effective time is the latest ``now`` seen so far (a new
+leader whose clock is behind its predecessor's keeps the old time until its
+own catches up), so a job is never finished before it was created, and
+creation times follow submission order, which makes a time range a range of
+``seq``. Each command first moves
 delayed jobs whose time has come into the ready order, so when a job becomes
 due is itself a function of the log.
 
 Execution is at-least-once, completion exactly-once: an assignment bumps the
-job's ``attempts``, which is the fencing token of that run; a report, renewal
-or expiry naming another attempt (or another worker) is stale and ignored,
-and counted.
+job's ``attempts``, which is the fencing token of that run; a report or expiry
+naming another attempt (or another worker) is stale and ignored, and counted.
+Leases are not here: they are the leader's soft state
+(:mod:`actors.scheduler.leases`).
+
+Idempotency keys of live jobs are in ``by_key``; a key whose job finished
+stays here for :data:`KEY_WINDOW` more log entries, which covers the gap
+between the leader looking the key up in its history and its submit being
+applied (the leader re-checks when that gap would be wider).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Collection, Container
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Collection, Container, Iterator
 
-import msgpack
+import attrs
 
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
-from transport.cluster import JobChanged, RunningJob, Submitted
+from actors.scheduler.records import Job, Worker
+from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
 from transport.codec import Message, decode
 from transport.commands import (
     AssignCmd,
     CancelCmd,
+    DeleteCmd,
     DeregisterWorkerCmd,
     ExpireLeasesCmd,
     ExpireWorkerCmd,
-    NewJob,
+    PurgeCmd,
     RegisterWorkerCmd,
-    RenewCmd,
     ReportCmd,
+    RetainCmd,
     RetryCmd,
+    SetRetentionCmd,
     SubmitCmd,
     TickCmd,
+    removes,
 )
 
-__all__ = ["Job", "JobStateMachine", "Worker"]
+__all__ = ["KEY_WINDOW", "JobStateMachine", "Retention"]
 
-_FIELDS = (
-    "id",
-    "type",
-    "payload",
-    "priority",
-    "max_retries",
-    "timeout_s",
-    "run_at",
-    "idempotency_key",
-    "seq",
-    "created_at",
-    "attempts",
-    "worker",
-    "status",
-    "result",
-    "error",
-    "lease_until",
-    "started_at",
-    "finished_at",
-    "updated_at",
-    "last_reason",
-)
+# log entries for which a finished job's idempotency key is still remembered here
+KEY_WINDOW = 1024
+# (index it finished at, job id, final status, type, finished_at, seq)
+RecentKey = tuple[int, str, str, str, float | None, int]
+_FINAL_NAMES = frozenset(status.value for status in TERMINAL)
 
 
-class Job:
-    __slots__ = _FIELDS
+@attrs.frozen
+class Retention:
+    """How long finished jobs stay in the history (replicated, so every master agrees)."""
 
-    def __init__(self, spec: NewJob, seq: int, now: float) -> None:
-        self.id = spec.id
-        self.type = spec.type
-        self.payload = spec.payload
-        self.priority = spec.priority
-        self.max_retries = spec.max_retries
-        self.timeout_s = spec.timeout_s
-        self.run_at = spec.run_at
-        self.idempotency_key = spec.idempotency_key
-        self.seq = seq
-        self.created_at = now
-        self.attempts = 0
-        self.worker: str | None = None
-        self.status = JobStatus.PENDING
-        self.result: bytes | None = None
-        self.error = ""
-        self.lease_until = 0.0
-        self.started_at: float | None = None
-        self.finished_at: float | None = None
-        self.updated_at = now
-        self.last_reason = ""
-
-    @property
-    def due(self) -> float:
-        return self.run_at if self.run_at is not None else self.created_at
-
-
-class Worker:
-    __slots__ = ("capacity", "id", "last_seen", "lease_until", "running", "state", "types")
-
-    def __init__(self, worker_id: str, capacity: int, types: tuple[str, ...]) -> None:
-        self.id = worker_id
-        self.capacity = capacity
-        self.types = types
-        self.state = WorkerState.AVAILABLE
-        self.last_seen = 0.0
-        self.lease_until = 0.0
-        # job ids this worker runs now
-        self.running: set[str] = set()
+    keep_finished_s: float = 86_400.0
+    max_finished: int = 10_000_000
 
 
 class JobStateMachine:
@@ -118,25 +89,37 @@ class JobStateMachine:
     def _reset(self) -> None:
         """An empty table (restoring a snapshot starts from here)."""
         self.jobs: dict[str, Job] = {}
-        # every job in submission order: seq n is at position n - 1 (cursor pagination)
-        self.order: list[Job] = []
+        # live jobs by seq (submission order; a retried job keeps its seq)
+        self.by_seq: dict[int, Job] = {}
+        # the seqs of live jobs, ascending, for bisecting a page's start; seqs of jobs
+        # that left stay until the list is rebuilt
+        self.seq_index: list[int] = []
+        self.next_seq = 1
+        # the log's own clock: the latest ``now`` of any command applied
+        self.now = 0.0
         self.by_key: dict[str, str] = {}
+        # key -> what is left of its finished job (:data:`RecentKey`); and the keys in
+        # finishing order
+        self.recent_keys: dict[str, RecentKey] = {}
+        self.recent_order: deque[tuple[int, str]] = deque()
         self.queue = ReadyQueue()
         self.scheduled: set[str] = set()
         self.workers_by_id: dict[str, Worker] = {}
-        # (lease_until, job id, attempt) for running jobs; stale entries are skipped
-        self.leases: list[tuple[float, str, int]] = []
         self.applied_index = 0
         self.stale_reports = 0
         self.lease_timeouts = 0
         self.retries_by_reason: dict[str, int] = {}
-        # (type, status name) -> jobs, kept as statuses change so stats never scan the
-        # table; statuses are read as ``_value_``, because on the hot path both
-        # ``Enum.value`` (a descriptor) and hashing a member (Python-level) are slow
+        # (type, status name) -> jobs in that status, live or in the history (removing a
+        # record does not lower it); statuses are read as ``_value_``, because on the hot
+        # path both ``Enum.value`` (a descriptor) and hashing a member are slow
         self.counts_by_type_status: dict[tuple[str, str], int] = {}
         # (type, status) -> how many times a job entered that status ("submitted" too):
         # monotonic, for the podium_jobs_total counter
         self.entered: dict[tuple[str, str], int] = {}
+        self.retention = Retention()
+        # for the shell: (index, job) that left memory, and ids revived from the history
+        self.finished: list[tuple[int, Job]] = []
+        self.revived: list[str] = []
 
     # -- applying the log ------------------------------------------------------------
 
@@ -146,17 +129,21 @@ class JobStateMachine:
     def apply_decoded(self, index: int, cmd: Message) -> Message | None:
         """Apply entry ``index`` already decoded (the leader's own proposals are)."""
         self.applied_index = index
+        recent = self.recent_order
+        while recent and recent[0][0] <= index - KEY_WINDOW:
+            _, key = recent.popleft()
+            seen = self.recent_keys.get(key)
+            if seen is not None and seen[0] <= index - KEY_WINDOW:
+                del self.recent_keys[key]
         return self.apply_command(cmd)
 
     def apply_command(self, cmd: Message) -> Message | None:
-        now: float = getattr(cmd, "now", 0.0)
+        now = self.now = max(getattr(cmd, "now", 0.0), self.now)
         self._promote(now)
         if isinstance(cmd, SubmitCmd):
             return self._submit(cmd)
         if isinstance(cmd, AssignCmd):
             self._assign(cmd)
-        elif isinstance(cmd, RenewCmd):
-            self._renew(cmd)
         elif isinstance(cmd, ReportCmd):
             self._report(cmd)
         elif isinstance(cmd, CancelCmd):
@@ -171,9 +158,26 @@ class JobStateMachine:
             self._expire_worker(cmd)
         elif isinstance(cmd, ExpireLeasesCmd):
             self._expire_leases(cmd)
+        elif isinstance(cmd, DeleteCmd):
+            return self._delete(cmd)
+        elif isinstance(cmd, PurgeCmd | RetainCmd):
+            # the shell removes the records; a removed job's key is free from now on
+            self._forget_keys(lambda k: removes(cmd, k[5], k[2], k[3], k[4]))
+        elif isinstance(cmd, SetRetentionCmd):
+            self.retention = Retention(cmd.keep_finished_s, cmd.max_finished)
         elif not isinstance(cmd, TickCmd):
             raise TypeError(f"not a job command: {type(cmd).__name__}")
         return None
+
+    def take_finished(self) -> list[tuple[int, Job]]:
+        """Jobs that left memory since the last call, with the index that finished each."""
+        out, self.finished = self.finished, []
+        return out
+
+    def take_revived(self) -> list[str]:
+        """Ids brought back from the history (retried) since the last call."""
+        out, self.revived = self.revived, []
+        return out
 
     def _set_status(self, job: Job, status: JobStatus, now: float) -> None:
         old = job.status
@@ -195,6 +199,41 @@ class JobStateMachine:
         for key in ((job.type, "submitted"), (job.type, job.status._value_)):
             entered[key] = entered.get(key, 0) + 1
 
+    def _add(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        self.by_seq[job.seq] = job
+        seqs = self.seq_index
+        if not seqs or job.seq > seqs[-1]:
+            seqs.append(job.seq)
+        else:  # a retried job comes back under its old seq, which may still be listed
+            pos = bisect_left(seqs, job.seq)
+            if pos == len(seqs) or seqs[pos] != job.seq:
+                seqs.insert(pos, job.seq)
+        if job.idempotency_key is not None:
+            self.by_key.setdefault(job.idempotency_key, job.id)
+
+    def _leave(self, job: Job) -> None:
+        """A final job leaves memory, for the history (unless the policy keeps none)."""
+        del self.jobs[job.id]
+        del self.by_seq[job.seq]
+        if len(self.seq_index) > 2 * len(self.by_seq) + 1024:
+            self.seq_index = sorted(self.by_seq)
+        key = job.idempotency_key
+        if key is not None:
+            if self.by_key.get(key) == job.id:
+                del self.by_key[key]
+            self.recent_keys[key] = (
+                self.applied_index,
+                job.id,
+                job.status._value_,
+                job.type,
+                job.finished_at,
+                job.seq,
+            )
+            self.recent_order.append((self.applied_index, key))
+        if self.retention.keep_finished_s > 0:
+            self.finished.append((self.applied_index, job))
+
     def _promote(self, now: float) -> None:
         if self.queue.next_run_at() is None:
             return
@@ -214,25 +253,31 @@ class JobStateMachine:
             if job.status is not JobStatus.PENDING:
                 self._set_status(job, JobStatus.PENDING, now)
 
+    def _known_key(self, key: str) -> StatusOf | None:
+        live = self.by_key.get(key)
+        if live is not None:
+            return StatusOf(live, self.jobs[live].status._value_)
+        seen = self.recent_keys.get(key)
+        return StatusOf(seen[1], seen[2]) if seen is not None else None
+
     def _submit(self, cmd: SubmitCmd) -> Submitted:
         out = []
         for spec in cmd.jobs:
             key = spec.idempotency_key
-            if key is not None and key in self.by_key:
-                first = self.jobs[self.by_key[key]]
-                out.append(StatusOf(first.id, first.status.value))
-                continue
-            job = Job(spec, len(self.order) + 1, cmd.now)
-            self.jobs[job.id] = job
-            self.order.append(job)
-            if job.run_at is not None and job.run_at > cmd.now:
+            if key is not None:
+                first = self._known_key(key)
+                if first is not None:
+                    out.append(first)
+                    continue
+            job = Job(spec, self.next_seq, self.now)
+            self.next_seq += 1
+            if job.run_at is not None and job.run_at > self.now:
                 job.status = JobStatus.SCHEDULED  # born delayed
+            self._add(job)
             self._count_new(job)
             self._entered_new(job)
-            if key is not None:
-                self.by_key[key] = job.id
-            self._enqueue(job, cmd.now)
-            out.append(StatusOf(job.id, job.status.value))
+            self._enqueue(job, self.now)
+            out.append(StatusOf(job.id, job.status._value_))
         return Submitted(tuple(out))
 
     def _assign(self, cmd: AssignCmd) -> None:
@@ -248,38 +293,24 @@ class JobStateMachine:
             ):
                 continue
             self.queue.remove(job.id)
-            self._set_status(job, JobStatus.RUNNING, cmd.now)
+            self._set_status(job, JobStatus.RUNNING, self.now)
             job.attempts = a.attempt
             job.worker = worker.id
-            job.started_at = cmd.now
-            job.lease_until = a.lease_until
-            heapq.heappush(self.leases, (a.lease_until, job.id, a.attempt))
+            job.started_at = self.now
             worker.running.add(job.id)
             self._refresh(worker)
 
+    def is_current(self, job_id: str, attempt: int, worker: str | None) -> bool:
+        """Whether ``attempt`` is the job's live run (on ``worker``, when given)."""
+        return self._current(job_id, attempt, worker) is not None
+
     def _current(self, job_id: str, attempt: int, worker: str | None) -> Job | None:
-        """The job if ``attempt`` is its live run (on ``worker``, when given); else None."""
         job = self.jobs.get(job_id)
         if job is None or job.status is not JobStatus.RUNNING or job.attempts != attempt:
             return None
         if worker is not None and job.worker != worker:
             return None
         return job
-
-    def _renew(self, cmd: RenewCmd) -> None:
-        worker = self.workers_by_id.get(cmd.worker)
-        if worker is None:
-            return
-        worker.last_seen = cmd.now
-        worker.lease_until = cmd.lease_until
-        if worker.state is WorkerState.LOST:
-            worker.state = transition(worker.state, WorkerState.AVAILABLE)
-            self._refresh(worker)
-        for running in cmd.jobs:
-            job = self._current(running.job_id, running.attempt, cmd.worker)
-            if job is not None and cmd.lease_until > job.lease_until:
-                job.lease_until = cmd.lease_until
-                heapq.heappush(self.leases, (cmd.lease_until, job.id, job.attempts))
 
     def _report(self, cmd: ReportCmd) -> None:
         for item in cmd.reports:
@@ -291,11 +322,12 @@ class JobStateMachine:
             job.result = item.result
             if item.ok:
                 self._release(job)
-                job.finished_at = cmd.now
-                self._set_status(job, JobStatus.SUCCEEDED, cmd.now)
+                job.finished_at = self.now
+                self._set_status(job, JobStatus.SUCCEEDED, self.now)
+                self._leave(job)
             else:
                 reason = "timeout" if item.timed_out else "error"
-                self._fail(job, reason, item.jitter, cmd.now)
+                self._fail(job, reason, item.jitter, self.now)
 
     def _release(self, job: Job) -> None:
         worker = self.workers_by_id.get(job.worker or "")
@@ -315,39 +347,69 @@ class JobStateMachine:
             job.finished_at = now
             final = JobStatus.DEAD if self.dead_letter else JobStatus.FAILED
             self._set_status(job, final, now)
+            self._leave(job)
 
     def _cancel(self, cmd: CancelCmd) -> JobChanged:
+        """Cancel a live job; a job not in memory is reported not found (the shell tells
+        a finished one, which the history holds, from an unknown one)."""
         job = self.jobs.get(cmd.job_id)
         if job is None:
             return JobChanged(cmd.job_id, "", "", True)
-        if job.status in TERMINAL:
-            return JobChanged(job.id, job.status.value, f"job is already {job.status.value}", False)
         if job.status is JobStatus.RUNNING:
             self._release(job)
         else:
             self.queue.remove(job.id)
             self.scheduled.discard(job.id)
-        job.finished_at = cmd.now
-        self._set_status(job, JobStatus.CANCELLED, cmd.now)
+        job.finished_at = self.now
+        self._set_status(job, JobStatus.CANCELLED, self.now)
+        self._leave(job)
         return JobChanged(job.id, job.status.value, "", False)
 
     def _retry(self, cmd: RetryCmd) -> JobChanged:
         job = self.jobs.get(cmd.job_id)
-        if job is None:
-            return JobChanged(cmd.job_id, "", "", True)
-        if job.status not in (JobStatus.DEAD, JobStatus.FAILED):
+        if job is not None:
             return JobChanged(
                 job.id,
                 job.status.value,
                 f"only dead or failed jobs can be retried; this one is {job.status.value}",
                 False,
             )
+        record = cmd.record
+        if record is None or record.id != cmd.job_id:
+            return JobChanged(cmd.job_id, "", "", True)
+        if record.status not in (JobStatus.DEAD.value, JobStatus.FAILED.value):
+            return JobChanged(
+                record.id,
+                record.status,
+                f"only dead or failed jobs can be retried; this one is {record.status}",
+                False,
+            )
+        job = Job.revive(record)
+        self._add(job)
         job.max_retries += job.attempts
         job.run_at = None
         job.error = ""
         job.finished_at = None
-        self._enqueue(job, cmd.now)
+        self._enqueue(job, self.now)
+        self.revived.append(job.id)
         return JobChanged(job.id, job.status.value, "", False)
+
+    def _forget_keys(self, removed: Callable[[RecentKey], bool]) -> None:
+        for key in [k for k, seen in self.recent_keys.items() if removed(seen)]:
+            del self.recent_keys[key]
+
+    def _delete(self, cmd: DeleteCmd) -> JobChanged | None:
+        """Only a final job's record may be deleted; None lets the shell remove it."""
+        job = self.jobs.get(cmd.job_id)
+        if job is None:
+            self._forget_keys(lambda seen: seen[1] == cmd.job_id)
+            return None
+        return JobChanged(
+            job.id,
+            job.status.value,
+            f"only final jobs can be deleted; this one is {job.status.value} (cancel it first)",
+            False,
+        )
 
     def _register(self, cmd: RegisterWorkerCmd) -> None:
         worker = self.workers_by_id.get(cmd.worker)
@@ -355,8 +417,7 @@ class JobStateMachine:
             worker = self.workers_by_id[cmd.worker] = Worker(cmd.worker, cmd.capacity, cmd.types)
         worker.capacity = cmd.capacity
         worker.types = cmd.types
-        worker.last_seen = cmd.now
-        worker.lease_until = cmd.lease_until
+        worker.registered_at = self.now
         if worker.state is WorkerState.LOST:
             worker.state = transition(worker.state, WorkerState.AVAILABLE)
         self._refresh(worker)
@@ -371,25 +432,26 @@ class JobStateMachine:
     def _deregister(self, cmd: DeregisterWorkerCmd) -> None:
         worker = self.workers_by_id.get(cmd.worker)
         if worker is not None:
-            self._give_back(worker, "worker_left", (), cmd.now)
+            self._give_back(worker, "worker_left", (), self.now)
             del self.workers_by_id[cmd.worker]
 
     def _expire_worker(self, cmd: ExpireWorkerCmd) -> None:
+        """The leader saw the worker's lease run out (its soft state decides, not this)."""
         worker = self.workers_by_id.get(cmd.worker)
-        if worker is None or worker.state is WorkerState.LOST or worker.lease_until > cmd.now:
+        if worker is None or worker.state is WorkerState.LOST:
             return
         self.lease_timeouts += len(worker.running)
-        self._give_back(worker, "lease_expired", cmd.jitters, cmd.now)
+        self._give_back(worker, "lease_expired", cmd.jitters, self.now)
         worker.state = transition(worker.state, WorkerState.LOST)
 
     def _expire_leases(self, cmd: ExpireLeasesCmd) -> None:
         for pos, running in enumerate(cmd.jobs):
             job = self._current(running.job_id, running.attempt, None)
-            if job is None or job.lease_until > cmd.now:
+            if job is None:
                 continue
             self.lease_timeouts += 1
             jitter = cmd.jitters[pos] if pos < len(cmd.jitters) else 0.0
-            self._fail(job, "lease_expired", jitter, cmd.now)
+            self._fail(job, "lease_expired", jitter, self.now)
 
     def _refresh(self, worker: Worker) -> None:
         if worker.state is WorkerState.LOST:
@@ -403,6 +465,7 @@ class JobStateMachine:
     # -- reading (pure; the leader's scheduler and the API) -------------------------------
 
     def job(self, job_id: str) -> Job | None:
+        """A live job (a final one is in the history, not here)."""
         return self.jobs.get(job_id)
 
     def worker(self, worker_id: str) -> Worker | None:
@@ -410,6 +473,12 @@ class JobStateMachine:
 
     def workers(self) -> list[Worker]:
         return [self.workers_by_id[w] for w in sorted(self.workers_by_id)]
+
+    def running_jobs(self) -> Iterator[tuple[str, str, int]]:
+        """(worker, job id, attempt) of every running job."""
+        for worker in self.workers():
+            for job_id in sorted(worker.running):
+                yield worker.id, job_id, self.jobs[job_id].attempts
 
     def due_jobs(self, types: Collection[str], limit: int, skip: Container[str] = ()) -> list[Job]:
         """The next ``limit`` pending jobs of ``types``, in exact scheduling order."""
@@ -419,18 +488,10 @@ class JobStateMachine:
         """When the earliest delayed job becomes due (the leader proposes a TickCmd then)."""
         return self.queue.next_run_at()
 
-    def expired_leases(self, now: float) -> list[RunningJob]:
-        """Running attempts whose lease ran out by ``now`` (drops stale index entries)."""
-        found: list[tuple[float, str, int]] = []
-        leases = self.leases
-        while leases and leases[0][0] <= now:
-            entry = heapq.heappop(leases)
-            job = self._current(entry[1], entry[2], None)
-            if job is not None and job.lease_until == entry[0]:
-                found.append(entry)
-        for entry in found:
-            heapq.heappush(leases, entry)
-        return [RunningJob(job_id, attempt) for _, job_id, attempt in found]
+    def known_key(self, key: str) -> tuple[str, str] | None:
+        """(id, status) of the job holding idempotency ``key``, if this table knows it."""
+        found = self._known_key(key)
+        return (found.id, found.status) if found is not None else None
 
     def counts(self) -> dict[str, int]:
         """Jobs by status, summed over the per-type counts (a few types, not every job)."""
@@ -449,125 +510,39 @@ class JobStateMachine:
     def queue_depth_by_priority(self) -> dict[int, int]:
         return self.queue.depth_by_priority()
 
-    def stats_view(self) -> dict[str, object]:
-        """Counts for ``/api/v1/stats``: all kept up to date as commands apply, none scanned."""
-        counts = self.counts()
-        workers: dict[str, int] = {state.value: 0 for state in WorkerState}
-        for worker in self.workers_by_id.values():
-            workers[worker.state.value] += 1
-        return {
-            "jobs": counts,
-            "by_type": self.counts_by_type(),
-            "queue_depth": {str(p): n for p, n in sorted(self.queue_depth_by_priority().items())},
-            "dead_letter": counts[JobStatus.DEAD.value],
-            "retries": dict(sorted(self.retries_by_reason.items())),
-            "lease_timeouts": self.lease_timeouts,
-            "stale_reports": self.stale_reports,
-            "workers": workers,
-            "applied_index": self.applied_index,
-        }
-
-    def worker_view(self, worker: Worker) -> dict[str, object]:
-        return {
-            "id": worker.id,
-            "state": worker.state.value,
-            "slots": worker.capacity,
-            "running": len(worker.running),
-            "running_jobs": sorted(worker.running),
-            "last_heartbeat": worker.last_seen,
-            "lease_until": worker.lease_until,
-            "types": list(worker.types),
-        }
-
-    def list_jobs(
-        self, status: str | None, job_type: str | None, limit: int, after_seq: int | None
+    def live_page(
+        self,
+        *,
+        status: str | None,
+        job_type: str | None,
+        since: float | None,
+        until: float | None,
+        after_seq: int | None,
+        ascending: bool,
+        limit: int,
     ) -> list[Job]:
+        """Up to ``limit`` live jobs matching the filters, in seq order from ``after_seq``."""
+        if status in _FINAL_NAMES:
+            return []
+        seqs, by_seq = self.seq_index, self.by_seq
+        if ascending:
+            start = bisect_right(seqs, after_seq) if after_seq is not None else 0
+            positions: range = range(start, len(seqs))
+        else:
+            end = bisect_left(seqs, after_seq) if after_seq is not None else len(seqs)
+            positions = range(end - 1, -1, -1)
         page: list[Job] = []
-        for job in self.order[after_seq or 0 :]:
-            if (status is None or job.status.value == status) and (
-                job_type is None or job.type == job_type
+        for pos in positions:
+            job = by_seq.get(seqs[pos])
+            if (
+                job is None
+                or (status is not None and job.status._value_ != status)
+                or (job_type is not None and job.type != job_type)
+                or (since is not None and job.created_at < since)
+                or (until is not None and job.created_at >= until)
             ):
-                page.append(job)
-                if len(page) >= limit:
-                    break
+                continue
+            page.append(job)
+            if len(page) >= limit:
+                break
         return page
-
-    def view(self, job: Job) -> dict[str, object]:
-        """The job as the API shows it (JSON-ready)."""
-        return {
-            "id": job.id,
-            "type": job.type,
-            "status": job.status.value,
-            "payload": _unpack(job.payload),
-            "priority": job.priority,
-            "max_retries": job.max_retries,
-            "timeout_s": job.timeout_s,
-            "run_at": job.run_at,
-            "idempotency_key": job.idempotency_key,
-            "attempts": job.attempts,
-            "worker": job.worker,
-            "result": _unpack(job.result) if job.result else None,
-            "error": job.error or None,
-            "last_reason": job.last_reason or None,
-            "created_at": job.created_at,
-            "started_at": job.started_at,
-            "finished_at": job.finished_at,
-            "updated_at": job.updated_at,
-        }
-
-    # -- snapshots ---------------------------------------------------------------------
-
-    def snapshot(self) -> bytes:
-        jobs = [
-            [getattr(job, f) if f != "status" else job.status.value for f in _FIELDS]
-            for job in self.order
-        ]
-        workers = [
-            [w.id, w.capacity, list(w.types), w.state.value, w.last_seen, w.lease_until]
-            for w in self.workers()
-        ]
-        stats = [
-            self.applied_index,
-            self.stale_reports,
-            self.lease_timeouts,
-            self.retries_by_reason,
-            [[t, status, n] for (t, status), n in sorted(self.entered.items())],
-        ]
-        return msgpack.packb([jobs, workers, stats])  # type: ignore[no-any-return]
-
-    def restore(self, data: bytes) -> None:
-        jobs, workers, stats = msgpack.unpackb(data, strict_map_key=False)
-        self._reset()
-        self.applied_index, self.stale_reports, self.lease_timeouts, retries = stats[:4]
-        self.retries_by_reason = dict(retries)
-        self.entered = {(t, status): n for t, status, n in (stats[4] if len(stats) > 4 else [])}
-        for row in workers:
-            worker = Worker(row[0], row[1], tuple(row[2]))
-            worker.state = WorkerState(row[3])
-            worker.last_seen, worker.lease_until = row[4], row[5]
-            self.workers_by_id[worker.id] = worker
-        for row in jobs:
-            job = Job.__new__(Job)
-            for name, value in zip(_FIELDS, row, strict=True):
-                setattr(job, name, value)
-            job.status = JobStatus(job.status)
-            self.jobs[job.id] = job
-            self.order.append(job)
-            self._count_new(job)
-            if job.idempotency_key is not None:
-                self.by_key.setdefault(job.idempotency_key, job.id)
-            if job.status is JobStatus.PENDING:
-                self.queue.push(job.id, job.type, job.priority, job.due, job.seq)
-            elif job.status is JobStatus.SCHEDULED:
-                self.scheduled.add(job.id)
-                assert job.run_at is not None
-                self.queue.delay(job.id, job.type, job.priority, job.run_at, job.seq)
-            elif job.status is JobStatus.RUNNING:
-                heapq.heappush(self.leases, (job.lease_until, job.id, job.attempts))
-                owner = self.workers_by_id.get(job.worker or "")
-                if owner is not None:
-                    owner.running.add(job.id)
-
-
-def _unpack(data: bytes) -> object:
-    return msgpack.unpackb(data, raw=False)

@@ -87,6 +87,19 @@ class SchedulerConfig:
 
 
 @frozen
+class RetentionConfig:
+    """How long finished jobs stay in the history. The leader proposes its own values
+    to the whole cluster, so set the same on every master.
+
+    ``keep_finished_s = 0`` keeps nothing once a job is final (not even written to
+    the history); ``max_finished`` caps the records kept, removing the oldest first.
+    """
+
+    keep_finished_s: float = field(default=86_400.0, validator=checked(at_least(0)))
+    max_finished: int = field(default=10_000_000, validator=checked(at_least(1)))
+
+
+@frozen
 class HttpConfig:
     """The JSON API; an empty ``listen`` turns it off."""
 
@@ -180,6 +193,7 @@ class NodeConfig:
     log_level: LogLevel = field(default="info", validator=checked(one_of(LOG_LEVELS)))
     raft: RaftConfig = field(factory=RaftConfig)
     scheduler: SchedulerConfig = field(factory=SchedulerConfig)
+    retention: RetentionConfig = field(factory=RetentionConfig)
     auth: AuthConfig = field(factory=AuthConfig)
     tls: TlsConfig = field(factory=TlsConfig)
 

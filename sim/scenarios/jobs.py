@@ -111,3 +111,65 @@ async def jobs_chaos(sim: Simulation) -> Summary:
             sim.heal()
     await _wind_down(sim, cluster)
     return cluster.summary()
+
+
+@scenario("wiped_follower", network=LAN, converge_within=60.0)
+async def wiped_follower(sim: Simulation) -> Summary:
+    """A follower's data directory is wiped while the leader compacts its log: it comes
+    back empty and catches up from a streamed snapshot (live state and history)."""
+    cluster = JobCluster(sim, MASTERS, WORKERS)
+    await cluster.start()
+    faults = sim.rng("faults")
+    wiped = 0
+    for _ in range(2):
+        await trio.sleep(faults.uniform(1.0, 2.0))
+        leader = await cluster.wait_for_leader()
+        followers = [m for m in cluster.up(MASTERS) if m != leader]
+        if not followers:
+            continue
+        victim = faults.choice(followers)
+        await cluster.wipe(victim)
+        wiped += 1
+        # long enough for the leader to compact past everything the victim had
+        await trio.sleep(faults.uniform(6.0, 9.0))
+        await cluster.restart(victim)
+    await trio.sleep(3.0)
+    await _wind_down(sim, cluster)
+    return {**cluster.summary(), "wiped": wiped}
+
+
+@scenario("retention_chaos", network=LOSSY, converge_within=90.0)
+async def retention_chaos(sim: Simulation) -> Summary:
+    """Jobs finish and are removed two seconds later through the log, while masters crash
+    and restart: every master keeps the same history, and nothing outlives its time."""
+    cluster = JobCluster(sim, MASTERS, WORKERS, keep_finished_s=2.0)
+    await cluster.start()
+    faults = sim.rng("faults")
+    for _ in range(10):
+        await trio.sleep(faults.uniform(0.3, 1.2))
+        up, down = cluster.up(MASTERS), [m for m in MASTERS if not sim.node(m).up]
+        if down and faults.random() < 0.6:
+            await cluster.restart(faults.choice(down))
+        elif len(up) > 2:
+            await cluster.crash(faults.choice(up))
+    await _wind_down(sim, cluster)
+    return cluster.summary()
+
+
+@scenario("idle", network=LAN, converge_within=30.0)
+async def idle(sim: Simulation) -> Summary:
+    """Three masters and two workers with nothing to do: workers heartbeat, and the log
+    does not grow (leases are the leader's soft state, not entries)."""
+    cluster = JobCluster(sim, MASTERS, WORKERS[:2])
+    cluster.stop_load()
+    await cluster.start()
+    await cluster.wait_for_leader()
+    await trio.sleep(2.0)  # workers register: those are entries
+    before = {m: cluster.masters[m].actor.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
+    await trio.sleep(10.0)
+    after = {m: cluster.masters[m].actor.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
+    return {
+        **cluster.summary(),
+        "entries_in_10s": max(after[m] - before[m] for m in before),
+        "heartbeats": cluster.heartbeats(),
+    }

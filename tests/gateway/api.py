@@ -26,6 +26,8 @@ from actors.worker.handlers import default_registry
 from runtime.config.model import AuthConfig, UserConfig
 from runtime.passwords import hash_password
 from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.storage.history import History
+from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 
@@ -62,19 +64,25 @@ class Api:
 
 @asynccontextmanager
 async def running_api(
-    auth: AuthConfig | None = None, *, max_body: int = 1 << 20, worker: bool = True
+    auth: AuthConfig | None = None,
+    *,
+    max_body: int = 1 << 20,
+    worker: bool = True,
+    settings: MasterSettings | None = None,
 ) -> AsyncIterator[Api]:
     registry = CollectorRegistry()
     metrics = MasterMetrics(registry)
     system = ActorSystem("m1", None, random.Random(7))
-    settings = MasterSettings(lease_s=5.0, heartbeat_s=0.2)
+    settings = settings or MasterSettings(lease_s=5.0, heartbeat_s=0.2)
+    disk, history = MemoryDisk(), HistoryDisk()
     children = [
         ChildSpec(
             "master",
             lambda: MasterActor(
                 "m1",
                 ["m1"],
-                MemoryStorage(MemoryDisk(), fsync_s=0.0),
+                MemoryStorage(disk, fsync_s=0.0),
+                History(MemoryHistory(history)),
                 RaftConfig(election_ticks=2),
                 settings,
                 tick_s=0.01,

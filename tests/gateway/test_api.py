@@ -52,18 +52,20 @@ async def test_pagination_walks_every_job_once() -> None:
                 "jobs"
             ]
         ]
-        seen: list[str] = []
-        cursor = None
-        while True:
-            params: dict[str, object] = {"limit": 10}
-            if cursor:
-                params["cursor"] = cursor
-            page = (await api.client.get("/api/v1/jobs", params=params)).json()
-            seen += [j["id"] for j in page["jobs"]]
-            cursor = page["cursor"]
-            if cursor is None:
-                break
-        assert seen == ids
+        assert await walk(api, {"limit": 10}) == ids[::-1], "newest first by default"
+        assert await walk(api, {"limit": 7, "order": "asc"}) == ids
+
+
+async def walk(api: Api, params: dict[str, object]) -> list[str]:
+    """Every page of a listing, following cursors (an empty cursor is the first page)."""
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = (await api.client.get("/api/v1/jobs", params={**params, "cursor": cursor})).json()
+        seen += [j["id"] for j in page["jobs"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            return seen
 
 
 BAD_INPUT = [

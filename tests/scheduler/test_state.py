@@ -1,4 +1,4 @@
-"""The job state machine: each command, stale reports, determinism through snapshots."""
+"""The live job table: each command, jobs leaving memory, retries from records, determinism."""
 
 from __future__ import annotations
 
@@ -6,25 +6,30 @@ import msgpack
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
-from actors.scheduler.state import JobStateMachine
+from actors.scheduler.records import Job
+from actors.scheduler.state import KEY_WINDOW, JobStateMachine
+from actors.scheduler.views import job_view, record_view, stats_view
 from transport.cluster import JobChanged, RunningJob, Submitted
 from transport.codec import encode
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
     CancelCmd,
+    DeleteCmd,
     ExpireLeasesCmd,
     ExpireWorkerCmd,
     NewJob,
     RegisterWorkerCmd,
-    RenewCmd,
     ReportCmd,
     ReportItem,
     RetryCmd,
+    SetRetentionCmd,
     SubmitCmd,
     TickCmd,
 )
+from transport.records import JobRecord
 
 PAYLOAD = msgpack.packb({"x": 1})
 
@@ -42,7 +47,7 @@ def new(
 
 def machine() -> JobStateMachine:
     sm = JobStateMachine(Backoff(base_s=1.0, jitter=0.0))
-    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 2, ("noop",), 100.0))
+    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 2, ("noop",)))
     return sm
 
 
@@ -57,8 +62,12 @@ def report(sm: JobStateMachine, job_id: str, attempt: int, ok: bool, now: float 
 
 def status(sm: JobStateMachine, job_id: str) -> str:
     job = sm.job(job_id)
-    assert job is not None
+    assert job is not None, f"{job_id} is not live"
     return job.status.value
+
+
+def finished(sm: JobStateMachine) -> dict[str, JobRecord]:
+    return {job.id: job.record(index) for index, job in sm.take_finished()}
 
 
 def test_submit_orders_by_priority_then_time() -> None:
@@ -78,19 +87,39 @@ def test_idempotency_key_returns_the_first_job() -> None:
     assert sm.job("b") is None
 
 
-def test_success_path() -> None:
+def test_a_finished_jobs_key_is_remembered_for_a_window_of_entries() -> None:
     sm = machine()
-    sm.apply_command(SubmitCmd(1.0, (new("a"),)))
-    run(sm, "a", 1)
+    sm.apply_decoded(1, SubmitCmd(1.0, (new("a", key="k"),)))
+    sm.apply_decoded(2, AssignCmd(1.0, (AssignmentCmd("a", "w1", 1, 11.0),)))
+    item = ReportItem("a", 1, True, b"\xc0", "", False, 0.0)
+    sm.apply_decoded(3, ReportCmd(2.0, "w1", (item,)))
+    assert sm.job("a") is None
+    # the leader looked in its history before "a" finished: the live table still catches it
+    again = sm.apply_decoded(4, SubmitCmd(3.0, (new("b", key="k"),)))
+    assert isinstance(again, Submitted) and again.jobs[0].id == "a"
+    assert again.jobs[0].status == "succeeded"
+    sm.apply_decoded(3 + KEY_WINDOW, TickCmd(4.0))
+    assert sm.known_key("k") is None, "the history answers for it from now on"
+
+
+def test_a_final_job_leaves_memory_as_a_record() -> None:
+    sm = machine()
+    sm.apply_decoded(1, SubmitCmd(1.0, (new("a"),)))
+    sm.apply_decoded(2, AssignCmd(1.0, (AssignmentCmd("a", "w1", 1, 11.0),)))
     assert status(sm, "a") == "running" and sm.due_jobs({"noop"}, 10) == []
-    report(sm, "a", 1, True)
-    assert status(sm, "a") == "succeeded"
-    assert sm.view(sm.job("a"))["result"] == "r"  # type: ignore[arg-type]
+    sm.apply_decoded(
+        3, ReportCmd(2.0, "w1", (ReportItem("a", 1, True, msgpack.packb("r"), "", False, 0.0),))
+    )
+    assert sm.job("a") is None and not sm.jobs and not sm.by_seq
+    records = finished(sm)
+    assert records["a"].status == "succeeded" and records["a"].finished_index == 3
+    assert record_view(records["a"])["result"] == "r"
     worker = sm.worker("w1")
     assert worker is not None and not worker.running
+    assert sm.counts()["succeeded"] == 1, "final counts stay after the job leaves"
 
 
-def test_failures_back_off_then_dead_letter_then_retry() -> None:
+def test_failures_back_off_then_dead_letter_then_retry_from_the_record() -> None:
     sm = machine()
     sm.apply_command(SubmitCmd(1.0, (new("a", retries=1),)))
     run(sm, "a", 1)
@@ -100,10 +129,23 @@ def test_failures_back_off_then_dead_letter_then_retry() -> None:
     assert status(sm, "a") == "pending"
     run(sm, "a", 2, now=4.0)
     report(sm, "a", 2, False, now=5.0)
-    assert status(sm, "a") == "dead" and sm.job("a").error == "boom"  # type: ignore[union-attr]
-    assert sm.retries_by_reason == {"error": 1}
-    changed = sm.apply_command(RetryCmd(6.0, "a"))
+    record = finished(sm)["a"]
+    assert record.status == "dead" and record.error == "boom" and sm.job("a") is None
+    assert sm.retries_by_reason == {"error": 1} and sm.counts()["dead"] == 1
+    changed = sm.apply_command(RetryCmd(6.0, "a", record))
     assert isinstance(changed, JobChanged) and changed.status == "pending" and not changed.error
+    assert sm.take_revived() == ["a"]
+    job = sm.job("a")
+    assert job is not None and job.seq == record.seq and job.attempts == 2
+    assert job.max_retries == 3 and sm.counts()["dead"] == 0
+    again = sm.apply_command(RetryCmd(6.5, "a", record))
+    assert isinstance(again, JobChanged) and "pending" in again.error
+
+
+def test_retry_without_a_record_is_not_found() -> None:
+    sm = machine()
+    changed = sm.apply_command(RetryCmd(1.0, "ghost", None))
+    assert changed == JobChanged("ghost", "", "", True)
 
 
 def test_a_report_from_an_old_attempt_is_ignored() -> None:
@@ -116,26 +158,16 @@ def test_a_report_from_an_old_attempt_is_ignored() -> None:
     assert sm.stale_reports == 1 and status(sm, "a") != "succeeded"
 
 
-def test_renewal_keeps_a_lease_alive() -> None:
-    sm = machine()
-    sm.apply_command(SubmitCmd(1.0, (new("a"),)))
-    run(sm, "a", 1)  # lease until 11
-    sm.apply_command(RenewCmd(9.0, "w1", (RunningJob("a", 1),), 30.0))
-    assert sm.expired_leases(20.0) == []
-    assert sm.expired_leases(31.0) == [RunningJob("a", 1)]
-
-
-def test_cancel_pending_running_and_finished() -> None:
+def test_cancel_pending_and_running_then_not_live() -> None:
     sm = machine()
     sm.apply_command(SubmitCmd(1.0, (new("p"), new("r"))))
     run(sm, "r", 1)
     assert sm.apply_command(CancelCmd(2.0, "p")) == JobChanged("p", "cancelled", "", False)
     assert sm.apply_command(CancelCmd(2.0, "r")) == JobChanged("r", "cancelled", "", False)
-    again = sm.apply_command(CancelCmd(3.0, "r"))
-    assert isinstance(again, JobChanged) and again.error
-    assert sm.apply_command(CancelCmd(3.0, "nope")) == JobChanged("nope", "", "", True)
+    # final now, so no longer in memory: the master answers from the history
+    assert sm.apply_command(CancelCmd(3.0, "r")) == JobChanged("r", "", "", True)
     report(sm, "r", 1, True)
-    assert status(sm, "r") == "cancelled"
+    assert sm.stale_reports == 1 and {r.status for r in finished(sm).values()} == {"cancelled"}
 
 
 def test_a_lost_worker_gives_its_jobs_back() -> None:
@@ -155,20 +187,82 @@ def test_delayed_job_waits_for_its_time() -> None:
     assert [j.id for j in sm.due_jobs({"noop"}, 5)] == ["later"]
 
 
+def test_only_final_jobs_may_be_deleted() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a"),)))
+    refused = sm.apply_command(DeleteCmd(2.0, "a"))
+    assert isinstance(refused, JobChanged) and "cancel it first" in refused.error
+    assert sm.apply_command(DeleteCmd(2.0, "gone")) is None, "the shell removes the record"
+
+
+def test_keeping_nothing_writes_no_records() -> None:
+    sm = machine()
+    sm.apply_command(SetRetentionCmd(0.5, 0.0, 10))
+    sm.apply_command(SubmitCmd(1.0, (new("a"),)))
+    run(sm, "a", 1)
+    report(sm, "a", 1, True)
+    assert sm.job("a") is None and finished(sm) == {}
+    assert sm.counts()["succeeded"] == 1 and sm.entered["noop", "succeeded"] == 1
+
+
+def test_creation_time_never_goes_back_along_seq() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(10.0, (new("a"),)))
+    sm.apply_command(SubmitCmd(5.0, (new("b"),)))  # a new leader whose clock is behind
+    a, b = sm.job("a"), sm.job("b")
+    assert a is not None and b is not None and a.seq < b.seq and b.created_at == 10.0
+
+
+def test_live_pages_walk_seq_order_both_ways() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, tuple(new(f"j{i}") for i in range(10))))
+    run(sm, "j3", 1)
+    newest = sm.live_page(
+        status=None, job_type=None, since=None, until=None, after_seq=None, ascending=False, limit=3
+    )
+    assert [j.id for j in newest] == ["j9", "j8", "j7"]
+    after = sm.live_page(
+        status=None, job_type=None, since=None, until=None, after_seq=8, ascending=False, limit=3
+    )
+    assert [j.id for j in after] == ["j6", "j5", "j4"]
+    oldest = sm.live_page(
+        status="pending", job_type=None, since=None, until=None, after_seq=2, ascending=True,
+        limit=3,
+    )  # fmt: skip
+    assert [j.id for j in oldest] == ["j2", "j4", "j5"]
+    running = sm.live_page(
+        status="running", job_type=None, since=None, until=None, after_seq=None, ascending=False,
+        limit=5,
+    )  # fmt: skip
+    assert [j.id for j in running] == ["j3"]
+    none = sm.live_page(
+        status="succeeded", job_type=None, since=None, until=None, after_seq=None, ascending=False,
+        limit=5,
+    )  # fmt: skip
+    assert none == []
+
+
 commands = st.lists(
     st.tuples(
-        st.sampled_from(["submit", "assign", "ok", "fail", "cancel", "expire", "retry", "tick"]),
+        st.sampled_from(
+            ["submit", "assign", "ok", "fail", "cancel", "expire", "retry", "tick", "lost"]
+        ),
         st.integers(0, 9),
     ),
     max_size=60,
 )
 
 
+def _snapshot(sm: JobStateMachine) -> bytes:
+    return b"".join(snapshot_codec.encode_pieces(sm, rows_per_piece=3))
+
+
 @settings(max_examples=60, deadline=None)
 @given(commands)
 def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]]) -> None:
-    log: list[bytes] = [encode(RegisterWorkerCmd(0.0, "w1", 3, ("noop",), 1e9))]
+    log: list[bytes] = [encode(RegisterWorkerCmd(0.0, "w1", 3, ("noop",)))]
     shadow = machine()
+    records: dict[str, JobRecord] = {}
     now = 1.0
     for action, n in steps:
         now += 1.0
@@ -176,7 +270,9 @@ def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]])
         job = shadow.job(job_id)
         attempt = job.attempts if job else 0
         if action == "submit":
-            cmd: object = SubmitCmd(now, (new(job_id, retries=n % 3, run_at=now + n % 2),))
+            cmd: object = SubmitCmd(
+                now, (new(job_id, retries=n % 3, run_at=now + n % 2, key=f"k{n % 4}"),)
+            )
         elif action == "assign":
             cmd = AssignCmd(now, (AssignmentCmd(job_id, "w1", attempt + 1, now + 5),))
         elif action in ("ok", "fail"):
@@ -186,14 +282,22 @@ def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]])
         elif action == "cancel":
             cmd = CancelCmd(now, job_id)
         elif action == "expire":
-            cmd = ExpireLeasesCmd(now, tuple(shadow.expired_leases(now)), (0.1,) * 10)
+            running = tuple(RunningJob(j, a) for _, j, a in shadow.running_jobs())
+            cmd = ExpireLeasesCmd(now, running, (0.1,) * len(running))
         elif action == "retry":
-            cmd = RetryCmd(now, job_id)
+            cmd = RetryCmd(now, job_id, None if job else records.get(job_id))
+        elif action == "lost":
+            cmd = ExpireWorkerCmd(now, "w1", (0.2,) * 3)
         else:
             cmd = TickCmd(now)
         data = encode(cmd)  # type: ignore[arg-type]
         shadow.apply(len(log) + 1, data)
+        records.update(finished(shadow))
+        shadow.take_revived()
         log.append(data)
+        if action == "lost":
+            log.append(encode(RegisterWorkerCmd(now, "w1", 3, ("noop",))))
+            shadow.apply(len(log), log[-1])
     a, b = (
         JobStateMachine(Backoff(base_s=1.0, jitter=0.0)),
         JobStateMachine(Backoff(base_s=1.0, jitter=0.0)),
@@ -204,18 +308,22 @@ def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]])
     for index, data in enumerate(log[:half], 1):
         b.apply(index, data)
     c = JobStateMachine(Backoff(base_s=1.0, jitter=0.0))
-    c.restore(b.snapshot())
+    snapshot_codec.restore(c, _snapshot(b))
+    assert _snapshot(c) == _snapshot(b)
     for index, data in enumerate(log[half:], half + 1):
         c.apply(index, data)
-    assert a.snapshot() == c.snapshot()
+    assert _snapshot(a) == _snapshot(c)
     assert a.counts() == c.counts()
-    assert a.stats_view() == c.stats_view()
-    scanned: dict[str, dict[str, int]] = {}
-    for job in a.order:
-        per = scanned.setdefault(job.type, {})
+    assert stats_view(a) == stats_view(c)
+    live: dict[str, dict[str, int]] = {}
+    for job in a.jobs.values():
+        per = live.setdefault(job.type, {})
         per[job.status.value] = per.get(job.status.value, 0) + 1
-    assert a.counts_by_type() == scanned
+    for job_type, by_status in a.counts_by_type().items():
+        for state in ("pending", "scheduled", "running"):
+            assert by_status.get(state, 0) == live.get(job_type, {}).get(state, 0)
     assert [j.id for j in a.due_jobs({"noop"}, 100)] == [j.id for j in c.due_jobs({"noop"}, 100)]
+    assert [job_view(j) for j in a.jobs.values()] == [job_view(c.jobs[i]) for i in a.jobs]
 
 
 def test_pending_jobs_memory_is_well_under_the_budget() -> None:
@@ -230,3 +338,29 @@ def test_pending_jobs_memory_is_well_under_the_budget() -> None:
     per_job = (tracemalloc.get_traced_memory()[0] - before) / 50_000
     tracemalloc.stop()
     assert per_job * 1_000_000 < 1.5 * 2**30, f"{per_job:.0f} bytes per pending job"
+
+
+def test_memory_follows_live_work_not_jobs_ever_run() -> None:
+    """100,000 jobs through the table leave nothing behind but counters."""
+    sm = machine()
+    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 1_000_000, ("noop",)))
+    for batch in range(100):
+        ids = [f"{batch}-{i}" for i in range(1000)]
+        sm.apply_command(SubmitCmd(1.0, tuple(new(i) for i in ids)))
+        sm.apply_command(AssignCmd(1.0, tuple(AssignmentCmd(i, "w1", 1, 9.0) for i in ids)))
+        items = tuple(ReportItem(i, 1, True, b"\xc0", "", False, 0.0) for i in ids)
+        sm.apply_command(ReportCmd(2.0, "w1", items))
+        sm.take_finished()
+    assert not sm.jobs and not sm.by_seq and not sm.by_key and len(sm.queue) == 0
+    assert len(sm.seq_index) <= 2 * 1024 + 1000
+    assert sm.counts()["succeeded"] == 100_000
+    assert len(_snapshot(sm)) < 2_000
+
+
+def test_a_job_is_a_record_and_back() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a", key="k", run_at=9.0),)))
+    job = sm.job("a")
+    assert job is not None
+    again = Job.revive(job.record(7))
+    assert again.record(7) == job.record(7)

@@ -6,17 +6,37 @@ from collections.abc import Collection, Container
 
 import pytest
 
-from actors.scheduler.state import Job, JobStateMachine
+from actors.master.actor import MasterActor
+from actors.scheduler.leases import Leases
+from actors.scheduler.records import Job
+from actors.scheduler.state import JobStateMachine
 from actors.worker.agent import WorkerActor
 from sim.harness import run_scenario
 
 
-@pytest.mark.parametrize("name", ["worker_crash", "leader_crash_assign", "jobs_chaos"])
+@pytest.mark.parametrize(
+    "name",
+    ["worker_crash", "leader_crash_assign", "jobs_chaos", "wiped_follower", "retention_chaos"],
+)
 @pytest.mark.parametrize("seed", range(2))
 def test_scenario_holds(name: str, seed: int) -> None:
     result = run_scenario(name, seed)
     assert result.ok, f"{result.violation}\n" + "\n".join(result.trace[-30:])
     assert result.summary["acked"] and result.summary["runs"], "no load: the run proved nothing"
+
+
+def test_a_wiped_follower_catches_up_by_a_streamed_snapshot() -> None:
+    result = run_scenario("wiped_follower", 0)
+    assert result.ok, str(result.violation)
+    assert result.summary["wiped"] == 2 and result.summary["installs"] >= 2
+    assert any("snapshot transferred" in line for line in result.trace)
+
+
+def test_an_idle_cluster_writes_nothing_to_the_log() -> None:
+    result = run_scenario("idle", 0)
+    assert result.ok, str(result.violation)
+    assert result.summary["heartbeats"] >= 100, "the workers did heartbeat"
+    assert result.summary["entries_in_10s"] == 0
 
 
 def test_a_seed_replays_identically() -> None:
@@ -47,3 +67,28 @@ def test_a_worker_that_ignores_its_lease_is_caught(monkeypatch: pytest.MonkeyPat
     result = run_scenario("jobs_chaos", 0)
     assert result.violation is not None
     assert "past its lease" in result.violation.message
+
+
+def no_grace(self: Leases, now: float) -> None:
+    """The mutation: a new leader trusts nobody it has not heard from itself."""
+    self.grace_until = now
+    self.workers, self.heard, self.jobs = {}, {}, {}
+
+
+def test_a_new_leader_that_expires_workers_without_the_grace_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Leases, "take_over", no_grace)
+    result = run_scenario("leader_crash_assign", 0)
+    assert result.violation is not None
+    assert "two live leases" in result.violation.message
+
+
+def test_retention_that_never_runs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never(self: MasterActor, now: float) -> None:
+        self.retaining = False
+
+    monkeypatch.setattr(MasterActor, "_retention", never)
+    result = run_scenario("retention_chaos", 0)
+    assert result.violation is not None
+    assert "is still kept" in result.violation.message

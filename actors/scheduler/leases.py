@@ -1,0 +1,102 @@
+"""The leader's soft state: until when it trusts each worker and each running attempt.
+
+Leases are not in the replicated log. A heartbeat renews them in the
+leader's memory; the log sees only what changes the replicated state (a
+worker registering, a worker declared lost, jobs sent back). So an idle
+cluster writes nothing, and a heartbeat costs no fsync anywhere.
+
+What keeps this safe across a change of leader:
+
+- A worker fences itself: it stops its jobs at "send time of its last
+  acknowledged heartbeat + lease", and a leader renews a lease at the time
+  it *received* that heartbeat, which is later. So a worker's own deadline
+  never outlasts the leader's view of it.
+- A leader acknowledges a heartbeat only after confirming it still leads
+  (a ReadIndex round), so a deposed leader cannot extend a lease past the
+  moment its successor took over.
+- A new leader knows nothing of when workers last beat, so it gives every
+  known worker, and every running attempt, a full lease from when it took
+  over (:meth:`Leases.take_over`) before it declares any lost: whatever a
+  worker was granted before, it expired by then. It assigns work only to a
+  worker it has heard from itself (:meth:`Leases.usable`).
+
+Times come in as arguments; this class reads no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from transport.cluster import RunningJob
+
+__all__ = ["Leases"]
+
+
+class Leases:
+    def __init__(self, lease_s: float) -> None:
+        self.lease_s = lease_s
+        # the lease of anything this leader has no news of (known at take-over, or
+        # committed by the previous leader and applied after it): a full one from then
+        self.grace_until = float("-inf")
+        # worker -> when the leader stops trusting it
+        self.workers: dict[str, float] = {}
+        # workers heard from (heartbeat or hello) since this leader took over
+        self.heard: dict[str, float] = {}
+        # job id -> (attempt, deadline) for running attempts
+        self.jobs: dict[str, tuple[int, float]] = {}
+
+    def take_over(self, now: float) -> None:
+        """A new term: every worker and running attempt gets a full lease from ``now``."""
+        self.grace_until = now + self.lease_s
+        self.workers = {}
+        self.heard = {}
+        self.jobs = {}
+
+    def heard_from(self, worker: str, now: float) -> None:
+        """A heartbeat or hello received at ``now``: the worker's lease runs from here."""
+        self.workers[worker] = now + self.lease_s
+        self.heard[worker] = now
+
+    def renew_jobs(self, jobs: Iterable[RunningJob], now: float) -> None:
+        until = now + self.lease_s
+        table = self.jobs
+        for job in jobs:
+            table[job.job_id] = (job.attempt, until)
+
+    def assigned(self, job_id: str, attempt: int, until: float) -> None:
+        self.jobs[job_id] = (attempt, until)
+
+    def forget_worker(self, worker: str) -> None:
+        self.workers.pop(worker, None)
+        self.heard.pop(worker, None)
+
+    def usable(self, worker: str, now: float) -> bool:
+        """Whether jobs may go to ``worker``: heard from in this term, lease not run out."""
+        return worker in self.heard and self.deadline(worker) >= now
+
+    def last_heard(self, worker: str) -> float | None:
+        return self.heard.get(worker)
+
+    def deadline(self, worker: str) -> float:
+        return self.workers.get(worker, self.grace_until)
+
+    def expired_workers(self, now: float, live: Iterable[str]) -> list[str]:
+        """Of the workers the table counts as live, those past their lease."""
+        return [w for w in live if self.deadline(w) < now]
+
+    def expired_jobs(
+        self, now: float, running: Iterable[tuple[str, int]], live: Callable[[str], bool]
+    ) -> list[RunningJob]:
+        """Of the running attempts (job id, attempt), those past their lease. Forgets the
+        leases of jobs no longer live (an assignment proposed but not yet applied keeps
+        its lease: the job is live, pending)."""
+        table = self.jobs
+        for job_id in [j for j in table if not live(j)]:
+            del table[job_id]
+        expired: list[RunningJob] = []
+        for job_id, attempt in running:
+            lease = table.get(job_id)
+            until = lease[1] if lease is not None and lease[0] == attempt else self.grace_until
+            if until < now:
+                expired.append(RunningJob(job_id, attempt))
+        return expired

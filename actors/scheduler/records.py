@@ -1,0 +1,114 @@
+"""The live job and worker records the replicated state machine keeps in memory.
+
+Plain slotted classes rather than attrs ones: the state machine creates and
+mutates them for every job on the hot path. A job that reaches a final
+status leaves memory as a :class:`~transport.records.JobRecord` for the
+history (:meth:`Job.record`), and a retried one comes back from it
+(:meth:`Job.revive`).
+"""
+
+from __future__ import annotations
+
+from actors.scheduler.lifecycle import JobStatus, WorkerState
+from transport.commands import NewJob
+from transport.records import JobRecord
+
+__all__ = ["JOB_FIELDS", "Job", "Worker"]
+
+# the snapshot codec writes a live job as these fields, in this order
+JOB_FIELDS = (
+    "seq",
+    "id",
+    "type",
+    "status",
+    "payload",
+    "priority",
+    "max_retries",
+    "timeout_s",
+    "run_at",
+    "idempotency_key",
+    "created_at",
+    "attempts",
+    "worker",
+    "result",
+    "error",
+    "last_reason",
+    "started_at",
+    "finished_at",
+    "updated_at",
+)
+
+
+class Job:
+    __slots__ = JOB_FIELDS
+
+    def __init__(self, spec: NewJob, seq: int, now: float) -> None:
+        self.id = spec.id
+        self.type = spec.type
+        self.payload = spec.payload
+        self.priority = spec.priority
+        self.max_retries = spec.max_retries
+        self.timeout_s = spec.timeout_s
+        self.run_at = spec.run_at
+        self.idempotency_key = spec.idempotency_key
+        self.seq = seq
+        self.created_at = now
+        self.attempts = 0
+        self.worker: str | None = None
+        self.status = JobStatus.PENDING
+        self.result: bytes | None = None
+        self.error = ""
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.updated_at = now
+        self.last_reason = ""
+
+    @property
+    def due(self) -> float:
+        return self.run_at if self.run_at is not None else self.created_at
+
+    def record(self, finished_index: int) -> JobRecord:
+        return JobRecord(
+            self.seq,
+            self.id,
+            self.type,
+            self.status._value_,
+            self.payload,
+            self.priority,
+            self.max_retries,
+            self.timeout_s,
+            self.run_at,
+            self.idempotency_key,
+            self.created_at,
+            self.attempts,
+            self.worker,
+            self.result,
+            self.error,
+            self.last_reason,
+            self.started_at,
+            self.finished_at,
+            self.updated_at,
+            finished_index,
+        )
+
+    @classmethod
+    def revive(cls, record: JobRecord) -> Job:
+        """A final job back from its record (a retry), under its own seq and id."""
+        job = cls.__new__(cls)
+        for name in JOB_FIELDS:
+            setattr(job, name, getattr(record, name))
+        job.status = JobStatus(record.status)
+        return job
+
+
+class Worker:
+    __slots__ = ("capacity", "id", "registered_at", "running", "state", "types")
+
+    def __init__(self, worker_id: str, capacity: int, types: tuple[str, ...]) -> None:
+        self.id = worker_id
+        self.capacity = capacity
+        self.types = types
+        self.state = WorkerState.AVAILABLE
+        self.registered_at = 0.0
+        # job ids this worker runs now
+        self.running: set[str] = set()

@@ -1,0 +1,164 @@
+"""The live job table as snapshot bytes, and back, in pieces, with a format version.
+
+A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
+counters, workers, retention policy and the recent idempotency keys), then
+lists of up to :data:`ROWS_PER_PIECE` live jobs in submission order.
+Encoding and decoding are generators of pieces, so the Raft actor can yield
+to the event loop between pieces and a large backlog never stalls it; the
+table must not change while a snapshot is being encoded (the actor pauses
+applying meanwhile).
+
+Only live work is in here: finished jobs are in the history store, which a
+follower that catches up receives separately.
+
+Format 1 was the table before the history existed (every job ever run, no
+version); format 2 is this one. Restoring any other is a
+:class:`SnapshotFormatError` that says which, never a crash halfway through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+
+from actors.scheduler.lifecycle import JobStatus, WorkerState
+from actors.scheduler.records import JOB_FIELDS, Job, Worker
+from actors.scheduler.state import JobStateMachine, Retention
+
+__all__ = [
+    "FORMAT",
+    "ROWS_PER_PIECE",
+    "SnapshotFormatError",
+    "encode_pieces",
+    "restore",
+    "restore_steps",
+]
+
+FORMAT = 2
+ROWS_PER_PIECE = 2000
+_STATUS = "status"
+
+
+class SnapshotFormatError(ValueError):
+    """The snapshot was written in a format this podium does not read."""
+
+
+def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> Iterator[bytes]:
+    """The snapshot of ``sm`` as consecutive byte strings (join them to get the whole)."""
+    header = {
+        "applied_index": sm.applied_index,
+        "next_seq": sm.next_seq,
+        "clock": sm.now,
+        "stale_reports": sm.stale_reports,
+        "lease_timeouts": sm.lease_timeouts,
+        "retries": sm.retries_by_reason,
+        "entered": [[t, s, n] for (t, s), n in sorted(sm.entered.items())],
+        "counts": [[t, s, n] for (t, s), n in sorted(sm.counts_by_type_status.items())],
+        "retention": [sm.retention.keep_finished_s, sm.retention.max_finished],
+        "workers": [
+            [w.id, w.capacity, list(w.types), w.state.value, w.registered_at] for w in sm.workers()
+        ],
+        "recent_keys": [
+            [key, *sm.recent_keys[key]]
+            for index, key in sm.recent_order
+            if sm.recent_keys.get(key, (None,))[0] == index
+        ],
+        "jobs": len(sm.jobs),
+    }
+    yield msgpack.packb([FORMAT, header], use_bin_type=True)
+    rows: list[list[Any]] = []
+    by_seq = sm.by_seq
+    for seq in sm.seq_index:
+        job = by_seq.get(seq)
+        if job is None:
+            continue
+        rows.append([getattr(job, f) if f != _STATUS else job.status._value_ for f in JOB_FIELDS])
+        if len(rows) >= rows_per_piece:
+            yield msgpack.packb(rows, use_bin_type=True)
+            rows = []
+    if rows:
+        yield msgpack.packb(rows, use_bin_type=True)
+
+
+def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
+    """Replace ``sm``'s state with the snapshot ``data``, one piece per step."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(data) + 1)
+    unpacker.feed(data)
+    try:
+        first = next(unpacker)
+    except (StopIteration, ValueError) as exc:
+        raise SnapshotFormatError(f"not a job table snapshot: {exc}") from None
+    _check_format(first)
+    header = first[1]
+    sm._reset()
+    _restore_header(sm, header)
+    yield
+    for rows in unpacker:
+        for row in rows:
+            _restore_job(sm, row)
+        yield
+    if len(sm.jobs) != header["jobs"]:
+        raise SnapshotFormatError(
+            f"snapshot is truncated: {len(sm.jobs)} of {header['jobs']} live jobs"
+        )
+
+
+def restore(sm: JobStateMachine, data: bytes) -> None:
+    for _ in restore_steps(sm, data):
+        pass
+
+
+def _check_format(first: object) -> None:
+    if isinstance(first, list) and len(first) == 2 and isinstance(first[0], int):
+        if first[0] == FORMAT and isinstance(first[1], dict):
+            return
+        raise SnapshotFormatError(
+            f"snapshot format {first[0]} is not supported: this podium reads format {FORMAT}"
+        )
+    if isinstance(first, list) and len(first) == 3 and isinstance(first[0], list):
+        raise SnapshotFormatError(
+            f"snapshot format 1 (every job in memory, from podium before the history store) "
+            f"is not supported: this podium reads format {FORMAT}"
+        )
+    raise SnapshotFormatError("not a job table snapshot: no format header")
+
+
+def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
+    sm.applied_index = header["applied_index"]
+    sm.next_seq = header["next_seq"]
+    sm.now = header["clock"]
+    sm.stale_reports = header["stale_reports"]
+    sm.lease_timeouts = header["lease_timeouts"]
+    sm.retries_by_reason = dict(header["retries"])
+    sm.entered = {(t, s): n for t, s, n in header["entered"]}
+    sm.counts_by_type_status = {(t, s): n for t, s, n in header["counts"]}
+    keep, cap = header["retention"]
+    sm.retention = Retention(keep, cap)
+    for worker_id, capacity, types, state, registered_at in header["workers"]:
+        worker = Worker(worker_id, capacity, tuple(types))
+        worker.state = WorkerState(state)
+        worker.registered_at = registered_at
+        sm.workers_by_id[worker_id] = worker
+    for key, index, job_id, status, job_type, finished_at, seq in header["recent_keys"]:
+        sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
+        sm.recent_order.append((index, key))
+
+
+def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:
+    job = Job.__new__(Job)
+    for name, value in zip(JOB_FIELDS, row, strict=True):
+        setattr(job, name, value)
+    job.status = JobStatus(job.status)
+    sm._add(job)
+    if job.status is JobStatus.PENDING:
+        sm.queue.push(job.id, job.type, job.priority, job.due, job.seq)
+    elif job.status is JobStatus.SCHEDULED:
+        sm.scheduled.add(job.id)
+        assert job.run_at is not None
+        sm.queue.delay(job.id, job.type, job.priority, job.run_at, job.seq)
+    elif job.status is JobStatus.RUNNING:
+        owner = sm.workers_by_id.get(job.worker or "")
+        if owner is not None:
+            owner.running.add(job.id)

@@ -1,0 +1,56 @@
+"""The leader's soft leases: renewals in memory, the take-over grace, expiry."""
+
+from __future__ import annotations
+
+from actors.scheduler.leases import Leases
+from transport.cluster import RunningJob
+
+
+def test_a_heartbeat_renews_from_when_it_arrived() -> None:
+    leases = Leases(10.0)
+    leases.take_over(100.0)
+    leases.heard_from("w1", 103.0)
+    assert leases.deadline("w1") == 113.0 and leases.usable("w1", 112.0)
+    assert not leases.usable("w1", 113.5)
+    assert leases.expired_workers(113.5, ["w1"]) == ["w1"]
+
+
+def test_a_new_leader_grants_everyone_a_full_lease_before_declaring_any_lost() -> None:
+    leases = Leases(10.0)
+    leases.take_over(100.0)
+    # w1 was last heard by the previous leader long ago: still not lost before 110
+    assert leases.expired_workers(109.9, ["w1"]) == []
+    assert leases.expired_workers(110.1, ["w1"]) == ["w1"]
+    running = [("a", 1)]
+    assert leases.expired_jobs(109.9, running, lambda j: True) == []
+    assert leases.expired_jobs(110.1, running, lambda j: True) == [RunningJob("a", 1)]
+
+
+def test_no_work_goes_to_a_worker_this_leader_has_not_heard_from() -> None:
+    leases = Leases(10.0)
+    leases.take_over(100.0)
+    assert not leases.usable("w1", 100.5), "it may have died with the old leader"
+    leases.heard_from("w1", 101.0)
+    assert leases.usable("w1", 101.0)
+
+
+def test_a_job_lease_follows_its_attempt() -> None:
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    leases.assigned("a", 2, 15.0)
+    leases.renew_jobs([RunningJob("a", 2)], 12.0)
+    assert leases.expired_jobs(21.0, [("a", 2)], lambda j: True) == []
+    assert leases.expired_jobs(22.5, [("a", 2)], lambda j: True) == [RunningJob("a", 2)]
+    # the lease of another attempt is not this attempt's: it falls back to the grace
+    leases.renew_jobs([RunningJob("b", 1)], 30.0)
+    assert leases.expired_jobs(31.0, [("b", 2)], lambda j: True) == [RunningJob("b", 2)]
+
+
+def test_an_assignment_in_flight_keeps_its_lease_and_finished_jobs_are_forgotten() -> None:
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    leases.assigned("pending", 1, 25.0)
+    leases.assigned("done", 1, 25.0)
+    leases.expired_jobs(20.0, [], lambda j: j == "pending")
+    assert set(leases.jobs) == {"pending"}
+    assert leases.expired_jobs(20.0, [("pending", 1)], lambda j: True) == []

@@ -1,0 +1,76 @@
+"""The snapshot codec: live state only, in pieces, and a format version a restore checks."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+
+from actors.scheduler import snapshot_codec
+from actors.scheduler.snapshot_codec import SnapshotFormatError
+from actors.scheduler.state import JobStateMachine
+from transport.commands import (
+    AssignCmd,
+    AssignmentCmd,
+    NewJob,
+    RegisterWorkerCmd,
+    SetRetentionCmd,
+    SubmitCmd,
+)
+
+
+def table(jobs: int) -> JobStateMachine:
+    sm = JobStateMachine()
+    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 8, ("noop",)))
+    sm.apply_command(SetRetentionCmd(0.0, 60.0, 1000))
+    specs = tuple(
+        NewJob(f"j{i}", "noop", b"\x80", i % 10, 3, None, 50.0 if i % 3 == 0 else None, f"k{i}")
+        for i in range(jobs)
+    )
+    sm.apply_command(SubmitCmd(1.0, specs))
+    sm.apply_command(AssignCmd(2.0, (AssignmentCmd("j1", "w1", 1, 12.0),)))
+    return sm
+
+
+def test_pieces_restore_the_same_table() -> None:
+    sm = table(25)
+    pieces = list(snapshot_codec.encode_pieces(sm, rows_per_piece=4))
+    assert len(pieces) == 1 + 7, "a header, then rows in pieces"
+    copy = JobStateMachine()
+    steps = list(snapshot_codec.restore_steps(copy, b"".join(pieces)))
+    assert len(steps) == len(pieces)
+    assert b"".join(snapshot_codec.encode_pieces(copy)) == b"".join(
+        snapshot_codec.encode_pieces(sm)
+    )
+    assert copy.retention == sm.retention and copy.worker("w1").running == {"j1"}  # type: ignore[union-attr]
+    assert [j.id for j in copy.due_jobs({"noop"}, 30)] == [j.id for j in sm.due_jobs({"noop"}, 30)]
+    assert copy.known_key("k5") == ("j5", "pending")
+
+
+def test_size_follows_live_jobs() -> None:
+    small, large = table(10), table(1000)
+    size = len(b"".join(snapshot_codec.encode_pieces(small)))
+    assert len(b"".join(snapshot_codec.encode_pieces(large))) > 50 * size
+
+
+def test_the_format_before_the_history_is_a_clear_error() -> None:
+    old = msgpack.packb([[["j1", "noop"]], [], [0, 0, 0, {}, []]])
+    with pytest.raises(SnapshotFormatError, match=r"format 1 .* this podium reads format 2"):
+        snapshot_codec.restore(JobStateMachine(), old)
+
+
+def test_a_newer_format_is_a_clear_error() -> None:
+    future = msgpack.packb([3, {"anything": 1}])
+    with pytest.raises(SnapshotFormatError, match="format 3 is not supported"):
+        snapshot_codec.restore(JobStateMachine(), future)
+
+
+@pytest.mark.parametrize("data", [b"", b"\xc1garbage", msgpack.packb("hello")])
+def test_garbage_is_a_clear_error(data: bytes) -> None:
+    with pytest.raises(SnapshotFormatError):
+        snapshot_codec.restore(JobStateMachine(), data)
+
+
+def test_a_truncated_snapshot_is_refused() -> None:
+    pieces = list(snapshot_codec.encode_pieces(table(30), rows_per_piece=10))
+    with pytest.raises(SnapshotFormatError, match="truncated"):
+        snapshot_codec.restore(JobStateMachine(), b"".join(pieces[:-1]))

@@ -1,0 +1,347 @@
+"""The history store: both backends agree, reads see pending writes, recovery, catching up."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runtime.storage.history import (
+    History,
+    HistoryBackend,
+    HistoryQuery,
+    Op,
+    Remove,
+    insert,
+    matches,
+    removes,
+)
+from runtime.storage.history_memory import HistoryDisk, MemoryHistory
+from runtime.storage.history_sqlite import (
+    HISTORY_FORMAT,
+    HistoryFormatError,
+    SqliteHistory,
+)
+from transport.commands import PurgeCmd, RetainCmd
+from transport.records import JobRecord
+
+
+def Purge(statuses: tuple[str, ...], job_type: str | None, before: float | None) -> PurgeCmd:
+    return PurgeCmd(0.0, statuses, job_type, before)
+
+
+def Retain(before: float | None, upto_seq: int) -> RetainCmd:
+    return RetainCmd(0.0, before, upto_seq)
+
+
+STATUSES = ("succeeded", "failed", "dead", "cancelled")
+
+
+def record(
+    seq: int,
+    *,
+    status: str = "succeeded",
+    job_type: str = "noop",
+    created: float | None = None,
+    finished: float | None = None,
+    key: str | None = None,
+    index: int | None = None,
+) -> JobRecord:
+    created = float(seq) if created is None else created
+    done = created + 1 if finished is None else finished
+    return JobRecord(
+        seq, f"job-{seq}", job_type, status, b"\x80", 5, 3, None, None, key, created, 1, "w1",
+        b"\xc0", "", "", created + 0.5, done, done, seq if index is None else index,
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryBackend]:
+    store: HistoryBackend = (
+        SqliteHistory(tmp_path / "history.db") if request.param == "sqlite" else MemoryHistory()
+    )
+    store.open()
+    yield store
+    store.close()
+
+
+def ids(records: list[JobRecord]) -> list[int]:
+    return [r.seq for r in records]
+
+
+def test_write_get_and_remove(backend: HistoryBackend) -> None:
+    removed = backend.write([insert(record(1)), insert(record(2, key="k")), Remove("job-1")], 7)
+    assert removed == [0, 0, 1]
+    assert backend.get("job-1") is None and backend.get("job-2") == record(2, key="k")
+    assert backend.by_keys(["k", "nope"]) == {"k": record(2, key="k")}
+    assert backend.count() == 1 and backend.finished_before(3.5)
+    assert not backend.finished_before(3.0)
+
+
+def test_queries_filter_order_and_page(backend: HistoryBackend) -> None:
+    rows = [
+        record(i, status=STATUSES[i % 4], job_type="a" if i % 3 else "b", created=100.0 + i)
+        for i in range(1, 41)
+    ]
+    backend.write([insert(r) for r in rows], 40)
+    assert ids(backend.query(HistoryQuery(limit=3))) == [40, 39, 38]
+    assert ids(backend.query(HistoryQuery(limit=3, ascending=True))) == [1, 2, 3]
+    assert ids(backend.query(HistoryQuery(limit=3, after_seq=38))) == [37, 36, 35]
+    assert ids(backend.query(HistoryQuery(limit=2, after_seq=3, ascending=True))) == [4, 5]
+    for q in (
+        HistoryQuery(status="dead", limit=5),
+        HistoryQuery(type="b", limit=7),
+        HistoryQuery(type="a", status="failed", limit=4, after_seq=30),
+        HistoryQuery(since=110.0, until=120.0, limit=50),
+        HistoryQuery(since=110.0, type="b", limit=50, ascending=True),
+        HistoryQuery(until=105.0, status="succeeded", limit=50),
+    ):
+        want = sorted((r for r in rows if matches(r, q)), key=lambda r: r.seq)
+        if not q.ascending:
+            want.reverse()
+        assert ids(backend.query(q)) == ids(want[: q.limit]), q
+    assert backend.query(HistoryQuery(status="pending")) == []
+    assert backend.query(HistoryQuery(since=1000.0)) == []
+
+
+def test_removals_are_predicates(backend: HistoryBackend) -> None:
+    rows = [
+        record(i, status=STATUSES[i % 4], job_type="a" if i % 2 else "b", finished=200.0 + i)
+        for i in range(1, 21)
+    ]
+    backend.write([insert(r) for r in rows], 20)
+    purge = Purge(("dead", "failed"), "a", 215.0)
+    retain = Retain(203.0, 12)
+    removed = backend.write([purge, retain], 21)
+    left = [r for r in rows if not removes(purge, r)]
+    left = [r for r in left if not removes(retain, r)]
+    assert removed == [len(rows) - len([r for r in rows if not removes(purge, r)]), removed[1]]
+    assert ids(backend.query(HistoryQuery(limit=100, ascending=True))) == ids(left)
+    assert backend.count() == len(left)
+
+
+def test_the_cap_removes_the_oldest_jobs(backend: HistoryBackend) -> None:
+    backend.write([insert(record(i)) for i in (1, 2, 4, 6, 7, 9, 10)], 10)
+    cut = backend.cutoff(4, backend.count())
+    assert cut == 4
+    backend.write([Retain(None, cut)], 11)
+    assert ids(backend.query(HistoryQuery(limit=100, ascending=True))) == [6, 7, 9, 10]
+    assert backend.cutoff(4, 4) is None
+
+
+def test_finished_before_looks_only_where_it_can_be(backend: HistoryBackend) -> None:
+    backend.write(
+        [insert(record(i, created=float(i), finished=float(i) + 5)) for i in range(1, 9)], 8
+    )
+    assert not backend.finished_before(6.0)
+    assert backend.finished_before(6.5)
+    removed = backend.write([Retain(9.0, 0)], 9)
+    assert removed == [3] and ids(backend.query(HistoryQuery(limit=9, ascending=True))) == [
+        4,
+        5,
+        6,
+        7,
+        8,
+    ]
+
+
+def test_export_and_install_round_trip(backend: HistoryBackend, tmp_path: Path) -> None:
+    backend.write([insert(record(i, index=i)) for i in range(1, 5001)], 5000)
+    target: HistoryBackend = (
+        SqliteHistory(tmp_path / "follower.db")
+        if isinstance(backend, SqliteHistory)
+        else MemoryHistory()
+    )
+    target.open()
+    target.write([insert(record(99_999))], 3)  # whatever it held before goes
+    target.begin_install()
+    after = 0
+    while (chunk := backend.export(4000, after, 1500)) is not None:
+        data, after = chunk
+        target.receive(data)
+    target.finish_install(4000)
+    assert target.count() == 4000 and target.get("job-99999") is None
+    assert target.get("job-4000") == record(4000, index=4000)
+    target.close()
+    if isinstance(target, SqliteHistory):
+        target = SqliteHistory(target.path)
+    assert target.open() == 4000, "the received store knows the index it holds"
+    target.close()
+
+
+def test_sqlite_keeps_its_index_across_reopen_and_refuses_other_formats(tmp_path: Path) -> None:
+    store = SqliteHistory(tmp_path / "h.db")
+    assert store.open() == 0
+    store.write([insert(record(1))], 42)
+    store.close()
+    again = SqliteHistory(tmp_path / "h.db")
+    assert again.open() == 42 and again.count() == 1
+    again.db.execute("UPDATE meta SET value = ? WHERE key = 'format'", (HISTORY_FORMAT + 1,))
+    again.close()
+    with pytest.raises(HistoryFormatError, match="this podium reads format"):
+        SqliteHistory(tmp_path / "h.db").open()
+
+
+def test_sqlite_queries_use_indices(tmp_path: Path) -> None:
+    """No filtered list scans the table: each walks an index in seq order."""
+    store = SqliteHistory(tmp_path / "h.db")
+    store.open()
+    plans = {
+        "type+status": "SELECT seq FROM jobs WHERE type = 'x' AND status = 'dead' "
+        "ORDER BY seq DESC LIMIT 9",
+        "key": "SELECT seq FROM jobs WHERE idempotency_key = 'k'",
+        "id": "SELECT seq FROM jobs WHERE id = 'j'",
+        "bisecting for since/until": "SELECT seq, created_at FROM jobs WHERE seq >= 5 "
+        "ORDER BY seq LIMIT 1",
+        "retention": "DELETE FROM jobs WHERE seq < 9 AND finished_at < 5",
+    }
+    for name, sql in plans.items():
+        plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING" in plan and "TEMP B-TREE" not in plan, f"{name}: {plan}"
+    # a type alone is four ranges of that index merged, a status alone one per type
+    store.write(
+        [insert(record(i, job_type="ab"[i % 2], status=STATUSES[i % 4])) for i in range(1, 30)], 29
+    )
+    assert ids(store.query(HistoryQuery(type="a", limit=5))) == [28, 26, 24, 22, 20]
+    assert ids(store.query(HistoryQuery(status="dead", limit=3))) == [26, 22, 18]
+    assert ids(store.query(HistoryQuery(status="failed", type="b", limit=2))) == [29, 25]
+    store.close()
+
+
+# -- the front: pending writes, consistent reads, recovery ---------------------------------
+
+
+async def test_reads_see_what_is_recorded_before_it_is_written() -> None:
+    history = History(MemoryHistory())
+    await history.open()
+    history.record(1, insert(record(1, key="k")))
+    history.record(1, insert(record(2)))
+    history.advance(1)
+    assert await history.get("job-1") == record(1, key="k")
+    assert (await history.by_keys(["k"]))["k"].seq == 1
+    page, more = await history.query(HistoryQuery(limit=10))
+    assert ids(page) == [2, 1] and not more
+    await history.flush()
+    history.record(2, Remove("job-2"))
+    history.record(2, Purge(("succeeded",), None, None))
+    assert await history.get("job-2") is None
+    assert (await history.query(HistoryQuery(limit=10)))[0] == []
+    assert await history.by_keys(["k"]) == {}
+
+
+async def test_removal_counts_come_back_once_written() -> None:
+    history = History(MemoryHistory())
+    await history.open()
+    counts: list[int] = []
+    for i in range(1, 6):
+        history.record(i, insert(record(i, status="dead")))
+    history.record(6, Purge(("dead",), None, None), counts.append)
+    history.advance(6)
+    assert counts == []
+    await history.flush()
+    assert counts == [5] and history.rows == 0 and history.written == 6
+
+
+async def test_operations_the_store_already_holds_are_dropped_on_replay() -> None:
+    disk = HistoryDisk()
+    first = History(MemoryHistory(disk))
+    await first.open()
+    first.record(3, insert(record(1)))
+    first.advance(3)
+    await first.persist(3)
+    # a crash, then the log is replayed from an older snapshot
+    second = History(MemoryHistory(disk))
+    assert await second.open() == 3
+    seen: list[int] = []
+    second.record(2, insert(record(1)))
+    second.record(3, Purge(STATUSES, None, None), seen.append)
+    second.record(4, insert(record(2)))
+    second.advance(4)
+    await second.flush()
+    assert seen == [0], "entry 3 is in the store already: not removed twice"
+    assert {r[1] for r in disk.visible.dump()} == {"job-1", "job-2"}
+
+
+async def test_a_crash_keeps_a_prefix_of_unsynced_writes() -> None:
+    disk = HistoryDisk()
+    history = History(MemoryHistory(disk))
+    await history.open()
+    for i in range(1, 21):
+        history.record(i, insert(record(i)))
+        history.advance(i)
+        await history.flush()
+    disk.crash(random.Random(7))
+    kept = History(MemoryHistory(disk))
+    index = await kept.open()
+    assert [r[0] for r in disk.visible.dump()] == list(range(1, index + 1))
+
+
+async def test_persist_makes_it_survive_a_crash() -> None:
+    disk = HistoryDisk()
+    history = History(MemoryHistory(disk))
+    await history.open()
+    history.record(1, insert(record(1)))
+    history.advance(1)
+    await history.persist(1)
+    disk.crash(random.Random(0))
+    assert await History(MemoryHistory(disk)).open() == 1
+
+
+def numbered(batch: list[Op]) -> list[Op]:
+    """Each insert a job of its own (a record is inserted once), in seq order."""
+    out: list[Op] = []
+    for op in batch:
+        if isinstance(op, tuple):
+            seq = len(out) + 1
+            status, kind = op[3], op[2]
+            op = insert(record(seq, status=status, job_type=kind, finished=float(seq + seq % 7)))
+        out.append(op)
+    return out
+
+
+ops = st.lists(
+    st.one_of(
+        st.builds(
+            lambda status, kind: insert(record(0, status=status, job_type=kind)),
+            st.sampled_from(STATUSES),
+            st.sampled_from(("a", "b")),
+        ),
+        st.builds(lambda seq: Remove(f"job-{seq}"), st.integers(1, 40)),
+        st.builds(
+            Purge,
+            st.sampled_from([("dead",), ("failed", "dead"), STATUSES]),
+            st.sampled_from([None, "a"]),
+            st.sampled_from([None, 3.0]),
+        ),
+        st.builds(Retain, st.sampled_from([None, 2.0, 30.0]), st.integers(0, 40)),
+    ),
+    max_size=40,
+).map(numbered)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops)
+def test_sqlite_and_memory_agree(tmp_path_factory: pytest.TempPathFactory, batch: list[Op]) -> None:
+    sqlite = SqliteHistory(tmp_path_factory.mktemp("h") / "h.db")
+    memory = MemoryHistory()
+    sqlite.open()
+    memory.open()
+    for start in range(0, len(batch), 7):
+        ops_now = batch[start : start + 7]
+        assert sqlite.write(ops_now, start + 1) == memory.write(ops_now, start + 1)
+    everything = HistoryQuery(limit=1000, ascending=True)
+    assert sqlite.query(everything) == memory.query(everything)
+    for q in (
+        HistoryQuery(type="a", limit=5),
+        HistoryQuery(status="dead", limit=100),
+        HistoryQuery(since=10.0, until=30.0, limit=100),
+        HistoryQuery(since=17.5, type="b", limit=100, ascending=True),
+    ):
+        assert sqlite.query(q) == memory.query(q)
+    for at in (0.0, 12.0, 25.5, 99.0):
+        assert sqlite.finished_before(at) == memory.finished_before(at)
+    sqlite.close()
