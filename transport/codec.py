@@ -16,9 +16,11 @@ a missing field or a value of the wrong primitive type is a
 
 from __future__ import annotations
 
+import operator
 import threading
+import types
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -86,7 +88,7 @@ def _unstructure_any_message(msg: Message) -> list[Any]:
         tag = _tag_of[cls]
     except KeyError:
         raise TypeError(f"{cls.__name__} is not a registered message") from None
-    return [tag, _converter.unstructure(msg, cls)]
+    return [tag, _unstructurer(cls)(msg)]
 
 
 def _structure_any_message(value: Any, _: Any) -> Message:
@@ -96,10 +98,153 @@ def _structure_any_message(value: Any, _: Any) -> Message:
     return _structure_tagged(tag, fields)
 
 
+# -- per-class functions ----------------------------------------------------------------
+#
+# cattrs' tuple strategy walks every field of every message through its generic
+# dispatch; the leader encodes every proposal and a follower decodes every entry,
+# so that walk was the largest single cost of a busy master. For each registered
+# class the codec builds, once, a structure and an unstructure function from its
+# field types (the few kinds messages use: builtins, optionals, tuples, nested
+# messages), registers them with the converter, and calls them directly; any
+# other field type still goes through cattrs.
+
+Convert = Callable[[Any], Any]
+_structurers: dict[type[Any], Convert] = {}
+_unstructurers: dict[type[Any], Convert] = {}
+
+
+def _exact_check(kind: type[Any]) -> Convert:
+    name = kind.__name__
+
+    def check(value: Any) -> Any:
+        if type(value) is not kind:
+            raise DecodeError(f"expected {name}, got {type(value).__name__}")
+        return value
+
+    return check
+
+
+def _float_check(value: Any) -> float:
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return float(value)
+    raise DecodeError(f"expected float, got {kind.__name__}")
+
+
+def _optional_inner(t: Any) -> Any | None:
+    """``X`` for ``X | None``, else None."""
+    if get_origin(t) in (Union, types.UnionType):
+        args = get_args(t)
+        if len(args) == 2 and type(None) in args:
+            return args[0] if args[1] is type(None) else args[1]
+    return None
+
+
+def _field_structurer(t: Any) -> Convert:
+    if t in (str, int, bool, bytes):
+        return _exact_check(t)
+    if t is float:
+        return _float_check
+    if t is Message:
+        return lambda value: _structure_any_message(value, None)
+    inner = _optional_inner(t)
+    if inner is not None:
+        convert = _field_structurer(inner)
+        return lambda value: None if value is None else convert(value)
+    args = get_args(t)
+    if get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _field_structurer(args[0])
+
+        def sequence(value: Any) -> tuple[Any, ...]:
+            if type(value) is not list and type(value) is not tuple:
+                raise DecodeError(f"expected an array, got {type(value).__name__}")
+            return tuple([item(x) for x in value])
+
+        return sequence
+    if isinstance(t, type) and t in _tag_of:
+        return lambda value: _structurer(t)(value)
+    return lambda value: _converter.structure(value, t)
+
+
+def _structurer(cls: type[Any]) -> Convert:
+    found = _structurers.get(cls)
+    if found is not None:
+        return found
+    converts = [_field_structurer(f.type) for f in attrs.fields(cls)]
+    pairs = len(converts)
+
+    def structure(values: Any) -> Any:
+        if type(values) is not list and type(values) is not tuple:
+            raise DecodeError("a message's fields must be an array")
+        if len(values) != pairs:
+            raise DecodeError(f"expected {pairs} fields, got {len(values)}")
+        return cls(*[convert(v) for convert, v in zip(converts, values, strict=True)])
+
+    _structurers[cls] = structure
+    return structure
+
+
+def _field_unstructurer(t: Any) -> Convert | None:
+    """None when the value goes to msgpack as it is."""
+    if t in (str, int, bool, bytes, float):
+        return None
+    if t is Message:
+        return _unstructure_any_message
+    inner = _optional_inner(t)
+    if inner is not None:
+        convert = _field_unstructurer(inner)
+        if convert is None:
+            return None
+        return lambda value: None if value is None else convert(value)
+    args = get_args(t)
+    if get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _field_unstructurer(args[0])
+        if item is None:
+            return None
+        return lambda value: [item(x) for x in value]
+    if isinstance(t, type) and t in _tag_of:
+        return lambda value: _unstructurer(t)(value)
+    return lambda value: _converter.unstructure(value, t)
+
+
+def _unstructurer(cls: type[Any]) -> Convert:
+    found = _unstructurers.get(cls)
+    if found is not None:
+        return found
+    fields = attrs.fields(cls)
+    names = [f.name for f in fields]
+    converts = [_field_unstructurer(f.type) for f in fields]
+    unstructure: Convert
+    if not names:
+        unstructure = lambda value: ()  # noqa: E731
+    elif all(c is None for c in converts):
+        get = operator.attrgetter(*names)
+        unstructure = get if len(names) > 1 else lambda value: (get(value),)
+    else:
+        plan = list(zip(names, converts, strict=True))
+
+        def unstructure(value: Any) -> list[Any]:
+            return [
+                getattr(value, name) if convert is None else convert(getattr(value, name))
+                for name, convert in plan
+            ]
+
+    _unstructurers[cls] = unstructure
+    return unstructure
+
+
 # predicate hooks, not class hooks: a class hook would also match every subclass
 # (cattrs dispatches like singledispatch) and recurse into itself
 _converter.register_unstructure_hook_func(lambda t: t is Message, _unstructure_any_message)
 _converter.register_structure_hook_func(lambda t: t is Message, _structure_any_message)
+_converter.register_unstructure_hook_func(
+    lambda t: t in _tag_of, lambda value: _unstructurer(type(value))(value)
+)
+_converter.register_structure_hook_func(
+    lambda t: t in _tag_of, lambda value, t: _structurer(t)(value)
+)
 
 
 def message(tag: str) -> Callable[[M], M]:
@@ -138,7 +283,7 @@ def _structure_tagged(tag: Any, fields: Any) -> Message:
     if len(fields) != n_fields:
         raise DecodeError(f"{tag}: expected {n_fields} fields, got {len(fields)}")
     try:
-        return _converter.structure(fields, cls)
+        return _structurer(cls)(fields)  # type: ignore[no-any-return]
     except DecodeError as exc:
         raise DecodeError(f"{tag}: {exc}") from None
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError, IndexError) as exc:

@@ -9,9 +9,9 @@ commands too (retention, delete, purge), written as predicates over records
 rows everywhere whatever order rows arrived in.
 
 Writing costs the hot path nothing it waits for. :meth:`History.record` only
-appends to a pending list; a background task (:meth:`History.run`) writes
-whatever is pending in one transaction with no fsync of its own, together
-with the index of the last entry applied. The Raft log is the durable
+appends to a pending list; a background task (:meth:`History.run`) gathers
+operations for a few milliseconds and writes them in one transaction with no
+fsync of its own, together with the index of the last entry applied. The Raft log is the durable
 source: after a crash the store reopens at the last index it recorded
 (:meth:`History.open`) and the master replays the log from its snapshot,
 dropping the operations of entries the store already holds. The log is never
@@ -65,6 +65,10 @@ T = TypeVar("T")
 FINAL_STATUSES = ("succeeded", "failed", "dead", "cancelled")
 # pending operations past which the master waits for the writer before applying more
 CONGESTED = 200_000
+# the writer gathers operations for up to this long, or this many, per transaction:
+# fewer, larger writes cost less per record and wake the event loop less often
+COALESCE_S = 0.02
+COALESCE_OPS = 4096
 
 
 @attrs.frozen
@@ -290,6 +294,7 @@ class History:
         self._lock = trio.Lock()
         self._pending: list[tuple[Op, Callable[[int], None] | None]] = []
         self._wake = trio.Event()
+        self._full = trio.Event()
         self._flushed = trio.Event()
         # the last applied index recorded, and the last one written to the backend
         self.recorded = 0
@@ -323,7 +328,10 @@ class History:
             if done is not None:
                 done(0)
             return
-        self._pending.append((op, done))
+        pending = self._pending
+        pending.append((op, done))
+        if len(pending) >= COALESCE_OPS:
+            self._full.set()
 
     def advance(self, index: int) -> None:
         """Entries up to ``index`` are applied; write what they queued soon."""
@@ -344,7 +352,10 @@ class History:
         task_status.started()
         while True:
             await self._wake.wait()
+            with trio.move_on_after(COALESCE_S):
+                await self._full.wait()
             self._wake = trio.Event()
+            self._full = trio.Event()
             async with self._lock:
                 await self._flush_locked()
 
