@@ -20,6 +20,7 @@ from actors.worker.agent import Drain, WorkerActor
 from actors.worker.handlers import default_registry
 from runtime.config import NodeConfig
 from runtime.storage import SqliteStorage
+from runtime.storage.check import HISTORY_FILE, RAFT_FILE
 from runtime.storage.history import History
 from runtime.storage.history_sqlite import SqliteHistory
 from runtime.supervisor import ChildSpec, Supervisor
@@ -50,8 +51,8 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
     return MasterActor(
         config.id,
         sorted(config.peers),
-        SqliteStorage(config.data / "raft.db"),
-        History(SqliteHistory(config.data / "history.db")),
+        SqliteStorage(config.data / RAFT_FILE),
+        History(SqliteHistory(config.data / HISTORY_FILE)),
         core_config,
         settings,
         tick_s=raft.tick_s,

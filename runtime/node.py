@@ -24,6 +24,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from runtime.config import ConfigError, NodeConfig, load_config
 from runtime.logs import setup_logging
+from runtime.storage.check import check_data_dir
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from transport.tcp import TcpTransport
@@ -119,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if config.runs_master:
+        problem = check_data_dir(config.data)
+        if problem is not None:
+            print(f"podium: {problem}", file=sys.stderr)
+            return 2
     setup_logging(config.log_level, node=config.id)
     trio.run(run_node, config)
     return 0

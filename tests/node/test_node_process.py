@@ -66,3 +66,58 @@ def test_node_serves_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert '"msg": "node stopped"' in err
     finally:
         node.kill()
+
+
+def run_node(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.node", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_data_directory_from_before_the_history_store_is_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    data = tmp_path / "old"
+    data.mkdir()
+    db = sqlite3.connect(data / "raft.db")
+    db.executescript(
+        "CREATE TABLE entries (idx INTEGER PRIMARY KEY, term INTEGER, kind INTEGER, data BLOB);"
+        "CREATE TABLE snapshot (id INTEGER PRIMARY KEY, idx INTEGER, term INTEGER,"
+        " voters TEXT, data BLOB);"
+        "INSERT INTO entries VALUES (1, 1, 1, x'');"
+    )
+    db.commit()
+    db.close()
+    done = run_node("--data", str(data), "--http", "", "--listen", f"127.0.0.1:{free_port()}")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "older podium" in lines[0] and str(data) in lines[0]
+
+
+def test_a_history_behind_the_snapshot_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    from runtime.storage.history_sqlite import SqliteHistory
+
+    data = tmp_path / "d"
+    data.mkdir()
+    history = SqliteHistory(data / "history.db")
+    history.open()
+    history.write([], 5)
+    history.close()
+    db = sqlite3.connect(data / "raft.db")
+    db.executescript(
+        "CREATE TABLE entries (idx INTEGER PRIMARY KEY, term INTEGER, kind INTEGER, data BLOB);"
+        "CREATE TABLE snapshot (id INTEGER PRIMARY KEY, idx INTEGER, term INTEGER,"
+        " voters TEXT, data BLOB);"
+        "INSERT INTO snapshot VALUES (0, 9, 1, 'm1', x'');"
+    )
+    db.commit()
+    db.close()
+    done = run_node("--data", str(data), "--http", "", "--listen", f"127.0.0.1:{free_port()}")
+    assert done.returncode == 2 and "behind the snapshot at 9" in done.stderr
