@@ -4,7 +4,9 @@ Each micro-benchmark suite is a module with ``cases() -> list[BenchCase]``;
 this entry point times them (warm-up, repeats, median), shows a progress bar
 and a table, or with ``--json`` prints only a JSON list of
 ``{"name", "ns_per_op", "ops_per_s"}``. ``cluster`` runs a real loopback
-cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``.
+cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``;
+``soak`` runs millions of jobs through one (:mod:`bench.soak`) and exits 1
+unless the cluster stayed healthy throughout.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rich.table import Table
 
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
+from bench.soak import SoakBench, SoakOptions, problems
 
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
@@ -154,6 +157,82 @@ def add_cluster_parser(sub: Any) -> None:
     p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
 
 
+def run_soak(options: SoakOptions, *, as_json: bool) -> dict[str, Any]:
+    console = Console(stderr=True, quiet=as_json)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("soak", total=1)
+
+        def show(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=max(total, 1))
+
+        result = SoakBench(options, show).run()
+    if as_json:
+        print(json.dumps(result))
+        return result
+    table = Table(title=f"bench soak: {result['jobs']:,} noop jobs")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("cluster", f"{result['masters']} masters + {result['workers']} workers")
+    table.add_row("finished", f"{result['finished']:,}")
+    table.add_row("jobs/s end to end", f"{result['jobs_per_s']:,.0f}")
+    table.add_row("seconds", f"{result['seconds']:.1f}")
+    table.add_row("leader changes", str(result["leader_changes"]))
+    table.add_row("failed requests", str(result["failed_requests"]))
+    table.add_row("slowest submit", f"{result['max_request_ms']:,.1f} ms")
+    table.add_row("slowest /health", f"{result['max_health_ms']:,.1f} ms")
+    table.add_row("longest snapshot", f"{result['snapshot_ms_max']:,.1f} ms")
+    table.add_row("longest snapshot step", f"{result['snapshot_step_ms_max']:,.1f} ms")
+    for name, rss in result["rss_mib"].items():
+
+        def mib(value: float | None) -> str:
+            return "-" if value is None else f"{value:,.0f}"
+
+        growth = "-" if rss["growth_pct"] is None else f"{rss['growth_pct']:+.1f}%"
+        table.add_row(
+            f"RSS {name} at {result['sample_at']:,} / end",
+            f"{mib(rss['at_sample'])} / {mib(rss['end'])} MiB ({growth})",
+        )
+    for name in result["history_jobs"]:
+        table.add_row(
+            f"history / live jobs {name}",
+            f"{result['history_jobs'][name]:,} / {result['live_jobs'][name]:,}",
+        )
+    for name, ms in result["list_ms"].items():
+        table.add_row(f"list {name}", f"{ms:,.1f} ms")
+    if "restart_ready_s" in result:
+        ready = result["restart_ready_s"]
+        table.add_row("follower ready after restart", "-" if ready is None else f"{ready:.2f} s")
+    Console().print(table)
+    return result
+
+
+def add_soak_parser(sub: Any) -> None:
+    p = sub.add_parser("soak", help="millions of jobs through a loopback cluster, watching health")
+    p.add_argument("--masters", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=2_000_000)
+    p.add_argument("--batch", type=int, default=500, help="jobs per submit request")
+    p.add_argument("--concurrency", type=int, default=8, help="concurrent submitters")
+    p.add_argument("--capacity", type=int, default=256, help="slots per worker")
+    p.add_argument(
+        "--max-backlog", type=int, default=20_000, help="most jobs submitted but not finished"
+    )
+    p.add_argument(
+        "--sample-at",
+        type=int,
+        default=None,
+        help="finished jobs at the first RSS sample (default 200000, or jobs/10 if fewer)",
+    )
+    p.add_argument(
+        "--restart-check",
+        action="store_true",
+        help="at the end, SIGKILL a follower, restart it and time it to /ready",
+    )
+    p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
+    p.add_argument("--timeout", dest="timeout_s", type=float, default=3600.0)
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="suite", required=True)
@@ -164,7 +243,17 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("-k", dest="filter_text", help="only cases whose name contains this")
         p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
     add_cluster_parser(sub)
+    add_soak_parser(sub)
     args = parser.parse_args(argv)
+    if args.suite == "soak":
+        fields = {f.name for f in SoakOptions.__attrs_attrs__}
+        soak = run_soak(
+            SoakOptions(**{k: v for k, v in vars(args).items() if k in fields}), as_json=args.json
+        )
+        reasons = problems(soak)
+        for reason in reasons:
+            print(f"unhealthy: {reason}", file=sys.stderr)
+        return 1 if reasons else 0
     if args.suite == "cluster":
         fields = {f.name for f in ClusterOptions.__attrs_attrs__}
         options = ClusterOptions(**{k: v for k, v in vars(args).items() if k in fields})

@@ -1,4 +1,5 @@
-"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``.
+"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``,
+``.delete(id)``, ``.purge(status="dead")``.
 
 Each API call is described once, as a :class:`Call` (method, path, query,
 body); :class:`Client` runs calls on ``httpx.Client`` and
@@ -11,18 +12,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import anyio
 import attrs
 import httpx
 
-__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError"]
+__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "When"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 FINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
 Job = dict[str, Any]
+# a time the server parses: epoch seconds, or an ISO 8601 string (a bare date is midnight UTC);
+# strings go through untouched so the server's one parser decides, not a second copy here
+When = float | str
 # the clients have a method named ``list``, which hides the builtin in their bodies
 Jobs = list[Job]
 
@@ -86,8 +90,26 @@ class _Calls:
         return Call("GET", f"/api/v1/jobs/{job_id}", {"stale": "true"} if stale else None)
 
     @staticmethod
-    def list(status: str | None, job_type: str | None, limit: int, cursor: str | None) -> Call:
-        query = {"status": status, "type": job_type, "limit": limit, "cursor": cursor}
+    def list(
+        status: str | None,
+        job_type: str | None,
+        limit: int,
+        cursor: str | None,
+        order: str,
+        since: When | None,
+        until: When | None,
+    ) -> Call:
+        # order is always sent (the server's default was once oldest first), so a page never
+        # means something else on a server of another version
+        query = {
+            "status": status,
+            "type": job_type,
+            "limit": limit,
+            "cursor": cursor,
+            "order": order,
+            "since": since,
+            "until": until,
+        }
         return Call("GET", "/api/v1/jobs", {k: v for k, v in query.items() if v is not None})
 
     @staticmethod
@@ -97,6 +119,21 @@ class _Calls:
     @staticmethod
     def retry(job_id: str) -> Call:
         return Call("POST", f"/api/v1/jobs/{job_id}/retry")
+
+    @staticmethod
+    def delete(job_id: str) -> Call:
+        return Call("DELETE", f"/api/v1/jobs/{job_id}")
+
+    @staticmethod
+    def purge(
+        status: str | Sequence[str] | None, job_type: str | None, before: When | None
+    ) -> Call:
+        # a str is a Sequence too; the API takes one status as a string or several as a list
+        statuses = status if status is None or isinstance(status, str) else list(status)
+        body = {"status": statuses, "type": job_type, "before": before}
+        return Call(
+            "POST", "/api/v1/jobs/purge", body={k: v for k, v in body.items() if v is not None}
+        )
 
     @staticmethod
     def login(username: str, password: str) -> Call:
@@ -185,16 +222,38 @@ class Client(_Base):
         type: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        order: str = "desc",
+        since: When | None = None,
+        until: When | None = None,
     ) -> dict[str, Any]:
-        """One page: ``{"jobs": [...], "cursor": next page or None}``."""
-        result: dict[str, Any] = self.call(_Calls.list(status, type, limit, cursor))
+        """One page: ``{"jobs": [...], "cursor": next page or None}``, newest first unless
+        ``order="asc"``; ``since``/``until`` bound the creation time."""
+        call = _Calls.list(status, type, limit, cursor, order, since, until)
+        result: dict[str, Any] = self.call(call)
         return result
 
-    def iter_jobs(self, *, status: str | None = None, type: str | None = None) -> Iterator[Job]:
-        """Every matching job, page after page."""
+    def iter_jobs(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        order: str = "desc",
+        since: When | None = None,
+        until: When | None = None,
+    ) -> Iterator[Job]:
+        """Every matching job, page after page. A cursor is a position in one order, so every
+        page asks for the same ``order``; ascending also reaches jobs submitted meanwhile."""
         cursor = None
         while True:
-            page = self.list(status=status, type=type, limit=1000, cursor=cursor)
+            page = self.list(
+                status=status,
+                type=type,
+                limit=1000,
+                cursor=cursor,
+                order=order,
+                since=since,
+                until=until,
+            )
             yield from page["jobs"]
             cursor = page["cursor"]
             if not cursor:
@@ -206,6 +265,24 @@ class Client(_Base):
 
     def retry(self, job_id: str) -> Job:
         result: Job = self.call(_Calls.retry(job_id))
+        return result
+
+    def delete(self, job_id: str) -> dict[str, int]:
+        """Remove one final job for good: ``{"deleted": 1}``; a live job is refused (409),
+        so cancel it first."""
+        result: dict[str, int] = self.call(_Calls.delete(job_id))
+        return result
+
+    def purge(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        type: str | None = None,
+        before: When | None = None,
+    ) -> dict[str, int]:
+        """Remove final jobs in bulk: ``{"deleted": n}``. No ``status`` means every final
+        status; live jobs are never touched."""
+        result: dict[str, int] = self.call(_Calls.purge(status, type, before))
         return result
 
     def stats(self) -> dict[str, Any]:
@@ -305,8 +382,12 @@ class AsyncClient(_Base):
         type: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
+        order: str = "desc",
+        since: When | None = None,
+        until: When | None = None,
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await self.call(_Calls.list(status, type, limit, cursor))
+        call = _Calls.list(status, type, limit, cursor, order, since, until)
+        result: dict[str, Any] = await self.call(call)
         return result
 
     async def cancel(self, job_id: str) -> Job:
@@ -315,6 +396,20 @@ class AsyncClient(_Base):
 
     async def retry(self, job_id: str) -> Job:
         result: Job = await self.call(_Calls.retry(job_id))
+        return result
+
+    async def delete(self, job_id: str) -> dict[str, int]:
+        result: dict[str, int] = await self.call(_Calls.delete(job_id))
+        return result
+
+    async def purge(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        type: str | None = None,
+        before: When | None = None,
+    ) -> dict[str, int]:
+        result: dict[str, int] = await self.call(_Calls.purge(status, type, before))
         return result
 
     async def login(self, username: str, password: str) -> str:

@@ -32,6 +32,11 @@ OPERATOR_COMMANDS = {"node", "hash-password", "certs", "version"}
 # exit codes by HTTP status (0 = the server could not be reached)
 EXIT = {400: 2, 413: 2, 401: 3, 403: 3, 404: 4, 409: 5, 0: 6, 503: 6}
 JOB_NOT_SUCCEEDED = 1
+# the server parses times (one parser for every client), so the CLI passes them through as typed
+WHEN_HELP = (
+    "epoch seconds, or ISO 8601 with a zone (2026-11-01T09:30:00Z); "
+    "a bare date like 2026-11-01 is midnight UTC"
+)
 
 
 def token_file() -> Path:
@@ -61,12 +66,26 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="one job")
     status.add_argument("id")
-    listing = sub.add_parser("list", help="jobs, as a table")
+    listing = sub.add_parser("list", help="jobs, as a table (newest first)")
     listing.add_argument("--status")
     listing.add_argument("--type")
     listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--order", choices=("desc", "asc"), default="desc",
+                         help="desc: newest first (default); asc: oldest first")  # fmt: skip
+    listing.add_argument("--since", metavar="WHEN", help=f"created at or after: {WHEN_HELP}")
+    listing.add_argument("--until", metavar="WHEN", help=f"created before: {WHEN_HELP}")
     for name in ("cancel", "retry"):
         sub.add_parser(name, help=f"{name} a job").add_argument("id")
+    delete = sub.add_parser("delete", help="delete a final job for good (cancel a live one first)")
+    delete.add_argument("id")
+    purge = sub.add_parser("purge", help="delete final jobs in bulk (no flags: all of them)")
+    purge.add_argument("--status", action="append", metavar="S",
+                       help="succeeded, failed, dead or cancelled; repeat or comma-separate "
+                            "(default: every final status)")  # fmt: skip
+    purge.add_argument("--type", help="only jobs of this type")
+    purge.add_argument(
+        "--before", metavar="WHEN", help=f"only jobs that finished before: {WHEN_HELP}"
+    )
     sub.add_parser("workers", help="workers and what they run")
     sub.add_parser("cluster", help="masters, leader and term")
     sub.add_parser("stats", help="counts by status and type, queue depth")
@@ -137,7 +156,8 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
             console.print(_job_table([job], detailed=True))
         return 0
     if command == "list":
-        page = client.list(status=args.status, type=args.type, limit=args.limit)
+        page = client.list(status=args.status, type=args.type, limit=args.limit,
+                           order=args.order, since=args.since, until=args.until)  # fmt: skip
         if args.json:
             print(json.dumps(page))
         else:
@@ -148,6 +168,15 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
     if command in ("cancel", "retry"):
         changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
         _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    if command == "delete":
+        deleted = client.delete(args.id)
+        _say(args, console, {"id": args.id, **deleted}, f"{args.id}: deleted")
+        return 0
+    if command == "purge":
+        deleted = client.purge(status=_statuses(args.status), type=args.type, before=args.before)
+        n = deleted["deleted"]
+        _say(args, console, deleted, f"deleted {n} job{'' if n == 1 else 's'}")
         return 0
     if command == "workers":
         workers = client.workers()
@@ -173,6 +202,17 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
             console.print(table)
         return 0
     raise AssertionError(command)
+
+
+def _statuses(given: list[str] | None) -> list[str] | None:
+    """``--status`` values, repeated or comma-separated; None (every final status) only when
+    the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
+    if given is None:
+        return None
+    statuses = [s.strip() for text in given for s in text.split(",") if s.strip()]
+    if not statuses:
+        raise PodiumError(400, "--status needs a status: succeeded, failed, dead or cancelled")
+    return statuses
 
 
 def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> None:

@@ -428,7 +428,9 @@ class History:
             rows = await self._call(self.backend.query, q)
             more = len(rows) >= q.limit
             if self._pending:
-                rows = _overlay(rows, [op for op, _ in self._pending], q)
+                rows, found = _overlay(rows, [op for op, _ in self._pending], q)
+                # records still being written can fill a page beyond the stored ones
+                more = more or found > q.limit
             return rows, more
 
     async def finished_before(self, at: float) -> bool:
@@ -472,8 +474,11 @@ class History:
             self.rows = await self._call(self.backend.count)
 
 
-def _overlay(rows: list[JobRecord], ops: Iterable[Op], q: HistoryQuery) -> list[JobRecord]:
-    """``rows`` (a page from the backend) with pending operations applied, in order."""
+def _overlay(
+    rows: list[JobRecord], ops: Iterable[Op], q: HistoryQuery
+) -> tuple[list[JobRecord], int]:
+    """``rows`` (a page from the backend) with pending operations applied, in order, and
+    how many records matched before the page was cut to ``q.limit``."""
     kept = {r.id: r for r in rows}
     for op in ops:
         if isinstance(op, tuple):
@@ -485,9 +490,8 @@ def _overlay(rows: list[JobRecord], ops: Iterable[Op], q: HistoryQuery) -> list[
         else:
             for job_id in [i for i, r in kept.items() if removes(op, r)]:
                 del kept[job_id]
-    if q.ascending:
-        return heapq.nsmallest(q.limit, kept.values(), key=_seq)
-    return heapq.nlargest(q.limit, kept.values(), key=_seq)
+    pick = heapq.nsmallest if q.ascending else heapq.nlargest
+    return pick(q.limit, kept.values(), key=_seq), len(kept)
 
 
 def _seq(record: JobRecord) -> int:

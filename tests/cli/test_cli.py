@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from client import cli
 from runtime.cli import main
 from runtime.passwords import hash_password, verify_password
 
@@ -31,3 +32,26 @@ def test_hash_password_reads_stdin() -> None:
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == "0.1.0"
+
+
+def test_podium_purge_refuses_an_empty_status_without_asking_the_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # nothing listens on port 9: a request would exit 6 (unreachable), not 2
+    assert cli.main(["--url", "http://127.0.0.1:9", "purge", "--status", " , "]) == cli.EXIT[400]
+    assert "--status needs a status" in capsys.readouterr().err
+
+
+def test_podium_list_order_is_asc_or_desc(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["list", "--order", "sideways"])
+    assert refused.value.code == 2
+    assert "invalid choice: 'sideways'" in capsys.readouterr().err
+
+
+def test_podium_help_says_a_bare_date_is_midnight_utc(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("purge", "list"):
+        with pytest.raises(SystemExit) as shown:
+            cli.main([command, "--help"])
+        assert shown.value.code == 0
+        assert "2026-11-01 is midnight UTC" in " ".join(capsys.readouterr().out.split())

@@ -225,6 +225,8 @@ async def test_reads_see_what_is_recorded_before_it_is_written() -> None:
     assert (await history.by_keys(["k"]))["k"].seq == 1
     page, more = await history.query(HistoryQuery(limit=10))
     assert ids(page) == [2, 1] and not more
+    page, more = await history.query(HistoryQuery(limit=1, ascending=True))
+    assert ids(page) == [1] and more, "a page cut from records not yet written has more"
     await history.flush()
     history.record(2, Remove("job-2"))
     history.record(2, Purge(("succeeded",), None, None))
