@@ -57,6 +57,7 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
         settings,
         tick_s=raft.tick_s,
         snapshot_every=raft.snapshot_every,
+        snapshot_bytes=raft.snapshot_bytes,
         metrics=metrics,
     )
 

@@ -22,7 +22,7 @@ import msgpack
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
 from bench.harness import BenchCase
-from runtime.storage.history import insert
+from runtime.storage.history import insert, pack_row
 from runtime.storage.history_sqlite import SqliteHistory
 from transport.commands import (
     AssignCmd,
@@ -119,9 +119,9 @@ def _complete() -> BenchCase:
         sm.apply_command(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
         items = tuple(ReportItem(i, 1, True, result, "", False, 0.0) for i in ids)
         sm.apply_command(ReportCmd(3.0, "w0", items))
-        # what the master does next on the loop: the finished jobs become history records
+        # what the master does next on the loop: the finished jobs become history rows
         for index, job in sm.take_finished():
-            job.record(index)
+            pack_row(job, job.status._value_, index)
         return OPS
 
     return BenchCase("complete.apply", run)

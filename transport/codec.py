@@ -6,6 +6,11 @@ Every message class is registered under a short string tag with
 unstructured *as a tuple* (positional, no field names on the wire: smaller and
 faster than maps, and the protocol version covers schema changes).
 
+The converter's hooks for message classes are functions built once per class
+from its field types (see "per-class functions" below), so encoding and
+decoding a message costs a few calls per field rather than a walk through
+cattrs' generic dispatch.
+
 Decoding is strict. Peers are not trusted, so a wrong version, an unknown tag,
 a missing field or a value of the wrong primitive type is a
 :class:`DecodeError` rather than something cattrs quietly coerces (its default

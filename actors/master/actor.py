@@ -147,7 +147,6 @@ WRITES = (
     SubmitJobs,
     CancelJob,
     RetryJob,
-    RunningJob,
     DeleteJob,
     PurgeJobs,
     WorkerHello,
@@ -252,6 +251,7 @@ class MasterActor(RaftActor):
         *,
         tick_s: float,
         snapshot_every: int = 10_000,
+        snapshot_bytes: int = 16 << 20,
         jobs: JobStateMachine | None = None,
         metrics: MasterMetrics | None = None,
     ) -> None:
@@ -269,6 +269,7 @@ class MasterActor(RaftActor):
             config,
             tick_s=tick_s,
             snapshot_every=snapshot_every,
+            snapshot_bytes=snapshot_bytes,
         )
         self.settings = settings
         self.leases = Leases(settings.lease_s)

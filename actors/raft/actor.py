@@ -15,10 +15,12 @@ leader lost its leadership before committing it) is answered with
 ``NotLeaderReply``, never silently dropped.
 
 Snapshots never stall the event loop. Every ``snapshot_every`` applied
-entries a task encodes the state machine piece by piece, yielding between
-pieces; meanwhile the actor keeps persisting, sending and committing, and
-only *applying* waits (committed entries queue up and are applied once the
-encoding is done), so the snapshot is exactly the state at one index. The
+entries (or sooner, once they hold ``snapshot_bytes``) a task encodes the
+state machine piece by piece, yielding between pieces; meanwhile the actor
+keeps persisting, sending and committing, and only *applying* waits
+(committed entries queue up, and are applied a slice per turn of the loop
+once the encoding is done), so the snapshot is exactly the state at one
+index. The
 state machine then makes its own bulk data durable up to that index
 (:meth:`StateMachine.persist`) before the log is compacted.
 
@@ -74,6 +76,9 @@ Done = Callable[[Message], None]
 CHUNK_BYTES = 256 * 1024
 # how long the leader waits for a follower to take one chunk
 CHUNK_TIMEOUT_S = 10.0
+# committed entries applied per turn of the event loop: a long backlog (after a
+# snapshot, or a follower catching up) is applied a slice at a time
+APPLY_SLICE = 256
 
 
 class StateMachine(Protocol):
@@ -225,7 +230,11 @@ class RaftActor(Actor):
         *,
         tick_s: float,
         snapshot_every: int = 10_000,
+        snapshot_bytes: int = 16 << 20,
     ) -> None:
+        """A snapshot is taken every ``snapshot_every`` applied entries, or sooner once the
+        entries applied since the last one hold ``snapshot_bytes``: the log in memory is
+        bounded by both."""
         self.node_id = node_id
         self.voters = tuple(voters)
         self.storage = storage
@@ -233,6 +242,8 @@ class RaftActor(Actor):
         self.config = config
         self.tick_s = tick_s
         self.snapshot_every = snapshot_every
+        self.snapshot_bytes = snapshot_bytes
+        self.bytes_since_snapshot = 0
         self.waiting: dict[int, _Waiting] = {}
         self.applied = 0
         # committed entries waiting while a snapshot is being encoded
@@ -347,13 +358,18 @@ class RaftActor(Actor):
                 await self._install(ready.snapshot)
             await self._persist(ready)
             self._send(ready.messages)
-            self._apply(ready)
+            self._queue(ready)
             self._release_reads(ready)
             self.core.advance(ready)
         if not self.apply_paused and self.backlog:
             self._apply_backlog()
             self._release_confirmed_reads()
-        if not self.snapshotting and self.applied - self.core.log.offset >= self.snapshot_every:
+            if self.backlog:
+                self.ctx.self_ref.try_send(Wake())  # the rest in the next turn
+        if not self.snapshotting and (
+            self.applied - self.core.log.offset >= self.snapshot_every
+            or self.bytes_since_snapshot >= self.snapshot_bytes
+        ):
             self.snapshotting = True
             self.ctx.nursery.start_soon(self._take_snapshot)
 
@@ -368,21 +384,21 @@ class RaftActor(Actor):
             else:
                 self.ctx.ref(to, self.peer_name).try_send(message)
 
-    def _apply(self, ready: Ready) -> None:
+    def _queue(self, ready: Ready) -> None:
+        """Committed entries wait in the backlog until applied (see :meth:`on_drained`)."""
         last = self.backlog[-1].index if self.backlog else self.applied
         self.backlog.extend(e for e in ready.committed if e.index > last)
-        if not self.apply_paused:
-            self._apply_backlog()
 
     def _apply_backlog(self) -> None:
         backlog = self.backlog
-        while backlog:
+        for _ in range(min(len(backlog), APPLY_SLICE)):
             entry = backlog.popleft()
             if entry.index <= self.applied:
                 continue
             result = None
             if entry.kind == EntryKind.NORMAL:
                 result = self.state_machine.apply(entry.index, entry.data)
+                self.bytes_since_snapshot += len(entry.data)
             self.applied = entry.index
             waiting = self.waiting.pop(entry.index, None)
             if waiting is None:
@@ -401,6 +417,7 @@ class RaftActor(Actor):
     async def _take_snapshot(self) -> None:
         """Encode the state at ``applied`` piece by piece, applying nothing meanwhile."""
         index = self.applied
+        self.bytes_since_snapshot = 0
         started = trio.current_time()
         longest = 0.0
         pieces: list[bytes] = []
@@ -548,6 +565,7 @@ class RaftActor(Actor):
         if self.apply_paused:
             await self.encoded.wait()  # our own snapshot is reading the state
         self.backlog.clear()
+        self.bytes_since_snapshot = 0
         await self.state_machine.install(snapshot)
         self.applied = snapshot.index
         log.info("snapshot installed", extra={"node": self.node_id, "index": snapshot.index})

@@ -1,8 +1,9 @@
 """The live job table as snapshot bytes, and back, in pieces, with a format version.
 
 A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
-counters, workers, retention policy and the recent idempotency keys), then
-lists of up to :data:`ROWS_PER_PIECE` live jobs in submission order.
+counters, workers and retention policy), then pieces of up to
+:data:`ROWS_PER_PIECE` rows each: the recent idempotency keys, then the live
+jobs in submission order.
 Encoding and decoding are generators of pieces, so the Raft actor can yield
 to the event loop between pieces and a large backlog never stalls it; the
 table must not change while a snapshot is being encoded (the actor pauses
@@ -39,6 +40,8 @@ __all__ = [
 FORMAT = 2
 ROWS_PER_PIECE = 2000
 _STATUS = "status"
+# what a piece after the header holds
+_KEYS, _JOBS = "k", "j"
 
 
 class SnapshotFormatError(ValueError):
@@ -60,15 +63,22 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         "workers": [
             [w.id, w.capacity, list(w.types), w.state.value, w.registered_at] for w in sm.workers()
         ],
-        "recent_keys": [
-            [key, *sm.recent_keys[key]]
-            for index, key in sm.recent_order
-            if sm.recent_keys.get(key, (None,))[0] == index
-        ],
+        "keys": len(sm.recent_keys),
         "jobs": len(sm.jobs),
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
     rows: list[list[Any]] = []
+    recent = sm.recent_keys
+    for index, key in sm.recent_order:
+        seen = recent.get(key)
+        if seen is not None and seen[0] == index:
+            rows.append([key, *seen])
+            if len(rows) >= rows_per_piece:
+                yield msgpack.packb([_KEYS, rows], use_bin_type=True)
+                rows = []
+    if rows:
+        yield msgpack.packb([_KEYS, rows], use_bin_type=True)
+        rows = []
     by_seq = sm.by_seq
     for seq in sm.seq_index:
         job = by_seq.get(seq)
@@ -76,10 +86,10 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
             continue
         rows.append([getattr(job, f) if f != _STATUS else job.status._value_ for f in JOB_FIELDS])
         if len(rows) >= rows_per_piece:
-            yield msgpack.packb(rows, use_bin_type=True)
+            yield msgpack.packb([_JOBS, rows], use_bin_type=True)
             rows = []
     if rows:
-        yield msgpack.packb(rows, use_bin_type=True)
+        yield msgpack.packb([_JOBS, rows], use_bin_type=True)
 
 
 def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
@@ -95,13 +105,19 @@ def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
     sm._reset()
     _restore_header(sm, header)
     yield
-    for rows in unpacker:
-        for row in rows:
-            _restore_job(sm, row)
+    for kind, rows in unpacker:
+        if kind == _KEYS:
+            for key, index, job_id, status, job_type, finished_at, seq in rows:
+                sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
+                sm.recent_order.append((index, key))
+        else:
+            for row in rows:
+                _restore_job(sm, row)
         yield
-    if len(sm.jobs) != header["jobs"]:
+    if len(sm.jobs) != header["jobs"] or len(sm.recent_keys) != header["keys"]:
         raise SnapshotFormatError(
-            f"snapshot is truncated: {len(sm.jobs)} of {header['jobs']} live jobs"
+            f"snapshot is truncated: {len(sm.jobs)} of {header['jobs']} live jobs, "
+            f"{len(sm.recent_keys)} of {header['keys']} recent keys"
         )
 
 
@@ -141,9 +157,6 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
         worker.state = WorkerState(state)
         worker.registered_at = registered_at
         sm.workers_by_id[worker_id] = worker
-    for key, index, job_id, status, job_type, finished_at, seq in header["recent_keys"]:
-        sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
-        sm.recent_order.append((index, key))
 
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:

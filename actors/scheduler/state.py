@@ -65,8 +65,10 @@ from transport.commands import (
 
 __all__ = ["KEY_WINDOW", "JobStateMachine", "Retention"]
 
-# log entries for which a finished job's idempotency key is still remembered here
-KEY_WINDOW = 1024
+# log entries for which a finished job's idempotency key is still remembered here: the
+# leader proposes a keyed submit within half of it of its history lookup (a few
+# entries, normally), and a busy log finishes hundreds of jobs per entry
+KEY_WINDOW = 256
 # (index it finished at, job id, final status, type, finished_at, seq)
 RecentKey = tuple[int, str, str, str, float | None, int]
 _FINAL_NAMES = frozenset(status.value for status in TERMINAL)

@@ -66,6 +66,8 @@ class RaftConfig:
     max_inflight: int = field(default=256, validator=checked(at_least(1)))
     max_batch: int = field(default=256, validator=checked(at_least(1)))
     snapshot_every: int = field(default=10_000, validator=checked(at_least(1)))
+    # or sooner, once the entries applied since the last snapshot hold this many bytes
+    snapshot_bytes: int = field(default=16 << 20, validator=checked(at_least(1024)))
 
 
 @frozen

@@ -293,9 +293,12 @@ class SqliteHistory:
 def _first_seq_created(db: sqlite3.Connection, at: float) -> int:
     """The least seq created at or after ``at`` (past the end when there is none), by
     bisection on seq: creation times never decrease along it."""
-    lo, last = db.execute("SELECT min(seq), max(seq) FROM jobs").fetchone()
+    # two statements: SQLite answers a lone min() or max() from the rowid's ends, but
+    # scans the table for both in one
+    (lo,) = db.execute("SELECT min(seq) FROM jobs").fetchone()
     if lo is None:
         return _END
+    (last,) = db.execute("SELECT max(seq) FROM jobs").fetchone()
     first_from = "SELECT seq, created_at FROM jobs WHERE seq >= ? ORDER BY seq LIMIT 1"
     hi = last + 1  # bisect for the least x whose next row was created at or after ``at``
     while lo < hi:

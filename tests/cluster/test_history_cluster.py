@@ -101,9 +101,11 @@ def test_a_wiped_follower_catches_up_from_a_streamed_snapshot(tmp_path: Path) ->
             assert mine == cluster.get(f"/api/v1/jobs/{job_id}", master=leader).json()
         wait_for(
             "the same history on the wiped follower",
-            lambda: metric(cluster, victim, "podium_history_jobs")
-            == metric(cluster, leader, "podium_history_jobs")
-            == len(first) + len(later),
+            lambda: (
+                metric(cluster, victim, "podium_history_jobs")
+                == metric(cluster, leader, "podium_history_jobs")
+                == len(first) + len(later)
+            ),
             30,
             cluster,
         )
