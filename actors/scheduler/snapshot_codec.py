@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 FORMAT = 2
-ROWS_PER_PIECE = 2000
+ROWS_PER_PIECE = 500
 _STATUS = "status"
 # what a piece after the header holds
 _KEYS, _JOBS = "k", "j"

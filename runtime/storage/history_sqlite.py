@@ -14,8 +14,9 @@ newest first, walks the table itself. Indices: the job id, the idempotency
 key (only where set), and ``(type, status)``, ordered by seq within each
 pair as SQLite appends the rowid: a type alone is its four final statuses'
 ranges merged, a status alone every type's range merged (the store keeps
-the set of types it holds). Time in the log never goes back (the live table makes
-sure), so creation times follow seq and no job finished before it was
+the types it has seen in a table of their own, and its record count in
+``meta``, so opening it costs nothing that grows with it). Time in the log
+never goes back (the live table makes sure), so creation times follow seq and no job finished before it was
 created: ``since``/``until`` become a seq range by bisecting the table on
 seq, and "finished before T" lies within the jobs created before T, so
 retention needs no index of its own.
@@ -53,6 +54,7 @@ HISTORY_FORMAT = 1
 COLUMNS = ", ".join(ROW_COLUMNS)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS types (type TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     idempotency_key TEXT, created_at REAL NOT NULL, finished_at REAL,
@@ -119,7 +121,7 @@ class SqliteHistory:
         return int(meta.get("applied_index", 0))
 
     def _load_types(self) -> None:
-        self.types = {row[0] for row in self.db.execute("SELECT DISTINCT type FROM jobs")}
+        self.types = {row[0] for row in self.db.execute("SELECT type FROM types")}
 
     def write(self, ops: Sequence[Op], applied_index: int) -> list[int]:
         db = self.db
@@ -127,25 +129,33 @@ class SqliteHistory:
         db.execute("BEGIN")
         try:
             run: list[tuple[Any, ...]] = []
-            types = self.types
+            inserted = 0
             for op in ops:
                 if isinstance(op, tuple):
                     run.append(op)
-                    types.add(op[2])
                     removed.append(0)
                     continue
                 if run:
-                    db.executemany(INSERT, run)
+                    inserted += self._insert(db, run)
                     run = []
                 removed.append(_remove(db, op))
             if run:
-                db.executemany(INSERT, run)
+                inserted += self._insert(db, run)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('applied_index', ?)", (applied_index,))
+            _add_rows(db, inserted - sum(removed))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         return removed
+
+    def _insert(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:
+        db.executemany(INSERT, rows)
+        new = {row[2] for row in rows} - self.types
+        if new:
+            db.executemany("INSERT OR IGNORE INTO types VALUES (?)", [(t,) for t in new])
+            self.types |= new
+        return len(rows)
 
     def sync(self) -> None:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -222,8 +232,9 @@ class SqliteHistory:
         return [unpack_row(row) for row in self.db.execute(sql, (*args, q.limit))]
 
     def count(self) -> int:
-        (rows,) = self.db.execute("SELECT count(*) FROM jobs").fetchone()
-        return int(rows)
+        """Kept in ``meta`` as records come and go, so opening a large history is quick."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'rows'").fetchone()
+        return int(row[0]) if row else 0
 
     def finished_before(self, at: float) -> bool:
         row = self.db.execute(
@@ -264,6 +275,8 @@ class SqliteHistory:
         db = self._incoming
         db.execute("BEGIN")
         db.executemany(INSERT, rows)
+        db.executemany("INSERT OR IGNORE INTO types VALUES (?)", {(row[2],) for row in rows})
+        _add_rows(db, len(rows))
         db.execute("COMMIT")
 
     def finish_install(self, index: int) -> None:
@@ -288,6 +301,14 @@ class SqliteHistory:
             if db is not None:
                 db.close()
         self._db = self._incoming = None
+
+
+def _add_rows(db: sqlite3.Connection, delta: int) -> None:
+    db.execute(
+        "INSERT INTO meta VALUES ('rows', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+        (delta,),
+    )
 
 
 def _first_seq_created(db: sqlite3.Connection, at: float) -> int:
