@@ -16,8 +16,8 @@ pair as SQLite appends the rowid: a type alone is its four final statuses'
 ranges merged, a status alone every type's range merged (the store keeps
 the types it has seen in a table of their own, and its record count in
 ``meta``, so opening it costs nothing that grows with it). Time in the log
-never goes back (the live table makes sure), so creation times follow seq and no job finished before it was
-created: ``since``/``until`` become a seq range by bisecting the table on
+never goes back (the live table makes sure), so creation times follow seq
+and no job finished before it was created: ``since``/``until`` become a seq range by bisecting the table on
 seq, and "finished before T" lies within the jobs created before T, so
 retention needs no index of its own.
 
