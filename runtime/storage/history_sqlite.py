@@ -17,9 +17,9 @@ ranges merged, a status alone every type's range merged (the store keeps
 the types it has seen in a table of their own, and its record count in
 ``meta``, so opening it costs nothing that grows with it). Time in the log
 never goes back (the live table makes sure), so creation times follow seq
-and no job finished before it was created: ``since``/``until`` become a seq range by bisecting the table on
-seq, and "finished before T" lies within the jobs created before T, so
-retention needs no index of its own.
+and no job finished before it was created: ``since``/``until`` become a seq
+range by bisecting the table on seq, and "finished before T" lies within the
+jobs created before T, so retention needs no index of its own.
 
 A follower catching up receives rows into a separate file that replaces
 this one when complete (:meth:`SqliteHistory.finish_install`).
