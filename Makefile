@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench hotpath --quick
 	$(BIN)/python -m bench raft --quick
 	$(BIN)/python -m bench cluster --jobs 5000
+	# the settings `make run` gives: one dev node, 4 slots
+	$(BIN)/python -m bench cluster --single --capacity 4 --jobs 5000
 
 sim: $(STAMP)
 	$(BIN)/python -m sim sweep --scenario pingpong --seeds 20

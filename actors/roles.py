@@ -18,6 +18,7 @@ from actors.raft.core import RaftConfig
 from actors.scheduler.backoff import Backoff
 from actors.worker.agent import Drain, WorkerActor
 from actors.worker.handlers import default_registry
+from actors.worker.metrics import WorkerMetrics
 from runtime.config import NodeConfig
 from runtime.storage import SqliteStorage
 from runtime.storage.check import HISTORY_FILE, RAFT_FILE
@@ -62,7 +63,7 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
     )
 
 
-def worker_actor(config: NodeConfig) -> WorkerActor:
+def worker_actor(config: NodeConfig, metrics: WorkerMetrics | None = None) -> WorkerActor:
     registry = default_registry()
     for module in config.handlers:
         registry.load_module(module)
@@ -77,6 +78,7 @@ def worker_actor(config: NodeConfig) -> WorkerActor:
         capacity=config.capacity,
         types=config.types,
         heartbeat_s=config.scheduler.heartbeat_s,
+        metrics=metrics,
     )
 
 
@@ -85,13 +87,14 @@ class NodeRoles:
         # one per node process: the master records into it, the HTTP app serves it
         self.registry = CollectorRegistry()
         self.metrics = MasterMetrics(self.registry)
+        self.worker_metrics = WorkerMetrics(self.registry)
 
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor:
         children: list[ChildSpec] = []
         if config.runs_master:
             children.append(ChildSpec("master", lambda: master_actor(config, self.metrics)))
         if config.runs_worker:
-            children.append(ChildSpec("worker", lambda: worker_actor(config)))
+            children.append(ChildSpec("worker", lambda: worker_actor(config, self.worker_metrics)))
         return Supervisor(f"node-{config.id}", children)
 
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object:

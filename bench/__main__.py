@@ -112,6 +112,8 @@ def run_cluster(options: ClusterOptions, *, as_json: bool, plot: Path | None) ->
         ):
             lat = result[key]
             table.add_row(f"{label} p50/p90/p99 ms", f"{lat['p50']} / {lat['p90']} / {lat['p99']}")
+        turn = result["turnaround_ms"]
+        table.add_row("slot turnaround p50/p99 ms", f"{turn['p50']} / {turn['p99']}")
         table.add_row("lost / not succeeded", f"{result['lost']} / {result['not_succeeded']}")
         if "failover" in result:
             fo = result["failover"]

@@ -35,6 +35,7 @@ from bench.loopback import LoopbackCluster
 from runtime.clock import system_wall_clock
 
 FINAL = ("succeeded", "failed", "dead", "cancelled")
+TURNAROUND_METRIC = "podium_worker_slot_turnaround_seconds"
 
 
 @attrs.frozen
@@ -55,6 +56,35 @@ class ClusterOptions:
 
 
 Progress = Callable[[str, int, int], None]
+
+
+def histogram_buckets(text: str, name: str) -> dict[float, float]:
+    """Cumulative counts by upper bound of one Prometheus histogram in a scrape."""
+    prefix = f'{name}_bucket{{le="'
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            bound, _, count = line[len(prefix) :].partition('"} ')
+            buckets[float(bound)] = float(count)
+    return buckets
+
+
+def histogram_quantile(buckets: dict[float, float], q: float) -> float:
+    """The ``q`` quantile, interpolated linearly within its bucket (as PromQL's
+    ``histogram_quantile`` does); NaN with no observations."""
+    bounds = sorted(buckets)
+    if not bounds or buckets[bounds[-1]] == 0:
+        return math.nan
+    rank = q * buckets[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        count = buckets[bound]
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = bound, count
+    return lower
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -132,8 +162,27 @@ class ClusterBench:
                     self.failovers_done.set()
                 nursery.start_soon(self._watch, client)
             finished = system_wall_clock()
+            turnaround = await self._turnaround(client)
             views = await self._collect(client)
-        return self._report(views, started, finished)
+        result = self._report(views, started, finished)
+        result["turnaround_ms"] = turnaround
+        return result
+
+    async def _turnaround(self, client: httpx.AsyncClient) -> dict[str, float]:
+        """Slot turnaround from every worker's histogram (the dev node is its own)."""
+        assert self.cluster is not None
+        nodes = self.cluster.masters.values() if self.o.single else self.cluster.workers.values()
+        buckets: dict[float, float] = {}
+        for node in nodes:
+            if node.http is None:
+                continue
+            text = (await client.get(f"{node.http}/metrics")).text
+            for le, count in histogram_buckets(text, TURNAROUND_METRIC).items():
+                buckets[le] = buckets.get(le, 0.0) + count
+        return {
+            "p50": round(histogram_quantile(buckets, 0.5) * 1000, 3),
+            "p99": round(histogram_quantile(buckets, 0.99) * 1000, 3),
+        }
 
     def _targets(self) -> list[str]:
         """Live masters' HTTP addresses, the last known leader first (no requests made:

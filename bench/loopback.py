@@ -126,9 +126,11 @@ class LoopbackCluster:
         if single:
             masters, workers = 1, 0
         self.root = root
-        ports = free_ports(2 * masters)
+        ports = free_ports(2 * masters + workers)
         self.raft_ports = ports[:masters]
-        self.http_ports = ports[masters:]
+        self.http_ports = ports[masters : 2 * masters]
+        # workers serve HTTP only for /metrics (their slot turnaround)
+        worker_http = ports[2 * masters :]
         names = [f"m{i + 1}" for i in range(masters)]
         peers = ",".join(f"{n}=127.0.0.1:{p}" for n, p in zip(names, self.raft_ports, strict=True))
         self.masters: dict[str, NodeProcess] = {}
@@ -148,14 +150,19 @@ class LoopbackCluster:
             )
         addresses = ",".join(f"127.0.0.1:{p}" for p in self.raft_ports)
         self.workers: dict[str, NodeProcess] = {}
-        for i in range(workers):
+        for i, http in enumerate(worker_http):
             name = f"w{i + 1}"
             argv = [
                 python, "-m", "runtime.node", "--role", "worker", "--id", name,
-                "--masters", addresses, "--capacity", str(capacity), *worker_args,
+                "--masters", addresses, "--capacity", str(capacity),
+                "--http", f"127.0.0.1:{http}", *worker_args,
             ]  # fmt: skip
             self.workers[name] = NodeProcess(
-                name, argv, root / "logs" / f"{name}.log", env=dict(env or {})
+                name,
+                argv,
+                root / "logs" / f"{name}.log",
+                http=f"http://127.0.0.1:{http}",
+                env=dict(env or {}),
             )
         self.client = httpx.Client(timeout=10.0)
 

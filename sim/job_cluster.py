@@ -231,7 +231,7 @@ class ObservedMaster(MasterActor):
         cmd = decode(data)
         if isinstance(cmd, AssignCmd):
             batch = {a.job_id for a in cmd.assignments}
-            skipped = frozenset(self.assigning - batch)
+            skipped = frozenset(self.dispatch.assigning - batch)
             self.observer.decisions[data] = Decision(self.applied, skipped)
             self.observer.assign_proposed.set()
         return super().propose(data, done)

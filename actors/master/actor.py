@@ -38,10 +38,10 @@ from actors.raft.actor import Committed, NotLeaderReply, RaftActor, Wake
 from actors.raft.core import NotLeader, RaftConfig, Role
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
+from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.lifecycle import WorkerState
-from actors.scheduler.policies import WorkerPool, make_pool
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import ActorRef, PendingReply
@@ -50,7 +50,6 @@ from runtime.storage.history import History, HistoryQuery, pack_row
 from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
     AssignJobs,
-    Assignment,
     CancelJob,
     CancelRunning,
     DeleteJob,
@@ -81,12 +80,9 @@ from transport.cluster import NotLeader as NotLeaderAnswer
 from transport.codec import Message, decode, encode
 from transport.commands import (
     AssignCmd,
-    AssignmentCmd,
     CancelCmd,
     DeleteCmd,
     DeregisterWorkerCmd,
-    ExpireLeasesCmd,
-    ExpireWorkerCmd,
     NewJob,
     PurgeCmd,
     RegisterWorkerCmd,
@@ -96,7 +92,6 @@ from transport.commands import (
     RetryCmd,
     SetRetentionCmd,
     SubmitCmd,
-    TickCmd,
 )
 from transport.envelope import Ack
 from transport.raft import Snapshot
@@ -273,17 +268,18 @@ class MasterActor(RaftActor):
         )
         self.settings = settings
         self.leases = Leases(settings.lease_s)
-        self.pool: WorkerPool | None = None
-        # job ids proposed for assignment and not yet applied, and credits they hold
-        self.assigning: set[str] = set()
-        self.reserved: dict[str, int] = {}
+        self.dispatch = Dispatcher(
+            self.jobs,
+            self.leases,
+            policy=settings.policy,
+            lease_s=settings.lease_s,
+            max_batch=settings.max_assign_batch,
+        )
         # job ids whose retry is on its way (a second one waits for the first)
         self.retrying: set[str] = set()
-        # heartbeat answers waiting for this drain's ReadIndex round
-        self.beats: list[tuple[PendingReply, HeartbeatAck]] = []
+        # answers to heartbeats (and repeated hellos) waiting for this drain's ReadIndex round
+        self.beats: list[tuple[PendingReply, Message]] = []
         self.heartbeats_answered = 0
-        self.led_term = 0
-        self.ticking = False
         self.retaining = False
 
     async def on_start(self) -> None:
@@ -317,7 +313,7 @@ class MasterActor(RaftActor):
             self._maintain()
             return None
         if isinstance(msg, CheckRetention):
-            if self.is_leader and self.pool is not None and not self.retaining:
+            if self.is_leader and self.dispatch.leading and not self.retaining:
                 self.retaining = True
                 self.ctx.nursery.start_soon(self._retention, self.ctx.wall_time())
             return None
@@ -351,12 +347,7 @@ class MasterActor(RaftActor):
         elif isinstance(msg, WorkerHeartbeat):
             self._heartbeat(msg, now, reply)
         elif isinstance(msg, ReportJobs):
-            rng = self.ctx.rng
-            items = tuple(
-                ReportItem(r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random())
-                for r in msg.reports
-            )
-            self._propose(ReportCmd(now, msg.worker, items), reply, answer=_ACK)
+            self._report(msg, now, reply)
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
             self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
@@ -574,8 +565,45 @@ class MasterActor(RaftActor):
         self.leases.heard_from(msg.worker, now)
         self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
         welcome = Welcome(self.node_id, self.settings.lease_s, self.settings.heartbeat_s)
+        known = self.jobs.worker(msg.worker)
+        if (
+            known is not None
+            and known.state is not WorkerState.LOST
+            and (known.capacity, known.types) == (msg.capacity, msg.types)
+        ):
+            # a worker saying hello again (it lost touch for a moment): nothing in the
+            # table changes, so no log write, only the leadership check a heartbeat gets
+            self.beats.append((reply, welcome))
+            return
         cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types)
         self._propose(cmd, reply, answer=welcome)
+
+    def _report(self, msg: ReportJobs, now: float, reply: PendingReply) -> None:
+        """Propose the outcomes; the slots they free are offered again before the report
+        is applied, so the next assignment goes out in the same log write."""
+        rng = self.ctx.rng
+        items = tuple(
+            ReportItem(r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random())
+            for r in msg.reports
+        )
+        is_current = self.jobs.is_current
+        freed = self.dispatch.reported(
+            msg.worker,
+            (r.job_id for r in msg.reports if is_current(r.job_id, r.attempt, msg.worker)),
+        )
+
+        def done(outcome: Message) -> None:
+            self.dispatch.report_applied(msg.worker, freed)
+            if isinstance(outcome, NotLeaderReply):
+                reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, Committed):
+                reply.resolve(_ACK)
+
+        try:
+            self._propose_cmd(ReportCmd(now, msg.worker, items), done)
+        except NotLeader:
+            self.dispatch.report_applied(msg.worker, freed)
+            raise
 
     def _heartbeat(self, msg: WorkerHeartbeat, now: float, reply: PendingReply) -> None:
         """Renew the worker's lease in memory, from when the heartbeat arrived; answer once
@@ -717,8 +745,13 @@ class MasterActor(RaftActor):
     # -- the leader's scheduling -------------------------------------------------------
 
     async def on_drained(self) -> None:
-        if self.beats and self.core.role is Role.LEADER:
+        leading = self.core.role is Role.LEADER
+        if self.beats and leading:
             self._confirm_beats()
+        if leading and self.dispatch.term == self.core.term:
+            # before the Ready: assignments into slots that reports just freed share
+            # the reports' log write
+            self._dispatch(wake=False)
         await super().on_drained()
         if self.history.congested:
             await self.history.wait_flushed()
@@ -728,134 +761,55 @@ class MasterActor(RaftActor):
                 self.metrics.leader_changes.inc()
             self.seen_leader = leader
         if self.core.role is not Role.LEADER:
-            if self.pool is not None:
-                self.pool = None
-                self.assigning.clear()
-                self.reserved.clear()
-                self.ticking = False
+            if self.dispatch.leading:
+                self.dispatch.step_down()
                 self.retaining = False
             for reply, _ in self.beats:
                 reply.resolve(NotLeaderAnswer(self.core.leader))
             self.beats.clear()
             return
-        if self.pool is None or self.led_term != self.core.term:
+        if self.dispatch.term != self.core.term:
             self._take_over()
-        else:
-            self._sync_pool()
-        self._schedule()
+        self._dispatch()
 
     def _take_over(self) -> None:
-        """A new term of leadership: rebuild the pool, give every worker a full lease."""
-        self.led_term = self.core.term
-        self.pool = make_pool(self.settings.policy, self.ctx.rng)
-        self.assigning.clear()
-        self.reserved.clear()
+        """A new term of leadership: a fresh pool, a full lease for every worker."""
         now = self.ctx.wall_time()
-        self.leases.take_over(now)
-        self._sync_pool()
+        self.dispatch.take_over(self.core.term, now, self.ctx.rng)
         wanted = (self.settings.keep_finished_s, self.settings.max_finished)
         policy = self.jobs.retention
         if (policy.keep_finished_s, policy.max_finished) != wanted:
             self._propose(SetRetentionCmd(now, *wanted), None)
         log.info("leading", extra={"node": self.node_id, "term": self.core.term})
 
-    def _sync_pool(self) -> None:
-        pool = self.pool
-        assert pool is not None
-        now = self.ctx.wall_time()
-        leases = self.leases
-        for worker in self.jobs.workers():
-            # a worker past its lease has stopped its jobs and refuses new ones, lost or not
-            # yet; one this leader has not heard from may be gone with the old leader
-            if worker.state is WorkerState.LOST or not leases.usable(worker.id, now):
-                if worker.id in pool:
-                    pool.remove(worker.id)
-                continue
-            free = worker.capacity - len(worker.running) - self.reserved.get(worker.id, 0)
-            if worker.id in pool:
-                pool.set_free(worker.id, max(free, 0))
-            else:
-                pool.add(worker.id, worker.capacity, worker.types, max(free, 0))
+    def _dispatch(self, *, wake: bool = True) -> None:
+        """Propose what the dispatcher plans. With ``wake`` the Ready goes out in the
+        next turn (a ``Wake`` behind the messages already queued), so no job waits for
+        a timer."""
+        dispatch = self.dispatch
+        plan = dispatch.plan(self.ctx.wall_time())
+        if plan.tick is not None:
+            self._propose_cmd(plan.tick, lambda _: dispatch.ticked())
+        assign = plan.assign
+        if assign is not None:
+            self._propose_cmd(assign, lambda out: self._assigned(assign, out))
+        if wake and (plan.tick is not None or assign is not None):
+            self.ctx.self_ref.try_send(Wake())
 
-    def _schedule(self) -> None:
-        pool = self.pool
-        assert pool is not None
-        self._promote_delayed()
-        free = pool.free_slots()
-        if not free:
-            return
-        now = self.ctx.wall_time()
-        limit = min(free, self.settings.max_assign_batch)
-        due = self.jobs.due_jobs(pool.handled_types(), limit, self.assigning)
-        if not due:
-            return
-        lease = now + self.settings.lease_s
-        batch: list[AssignmentCmd] = []
-        for job in due:
-            worker = pool.choose(job.type)
-            if worker is None:
-                continue
-            batch.append(AssignmentCmd(job.id, worker, job.attempts + 1, lease))
-            self.reserved[worker] = self.reserved.get(worker, 0) + 1
-        if not batch:
-            return
-        self.assigning.update(a.job_id for a in batch)
-        for a in batch:
-            self.leases.assigned(a.job_id, a.attempt, lease)
-        self._propose_cmd(AssignCmd(now, tuple(batch)), lambda out: self._assigned(batch, out))
-
-    def _promote_delayed(self) -> None:
-        """Delayed jobs become due through the log: propose a tick when one's time has come."""
-        run_at = self.jobs.next_run_at()
-        now = self.ctx.wall_time()
-        if run_at is None or run_at > now or self.ticking:
-            return
-        self.ticking = True
-
-        def done(_: Message) -> None:
-            self.ticking = False
-
-        self._propose_cmd(TickCmd(now), done)
-
-    def _assigned(self, batch: list[AssignmentCmd], outcome: Message) -> None:
-        per_worker: dict[str, list[Assignment]] = {}
-        for a in batch:
-            self.assigning.discard(a.job_id)
-            left = self.reserved.get(a.worker, 0) - 1
-            if left > 0:
-                self.reserved[a.worker] = left
-            else:
-                self.reserved.pop(a.worker, None)
-            if not isinstance(outcome, Committed):
-                continue
-            job = self.jobs.job(a.job_id)
-            if job is None or not self.jobs.is_current(a.job_id, a.attempt, a.worker):
-                continue
-            per_worker.setdefault(a.worker, []).append(
-                Assignment(job.id, a.attempt, job.type, job.payload, job.timeout_s)
-            )
+    def _assigned(self, cmd: AssignCmd, outcome: Message) -> None:
+        per_worker = self.dispatch.assigned(cmd, isinstance(outcome, Committed))
         for worker, assignments in per_worker.items():
             self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments)))
 
     def _maintain(self) -> None:
-        if self.core.role is not Role.LEADER or self.pool is None:
+        if self.core.role is not Role.LEADER or not self.dispatch.leading:
             return
-        now = self.ctx.wall_time()
-        rng = self.ctx.rng
-        jobs = self.jobs
-        live = [w for w in jobs.workers() if w.state is not WorkerState.LOST]
-        for worker_id in self.leases.expired_workers(now, (w.id for w in live)):
-            worker = jobs.worker(worker_id)
-            assert worker is not None
-            jitters = tuple(rng.random() for _ in worker.running)
-            log.warning("worker lost", extra={"worker": worker_id})
-            self.leases.forget_worker(worker_id)
-            self._propose(ExpireWorkerCmd(now, worker_id, jitters), None)
-        running = ((job_id, attempt) for _, job_id, attempt in jobs.running_jobs())
-        expired = self.leases.expired_jobs(now, running, lambda job_id: job_id in jobs.jobs)
-        if expired:
-            jitters = tuple(rng.random() for _ in expired)
-            self._propose(ExpireLeasesCmd(now, tuple(expired), jitters), None)
+        lost, expired = self.dispatch.expirations(self.ctx.wall_time(), self.ctx.rng)
+        for cmd in lost:
+            log.warning("worker lost", extra={"worker": cmd.worker})
+            self._propose(cmd, None)
+        if expired is not None:
+            self._propose(expired, None)
 
     async def _retention(self, now: float) -> None:
         """Propose removing what the retention policy no longer keeps, if anything."""

@@ -30,6 +30,7 @@ import msgpack
 import trio
 
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
+from actors.worker.metrics import SlotTurnaround, WorkerMetrics
 from runtime.actor import Actor, ActorRef
 from runtime.errors import AskError, AskTimeout
 from transport.cluster import (
@@ -78,6 +79,7 @@ class WorkerActor(Actor):
         heartbeat_s: float = 1.0,
         ask_timeout_s: float = 2.0,
         drain_grace_s: float = 30.0,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         if not masters:
             raise ValueError("a worker needs at least one master to register with")
@@ -98,12 +100,20 @@ class WorkerActor(Actor):
         self.draining = False
         self.jobs: dict[RunningJob, _Job] = {}
         self._next_master = 0
+        # set when a job finishes (there is something to report)
         self._wake = trio.Event()
+        # set when the leader was lost (register again without waiting for the beat)
+        self._lost = trio.Event()
+        # finished jobs in a report that is on its way
+        self.reporting: set[RunningJob] = set()
+        self.metrics = metrics
+        self.slots = SlotTurnaround(capacity)
 
     # -- mailbox ------------------------------------------------------------------
 
     async def on_start(self) -> None:
         self.ctx.nursery.start_soon(self._control_loop)
+        self.ctx.nursery.start_soon(self._reporter)
         self.ctx.nursery.start_soon(self._lease_watch)
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
@@ -112,10 +122,14 @@ class WorkerActor(Actor):
                 # sent on a stale view of this worker: the job returns when its lease ends
                 log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
                 return None
+            now = trio.current_time()
             for assignment in msg.assignments:
                 key = RunningJob(assignment.job_id, assignment.attempt)
                 if key in self.jobs or self.draining:
                     continue
+                waited = self.slots.job_started(now)
+                if waited is not None and self.metrics is not None:
+                    self.metrics.slot_turnaround.observe(waited)
                 scope = trio.CancelScope()
                 job = _Job(key, scope)
                 self.jobs[key] = job
@@ -141,29 +155,42 @@ class WorkerActor(Actor):
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
     ) -> None:
         context = JobContext(job.key.job_id, job.key.attempt)
-        job.outcome = await run_job(self.registry, job_type, payload, timeout_s, context, job.scope)
+        try:
+            job.outcome = await run_job(
+                self.registry, job_type, payload, timeout_s, context, job.scope
+            )
+        finally:
+            self.slots.job_finished(trio.current_time())
         if job.outcome is not None and self.jobs.get(job.key) is job:
             self._wake.set()
 
     # -- talking to the leader ----------------------------------------------------------
 
     async def _control_loop(self) -> None:
+        """Register, then heartbeat every ``heartbeat_s``; register again at once when a
+        request finds the leader gone."""
         next_beat = trio.current_time()
         while True:
             with trio.move_on_at(next_beat):
-                await self._wake.wait()
-            self._wake = trio.Event()
-            now = trio.current_time()
+                await self._lost.wait()
+            self._lost = trio.Event()
+            next_beat = trio.current_time() + self.heartbeat_s
             if not self.registered:
                 await self._register()
-                if not self.registered:
-                    next_beat = now + self.heartbeat_s
-                    continue
-            if now >= next_beat:
-                next_beat = now + self.heartbeat_s
+                if self.registered:
+                    self._wake.set()  # reports held while unregistered
+            else:
                 await self._heartbeat()
+
+    async def _reporter(self) -> None:
+        """Report finished jobs as they finish, without waiting for the previous report's
+        answer: a report is acknowledged once committed, and a slot waiting for that
+        would idle for a whole log write."""
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
             if self.registered:
-                await self._report_finished()
+                self._report_finished()
 
     async def _lease_watch(self) -> None:
         """Stop unfinished jobs the moment the lease runs out (apart from the control
@@ -221,6 +248,7 @@ class WorkerActor(Actor):
     def _lost_leader(self, hint: str | None) -> None:
         if self.registered:
             log.info("leader lost", extra={"leader": self.leader, "hint": hint})
+            self._lost.set()
         self.registered = False
         self.leader = hint
 
@@ -251,12 +279,18 @@ class WorkerActor(Actor):
                 self._renewed(sent_at)
             else:
                 self.registered = False
+                self._lost.set()  # the leader does not know this worker: say hello now
             for key in answer.cancel:
                 self._cancel(key)
 
-    async def _report_finished(self) -> None:
-        """Report every finished job in one message; keep them until it is acked."""
-        finished = [(key, job.outcome) for key, job in self.jobs.items() if job.outcome is not None]
+    def _report_finished(self) -> None:
+        """Report every finished job not already on its way, in one message; keep them
+        until it is acknowledged."""
+        finished = [
+            (key, job.outcome)
+            for key, job in self.jobs.items()
+            if job.outcome is not None and key not in self.reporting
+        ]
         if not finished:
             return
         reports = tuple(
@@ -270,9 +304,17 @@ class WorkerActor(Actor):
             )
             for key, outcome in finished
         )
-        if isinstance(await self._ask_leader(ReportJobs(self.worker_id, reports)), Ack):
-            for key, _ in finished:
-                self.jobs.pop(key, None)
+        keys = [key for key, _ in finished]
+        self.reporting.update(keys)
+        self.ctx.nursery.start_soon(self._send_report, keys, ReportJobs(self.worker_id, reports))
+
+    async def _send_report(self, keys: list[RunningJob], report: ReportJobs) -> None:
+        try:
+            if isinstance(await self._ask_leader(report), Ack):
+                for key in keys:
+                    self.jobs.pop(key, None)
+        finally:
+            self.reporting.difference_update(keys)
 
     async def _drain(self) -> None:
         """Finish what runs within the grace period, hand the rest back, then stop."""

@@ -1,0 +1,245 @@
+"""The leader's dispatch bookkeeping: what to assign, to whom, and what is on its way.
+
+The replicated table (:class:`~actors.scheduler.state.JobStateMachine`) says
+what is true once committed; between proposing an assignment and applying it
+the leader must remember what it already promised, or it would hand the same
+job out twice or offer a worker more jobs than it has slots. That memory is
+this class: the worker pool with its credits (one per free slot), the jobs
+being assigned, the slots they reserve, whether a tick for delayed jobs is on
+its way, and the term it was built in. It holds no clock, no randomness of
+its own and no I/O: the master calls it with the time and an rng, proposes
+the commands it returns and sends the assignments it returns once committed.
+
+The master calls :meth:`Dispatcher.plan` after every burst of applied
+entries, so a slot freed by an applied report is refilled in the same turn
+of the event loop, not at the next timer. Credits are taken when a job is
+chosen and given back when its assignment is applied (or fails), at which
+point the table's own running list accounts for the slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from random import Random
+
+import attrs
+
+from actors.scheduler.leases import Leases
+from actors.scheduler.lifecycle import WorkerState
+from actors.scheduler.policies import WorkerPool, make_pool
+from actors.scheduler.state import JobStateMachine
+from transport.cluster import Assignment
+from transport.commands import (
+    AssignCmd,
+    AssignmentCmd,
+    ExpireLeasesCmd,
+    ExpireWorkerCmd,
+    TickCmd,
+)
+
+__all__ = ["Dispatcher", "Plan"]
+
+
+@attrs.frozen
+class Plan:
+    """What the leader should propose now: a tick for due delayed jobs, an assignment."""
+
+    tick: TickCmd | None = None
+    assign: AssignCmd | None = None
+
+
+_NOTHING = Plan()
+
+
+class Dispatcher:
+    """The leader's view of free slots and assignments in flight, for one term."""
+
+    def __init__(
+        self,
+        jobs: JobStateMachine,
+        leases: Leases,
+        *,
+        policy: str,
+        lease_s: float,
+        max_batch: int,
+    ) -> None:
+        self.jobs = jobs
+        self.leases = leases
+        self.policy = policy
+        self.lease_s = lease_s
+        self.max_batch = max_batch
+        self.pool: WorkerPool | None = None
+        # the term this dispatcher leads in; 0 while it does not
+        self.term = 0
+        # job ids proposed for assignment and not yet applied, and the credits they hold
+        self.assigning: set[str] = set()
+        self.reserved: dict[str, int] = {}
+        # worker -> jobs it reported finished, in reports proposed and not yet applied:
+        # their slots are free on the worker already, so they are offered again at once
+        # and the next assignment rides the same log write as the report
+        self.freeing: dict[str, set[str]] = {}
+        self.ticking = False
+
+    @property
+    def leading(self) -> bool:
+        return self.pool is not None
+
+    def take_over(self, term: int, now: float, rng: Random) -> None:
+        """A new term of leadership: a fresh pool, and a full lease for every worker."""
+        self.term = term
+        self.pool = make_pool(self.policy, rng)
+        self._forget_in_flight()
+        self.leases.take_over(now)
+
+    def step_down(self) -> None:
+        """Leadership is gone: nothing in flight will be answered by this master."""
+        self.term = 0
+        self.pool = None
+        self._forget_in_flight()
+
+    def _forget_in_flight(self) -> None:
+        self.assigning.clear()
+        self.reserved.clear()
+        self.freeing.clear()
+        self.ticking = False
+
+    # -- planning ----------------------------------------------------------------------
+
+    def plan(self, now: float) -> Plan:
+        """The commands to propose now, given the table as applied so far."""
+        pool = self.pool
+        if pool is None:
+            return _NOTHING
+        self._sync_pool(pool, now)
+        tick = self._tick(now)
+        assign = self._assign(pool, now)
+        if tick is None and assign is None:
+            return _NOTHING
+        return Plan(tick, assign)
+
+    def _sync_pool(self, pool: WorkerPool, now: float) -> None:
+        leases = self.leases
+        reserved = self.reserved
+        freeing = self.freeing
+        for worker in self.jobs.workers():
+            # a worker past its lease has stopped its jobs and refuses new ones, lost or
+            # not yet; one this leader has not heard from may be gone with the old leader
+            if worker.state is WorkerState.LOST or not leases.usable(worker.id, now):
+                if worker.id in pool:
+                    pool.remove(worker.id)
+                continue
+            busy = len(worker.running) + reserved.get(worker.id, 0)
+            done = freeing.get(worker.id)
+            if done:
+                busy -= len(done & worker.running)
+            free = max(worker.capacity - busy, 0)
+            if worker.id in pool:
+                if pool.free[worker.id] != free:
+                    pool.set_free(worker.id, free)
+            else:
+                pool.add(worker.id, worker.capacity, worker.types, free)
+
+    def _tick(self, now: float) -> TickCmd | None:
+        """Delayed jobs become due through the log: a tick once one's time has come."""
+        run_at = self.jobs.next_run_at()
+        if run_at is None or run_at > now or self.ticking:
+            return None
+        self.ticking = True
+        return TickCmd(now)
+
+    def _assign(self, pool: WorkerPool, now: float) -> AssignCmd | None:
+        free = pool.free_slots()
+        if not free:
+            return None
+        limit = min(free, self.max_batch)
+        due = self.jobs.due_jobs(pool.handled_types(), limit, self.assigning)
+        if not due:
+            return None
+        lease = now + self.lease_s
+        batch: list[AssignmentCmd] = []
+        reserved = self.reserved
+        for job in due:
+            worker = pool.choose(job.type)
+            if worker is None:
+                continue
+            batch.append(AssignmentCmd(job.id, worker, job.attempts + 1, lease))
+            reserved[worker] = reserved.get(worker, 0) + 1
+        if not batch:
+            return None
+        for a in batch:
+            self.assigning.add(a.job_id)
+            self.leases.assigned(a.job_id, a.attempt, lease)
+        return AssignCmd(now, tuple(batch))
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def reported(self, worker: str, job_ids: Iterable[str]) -> list[str]:
+        """A report from ``worker`` for ``job_ids`` (its current attempts) is proposed:
+        their slots may be filled before it is applied. Returns the ids newly counted,
+        to pass to :meth:`report_applied` (a report sent twice counts once)."""
+        if self.pool is None:
+            return []
+        done = self.freeing.setdefault(worker, set())
+        new = [job_id for job_id in job_ids if job_id not in done]
+        done.update(new)
+        return new
+
+    def report_applied(self, worker: str, job_ids: Iterable[str]) -> None:
+        """The report counted by :meth:`reported` was applied or lost."""
+        done = self.freeing.get(worker)
+        if done is None:
+            return
+        done.difference_update(job_ids)
+        if not done:
+            del self.freeing[worker]
+
+    def ticked(self) -> None:
+        """The tick proposed by :meth:`plan` was applied or lost."""
+        self.ticking = False
+
+    def assigned(self, cmd: AssignCmd, committed: bool) -> dict[str, list[Assignment]]:
+        """The assignment ``cmd`` was applied (``committed``) or lost: release its
+        reservations, and return what to send to each worker."""
+        per_worker: dict[str, list[Assignment]] = {}
+        reserved = self.reserved
+        jobs = self.jobs
+        for a in cmd.assignments:
+            self.assigning.discard(a.job_id)
+            left = reserved.get(a.worker, 0) - 1
+            if left > 0:
+                reserved[a.worker] = left
+            else:
+                reserved.pop(a.worker, None)
+            if not committed:
+                continue
+            job = jobs.job(a.job_id)
+            if job is None or not jobs.is_current(a.job_id, a.attempt, a.worker):
+                continue
+            per_worker.setdefault(a.worker, []).append(
+                Assignment(job.id, a.attempt, job.type, job.payload, job.timeout_s)
+            )
+        return per_worker
+
+    # -- leases --------------------------------------------------------------------------
+
+    def expirations(
+        self, now: float, rng: Random
+    ) -> tuple[list[ExpireWorkerCmd], ExpireLeasesCmd | None]:
+        """Workers silent past their lease, and running attempts whose lease ran out
+        (each with the jitter its retry backoff needs, drawn from ``rng``)."""
+        jobs = self.jobs
+        leases = self.leases
+        live = (w.id for w in jobs.workers() if w.state is not WorkerState.LOST)
+        lost: list[ExpireWorkerCmd] = []
+        for worker_id in leases.expired_workers(now, live):
+            worker = jobs.worker(worker_id)
+            assert worker is not None
+            jitters = tuple(rng.random() for _ in worker.running)
+            leases.forget_worker(worker_id)
+            lost.append(ExpireWorkerCmd(now, worker_id, jitters))
+        running = ((job_id, attempt) for _, job_id, attempt in jobs.running_jobs())
+        expired = leases.expired_jobs(now, running, lambda job_id: job_id in jobs.jobs)
+        if not expired:
+            return lost, None
+        jitters = tuple(rng.random() for _ in expired)
+        return lost, ExpireLeasesCmd(now, tuple(expired), jitters)
