@@ -37,7 +37,7 @@ import trio
 
 from actors.gateway.app import ApiError, Gateway
 from actors.master.actor import MasterActor, MasterSettings
-from actors.raft.core import RaftConfig, Role
+from actors.raft.core import RaftConfig
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import JobStatus
@@ -56,9 +56,8 @@ from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 from sim.harness import Simulation, wait_until
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
-from transport.codec import Message, decode, encode
+from transport.codec import Message, encode
 from transport.commands import AssignCmd
-from transport.raft import Snapshot
 from transport.records import JobRecord
 
 __all__ = ["JobCluster", "JobObserver"]
@@ -227,19 +226,27 @@ class ObservedMaster(MasterActor):
 
     observer: JobObserver
 
-    def propose(self, data: bytes, done: Callable[[Message], None]) -> int:
-        cmd = decode(data)
+    def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         if isinstance(cmd, AssignCmd):
             batch = {a.job_id for a in cmd.assignments}
             skipped = frozenset(self.dispatch.assigning - batch)
-            self.observer.decisions[data] = Decision(self.applied, skipped)
+            self.observer.decisions[encode(cmd)] = Decision(self.raft.applied, skipped)
             self.observer.assign_proposed.set()
-        return super().propose(data, done)
+        return super()._propose_cmd(cmd, done)
 
-    async def _install(self, snapshot: Snapshot) -> None:
-        await super()._install(snapshot)
+
+class ObservedHistory(MemoryHistory):
+    """A master's history that tells the observer when a leader's snapshot replaced it."""
+
+    def __init__(self, disk: HistoryDisk, node: str, observer: JobObserver) -> None:
+        super().__init__(disk)
+        self.node = node
+        self.observer = observer
+
+    def finish_install(self, index: int) -> None:
+        super().finish_install(index)
         installs = self.observer.installs
-        installs[self.node_id] = installs.get(self.node_id, 0) + 1
+        installs[self.node] = installs.get(self.node, 0) + 1
 
 
 @attrs.define
@@ -391,7 +398,7 @@ class JobCluster:
                 member.name,
                 self.master_names,
                 MemoryStorage(member.disk, fsync_s=FSYNC_S),
-                History(MemoryHistory(member.history)),
+                History(ObservedHistory(member.history, member.name, self.observer)),
                 RaftConfig(),
                 self.settings,
                 tick_s=TICK_S,
@@ -454,9 +461,9 @@ class JobCluster:
         best: tuple[int, str] | None = None
         for member in self.masters.values():
             actor = member.actor
-            leads = actor is not None and actor.core.role is Role.LEADER
-            if leads and actor is not None and (best is None or actor.core.term > best[0]):
-                best = (actor.core.term, member.name)
+            leads = actor is not None and actor.raft.is_leader
+            if leads and actor is not None and (best is None or actor.raft.term > best[0]):
+                best = (actor.raft.term, member.name)
         return best[1] if best else None
 
     async def wait_for_leader(self, within: float = 5.0) -> str | None:
@@ -487,7 +494,7 @@ class JobCluster:
         if any(a is None for a in actors):
             return "not every master is up"
         live = [a for a in actors if a is not None]
-        leaders = [a.node_id for a in live if a.core.role is Role.LEADER]
+        leaders = [a.node_id for a in live if a.raft.is_leader]
         if len(leaders) != 1:
             return f"leaders: {leaders}"
         leader = next(a for a in live if a.node_id == leaders[0])
@@ -507,11 +514,11 @@ class JobCluster:
         if observer.running:
             return f"{len(observer.running)} executions still running"
         for a in live:
-            if a.history.written != a.applied:
-                return f"{a.node_id}'s history holds up to {a.history.written} of {a.applied}"
+            if a.history.written != a.raft.applied:
+                return f"{a.node_id}'s history holds up to {a.history.written} of {a.raft.applied}"
         states = {
             a.node_id: (
-                a.applied,
+                a.raft.applied,
                 b"".join(snapshot_codec.encode_pieces(a.jobs)),
                 self.masters[a.node_id].history.visible.dump(),
             )

@@ -84,7 +84,7 @@ class Member:
     @property
     def core(self) -> RaftCore | None:
         actor = self.actor
-        return actor.core if actor is not None and hasattr(actor, "core") else None
+        return actor.raft.core if actor is not None and hasattr(actor.raft, "core") else None
 
 
 @attrs.frozen

@@ -34,8 +34,8 @@ import attrs
 import trio
 
 from actors.master.metrics import MasterMetrics
-from actors.raft.actor import Committed, NotLeaderReply, RaftActor, Wake
-from actors.raft.core import NotLeader, RaftConfig, Role
+from actors.raft.core import NotLeader, RaftConfig
+from actors.raft.replica import Committed, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.dispatch import Dispatcher
@@ -44,7 +44,7 @@ from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.lifecycle import WorkerState
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
-from runtime.actor import ActorRef, PendingReply
+from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.storage import Storage
 from runtime.storage.history import History, HistoryQuery, pack_row
 from runtime.storage.history import Remove as RemoveRecord
@@ -232,8 +232,11 @@ class _JobLog:
             await trio.sleep(0)
 
 
-class MasterActor(RaftActor):
-    peer_name = "master"
+class MasterActor(Actor):
+    """The master's messages around a composed Raft replica (``self.raft``), whose
+    propose, read barrier, leadership and term are all the master uses of Raft."""
+
+    mailbox_size = 8192
 
     def __init__(
         self,
@@ -256,15 +259,18 @@ class MasterActor(RaftActor):
         self.metrics = metrics
         self.job_log = _JobLog(self.jobs, history, metrics)
         self.seen_leader: str | None = None
-        super().__init__(
+        self.node_id = node_id
+        self.raft = Replica(
             node_id,
             voters,
             storage,
             self.job_log,
             config,
+            peer_name="master",
             tick_s=tick_s,
             snapshot_every=snapshot_every,
             snapshot_bytes=snapshot_bytes,
+            after_apply=history.advance,
         )
         self.settings = settings
         self.leases = Leases(settings.lease_s)
@@ -287,11 +293,11 @@ class MasterActor(RaftActor):
             self.metrics.attach(self)
         await self.history.open()
         await self.ctx.nursery.start(self.history.run)
-        await super().on_start()
-        if self.core.log.offset > self.history.recovered:
+        await self.raft.start(self.ctx)
+        if self.raft.core.log.offset > self.history.recovered:
             raise RuntimeError(
                 f"the history holds entries up to {self.history.recovered}, behind the "
-                f"snapshot at {self.core.log.offset}: the data directory is damaged"
+                f"snapshot at {self.raft.core.log.offset}: the data directory is damaged"
             )
         self.ctx.every(self.settings.lease_s / 4, Maintain())
         self.ctx.every(self.settings.retention_check_s, CheckRetention())
@@ -313,19 +319,19 @@ class MasterActor(RaftActor):
             self._maintain()
             return None
         if isinstance(msg, CheckRetention):
-            if self.is_leader and self.dispatch.leading and not self.retaining:
+            if self.raft.is_leader and self.dispatch.leading and not self.retaining:
                 self.retaining = True
                 self.ctx.nursery.start_soon(self._retention, self.ctx.wall_time())
             return None
         if isinstance(msg, WRITES):
-            if self.core.role is not Role.LEADER:
-                return NotLeaderAnswer(self.core.leader)
+            if not self.raft.is_leader:
+                return NotLeaderAnswer(self.raft.leader)
             try:
                 self._write(msg, self.ctx.defer_reply())
             except NotLeader as exc:
                 return NotLeaderAnswer(exc.leader_hint)
             return None
-        return await super().handle(msg, sender)
+        return await self.raft.handle(msg)
 
     def _write(self, msg: Message, reply: PendingReply) -> None:
         now = self.ctx.wall_time()
@@ -383,7 +389,7 @@ class MasterActor(RaftActor):
 
     def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         data = encode(cmd)
-        index = self.propose(data, done)
+        index = self.raft.propose(data, done)
         self.job_log.proposed[index] = (data, cmd)
         return index
 
@@ -410,10 +416,9 @@ class MasterActor(RaftActor):
     async def _settled(self) -> bool:
         """Whether this master leads and has applied everything committed before its term
         (a ReadIndex round while it has not yet applied an entry of its own term)."""
-        core = self.core
-        if core.role is not Role.LEADER:
+        if not self.raft.is_leader:
             return False
-        if core.log.term_at(self.applied) == core.term:
+        if self.raft.applied_own_term:
             return True
         confirmed = trio.Event()
         outcome = [False]
@@ -422,7 +427,7 @@ class MasterActor(RaftActor):
             outcome[0] = ok
             confirmed.set()
 
-        self.read_barrier(done)
+        self.raft.read_barrier(done)
         self.ctx.self_ref.try_send(Wake())
         await confirmed.wait()
         return outcome[0]
@@ -434,10 +439,10 @@ class MasterActor(RaftActor):
         keys = [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
         while True:
             if not await self._settled():
-                reply.resolve(NotLeaderAnswer(self.core.leader))
+                reply.resolve(NotLeaderAnswer(self.raft.leader))
                 return
             found = await self.history.by_keys(keys)
-            if self.core.log.last_index + 1 - self.applied <= KEY_WINDOW // 2:
+            if self.raft.unapplied + 1 <= KEY_WINDOW // 2:
                 break
         fresh = [s for s in msg.jobs if s.idempotency_key not in found]
         if not fresh:
@@ -491,7 +496,7 @@ class MasterActor(RaftActor):
 
     async def _cancel_final(self, job_id: str, reply: PendingReply) -> None:
         if not await self._settled():
-            reply.resolve(NotLeaderAnswer(self.core.leader))
+            reply.resolve(NotLeaderAnswer(self.raft.leader))
             return
         job = self.jobs.job(job_id)
         if job is not None:  # live after all (a retry, or a submit older than our term)
@@ -512,7 +517,7 @@ class MasterActor(RaftActor):
         self.retrying.add(job_id)
         try:
             if not await self._settled():
-                reply.resolve(NotLeaderAnswer(self.core.leader))
+                reply.resolve(NotLeaderAnswer(self.raft.leader))
                 self.retrying.discard(job_id)
                 return
             record = None if self.jobs.job(job_id) else await self.history.get(job_id)
@@ -535,7 +540,7 @@ class MasterActor(RaftActor):
 
     async def _delete(self, job_id: str, reply: PendingReply) -> None:
         if not await self._settled():
-            reply.resolve(NotLeaderAnswer(self.core.leader))
+            reply.resolve(NotLeaderAnswer(self.raft.leader))
             return
         job = self.jobs.job(job_id)
         if job is None and await self.history.get(job_id) is None:
@@ -628,12 +633,12 @@ class MasterActor(RaftActor):
 
         def done(ok: bool) -> None:
             for reply, ack in beats:
-                reply.resolve(ack if ok else NotLeaderAnswer(self.core.leader))
+                reply.resolve(ack if ok else NotLeaderAnswer(self.raft.leader))
             if ok:
                 self.heartbeats_answered += len(beats)
 
         try:
-            self.read_barrier(done)
+            self.raft.read_barrier(done)
         except NotLeader as exc:
             for reply, _ in beats:
                 reply.resolve(NotLeaderAnswer(exc.leader_hint))
@@ -655,7 +660,7 @@ class MasterActor(RaftActor):
             body["history_jobs"] = self.history.rows
             reply.resolve(_json(body))
         elif isinstance(msg, GetWorkers):
-            leading = self.core.role is Role.LEADER
+            leading = self.raft.is_leader
             views = [
                 worker_view(
                     w,
@@ -708,8 +713,8 @@ class MasterActor(RaftActor):
     def _linearizable(self, msg: Linearizable) -> Message | None:
         if not isinstance(msg.read, READS):
             return Unavailable(f"{type(msg.read).__name__} is not a read")
-        if self.core.role is not Role.LEADER:
-            return NotLeaderAnswer(self.core.leader)
+        if not self.raft.is_leader:
+            return NotLeaderAnswer(self.raft.leader)
         reply = self.ctx.defer_reply()
         read = msg.read
 
@@ -717,70 +722,53 @@ class MasterActor(RaftActor):
             if ok:
                 self._read(read, reply)
             else:
-                reply.resolve(NotLeaderAnswer(self.core.leader))
+                reply.resolve(NotLeaderAnswer(self.raft.leader))
 
-        self.read_barrier(done)
+        self.raft.read_barrier(done)
         return None
 
     def _cluster(self) -> Message:
-        core = self.core
-        caught_up = core.leader is not None and self.applied >= core.commit
-        body = {
-            "node": self.node_id,
-            "leader": core.leader,
-            "term": core.term,
-            "role": core.role.value,
-            "masters": list(core.voters),
-            "commit_index": core.commit,
-            "applied_index": self.applied,
-            "ready": caught_up,
-        }
-        return JsonView(json.dumps(body).encode())
-
-    # -- applying ------------------------------------------------------------------------
-
-    def after_apply(self) -> None:
-        self.history.advance(self.applied)
+        return _json({"node": self.node_id, **self.raft.status()})
 
     # -- the leader's scheduling -------------------------------------------------------
 
     async def on_drained(self) -> None:
-        leading = self.core.role is Role.LEADER
+        leading = self.raft.is_leader
         if self.beats and leading:
             self._confirm_beats()
-        if leading and self.dispatch.term == self.core.term:
+        if leading and self.dispatch.term == self.raft.term:
             # before the Ready: assignments into slots that reports just freed share
             # the reports' log write
             self._dispatch(wake=False)
-        await super().on_drained()
+        await self.raft.drained()
         if self.history.congested:
             await self.history.wait_flushed()
-        leader = self.core.leader
+        leader = self.raft.leader
         if leader is not None and leader != self.seen_leader:
             if self.seen_leader is not None and self.metrics is not None:
                 self.metrics.leader_changes.inc()
             self.seen_leader = leader
-        if self.core.role is not Role.LEADER:
+        if not self.raft.is_leader:
             if self.dispatch.leading:
                 self.dispatch.step_down()
                 self.retaining = False
             for reply, _ in self.beats:
-                reply.resolve(NotLeaderAnswer(self.core.leader))
+                reply.resolve(NotLeaderAnswer(self.raft.leader))
             self.beats.clear()
             return
-        if self.dispatch.term != self.core.term:
+        if self.dispatch.term != self.raft.term:
             self._take_over()
         self._dispatch()
 
     def _take_over(self) -> None:
         """A new term of leadership: a fresh pool, a full lease for every worker."""
         now = self.ctx.wall_time()
-        self.dispatch.take_over(self.core.term, now, self.ctx.rng)
+        self.dispatch.take_over(self.raft.term, now, self.ctx.rng)
         wanted = (self.settings.keep_finished_s, self.settings.max_finished)
         policy = self.jobs.retention
         if (policy.keep_finished_s, policy.max_finished) != wanted:
             self._propose(SetRetentionCmd(now, *wanted), None)
-        log.info("leading", extra={"node": self.node_id, "term": self.core.term})
+        log.info("leading", extra={"node": self.node_id, "term": self.raft.term})
 
     def _dispatch(self, *, wake: bool = True) -> None:
         """Propose what the dispatcher plans. With ``wake`` the Ready goes out in the
@@ -802,7 +790,7 @@ class MasterActor(RaftActor):
             self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments)))
 
     def _maintain(self) -> None:
-        if self.core.role is not Role.LEADER or not self.dispatch.leading:
+        if not self.raft.is_leader or not self.dispatch.leading:
             return
         lost, expired = self.dispatch.expirations(self.ctx.wall_time(), self.ctx.rng)
         for cmd in lost:
@@ -818,7 +806,7 @@ class MasterActor(RaftActor):
             before = now - policy.keep_finished_s
             expired = await self.history.finished_before(before)
             cut = await self.history.cutoff(policy.max_finished)
-            if (expired or cut is not None) and self.core.role is Role.LEADER:
+            if (expired or cut is not None) and self.raft.is_leader:
                 cmd = RetainCmd(now, before if expired else None, cut or 0)
                 self._propose_cmd(cmd, lambda _: self._retained())
                 self.ctx.self_ref.try_send(Wake())

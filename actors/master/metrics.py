@@ -39,7 +39,7 @@ class _TableCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         master = self.master()
-        if master is None or not hasattr(master, "core"):
+        if master is None or not hasattr(master.raft, "core"):
             return
         jobs = master.jobs
         total = CounterMetricFamily(
@@ -84,11 +84,12 @@ class _TableCollector(Collector):
             "Finished jobs kept in this master's history",
             master.history.rows,
         )
-        core = master.core
+        raft = master.raft
+        core = raft.core
         yield GaugeMetricFamily(
-            "podium_raft_is_leader", "1 on the leader", value=int(master.is_leader)
+            "podium_raft_is_leader", "1 on the leader", value=int(raft.is_leader)
         )
-        last = master.last_snapshot
+        last = raft.last_snapshot
         yield GaugeMetricFamily(
             "podium_raft_snapshot_seconds",
             "How long the last snapshot took (encoding, with applying paused, and persisting)",
@@ -97,7 +98,7 @@ class _TableCollector(Collector):
         yield GaugeMetricFamily(
             "podium_raft_snapshot_max_seconds",
             "The longest snapshot since this master started",
-            value=master.longest_snapshot_s,
+            value=raft.longest_snapshot_s,
         )
         yield GaugeMetricFamily(
             "podium_raft_snapshot_step_seconds",
@@ -145,7 +146,7 @@ class MasterMetrics:
     def before_apply(self, cmd: Message) -> list[tuple[str, float]] | None:
         """For a report: the type and start time of each run it may finish."""
         master = self.master
-        if master is None or not master.is_leader or not isinstance(cmd, ReportCmd):
+        if master is None or not master.raft.is_leader or not isinstance(cmd, ReportCmd):
             return None
         runs = []
         for item in cmd.reports:
@@ -161,7 +162,7 @@ class MasterMetrics:
 
     def after_apply(self, cmd: Message, runs: list[tuple[str, float]] | None) -> None:
         master = self.master
-        if master is None or not master.is_leader:
+        if master is None or not master.raft.is_leader:
             return
         if isinstance(cmd, AssignCmd):
             observe = self.scheduling_latency.observe

@@ -165,9 +165,9 @@ async def idle(sim: Simulation) -> Summary:
     await cluster.start()
     await cluster.wait_for_leader()
     await trio.sleep(2.0)  # workers register: those are entries
-    before = {m: cluster.masters[m].actor.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
+    before = {m: cluster.masters[m].actor.raft.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
     await trio.sleep(10.0)
-    after = {m: cluster.masters[m].actor.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
+    after = {m: cluster.masters[m].actor.raft.core.log.last_index for m in cluster.up(MASTERS)}  # type: ignore[union-attr]
     return {
         **cluster.summary(),
         "entries_in_10s": max(after[m] - before[m] for m in before),
