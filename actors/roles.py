@@ -1,4 +1,5 @@
-"""What each node role runs: the actors under the root supervisor and the HTTP app.
+"""What each node role runs: the actors under the root supervisor, the HTTP app and the
+native client sessions.
 
 ``runtime.node`` loads this module by name (``ROLES``) so that the runtime
 layer never imports the actors layer. A ``dev`` node is a whole cluster in
@@ -10,8 +11,9 @@ from __future__ import annotations
 import trio
 from prometheus_client import CollectorRegistry
 
-from actors.gateway.app import Gateway, build_app
+from actors.gateway.app import Gateway, Service, build_app
 from actors.gateway.auth import Authenticator
+from actors.gateway.native import NativeSessions
 from actors.master.actor import MasterActor, MasterSettings
 from actors.master.metrics import MasterMetrics
 from actors.raft.core import RaftConfig
@@ -26,6 +28,7 @@ from runtime.storage.history import History
 from runtime.storage.history_sqlite import SqliteHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+from transport.tcp import ClientHandler
 
 
 def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> MasterActor:
@@ -88,6 +91,7 @@ class NodeRoles:
         self.registry = CollectorRegistry()
         self.metrics = MasterMetrics(self.registry)
         self.worker_metrics = WorkerMetrics(self.registry)
+        self._service: Service | None = None
 
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor:
         children: list[ChildSpec] = []
@@ -97,9 +101,23 @@ class NodeRoles:
             children.append(ChildSpec("worker", lambda: worker_actor(config, self.worker_metrics)))
         return Supervisor(f"node-{config.id}", children)
 
+    def service(self, config: NodeConfig, system: ActorSystem) -> Service:
+        """The API's operations, one per node: HTTP and native clients share its batches."""
+        if self._service is None:
+            gateway = Gateway(system, max_body=config.http.max_body_bytes)
+            auth = Authenticator(config.auth, system.wall_clock)
+            self._service = Service(gateway, auth)
+        return self._service
+
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object:
-        gateway = Gateway(system, max_body=config.http.max_body_bytes)
-        return build_app(gateway, Authenticator(config.auth, system.wall_clock), self.registry)
+        api = self.service(config, system)
+        return build_app(api.gateway, api.auth, self.registry, api)
+
+    def client_handler(self, config: NodeConfig, system: ActorSystem) -> ClientHandler | None:
+        """Native clients are served where a master runs (a worker has no gateway)."""
+        if not config.runs_master:
+            return None
+        return NativeSessions(self.service(config, system))
 
     async def drain(self, config: NodeConfig, system: ActorSystem) -> None:
         """A worker stops taking jobs and finishes or hands back what it runs."""

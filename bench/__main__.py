@@ -6,7 +6,9 @@ and a table, or with ``--json`` prints only a JSON list of
 ``{"name", "ns_per_op", "ops_per_s"}``. ``cluster`` runs a real loopback
 cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``;
 ``soak`` runs millions of jobs through one (:mod:`bench.soak`) and exits 1
-unless the cluster stayed healthy throughout.
+unless the cluster stayed healthy throughout; ``submit`` measures
+acknowledged single submits per second on a dev node over the native
+protocol and over HTTP (:mod:`bench.submit`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rich.table import Table
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
 from bench.soak import SoakBench, SoakOptions, problems
+from bench.submit import SubmitOptions, run_submit
 
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
@@ -235,6 +238,39 @@ def add_soak_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
+def add_submit_parser(sub: Any) -> None:
+    p = sub.add_parser("submit", help="single submits/s on a dev node: native protocol vs HTTP")
+    p.add_argument("--jobs", type=int, default=20_000, help="timed submits on each protocol")
+    p.add_argument("--inflight", type=int, default=64, help="native calls in flight")
+    p.add_argument("--connections", type=int, default=32, help="HTTP keep-alive connections")
+    p.add_argument("--no-http", dest="http", action="store_false", help="the native side only")
+    p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+
+
+def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
+    console = Console(stderr=True, quiet=as_json)
+    with console.status("submit") as status:
+        result = run_submit(options, lambda what: status.update(what))
+    if as_json:
+        print(json.dumps(result))
+        return result
+    table = Table(title="bench submit: acknowledged single submits on a dev node")
+    table.add_column("protocol")
+    table.add_column("connections", justify="right")
+    table.add_column("in flight", justify="right")
+    table.add_column("submits/s", justify="right")
+    for name, figure in result.items():
+        table.add_row(
+            name,
+            str(figure["connections"]),
+            str(figure["inflight"]),
+            f"{figure['submits_per_s']:,}",
+        )
+    Console().print(table)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="suite", required=True)
@@ -246,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
     add_cluster_parser(sub)
     add_soak_parser(sub)
+    add_submit_parser(sub)
     args = parser.parse_args(argv)
+    if args.suite == "submit":
+        fields = {f.name for f in SubmitOptions.__attrs_attrs__}
+        submit = SubmitOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        show_submit(submit, as_json=args.json)
+        return 0
     if args.suite == "soak":
         fields = {f.name for f in SoakOptions.__attrs_attrs__}
         soak = run_soak(

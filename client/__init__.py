@@ -1,5 +1,6 @@
-"""podium's Python client (sync and async, on httpx) and the ``podium`` command line."""
+"""podium's Python client (sync and async; over HTTP with httpx, or the native protocol) and
+the ``podium`` command line."""
 
-from client.api import AsyncClient, Client, PodiumError
+from client.api import AsyncClient, Client, PodiumError, TlsFiles
 
-__all__ = ["AsyncClient", "Client", "PodiumError"]
+__all__ = ["AsyncClient", "Client", "PodiumError", "TlsFiles"]

@@ -1,16 +1,21 @@
 """The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``,
 ``.delete(id)``, ``.purge(status="dead")``.
 
-Each API call is described once, as a :class:`Call` (method, path, query,
-body); :class:`Client` runs calls on ``httpx.Client`` and
-:class:`AsyncClient` on ``httpx.AsyncClient``, so the two cannot drift
-apart. Errors come back as :class:`PodiumError` with the HTTP status and the
-server's message.
+Each API call is described once, as a :class:`Call`: the HTTP request
+(method, path, query, body) and the same request as an operation of the
+native protocol. The URL picks the transport: ``http(s)://`` runs calls on
+httpx, ``podium://host:port[,host:port...]`` on one native connection to any
+of those masters (:mod:`client.native`: many calls in flight, failover to the
+next address). :class:`Client` and :class:`AsyncClient` run the same calls
+either way, so neither the two clients nor the two transports can drift
+apart, and every method returns the same value over both. Errors come back as
+:class:`PodiumError` with the HTTP status and the server's message.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,7 +24,24 @@ import anyio
 import attrs
 import httpx
 
-__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "When"]
+from client.errors import PodiumError
+from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
+from transport.client_wire import (
+    CancelOp,
+    ClusterOp,
+    DeleteOp,
+    GetOp,
+    ListOp,
+    PurgeOp,
+    RetryOp,
+    StatsOp,
+    SubmitBatchOp,
+    SubmitOp,
+    WorkersOp,
+)
+from transport.codec import Message, packer
+
+__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "TlsFiles", "When"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 FINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
@@ -31,21 +53,18 @@ When = float | str
 Jobs = list[Job]
 
 
-class PodiumError(Exception):
-    """The API refused a request (``status`` is the HTTP status; 0 when unreachable)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}" if status else message)
-        self.status = status
-        self.message = message
-
-
 @attrs.frozen
 class Call:
+    """One API call: the HTTP request, and ``op``, the same call in the native protocol
+    (None: HTTP only). ``repeatable``: safe to send again when a connection is lost with
+    it in flight (a read, or a submit whose jobs all carry idempotency keys)."""
+
     method: str
     path: str
     params: Mapping[str, Any] | None = None
     body: Any = None
+    op: Message | None = None
+    repeatable: bool = False
 
 
 def job_body(
@@ -79,15 +98,23 @@ class _Calls:
 
     @staticmethod
     def submit(body: Mapping[str, Any]) -> Call:
-        return Call("POST", "/api/v1/jobs", body=dict(body))
+        job = dict(body)
+        op = SubmitOp(packer().pack(job))
+        keyed = job.get("idempotency_key") is not None
+        return Call("POST", "/api/v1/jobs", body=job, op=op, repeatable=keyed)
 
     @staticmethod
     def submit_batch(jobs: Iterable[Mapping[str, Any]]) -> Call:
-        return Call("POST", "/api/v1/jobs/batch", body={"jobs": [dict(j) for j in jobs]})
+        batch = {"jobs": [dict(j) for j in jobs]}
+        keyed = all(j.get("idempotency_key") is not None for j in batch["jobs"])
+        op = SubmitBatchOp(packer().pack(batch))
+        return Call("POST", "/api/v1/jobs/batch", body=batch, op=op, repeatable=keyed)
 
     @staticmethod
     def get(job_id: str, stale: bool) -> Call:
-        return Call("GET", f"/api/v1/jobs/{job_id}", {"stale": "true"} if stale else None)
+        params = {"stale": "true"} if stale else None
+        op = GetOp(job_id, stale)
+        return Call("GET", f"/api/v1/jobs/{job_id}", params, op=op, repeatable=True)
 
     @staticmethod
     def list(
@@ -110,19 +137,31 @@ class _Calls:
             "since": since,
             "until": until,
         }
-        return Call("GET", "/api/v1/jobs", {k: v for k, v in query.items() if v is not None})
+        # times travel as the query string would carry them, for the server's one parser
+        op = ListOp(
+            status,
+            job_type,
+            limit,
+            cursor,
+            order,
+            None if since is None else str(since),
+            None if until is None else str(until),
+            False,
+        )
+        params = {k: v for k, v in query.items() if v is not None}
+        return Call("GET", "/api/v1/jobs", params, op=op, repeatable=True)
 
     @staticmethod
     def cancel(job_id: str) -> Call:
-        return Call("POST", f"/api/v1/jobs/{job_id}/cancel")
+        return Call("POST", f"/api/v1/jobs/{job_id}/cancel", op=CancelOp(job_id))
 
     @staticmethod
     def retry(job_id: str) -> Call:
-        return Call("POST", f"/api/v1/jobs/{job_id}/retry")
+        return Call("POST", f"/api/v1/jobs/{job_id}/retry", op=RetryOp(job_id))
 
     @staticmethod
     def delete(job_id: str) -> Call:
-        return Call("DELETE", f"/api/v1/jobs/{job_id}")
+        return Call("DELETE", f"/api/v1/jobs/{job_id}", op=DeleteOp(job_id))
 
     @staticmethod
     def purge(
@@ -130,13 +169,25 @@ class _Calls:
     ) -> Call:
         # a str is a Sequence too; the API takes one status as a string or several as a list
         statuses = status if status is None or isinstance(status, str) else list(status)
-        body = {"status": statuses, "type": job_type, "before": before}
-        return Call(
-            "POST", "/api/v1/jobs/purge", body={k: v for k, v in body.items() if v is not None}
-        )
+        fields = {"status": statuses, "type": job_type, "before": before}
+        body = {k: v for k, v in fields.items() if v is not None}
+        return Call("POST", "/api/v1/jobs/purge", body=body, op=PurgeOp(packer().pack(body)))
+
+    @staticmethod
+    def stats() -> Call:
+        return Call("GET", "/api/v1/stats", op=StatsOp(False), repeatable=True)
+
+    @staticmethod
+    def workers() -> Call:
+        return Call("GET", "/api/v1/workers", op=WorkersOp(False), repeatable=True)
+
+    @staticmethod
+    def cluster() -> Call:
+        return Call("GET", "/api/v1/cluster", op=ClusterOp(), repeatable=True)
 
     @staticmethod
     def login(username: str, password: str) -> Call:
+        # a token comes from the HTTP API: the native protocol takes one, it does not issue one
         return Call("POST", "/auth/login", body={"username": username, "password": password})
 
 
@@ -152,9 +203,29 @@ def _answer(response: httpx.Response) -> Any:
 
 
 class _Base:
-    def __init__(self, url: str | None, token: str | None) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        token: str | None,
+        timeout: float,
+        tls: TlsFiles | ssl.SSLContext | None,
+    ) -> None:
         self.url = (url or os.environ.get("PODIUM_URL") or DEFAULT_URL).rstrip("/")
         self.token = token
+        self.native = (
+            NativeClient(self.url, token=token, timeout=timeout, tls=tls)
+            if self.url.startswith(SCHEME)
+            else None
+        )
+
+    def _op(self, call: Call) -> Message:
+        if call.op is None:
+            raise PodiumError(
+                400,
+                f"{call.method} {call.path} is not in the native protocol: use the master's "
+                "HTTP address for it (a token from POST /auth/login works on both)",
+            )
+        return call.op
 
     def _request(self, call: Call) -> dict[str, Any]:
         """The httpx ``request`` arguments for ``call``, the same for both clients."""
@@ -172,7 +243,13 @@ class _Base:
 
 
 class Client(_Base):
-    """Synchronous client; also a context manager that closes its connections."""
+    """Synchronous client; also a context manager that closes its connections.
+
+    ``url``: ``http(s)://host:port`` or ``podium://host:port[,host:port...]`` (the
+    masters' cluster ports); ``tls`` (native only): the cluster CA and a client
+    certificate it signed, when the cluster runs TLS. One client may be shared by
+    threads: over the native protocol their calls are in flight together.
+    """
 
     def __init__(
         self,
@@ -181,9 +258,11 @@ class Client(_Base):
         token: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        tls: TlsFiles | ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(url, token)
+        super().__init__(url, token, timeout, tls)
         self.http = httpx.Client(timeout=timeout, transport=transport)
+        self._loop = LoopThread() if self.native is not None else None
 
     def __enter__(self) -> Client:
         return self
@@ -193,13 +272,21 @@ class Client(_Base):
 
     def close(self) -> None:
         self.http.close()
+        if self._loop is not None and self.native is not None:
+            self._loop.run(self.native.aclose)
+            self._loop.close()
 
     def call(self, call: Call) -> Any:
+        if self._loop is not None and self.native is not None:
+            return self._loop.run(self._native_call, self.native, call)
         try:
             response = self.http.request(**self._request(call))
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
         return _answer(response)
+
+    async def _native_call(self, native: NativeClient, call: Call) -> Any:
+        return await native.call(self._op(call), repeatable=call.repeatable)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
         """Submit one job; returns ``{"id", "status"}`` once it is committed."""
@@ -286,19 +373,20 @@ class Client(_Base):
         return result
 
     def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.call(Call("GET", "/api/v1/stats"))
+        result: dict[str, Any] = self.call(_Calls.stats())
         return result
 
     def workers(self) -> Jobs:
-        result: Jobs = self.call(Call("GET", "/api/v1/workers"))["workers"]
+        result: Jobs = self.call(_Calls.workers())["workers"]
         return result
 
     def cluster(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.call(Call("GET", "/api/v1/cluster"))
+        result: dict[str, Any] = self.call(_Calls.cluster())
         return result
 
     def login(self, username: str, password: str) -> str:
-        """Get a token and use it for the calls that follow."""
+        """Get a token and use it for the calls that follow (over HTTP only: a native
+        client takes its token when it is made)."""
         self.token = str(self.call(_Calls.login(username, password))["token"])
         return self.token
 
@@ -332,7 +420,8 @@ class Client(_Base):
 
 
 class AsyncClient(_Base):
-    """The same API for asyncio or trio (httpx runs on either through anyio)."""
+    """The same API for asyncio or trio (httpx, and the native transport, run on either
+    through anyio); the same ``url`` and ``tls`` as :class:`Client`."""
 
     def __init__(
         self,
@@ -341,8 +430,9 @@ class AsyncClient(_Base):
         token: str | None = None,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        tls: TlsFiles | ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(url, token)
+        super().__init__(url, token, timeout, tls)
         self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> AsyncClient:
@@ -353,8 +443,12 @@ class AsyncClient(_Base):
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        if self.native is not None:
+            await self.native.aclose()
 
     async def call(self, call: Call) -> Any:
+        if self.native is not None:
+            return await self.native.call(self._op(call), repeatable=call.repeatable)
         try:
             response = await self.http.request(**self._request(call))
         except httpx.TransportError as exc:
@@ -417,15 +511,15 @@ class AsyncClient(_Base):
         return self.token
 
     async def stats(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.call(Call("GET", "/api/v1/stats"))
+        result: dict[str, Any] = await self.call(_Calls.stats())
         return result
 
     async def workers(self) -> Jobs:
-        result: Jobs = (await self.call(Call("GET", "/api/v1/workers")))["workers"]
+        result: Jobs = (await self.call(_Calls.workers()))["workers"]
         return result
 
     async def cluster(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self.call(Call("GET", "/api/v1/cluster"))
+        result: dict[str, Any] = await self.call(_Calls.cluster())
         return result
 
     async def wait(self, job_ids: Iterable[str], *, poll_s: float = 0.2) -> dict[str, Job]:

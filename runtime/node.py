@@ -1,8 +1,9 @@
 """``python -m runtime.node``: run one podium node (dev cluster, master or worker).
 
 The node is the edge where every real thing is plugged in: the config, logs,
-the TCP transport (with TLS when configured), the actor system, the HTTP
-server and the OS signals. What actors a role runs is decided in
+the TCP transport (with TLS when configured, and serving native clients on
+the cluster port when the roles provide a handler), the actor system, the
+HTTP server and the OS signals. What actors a role runs is decided in
 ``actors.roles``, which this module loads by name: ``runtime`` sits below
 ``actors`` in the layering and must not import it, so the dependency is
 inverted through :class:`Roles` instead.
@@ -28,7 +29,7 @@ from runtime.logs import setup_logging
 from runtime.storage.check import check_data_dir
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
-from transport.tcp import TcpTransport
+from transport.tcp import ClientHandler, TcpTransport
 from transport.tls import client_context, server_context
 
 log = logging.getLogger("podium.node")
@@ -42,6 +43,8 @@ class Roles(Protocol):
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor: ...
 
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object: ...
+
+    def client_handler(self, config: NodeConfig, system: ActorSystem) -> ClientHandler | None: ...
 
     async def drain(self, config: NodeConfig, system: ActorSystem) -> None: ...
 
@@ -88,6 +91,9 @@ async def run_node(config: NodeConfig) -> None:
     roles = load_roles()
     transport = build_transport(config)
     system = ActorSystem(config.id, transport, random.Random())
+    clients = roles.client_handler(config, system)
+    if clients is not None:
+        transport.accept_clients(clients)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(system.serve)

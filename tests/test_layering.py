@@ -19,8 +19,9 @@ ALLOWED = {
     "transport": {"transport"},
     "runtime": {"transport", "runtime"},
     "actors": {"transport", "runtime", "actors"},
-    # the client speaks HTTP only; it reaches into runtime for the operator commands
-    "client": {"runtime", "client"},
+    # the client speaks the native protocol through transport's codec and messages, and
+    # reaches into runtime for the operator commands
+    "client": {"transport", "runtime", "client"},
 }
 OURS = {"transport", "runtime", "actors", "sim", "bench", "client", "tests", "examples"}
 CORE_GLOBS = ["actors/raft/*.py", "actors/scheduler/*.py"]

@@ -12,6 +12,17 @@ id wins and the other is closed, so a pair settles on one connection. A node
 dialed by address (a worker knows its masters only as ``host:port``) is also
 reachable by the name its Hello gave, once connected.
 
+The same port serves native clients (:mod:`transport.client_wire`): a
+connection whose first frame is a ``ClientHello`` rather than a ``Hello`` is
+handed, with the decoder and any frames already read behind the hello, to the
+client handler the node plugged in with :meth:`TcpTransport.accept_clients`.
+The transport knows nothing of what a client asks; it only tells a client
+from a peer. One port rather than two, because a client then needs only the
+addresses a worker is given (``--masters``), and TLS works the same way for
+both: a client must present a certificate signed by the cluster's CA, as a
+peer must, so one refusal rule guards the port. A node with no handler (a
+worker) closes a client's connection like any other bad first frame.
+
 Anything malformed on a connection (a truncated or oversized frame, garbage,
 an unknown tag or version, a first frame that is not Hello, a failed TLS
 handshake) closes that connection with a logged reason; the node and its
@@ -24,11 +35,12 @@ import collections
 import logging
 import random
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import trio
 
 from transport.base import Deliver
+from transport.client_wire import ClientHello
 from transport.codec import DecodeError, decode, encode
 from transport.envelope import Envelope, Hello
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, FrameError, frame
@@ -38,7 +50,7 @@ log = logging.getLogger("podium.transport")
 audit = logging.getLogger("podium.audit")
 
 
-def _peer_address(stream: trio.abc.Stream) -> str:
+def peer_address(stream: trio.abc.Stream) -> str:
     inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
     socket = getattr(inner, "socket", None)
     try:
@@ -48,7 +60,12 @@ def _peer_address(stream: trio.abc.Stream) -> str:
     return f"{host}:{port}"
 
 
-__all__ = ["TcpTransport"]
+__all__ = ["ClientHandler", "TcpTransport", "peer_address"]
+
+# serves one client connection: the stream (after TLS), the client's hello, the decoder
+# (it may hold part of a frame) and the frames already read behind the hello; returns why
+# the session ended, which the transport logs as it logs a peer's closed connection
+ClientHandler = Callable[[trio.abc.Stream, ClientHello, FrameDecoder, list[bytes]], Awaitable[str]]
 
 HANDSHAKE_TIMEOUT_S = 5.0
 _READ_SIZE = 65536
@@ -97,6 +114,7 @@ class TcpTransport:
         self._links: dict[str, _Link] = {}
         self._nursery: trio.Nursery | None = None
         self._deliver: Deliver | None = None
+        self._clients: ClientHandler | None = None
         self.listen_port: int | None = None
         self.dropped = 0
         self.closed_connections: collections.Counter[str] = collections.Counter()
@@ -114,6 +132,10 @@ class TcpTransport:
         link = self._links[node] = _Link(node, address, self._queue_size)
         if self._nursery is not None:
             self._start_link(link)
+
+    def accept_clients(self, handler: ClientHandler) -> None:
+        """Serve native clients on the listening port with ``handler`` (before :meth:`run`)."""
+        self._clients = handler
 
     def send(self, dst_node: str, envelope: Envelope) -> bool:
         link = self._links.get(dst_node)
@@ -206,7 +228,7 @@ class TcpTransport:
             if self._server_ssl is not None:
                 audit.warning(
                     "peer refused",
-                    extra={"event": "peer_refused", "peer": _peer_address(stream),
+                    extra={"event": "peer_refused", "peer": peer_address(stream),
                            "reason": str(exc)},
                 )  # fmt: skip
             await trio.aclose_forcefully(stream)
@@ -238,9 +260,17 @@ class TcpTransport:
                     if decoder.buffered:
                         reason = f"truncated frame ({decoder.buffered} bytes left)"
                     return
-                for body in decoder.feed(data):
+                bodies = decoder.feed(data)
+                for n, body in enumerate(bodies):
                     msg = decode(body)
                     if peer is None:
+                        if isinstance(msg, ClientHello) and self._clients is not None:
+                            if outbound:
+                                reason = "a dialed peer answered as a client"
+                                return
+                            peer = f"client {peer_address(stream)}"
+                            reason = await self._clients(stream, msg, decoder, bodies[n + 1 :])
+                            return
                         if not isinstance(msg, Hello):
                             reason = f"first frame was {type(msg).__name__}, not Hello"
                             return

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgpack
 import trio
+from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,8 +33,8 @@ from actors.gateway.auth import (
     Permission,
     Principal,
     Unauthorized,
-    audit,
 )
+from actors.gateway.batching import SubmitBatcher
 from actors.gateway.openapi import OPENAPI
 from actors.gateway.validation import (
     BadRequest,
@@ -184,19 +185,33 @@ class Gateway:
             raise ApiError(400, f"body is not valid JSON: {exc}") from None
 
 
-def _view(answer: Message, what: str) -> Response:
+@frozen
+class Answer:
+    """An operation's outcome, whichever protocol carried the request: a value to send
+    as JSON (or msgpack), or a view the master already rendered as JSON bytes."""
+
+    status: int = 200
+    value: Any = None
+    json: bytes | None = None
+
+
+def _view(answer: Message, what: str) -> Answer:
     if not isinstance(answer, JsonView):
         raise ApiError(500, f"unexpected answer {type(answer).__name__}")
     if not answer.json:
         raise ApiError(404, f"{what} not found")
-    return Response(answer.json, media_type="application/json")
+    return Answer(json=answer.json)
 
 
-def _stale(request: Request) -> bool:
-    text = request.query_params.get("stale", "false").lower()
-    if text not in ("true", "false", "1", "0"):
-        raise BadRequest(f"stale must be true or false, got {text!r}")
-    return text in ("true", "1")
+# the exceptions that refuse a request, as (status, message); any other is a bug
+REFUSALS = (BadRequest, Forbidden, ApiError)
+Refusal = BadRequest | Forbidden | ApiError
+
+
+def refusal(exc: Refusal) -> tuple[int, str]:
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message
+    return (400 if isinstance(exc, BadRequest) else 403), str(exc)
 
 
 def decode_cursor(text: str) -> int:
@@ -209,54 +224,116 @@ def decode_cursor(text: str) -> int:
         raise BadRequest("cursor must be the 'cursor' value of the previous page") from None
 
 
-def _no_query(request: Request, allowed: frozenset[str] = frozenset({"stale"})) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+P = Permission
+# what each operation needs, by the HTTP route that names it (None: open to anyone); the
+# native protocol looks its operations up here too, so both grant exactly the same
+PERMISSIONS: dict[str, Permission | None] = {
+    "POST /api/v1/jobs": P.SUBMIT,
+    "GET /api/v1/jobs": P.READ,
+    "POST /api/v1/jobs/batch": P.SUBMIT,
+    "POST /api/v1/jobs/purge": P.DELETE,
+    "GET /api/v1/jobs/{job_id}": P.READ,
+    "DELETE /api/v1/jobs/{job_id}": P.DELETE,
+    "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
+    "POST /api/v1/jobs/{job_id}/retry": P.RETRY,
+    "GET /api/v1/stats": P.READ,
+    "GET /api/v1/workers": P.WORKERS,
+    "GET /api/v1/cluster": P.CLUSTER,
+    "GET /health": None,
+    "GET /ready": None,
+    "GET /metrics": None,
+    "POST /auth/login": None,
+    "GET /openapi.json": None,
+}
 
 
-Endpoint = Callable[[Request, Principal], Awaitable[Response]]
+class Service:
+    """The API's operations, whatever carried the request (HTTP or the native protocol).
 
+    Each takes the request's parts already taken apart (a body, a job id, a
+    query as strings), runs the same validation and the same cluster calls,
+    and returns an :class:`Answer` or raises one of :data:`REFUSALS`; the
+    HTTP routes and the native sessions only translate.
+    """
 
-def build_app(
-    gateway: Gateway,
-    auth: Authenticator,
-    registry: CollectorRegistry | None = None,
-) -> Starlette:
-    """The HTTP API; every route checks its permission first (all open when auth is off)."""
+    def __init__(self, gateway: Gateway, auth: Authenticator) -> None:
+        self.gateway = gateway
+        self.auth = auth
+        self.batcher = SubmitBatcher(gateway.call)
 
-    def shell_check(who: Principal, jobs: list[JobRequest], what: str) -> None:
+    def authorize(self, who: Principal, what: str) -> None:
+        """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
+        needs = PERMISSIONS[what]
+        if needs is not None:
+            self.auth.check(who, needs, what)
+
+    def _shell_check(self, who: Principal, jobs: list[JobRequest], what: str) -> None:
         if any(job.type == "shell" for job in jobs):
-            auth.check(who, Permission.SHELL, what)
+            self.auth.check(who, Permission.SHELL, what)
 
-    async def submit(request: Request, who: Principal) -> Response:
-        job = parse_job(await gateway.body(request), gateway.system.wall_clock())
-        shell_check(who, [job], "POST /api/v1/jobs")
-        answer = await gateway.call(SubmitJobs((_spec(job),)))
+    async def submit(self, who: Principal, body: Any) -> Answer:
+        (result,) = await self.submit_each(who, [body])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
+        """Single submits that arrived together, each answered as if alone: checked on its
+        own (a bad one gets its own 400), the valid ones without an idempotency key
+        committed together through the batcher, each keyed one alone."""
+        now = self.gateway.system.wall_clock()
+        results: list[Answer | Refusal] = []
+        plain: list[tuple[int, JobSpec]] = []
+        keyed: list[tuple[int, JobSpec]] = []
+        for n, body in enumerate(bodies):
+            try:
+                job = parse_job(body, now)
+                self._shell_check(who, [job], "POST /api/v1/jobs")
+                spec = _spec(job)
+            except REFUSALS as exc:
+                results.append(exc)
+                continue
+            results.append(Answer(201))
+            (plain if spec.idempotency_key is None else keyed).append((n, spec))
+
+        async def commit(group: list[tuple[int, JobSpec]], alone: bool) -> None:
+            specs = tuple(spec for _, spec in group)
+            try:
+                if alone:
+                    answer = await self.gateway.call(SubmitJobs(specs))
+                    assert isinstance(answer, Submitted)
+                    made = answer.jobs
+                else:
+                    made = await self.batcher.submit(specs)
+            except ApiError as exc:
+                for n, _ in group:
+                    results[n] = exc
+                return
+            for (n, spec), status in zip(group, made, strict=True):
+                results[n] = Answer(201, {"id": status.id, "status": status.status})
+                log.debug(
+                    "job submitted", extra={"job": status.id, "type": spec.type, "user": who.name}
+                )
+
+        async with trio.open_nursery() as nursery:
+            if plain:
+                nursery.start_soon(commit, plain, False)
+            for one in keyed:
+                nursery.start_soon(commit, [one], True)
+        return results
+
+    async def submit_batch(self, who: Principal, body: Any) -> Answer:
+        jobs = parse_batch(body, self.gateway.system.wall_clock())
+        self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
+        answer = await self.gateway.call(SubmitJobs(tuple(_spec(job) for job in jobs)))
         assert isinstance(answer, Submitted)
-        first = answer.jobs[0]
-        log.info("job submitted", extra={"job": first.id, "type": job.type, "user": who.name})
-        return JSONResponse({"id": first.id, "status": first.status}, status_code=201)
+        return Answer(201, {"jobs": [{"id": j.id, "status": j.status} for j in answer.jobs]})
 
-    async def submit_batch(request: Request, who: Principal) -> Response:
-        jobs = parse_batch(await gateway.body(request), gateway.system.wall_clock())
-        shell_check(who, jobs, "POST /api/v1/jobs/batch")
-        answer = await gateway.call(SubmitJobs(tuple(_spec(job) for job in jobs)))
-        assert isinstance(answer, Submitted)
-        body = {"jobs": [{"id": j.id, "status": j.status} for j in answer.jobs]}
-        return JSONResponse(body, status_code=201)
+    async def get_job(self, job_id: str, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
 
-    async def get_job(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        job_id = request.path_params["job_id"]
-        return _view(await gateway.read(GetJob(job_id), _stale(request)), f"job {job_id!r}")
-
-    async def list_jobs(request: Request, who: Principal) -> Response:
-        query = request.query_params
-        _no_query(
-            request,
-            frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
-        )
+    async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
+        """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
         limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
             raise BadRequest(f"limit must be an integer from 1 to {LIST_LIMIT_MAX}")
@@ -277,55 +354,127 @@ def build_app(
             parse_time(since, "since") if since else None,
             parse_time(until, "until") if until else None,
         )
-        return _view(await gateway.read(msg, _stale(request)), "page")
+        return _view(await self.gateway.read(msg, stale), "page")
 
-    async def change(msg: Message) -> Response:
-        answer = await gateway.call(msg)
+    async def _change(self, msg: Message) -> Answer:
+        answer = await self.gateway.call(msg)
         assert isinstance(answer, JobChanged)
         if answer.not_found:
             raise ApiError(404, f"job {answer.id!r} not found")
         if answer.error:
             raise ApiError(409, answer.error)
-        return JSONResponse({"id": answer.id, "status": answer.status})
+        return Answer(value={"id": answer.id, "status": answer.status})
 
-    async def cancel(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return await change(CancelJob(request.path_params["job_id"]))
+    async def cancel(self, job_id: str) -> Answer:
+        return await self._change(CancelJob(job_id))
 
-    async def retry(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return await change(RetryJob(request.path_params["job_id"]))
+    async def retry(self, job_id: str) -> Answer:
+        return await self._change(RetryJob(job_id))
 
-    async def removed(msg: Message, what: str) -> Response:
-        answer = await gateway.call(msg)
+    async def _removed(self, msg: Message, what: str) -> Answer:
+        answer = await self.gateway.call(msg)
         assert isinstance(answer, Removed)
         if answer.not_found:
             raise ApiError(404, f"{what} not found")
         if answer.error:
             raise ApiError(409, answer.error)
-        return JSONResponse({"deleted": answer.deleted})
+        return Answer(value={"deleted": answer.deleted})
+
+    async def delete(self, job_id: str) -> Answer:
+        return await self._removed(DeleteJob(job_id), f"job {job_id!r}")
+
+    async def purge(self, body: Any) -> Answer:
+        wanted = parse_purge({} if body is None else body)
+        return await self._removed(PurgeJobs(wanted.statuses, wanted.type, wanted.before), "jobs")
+
+    async def stats(self, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetStats(), stale), "stats")
+
+    async def workers(self, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetWorkers(), stale), "workers")
+
+    async def cluster(self) -> Answer:
+        return _view(await self.gateway.call(GetCluster(), forward=False), "cluster")
+
+
+def _response(answer: Answer) -> Response:
+    if answer.json is not None:
+        return Response(answer.json, status_code=answer.status, media_type="application/json")
+    return JSONResponse(answer.value, status_code=answer.status)
+
+
+def _stale(request: Request) -> bool:
+    text = request.query_params.get("stale", "false").lower()
+    if text not in ("true", "false", "1", "0"):
+        raise BadRequest(f"stale must be true or false, got {text!r}")
+    return text in ("true", "1")
+
+
+def _no_query(request: Request, allowed: frozenset[str] = frozenset({"stale"})) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+
+
+Endpoint = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def build_app(
+    gateway: Gateway,
+    auth: Authenticator,
+    registry: CollectorRegistry | None = None,
+    service: Service | None = None,
+) -> Starlette:
+    """The HTTP API; every route checks its permission first (all open when auth is off).
+
+    ``service`` is shared with the node's native client sessions, so both
+    protocols' single submits fill the same batches; by default the app makes its own.
+    """
+    api = service or Service(gateway, auth)
+
+    async def submit(request: Request, who: Principal) -> Response:
+        return _response(await api.submit(who, await gateway.body(request)))
+
+    async def submit_batch(request: Request, who: Principal) -> Response:
+        return _response(await api.submit_batch(who, await gateway.body(request)))
+
+    async def get_job(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await api.get_job(request.path_params["job_id"], _stale(request)))
+
+    async def list_jobs(request: Request, who: Principal) -> Response:
+        _no_query(
+            request,
+            frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
+        )
+        return _response(await api.list_jobs(request.query_params, _stale(request)))
+
+    async def cancel(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.cancel(request.path_params["job_id"]))
+
+    async def retry(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.retry(request.path_params["job_id"]))
 
     async def delete(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        job_id = request.path_params["job_id"]
-        return await removed(DeleteJob(job_id), f"job {job_id!r}")
+        return _response(await api.delete(request.path_params["job_id"]))
 
     async def purge(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        body = await gateway.body(request)
-        wanted = parse_purge({} if body is None else body)
-        return await removed(PurgeJobs(wanted.statuses, wanted.type, wanted.before), "jobs")
+        return _response(await api.purge(await gateway.body(request)))
 
     async def stats(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _view(await gateway.read(GetStats(), _stale(request)), "stats")
+        return _response(await api.stats(_stale(request)))
 
     async def workers(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _view(await gateway.read(GetWorkers(), _stale(request)), "workers")
+        return _response(await api.workers(_stale(request)))
 
     async def cluster(request: Request, who: Principal) -> Response:
-        return _view(await gateway.call(GetCluster(), forward=False), "cluster")
+        return _response(await api.cluster())
 
     async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})
@@ -364,22 +513,18 @@ def build_app(
     async def openapi(request: Request, who: Principal) -> Response:
         return JSONResponse(OPENAPI)
 
-    def route(path: str, method: str, endpoint: Endpoint, needs: Permission | None) -> Route:
+    def route(path: str, method: str, endpoint: Endpoint) -> Route:
         what = f"{method} {path}"
+        needs = PERMISSIONS[what]
 
         async def run(request: Request) -> Response:
             try:
                 who = ANONYMOUS
                 if needs is not None:
+                    remote = request.client.host if request.client else "?"
                     try:
-                        who = auth.principal(request.headers.get("authorization"))
+                        who = auth.admit(request.headers.get("authorization"), what, remote)
                     except Unauthorized as exc:
-                        remote = request.client.host if request.client else "?"
-                        audit.warning(
-                            "request unauthenticated",
-                            extra={"event": "denied", "request": what, "remote": remote,
-                                   "reason": str(exc)},
-                        )  # fmt: skip
                         return JSONResponse(
                             {"error": str(exc)},
                             status_code=401,
@@ -387,33 +532,29 @@ def build_app(
                         )
                     auth.check(who, needs, what)
                 return await endpoint(request, who)
-            except BadRequest as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-            except Forbidden as exc:
-                return JSONResponse({"error": str(exc)}, status_code=403)
-            except ApiError as exc:
-                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            except REFUSALS as exc:
+                status, message = refusal(exc)
+                return JSONResponse({"error": message}, status_code=status)
 
         return Route(path, run, methods=[method])
 
-    P = Permission
     routes = [
-        route("/api/v1/jobs", "POST", submit, P.SUBMIT),
-        route("/api/v1/jobs", "GET", list_jobs, P.READ),
-        route("/api/v1/jobs/batch", "POST", submit_batch, P.SUBMIT),
-        route("/api/v1/jobs/purge", "POST", purge, P.DELETE),
-        route("/api/v1/jobs/{job_id}", "GET", get_job, P.READ),
-        route("/api/v1/jobs/{job_id}", "DELETE", delete, P.DELETE),
-        route("/api/v1/jobs/{job_id}/cancel", "POST", cancel, P.CANCEL),
-        route("/api/v1/jobs/{job_id}/retry", "POST", retry, P.RETRY),
-        route("/api/v1/stats", "GET", stats, P.READ),
-        route("/api/v1/workers", "GET", workers, P.WORKERS),
-        route("/api/v1/cluster", "GET", cluster, P.CLUSTER),
-        route("/health", "GET", health, None),
-        route("/ready", "GET", ready, None),
-        route("/metrics", "GET", metrics, None),
-        route("/auth/login", "POST", login, None),
-        route("/openapi.json", "GET", openapi, None),
+        route("/api/v1/jobs", "POST", submit),
+        route("/api/v1/jobs", "GET", list_jobs),
+        route("/api/v1/jobs/batch", "POST", submit_batch),
+        route("/api/v1/jobs/purge", "POST", purge),
+        route("/api/v1/jobs/{job_id}", "GET", get_job),
+        route("/api/v1/jobs/{job_id}", "DELETE", delete),
+        route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
+        route("/api/v1/jobs/{job_id}/retry", "POST", retry),
+        route("/api/v1/stats", "GET", stats),
+        route("/api/v1/workers", "GET", workers),
+        route("/api/v1/cluster", "GET", cluster),
+        route("/health", "GET", health),
+        route("/ready", "GET", ready),
+        route("/metrics", "GET", metrics),
+        route("/auth/login", "POST", login),
+        route("/openapi.json", "GET", openapi),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -132,6 +132,18 @@ class Authenticator:
             raise Unauthorized("the token's user or role is no longer configured")
         return Principal(user.name, user.role)
 
+    def admit(self, authorization: str | None, what: str, remote: str) -> Principal:
+        """:meth:`principal`, with a refusal written to the audit trail (``what`` was asked,
+        from ``remote``) before Unauthorized goes on to the caller."""
+        try:
+            return self.principal(authorization)
+        except Unauthorized as exc:
+            audit.warning(
+                "request unauthenticated",
+                extra={"event": "denied", "request": what, "remote": remote, "reason": str(exc)},
+            )
+            raise
+
     def check(self, who: Principal, needed: Permission, what: str) -> None:
         """Raise Forbidden (and audit it) unless ``who`` may do ``needed``."""
         if not self.enabled:

@@ -62,17 +62,13 @@ class Api:
         return {"Authorization": f"Bearer {await self.token(user)}"}
 
 
-@asynccontextmanager
-async def running_api(
-    auth: AuthConfig | None = None,
+def node_children(
     *,
-    max_body: int = 1 << 20,
-    worker: bool = True,
     settings: MasterSettings | None = None,
-) -> AsyncIterator[Api]:
-    registry = CollectorRegistry()
-    metrics = MasterMetrics(registry)
-    system = ActorSystem("m1", None, random.Random(7))
+    metrics: MasterMetrics | None = None,
+    worker: bool = True,
+) -> list[ChildSpec]:
+    """A single master "m1" on a memory disk (its own majority), and a worker beside it."""
     settings = settings or MasterSettings(lease_s=5.0, heartbeat_s=0.2)
     disk, history = MemoryDisk(), HistoryDisk()
     children = [
@@ -97,6 +93,20 @@ async def running_api(
                 lambda: WorkerActor("m1", ["m1"], default_registry(), capacity=4, heartbeat_s=0.2),
             )
         )
+    return children
+
+
+@asynccontextmanager
+async def running_api(
+    auth: AuthConfig | None = None,
+    *,
+    max_body: int = 1 << 20,
+    worker: bool = True,
+    settings: MasterSettings | None = None,
+) -> AsyncIterator[Api]:
+    registry = CollectorRegistry()
+    system = ActorSystem("m1", None, random.Random(7))
+    children = node_children(settings=settings, metrics=MasterMetrics(registry), worker=worker)
     app = build_app(
         Gateway(system, timeout_s=5.0, max_body=max_body),
         Authenticator(auth or AuthConfig(), system.wall_clock),
