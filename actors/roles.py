@@ -77,6 +77,8 @@ def worker_actor(config: NodeConfig) -> WorkerActor:
         capacity=config.capacity,
         types=config.types,
         heartbeat_s=config.scheduler.heartbeat_s,
+        pool=config.pool,
+        max_jobs_per_child=config.max_jobs_per_child,
     )
 
 

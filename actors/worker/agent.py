@@ -4,7 +4,8 @@ Its mailbox only ever takes quick messages (assignments, cancels); everything
 that waits on the network (registering, heartbeats, delivering reports) runs
 in one background loop, and every job runs in its own task. So a slow master
 never delays a job, and a busy job never delays a heartbeat: sync handlers run
-in threads, leaving the trio loop free.
+in child processes (:mod:`actors.worker.pool`, or threads with
+``pool="thread"``), leaving the trio loop free.
 
 A finished job's report is kept until the leader acknowledges it, which it
 does only once the outcome is committed; until then the job stays in the
@@ -30,7 +31,9 @@ import msgpack
 import trio
 
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
+from actors.worker.pool import ProcessPool
 from runtime.actor import Actor, ActorRef
+from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
 from transport.cluster import (
     AssignJobs,
@@ -78,7 +81,12 @@ class WorkerActor(Actor):
         heartbeat_s: float = 1.0,
         ask_timeout_s: float = 2.0,
         drain_grace_s: float = 30.0,
+        pool: PoolKind = "process",
+        max_jobs_per_child: int = 0,
     ) -> None:
+        """``pool``: where sync handlers run, ``process`` (a pool of ``capacity`` children
+        importing ``registry.modules``) or ``thread``; ``max_jobs_per_child`` > 0 replaces
+        a child after that many jobs."""
         if not masters:
             raise ValueError("a worker needs at least one master to register with")
         self.worker_id = worker_id
@@ -89,6 +97,11 @@ class WorkerActor(Actor):
         self.heartbeat_s = heartbeat_s
         self.ask_timeout_s = ask_timeout_s
         self.drain_grace_s = drain_grace_s
+        self.pool = (
+            ProcessPool(capacity, registry.modules, max_jobs_per_child=max_jobs_per_child)
+            if pool == "process"
+            else None
+        )
         self.leader: str | None = None
         self.registered = False
         # no lease until a master welcomes this worker; see the module docstring
@@ -141,8 +154,22 @@ class WorkerActor(Actor):
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
     ) -> None:
         context = JobContext(job.key.job_id, job.key.attempt)
-        job.outcome = await run_job(self.registry, job_type, payload, timeout_s, context, job.scope)
-        if job.outcome is not None and self.jobs.get(job.key) is job:
+        if self.pool is not None:
+            self.pool.serve_in(self.ctx.nursery)
+        job.outcome = await run_job(
+            self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
+        )
+        # a cancelled job is no longer ours: nothing to report
+        if self.jobs.get(job.key) is job:
+            if not job.outcome.ok:
+                log.warning(
+                    "job failed",
+                    extra={
+                        "job": job.key.job_id,
+                        "attempt": job.key.attempt,
+                        "error": job.outcome.error,
+                    },
+                )
             self._wake.set()
 
     # -- talking to the leader ----------------------------------------------------------
