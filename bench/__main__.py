@@ -6,7 +6,9 @@ and a table, or with ``--json`` prints only a JSON list of
 ``{"name", "ns_per_op", "ops_per_s"}``. ``cluster`` runs a real loopback
 cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``;
 ``soak`` runs millions of jobs through one (:mod:`bench.soak`) and exits 1
-unless the cluster stayed healthy throughout.
+unless the cluster stayed healthy throughout. ``pool`` times CPU-bound sync
+handlers one after the other, on threads and in the process pool
+(:mod:`bench.pool`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.table import Table
 
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
+from bench.pool import PoolOptions
 from bench.soak import SoakBench, SoakOptions, problems
 
 # suite name -> the modules whose cases() make it up
@@ -233,6 +236,36 @@ def add_soak_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
+def run_pool(options: PoolOptions, *, as_json: bool) -> dict[str, Any]:
+    from bench.pool import measure
+
+    result = measure(options)
+    if as_json:
+        print(json.dumps(result))
+        return result
+    table = Table(title=f"bench pool: {result['jobs']} CPU-bound jobs of {result['work']:,} loops")
+    table.add_column("how")
+    table.add_column("seconds", justify="right")
+    table.add_column("vs sequential", justify="right")
+    table.add_row("one after the other", f"{result['sequential_s']:.2f}", "1.00")
+    table.add_row(
+        "threads (--pool thread)", f"{result['thread_s']:.2f}", f"{result['thread_ratio']:.2f}"
+    )
+    table.add_row(
+        "processes (--pool process)", f"{result['process_s']:.2f}", f"{result['process_ratio']:.2f}"
+    )
+    Console().print(table)
+    return result
+
+
+def add_pool_parser(sub: Any) -> None:
+    p = sub.add_parser("pool", help="CPU-bound sync handlers: sequential, threads, processes")
+    p.add_argument("--jobs", type=int, default=2, help="jobs run at once (and pool size)")
+    p.add_argument("--work", type=int, default=20_000_000, help="loop iterations per job")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each; the best is kept")
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="suite", required=True)
@@ -244,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--plot", type=Path, default=None, metavar="FILE.png")
     add_cluster_parser(sub)
     add_soak_parser(sub)
+    add_pool_parser(sub)
     args = parser.parse_args(argv)
+    if args.suite == "pool":
+        run_pool(PoolOptions(args.jobs, args.work, args.repeats), as_json=args.json)
+        return 0
     if args.suite == "soak":
         fields = {f.name for f in SoakOptions.__attrs_attrs__}
         soak = run_soak(

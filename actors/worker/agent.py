@@ -154,7 +154,9 @@ class WorkerActor(Actor):
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
     ) -> None:
         context = JobContext(job.key.job_id, job.key.attempt)
-        if self.pool is not None:
+        entry = self.registry.get(job_type)
+        if self.pool is not None and entry is not None and not entry.is_async:
+            # the first sync job starts the pool's lifetime; async-only workers never do
             self.pool.serve_in(self.ctx.nursery)
         job.outcome = await run_job(
             self.registry, job_type, payload, timeout_s, context, job.scope, self.pool

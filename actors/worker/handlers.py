@@ -117,13 +117,18 @@ class HandlerRegistry:
         return self._handlers.get(job_type)
 
     def load_module(self, dotted: str) -> None:
-        """Import a user module; its ``@handler`` functions land here too (also when an
-        earlier registry already imported it: what it registered is remembered)."""
+        """Import a user module; its ``@handler`` functions land here too (also when it was
+        imported before: what it registered is remembered)."""
         types = _MODULE_TYPES.get(dotted)
         if types is None:
             before = set(_DEFAULT._handlers)
             importlib.import_module(dotted)
-            types = _MODULE_TYPES[dotted] = tuple(t for t in _DEFAULT._handlers if t not in before)
+            # new ones, and its own when something imported it before (an import registers once)
+            types = _MODULE_TYPES[dotted] = tuple(
+                job_type
+                for job_type, entry in _DEFAULT._handlers.items()
+                if job_type not in before or getattr(entry.fn, "__module__", None) == dotted
+            )
         if dotted not in self.modules:
             self.modules += (dotted,)
         for job_type in types:

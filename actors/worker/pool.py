@@ -217,6 +217,11 @@ class ProcessPool:
         """
         async with self._slots:
             child = self._book.take(context.job_id)
+            while child is not None and child.process.returncode is not None:
+                # it died while idle (the OOM killer, say): no job of its to fail
+                self._book.remove(child)
+                await self._reap(child, 0.0)
+                child = self._book.take(context.job_id)
             if child is None:
                 child = await self._start()
                 self._book.add(child, context.job_id)
@@ -256,8 +261,11 @@ class ProcessPool:
             "job": context.job_id,
             "attempt": context.attempt,
         }
-        # cancelled while sending: the job never started, and the caller kills the child
-        await child.send(request)
+        try:
+            # cancelled while sending: the job never started, and the caller kills the child
+            await child.send(request)
+        except trio.BrokenResourceError:
+            return None
         try:
             return await child.receive()
         except trio.Cancelled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,17 @@ async def run(
 ) -> JobOutcome:
     context = JobContext(job_id, 1)
     return await run_job(registry(), job_type, payload, timeout_s, context, scope, pool)
+
+
+async def warm(pool: ProcessPool) -> None:
+    """Start the pool's child now, so a job's timeout is not spent starting it."""
+    assert (await run(pool, "pool.pid", {})).ok
+
+
+def zombie(pid: int) -> bool:
+    """Dead with all its threads (so it can be reaped), not yet reaped by the pool."""
+    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state == "Z" and len(os.listdir(f"/proc/{pid}/task")) <= 1
 
 
 def gone(pid: int) -> bool:
@@ -74,9 +86,11 @@ async def test_a_timed_out_handler_is_gone_before_the_next_job_starts(tmp_path: 
         outcomes[name] = await run(pool, job_type, payload, timeout_s, job_id=name)
 
     async with ProcessPool(1, [HANDLERS]) as pool, trio.open_nursery() as nursery:
+        await warm(pool)
         nursery.start_soon(job, "first", "pool.sleep_then_write", first, 1.0)
-        while not pidfile.exists():
-            await trio.sleep(0.01)
+        with trio.fail_after(10):
+            while not pidfile.exists():
+                await trio.sleep(0.01)
         # waits for the only slot, then checks from inside its handler
         nursery.start_soon(job, "next", "pool.gone", {"pidfile": str(pidfile)}, None)
     assert outcomes["first"].timed_out and outcomes["first"].error == "timed out after 1s"
@@ -88,12 +102,14 @@ async def test_a_timed_out_handler_is_gone_before_the_next_job_starts(tmp_path: 
 async def test_the_stop_reaches_the_handler_as_an_exception(tmp_path: Path) -> None:
     seen = tmp_path / "seen"
     async with ProcessPool(1, [HANDLERS]) as pool:
-        timed_out = await run(pool, "pool.cleanup", {"path": str(seen)}, 0.3)
+        await warm(pool)
+        timed_out = await run(pool, "pool.cleanup", {"path": str(seen)}, 1.0)
         assert timed_out.timed_out and seen.read_text() == "SoftTimeLimit"
+        await warm(pool)  # the stopped child was replaced
         scope = trio.CancelScope()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(lambda: run(pool, "pool.cleanup", {"path": str(seen)}, None, scope))
-            await trio.sleep(0.5)
+            await trio.sleep(1.0)
             scope.cancel()
         assert seen.read_text() == "JobCancelled"
 
@@ -102,7 +118,8 @@ async def test_a_handler_that_ignores_its_stop_is_killed_after_the_grace(tmp_pat
     written, pidfile = tmp_path / "written", tmp_path / "stubborn.pid"
     payload = {"path": str(written), "pidfile": str(pidfile)}
     async with ProcessPool(1, [HANDLERS], kill_grace_s=0.3) as pool:
-        outcome = await run(pool, "pool.stubborn", payload, 0.3)
+        await warm(pool)
+        outcome = await run(pool, "pool.stubborn", payload, 1.0)
         assert outcome.timed_out
         assert gone(int(pidfile.read_text()))
         replaced = await run(pool, "pool.pid", {})
@@ -125,6 +142,18 @@ async def test_a_dying_child_fails_only_its_own_job_and_is_replaced() -> None:
         exited = await run(pool, "pool.crash", {"how": "exit"})
         assert exited.error == "worker process died: exit code 3"
         assert (await run(pool, "pool.pid", {})).ok
+
+
+async def test_a_child_killed_while_idle_is_replaced_without_failing_a_job() -> None:
+    async with ProcessPool(1, [HANDLERS]) as pool:
+        idle = (await run(pool, "pool.pid", {})).result
+        assert isinstance(idle, int)
+        os.kill(idle, signal.SIGKILL)
+        with trio.fail_after(10):
+            while not zombie(idle):
+                await trio.sleep(0.01)
+        replaced = await run(pool, "pool.pid", {})
+    assert replaced.ok and replaced.result != idle
 
 
 async def test_max_jobs_per_child_recycles_children() -> None:
@@ -186,8 +215,9 @@ async def test_closing_the_pool_kills_a_running_handler(tmp_path: Path) -> None:
         pool = ProcessPool(1, [HANDLERS], kill_grace_s=0.3)
         pool.serve_in(nursery)
         nursery.start_soon(lambda: run(pool, "pool.stubborn", payload))
-        while not pidfile.exists():
-            await trio.sleep(0.01)
+        with trio.fail_after(20):
+            while not pidfile.exists():
+                await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
     assert gone(int(pidfile.read_text()))
 

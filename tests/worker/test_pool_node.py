@@ -119,6 +119,9 @@ def test_capacity_1_a_timed_out_handler_never_writes_and_the_next_job_waits_for_
                     pass
                 assert time.monotonic() < deadline, "node did not get ready"
                 time.sleep(0.1)
+            # the pool's child is started, so the first job's second is all its own
+            warm = client.post("/api/v1/jobs", json={"type": "pool.pid"}).json()["id"]
+            assert wait_final(client, warm, 30)["status"] == "succeeded"
             payload = {"seconds": 3, "path": str(written), "pidfile": str(pidfile)}
             first = client.post(
                 "/api/v1/jobs",
@@ -129,7 +132,9 @@ def test_capacity_1_a_timed_out_handler_never_writes_and_the_next_job_waits_for_
                     "max_retries": 0,
                 },
             ).json()["id"]
+            started = time.monotonic()
             while not pidfile.exists():
+                assert time.monotonic() < started + 10, "the first job did not start"
                 time.sleep(0.02)
             check = {"type": "pool.gone", "payload": {"pidfile": str(pidfile)}}
             second = client.post("/api/v1/jobs", json=check).json()["id"]
@@ -143,3 +148,20 @@ def test_capacity_1_a_timed_out_handler_never_writes_and_the_next_job_waits_for_
         _, err = node.communicate(timeout=30)
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(e.get("msg") == "job failed" and e.get("job") == first for e in logged)
+
+
+def test_the_pool_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "pool", "--work", "1000", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert set(result) == {
+        *("jobs", "work", "sequential_s", "thread_s", "process_s"),
+        *("thread_ratio", "process_ratio"),
+    }
+    assert result["jobs"] == 2 and result["sequential_s"] > 0
