@@ -22,7 +22,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
@@ -242,20 +242,27 @@ def run_pool(options: PoolOptions, *, as_json: bool) -> dict[str, Any]:
     result = measure(options)
     if as_json:
         print(json.dumps(result))
-        return result
-    table = Table(title=f"bench pool: {result['jobs']} CPU-bound jobs of {result['work']:,} loops")
-    table.add_column("how")
-    table.add_column("seconds", justify="right")
-    table.add_column("vs sequential", justify="right")
-    table.add_row("one after the other", f"{result['sequential_s']:.2f}", "1.00")
-    table.add_row(
-        "threads (--pool thread)", f"{result['thread_s']:.2f}", f"{result['thread_ratio']:.2f}"
-    )
-    table.add_row(
-        "processes (--pool process)", f"{result['process_s']:.2f}", f"{result['process_ratio']:.2f}"
-    )
-    Console().print(table)
+    else:
+        Console().print(pool_table(result))
     return result
+
+
+def pool_table(result: dict[str, Any]) -> Table:
+    title = f"bench pool: {result['jobs']} CPU-bound jobs of {result['work']:,} loops"
+    table = Table(
+        "how",
+        Column("seconds", justify="right"),
+        Column("vs sequential", justify="right"),
+        title=title,
+    )
+    for how, key in (
+        ("one after the other", "sequential"),
+        ("threads (--pool thread)", "thread"),
+        ("processes (--pool process)", "process"),
+    ):
+        ratio = result[f"{key}_s"] / result["sequential_s"]
+        table.add_row(how, f"{result[f'{key}_s']:.2f}", f"{ratio:.2f}")
+    return table
 
 
 def add_pool_parser(sub: Any) -> None:
