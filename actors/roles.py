@@ -82,6 +82,8 @@ def worker_actor(config: NodeConfig, metrics: WorkerMetrics | None = None) -> Wo
         types=config.types,
         heartbeat_s=config.scheduler.heartbeat_s,
         metrics=metrics,
+        pool=config.pool,
+        max_jobs_per_child=config.max_jobs_per_child,
     )
 
 

@@ -8,7 +8,9 @@ cluster (:mod:`bench.cluster`) and prints one JSON object with ``--json``;
 ``soak`` runs millions of jobs through one (:mod:`bench.soak`) and exits 1
 unless the cluster stayed healthy throughout; ``submit`` measures
 acknowledged single submits per second on a dev node over the native
-protocol and over HTTP (:mod:`bench.submit`).
+protocol and over HTTP (:mod:`bench.submit`). ``pool`` times CPU-bound sync
+handlers one after the other, on threads and in the process pool
+(:mod:`bench.pool`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
+from bench.pool import PoolOptions
 from bench.soak import SoakBench, SoakOptions, problems
 from bench.submit import SubmitOptions, run_submit
 
@@ -271,6 +274,43 @@ def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
     return result
 
 
+def run_pool(options: PoolOptions, *, as_json: bool) -> dict[str, Any]:
+    from bench.pool import measure
+
+    result = measure(options)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        Console().print(pool_table(result))
+    return result
+
+
+def pool_table(result: dict[str, Any]) -> Table:
+    title = f"bench pool: {result['jobs']} CPU-bound jobs of {result['work']:,} loops"
+    table = Table(
+        "how",
+        Column("seconds", justify="right"),
+        Column("vs sequential", justify="right"),
+        title=title,
+    )
+    for how, key in (
+        ("one after the other", "sequential"),
+        ("threads (--pool thread)", "thread"),
+        ("processes (--pool process)", "process"),
+    ):
+        ratio = result[f"{key}_s"] / result["sequential_s"]
+        table.add_row(how, f"{result[f'{key}_s']:.2f}", f"{ratio:.2f}")
+    return table
+
+
+def add_pool_parser(sub: Any) -> None:
+    p = sub.add_parser("pool", help="CPU-bound sync handlers: sequential, threads, processes")
+    p.add_argument("--jobs", type=int, default=2, help="jobs run at once (and pool size)")
+    p.add_argument("--work", type=int, default=20_000_000, help="loop iterations per job")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each; the best is kept")
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="suite", required=True)
@@ -283,11 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     add_cluster_parser(sub)
     add_soak_parser(sub)
     add_submit_parser(sub)
+    add_pool_parser(sub)
     args = parser.parse_args(argv)
     if args.suite == "submit":
         fields = {f.name for f in SubmitOptions.__attrs_attrs__}
         submit = SubmitOptions(**{k: v for k, v in vars(args).items() if k in fields})
         show_submit(submit, as_json=args.json)
+        return 0
+    if args.suite == "pool":
+        run_pool(PoolOptions(args.jobs, args.work, args.repeats), as_json=args.json)
         return 0
     if args.suite == "soak":
         fields = {f.name for f in SoakOptions.__attrs_attrs__}

@@ -19,7 +19,7 @@ async def greet(payload: dict[str, str], context: JobContext) -> str:
 
 @handler("count_primes")
 def count_primes(payload: dict[str, int]) -> int:
-    """CPU-bound and sync: it runs on a thread, so the worker keeps heartbeating."""
+    """CPU-bound and sync: it runs in one of the worker's child processes, on its own core."""
     below = int(payload.get("below", 10_000))
     sieve = bytearray([1]) * max(below, 2)
     sieve[0:2] = b"\x00\x00"

@@ -4,7 +4,8 @@ Its mailbox only ever takes quick messages (assignments, cancels); everything
 that waits on the network (registering, heartbeats, delivering reports) runs
 in one background loop, and every job runs in its own task. So a slow master
 never delays a job, and a busy job never delays a heartbeat: sync handlers run
-in threads, leaving the trio loop free.
+in child processes (:mod:`actors.worker.pool`, or threads with
+``pool="thread"``), leaving the trio loop free.
 
 A finished job's report is kept until the leader acknowledges it, which it
 does only once the outcome is committed; until then the job stays in the
@@ -29,9 +30,12 @@ import attrs
 import msgpack
 import trio
 
+from actors.worker.capture import MAX_RESULT_BYTES
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
+from actors.worker.pool import ProcessPool
 from runtime.actor import Actor, ActorRef
+from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
 from transport.cluster import (
     AssignJobs,
@@ -80,7 +84,12 @@ class WorkerActor(Actor):
         ask_timeout_s: float = 2.0,
         drain_grace_s: float = 30.0,
         metrics: WorkerMetrics | None = None,
+        pool: PoolKind = "process",
+        max_jobs_per_child: int = 0,
     ) -> None:
+        """``pool``: where sync handlers run, ``process`` (a pool of ``capacity`` children
+        importing ``registry.modules``) or ``thread``; ``max_jobs_per_child`` > 0 replaces
+        a child after that many jobs."""
         if not masters:
             raise ValueError("a worker needs at least one master to register with")
         self.worker_id = worker_id
@@ -91,6 +100,11 @@ class WorkerActor(Actor):
         self.heartbeat_s = heartbeat_s
         self.ask_timeout_s = ask_timeout_s
         self.drain_grace_s = drain_grace_s
+        self.pool = (
+            ProcessPool(capacity, registry.modules, max_jobs_per_child=max_jobs_per_child)
+            if pool == "process"
+            else None
+        )
         self.leader: str | None = None
         self.registered = False
         # no lease until a master welcomes this worker; see the module docstring
@@ -155,13 +169,28 @@ class WorkerActor(Actor):
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
     ) -> None:
         context = JobContext(job.key.job_id, job.key.attempt)
+        entry = self.registry.get(job_type)
+        if self.pool is not None and entry is not None and not entry.is_async:
+            # the first sync job starts the pool's lifetime; async-only workers never do
+            self.pool.serve_in(self.ctx.nursery)
         try:
             job.outcome = await run_job(
-                self.registry, job_type, payload, timeout_s, context, job.scope
+                self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
             )
         finally:
+            # the slot is free once the job is gone (a stopped handler's child included)
             self.slots.job_finished(trio.current_time())
-        if job.outcome is not None and self.jobs.get(job.key) is job:
+        # a cancelled job is no longer ours: nothing to report
+        if self.jobs.get(job.key) is job:
+            if not job.outcome.ok:
+                log.warning(
+                    "job failed",
+                    extra={
+                        "job": job.key.job_id,
+                        "attempt": job.key.attempt,
+                        "error": job.outcome.error,
+                    },
+                )
             self._wake.set()
 
     # -- talking to the leader ----------------------------------------------------------
@@ -284,17 +313,16 @@ class WorkerActor(Actor):
                 self._cancel(key)
 
     def _report_finished(self) -> None:
-        """Report every finished job not already on its way, in one message; keep them
-        until it is acknowledged."""
-        finished = [
-            (key, job.outcome)
-            for key, job in self.jobs.items()
-            if job.outcome is not None and key not in self.reporting
-        ]
-        if not finished:
-            return
-        reports = tuple(
-            JobReport(
+        """Report every finished job not already on its way; keep them until the report
+        is acknowledged. Reports are cut so that their results fit a frame together
+        (each result alone is capped by :data:`MAX_RESULT_BYTES`)."""
+        batch: list[tuple[RunningJob, JobReport]] = []
+        size = 0
+        for key, job in self.jobs.items():
+            outcome = job.outcome
+            if outcome is None or key in self.reporting:
+                continue
+            report = JobReport(
                 job_id=key.job_id,
                 attempt=key.attempt,
                 ok=outcome.ok,
@@ -302,11 +330,20 @@ class WorkerActor(Actor):
                 error=outcome.error,
                 timed_out=outcome.timed_out,
             )
-            for key, outcome in finished
-        )
-        keys = [key for key, _ in finished]
+            weight = len(report.result) + len(report.error)
+            if batch and size + weight > MAX_RESULT_BYTES:
+                self._start_report(batch)
+                batch, size = [], 0
+            batch.append((key, report))
+            size += weight
+        if batch:
+            self._start_report(batch)
+
+    def _start_report(self, batch: list[tuple[RunningJob, JobReport]]) -> None:
+        keys = [key for key, _ in batch]
         self.reporting.update(keys)
-        self.ctx.nursery.start_soon(self._send_report, keys, ReportJobs(self.worker_id, reports))
+        report = ReportJobs(self.worker_id, tuple(r for _, r in batch))
+        self.ctx.nursery.start_soon(self._send_report, keys, report)
 
     async def _send_report(self, keys: list[RunningJob], report: ReportJobs) -> None:
         try:

@@ -1,11 +1,19 @@
 """Job handlers: the built-in ``noop``, ``sleep`` and ``shell``, and user functions by decorator.
 
-A handler is ``fn(payload)`` or ``fn(payload, context)``, async or sync. Sync
-handlers run on a thread, so a CPU-bound job never starves the worker's
-heartbeats. :func:`run_job` turns everything a handler can do (return, raise,
-run past its timeout, return something that cannot be serialised) into a
-:class:`JobOutcome`; only cancellation (the job was cancelled, or the worker
-is stopping) propagates.
+A handler is ``fn(payload)`` or ``fn(payload, context)``, async or sync.
+Async handlers (the built-in ones too) run on the worker's trio loop. Sync
+handlers run in the worker's :class:`~actors.worker.pool.ProcessPool` when
+:func:`run_job` is given one (``--pool process``, the default), else on a
+thread (``--pool thread``); either way a CPU-bound job never starves the
+worker's heartbeats, but only a process uses another core and can be
+stopped. :func:`run_job` turns everything a handler can do (return, raise,
+run past its timeout, return something that cannot be serialised or is too
+large for the wire, die) into a :class:`JobOutcome`; only cancellation (the
+job was cancelled, or the worker is stopping) propagates.
+
+A failure's ``error`` is ``Type: message`` on its first line, then the
+handler's traceback (a :class:`JobFailed` gives its message alone); a
+handler in a child process adds the tail of what it printed and logged.
 
 User modules register on the module-level default registry::
 
@@ -21,15 +29,25 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import msgpack
 import trio
 
+from actors.worker.capture import (
+    UnstorableResult,
+    bounded_error,
+    failure_detail,
+    invoke,
+    invoke_async,
+    packed_result,
+)
 from actors.worker.errors import JobFailed
 from actors.worker.shell import run_shell
+
+if TYPE_CHECKING:
+    from actors.worker.pool import ProcessPool
 
 __all__ = [
     "HandlerRegistry",
@@ -67,6 +85,8 @@ class _Handler:
 class HandlerRegistry:
     def __init__(self, *, shell_allow: Sequence[str] | None = None) -> None:
         self._handlers: dict[str, _Handler] = {}
+        # what load_module imported: a child process of the pool imports the same
+        self.modules: tuple[str, ...] = ()
         self.shell_allow = tuple(shell_allow) if shell_allow is not None else None
         self.register("noop", _noop)
         self.register("sleep", _sleep)
@@ -97,12 +117,22 @@ class HandlerRegistry:
         return self._handlers.get(job_type)
 
     def load_module(self, dotted: str) -> None:
-        """Import a user module; its ``@handler`` functions land here too."""
-        before = set(_DEFAULT._handlers)
-        importlib.import_module(dotted)
-        for job_type, entry in _DEFAULT._handlers.items():
-            if job_type not in before or self is _DEFAULT:
-                self._handlers.setdefault(job_type, entry)
+        """Import a user module; its ``@handler`` functions land here too (also when it was
+        imported before: what it registered is remembered)."""
+        types = _MODULE_TYPES.get(dotted)
+        if types is None:
+            before = set(_DEFAULT._handlers)
+            importlib.import_module(dotted)
+            # new ones, and its own when something imported it before (an import registers once)
+            types = _MODULE_TYPES[dotted] = tuple(
+                job_type
+                for job_type, entry in _DEFAULT._handlers.items()
+                if job_type not in before or getattr(entry.fn, "__module__", None) == dotted
+            )
+        if dotted not in self.modules:
+            self.modules += (dotted,)
+        for job_type in types:
+            self._handlers.setdefault(job_type, _DEFAULT._handlers[job_type])
 
     async def _shell(self, payload: object) -> object:
         return await run_shell(payload, self.shell_allow)
@@ -124,44 +154,55 @@ async def run_job(
     timeout_s: float | None,
     context: JobContext,
     scope: trio.CancelScope | None = None,
+    pool: ProcessPool | None = None,
 ) -> JobOutcome:
     """Run one job to its outcome; ``scope`` (the caller's handle to cancel the job) also
-    carries the timeout, so a job costs one cancel scope, not two."""
+    carries the timeout, so a job costs one cancel scope, not two. Sync handlers run in
+    ``pool`` when there is one, else on a thread."""
     entry = registry.get(job_type)
     if entry is None:
         return JobOutcome(
             False, None, f"no handler for job type {job_type!r} on this worker", False
         )
-    args = (payload, context) if entry.wants_context else (payload,)
     if scope is None:
         scope = trio.CancelScope()
     if timeout_s is not None:
         scope.deadline = min(scope.deadline, trio.current_time() + timeout_s)
     try:
         with scope:
-            result = await _call(entry, args)
+            if entry.is_async or pool is None:
+                args = (payload, context) if entry.wants_context else (payload,)
+                result = await _call(entry, args)
+            else:
+                result = await pool.run(job_type, payload, context, scope.deadline)
     except JobFailed as exc:
-        return JobOutcome(False, exc.result, str(exc), False)
+        return _storable(JobOutcome(False, exc.result, bounded_error(str(exc)), False))
     except Exception as exc:
-        return JobOutcome(False, None, f"{type(exc).__name__}: {exc}", False)
+        return JobOutcome(False, None, failure_detail(exc), False)
     if scope.cancelled_caught:
         if timeout_s is not None and trio.current_time() >= scope.deadline:
             return JobOutcome(False, None, f"timed out after {timeout_s:g}s", True)
         return JobOutcome(False, None, "cancelled", False)
+    return _storable(JobOutcome(True, result, "", False))
+
+
+def _storable(outcome: JobOutcome) -> JobOutcome:
+    """The outcome, or a failure saying why its result cannot travel to the leader (for
+    every pool: a report that does not fit its frame would take its batch down with it)."""
+    if outcome.result is None:
+        return outcome
     try:
-        msgpack.packb(result, use_bin_type=True)
-    except (TypeError, ValueError, OverflowError) as exc:
-        return JobOutcome(
-            False, None, f"the handler returned a value that cannot be stored: {exc}", False
-        )
-    return JobOutcome(True, result, "", False)
+        packed_result(outcome.result)
+    except UnstorableResult as exc:
+        error = f"{outcome.error}\n{exc}" if outcome.error else str(exc)
+        return JobOutcome(False, None, bounded_error(error), False)
+    return outcome
 
 
 async def _call(entry: _Handler, args: tuple[object, ...]) -> object:
     if entry.is_async:
-        awaitable: Awaitable[object] = entry.fn(*args)
-        return await awaitable
-    return await trio.to_thread.run_sync(lambda: entry.fn(*args), abandon_on_cancel=True)
+        return await invoke_async(entry.fn, args)
+    return await trio.to_thread.run_sync(invoke, entry.fn, args, abandon_on_cancel=True)
 
 
 async def _noop(payload: object) -> None:
@@ -177,3 +218,5 @@ async def _sleep(payload: object) -> dict[str, float]:
 
 
 _DEFAULT = HandlerRegistry()
+# module -> the job types its import registered on the default registry
+_MODULE_TYPES: dict[str, tuple[str, ...]] = {}

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runtime.config.layers import Layers
-from runtime.config.model import LOG_LEVELS, POLICIES, PROFILES, ROLES, setting_type
+from runtime.config.model import (
+    LOG_LEVELS,
+    POLICIES,
+    POOL_KINDS,
+    PROFILES,
+    ROLES,
+    setting_type,
+)
 from runtime.config.problems import ConfigError, Finding
 from runtime.config.text import TextError, parse_text
 
@@ -21,6 +28,14 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "--data": (("data",), "data directory (default ./podium-data[/<id>])"),
     "--masters": (("masters",), "a worker's masters: host:port,host:port"),
     "--capacity": (("capacity",), "jobs a worker runs at once (default 4)"),
+    "--pool": (
+        ("pool",),
+        f"where sync handlers run: {' | '.join(POOL_KINDS)} (default process)",
+    ),
+    "--max-jobs-per-child": (
+        ("max_jobs_per_child",),
+        "replace a pool process after this many jobs (default 0: never)",
+    ),
     "--handlers": (("handlers",), "modules registering job handlers: pkg.mod[,pkg.mod]"),
     "--types": (("types",), "job types this worker accepts: a,b (default all)"),
     "--shell-allow": (

@@ -43,12 +43,14 @@ Policy = Literal["round_robin", "least_loaded", "capacity_aware", "random", "lru
 Profile = Literal["development", "production"]
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 UserRole = Literal["admin", "user", "worker"]
+PoolKind = Literal["process", "thread"]
 
 ROLES: tuple[str, ...] = get_args(Role)
 POLICIES: tuple[str, ...] = get_args(Policy)
 PROFILES: tuple[str, ...] = get_args(Profile)
 LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
 USER_ROLES: tuple[str, ...] = get_args(UserRole)
+POOL_KINDS: tuple[str, ...] = get_args(PoolKind)
 
 
 def default_http_listen(role: str) -> str:
@@ -186,6 +188,10 @@ class NodeConfig:
     masters: tuple[str, ...] = field(default=(), validator=checked(each(address), unique))
     data: Path = field(default=Factory(_default_data, takes_self=True))
     capacity: int = field(default=4, validator=checked(at_least(1)))
+    # where a worker runs sync handlers: child processes (every core, timeouts that
+    # stop the handler) or threads; and after how many jobs a child is replaced (0: never)
+    pool: PoolKind = field(default="process", validator=checked(one_of(POOL_KINDS)))
+    max_jobs_per_child: int = field(default=0, validator=checked(at_least(0)))
     handlers: tuple[str, ...] = field(default=(), validator=checked(each(module_name), unique))
     types: tuple[str, ...] = field(default=(), validator=checked(each(non_empty), unique))
     # argv[0] of the shell jobs this worker runs (empty: any command)

@@ -94,7 +94,10 @@ async def test_user_handlers_sync_async_errors_and_bad_results() -> None:
 
     reg.register("weird", lambda payload: object())
     assert (await run_job(reg, "add", {"a": 1, "b": 2}, None, CTX)).result == 4
-    assert (await run_job(reg, "boom", {}, None, CTX)).error == "RuntimeError: no luck"
+    boom_error = (await run_job(reg, "boom", {}, None, CTX)).error.splitlines()
+    # the summary first, then the traceback from the handler's own frame down
+    assert boom_error[:2] == ["RuntimeError: no luck", "Traceback (most recent call last):"]
+    assert "in boom" in boom_error[2] and "actors/worker" not in boom_error[2]
     assert "cannot be stored" in (await run_job(reg, "weird", {}, None, CTX)).error
     assert "no handler" in (await run_job(reg, "missing", {}, None, CTX)).error
 

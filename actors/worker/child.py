@@ -1,0 +1,195 @@
+"""A worker's child process: imports the handler modules, then runs sync jobs one at a time.
+
+The pool starts it as ``python -m actors.worker.child FD`` through
+``subprocess`` (fork and exec at once): a fresh interpreter, the ``spawn``
+model. Forking the worker itself (``multiprocessing``'s ``fork``) would copy a
+process that runs a trio loop and threads (SQLite, ``to_thread``): locks held
+by threads that do not exist in the copy, trio's wakeup fd and signal
+handlers, half-written buffers. ``forkserver`` would avoid that but keeps a
+process-wide server with global preload state. A fresh interpreter costs a
+few hundred milliseconds to start and import the user's modules (``--handlers``,
+sent in the hello), which a child pays once: it is reused for job after job.
+
+The child talks to the worker over a socket pair (FD, passed down by the
+pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
+
+- worker to child: ``{"path": sys.path, "modules": [...]}`` once, then one
+  ``{"type", "payload", "job", "attempt"}`` per job; closing the socket tells
+  the child to exit.
+- child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
+  hello, then one reply per job: ``["ok", packed_result]`` or
+  ``["failed", detail, packed_result or None]``.
+
+To stop a running job the worker sends SIGUSR1 (timeout: raises
+:class:`SoftTimeLimit` inside the handler) or SIGUSR2 (cancel:
+:class:`JobCancelled`), waits a grace period for the reply, then SIGKILLs. A
+signal that arrives between jobs is ignored. A watchdog thread exits the
+child if the worker dies (its parent changes), so an orphan never runs on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+import msgpack
+
+from actors.worker.capture import (
+    OutputTail,
+    UnstorableResult,
+    failure_detail,
+    invoke,
+    packed_result,
+    with_output,
+)
+from actors.worker.errors import JobCancelled, JobFailed, SoftTimeLimit
+from actors.worker.handlers import HandlerRegistry, JobContext
+from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
+
+__all__ = ["PIPE_FRAME_LIMIT", "STOP_CANCEL", "STOP_TIMEOUT", "main"]
+
+STOP_TIMEOUT = signal.SIGUSR1
+STOP_CANCEL = signal.SIGUSR2
+# a request carries a payload that came in one wire frame, plus a few fields
+PIPE_FRAME_LIMIT = 2 * MAX_FRAME_SIZE
+_PARENT_POLL_S = 0.5
+
+
+class _Pipe:
+    """Blocking frame I/O on the child's end of the socket pair."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._decoder = FrameDecoder(PIPE_FRAME_LIMIT)
+        self._frames: list[bytes] = []
+
+    def send(self, message: object) -> None:
+        self._sock.sendall(frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT))
+
+    def receive(self) -> Any:
+        """The next message, or None once the worker closed its end."""
+        while not self._frames:
+            data = self._sock.recv(1 << 16)
+            if not data:
+                return None
+            self._frames.extend(self._decoder.feed(data))
+        return msgpack.unpackb(self._frames.pop(0), raw=False)
+
+
+class _Running:
+    """Whether a handler runs now: a stop signal raises only then, and only once."""
+
+    active = False
+
+
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    if not _Running.active:
+        return
+    _Running.active = False
+    if signum == STOP_TIMEOUT:
+        raise SoftTimeLimit("the job ran past its timeout")
+    raise JobCancelled("the job was cancelled")
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the worker is gone (a SIGKILLed worker closes no socket we could notice
+    while a handler holds the main thread). ``PR_SET_PDEATHSIG`` would fire when the
+    thread that started us exits, which trio's thread cache does on its own."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="podium-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _captured(tail: OutputTail) -> Iterator[None]:
+    """stdout, stderr and logging into ``tail`` for one job."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(tail)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = tail
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        sys.stdout, sys.stderr = saved
+
+
+def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
+    entry = registry.get(request["type"])
+    if entry is None or entry.is_async:
+        return [
+            "failed",
+            f"no sync handler for job type {request['type']!r} in the worker's child "
+            "process: register it in a module named with --handlers",
+            None,
+        ]
+    context = JobContext(request["job"], request["attempt"])
+    args = (request["payload"], context) if entry.wants_context else (request["payload"],)
+    tail = OutputTail()
+    with _captured(tail):
+        try:
+            try:
+                _Running.active = True
+                result = invoke(entry.fn, args)
+            finally:
+                _Running.active = False
+        except JobFailed as exc:
+            return _failed(str(exc), exc.result, tail)
+        except BaseException as exc:  # a handler's SystemExit fails its job, not the child
+            return ["failed", failure_detail(exc, tail.text()), None]
+    try:
+        return ["ok", packed_result(result)]
+    except UnstorableResult as exc:
+        return ["failed", with_output(str(exc), tail.text()), None]
+
+
+def _failed(message: str, result: object, tail: OutputTail) -> list[object]:
+    """A :class:`JobFailed`: its message and result (when the result can travel)."""
+    try:
+        packed = None if result is None else packed_result(result)
+    except UnstorableResult as exc:
+        message, packed = f"{message}\n{exc}", None
+    return ["failed", with_output(message, tail.text()), packed]
+
+
+def main(argv: list[str]) -> int:
+    pipe = _Pipe(socket.socket(fileno=int(argv[1])))
+    hello = pipe.receive()
+    if hello is None:
+        return 0
+    sys.path[:] = hello["path"]
+    # a handler's logger.info() reaches the captured output unless its module says otherwise
+    logging.getLogger().setLevel(logging.INFO)
+    registry = HandlerRegistry()
+    try:
+        for module in hello["modules"]:
+            registry.load_module(module)
+    except BaseException as exc:
+        pipe.send(["failed", failure_detail(exc)])
+        return 1
+    _watch_parent(os.getppid())
+    signal.signal(STOP_TIMEOUT, _on_stop_signal)
+    signal.signal(STOP_CANCEL, _on_stop_signal)
+    pipe.send(["ready"])
+    while (request := pipe.receive()) is not None:
+        pipe.send(_run(registry, request))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,31 @@
+"""A worker's reports: several large results never share one frame."""
+
+from __future__ import annotations
+
+import trio
+
+from actors.worker.agent import WorkerActor, _Job
+from actors.worker.capture import MAX_RESULT_BYTES
+from actors.worker.handlers import HandlerRegistry, JobOutcome
+from transport.cluster import JobReport, RunningJob
+
+
+def test_large_results_are_cut_into_reports_that_each_fit_a_frame() -> None:
+    worker = WorkerActor("w1", ["m1"], HandlerRegistry(), capacity=4)
+    big = b"x" * (MAX_RESULT_BYTES // 2 + 1)
+    for n in range(3):
+        key = RunningJob(f"j{n}", 1)
+        worker.jobs[key] = _Job(key, trio.CancelScope(), JobOutcome(True, big, "", False))
+    small = RunningJob("small", 1)
+    worker.jobs[small] = _Job(small, trio.CancelScope(), JobOutcome(True, 1, "", False))
+    worker.jobs[RunningJob("running", 1)] = _Job(RunningJob("running", 1), trio.CancelScope())
+    batches: list[list[tuple[RunningJob, JobReport]]] = []
+    worker._start_report = batches.append  # type: ignore[method-assign,assignment]
+    worker._report_finished()
+    assert [[key.job_id for key, _ in batch] for batch in batches] == [
+        ["j0"],
+        ["j1"],
+        ["j2", "small"],
+    ]
+    for batch in batches:
+        assert sum(len(r.result) + len(r.error) for _, r in batch) <= MAX_RESULT_BYTES
