@@ -48,6 +48,8 @@ HEALTH_TIMEOUT_S = 5.0
 CLUSTER_EVERY_S = 1.0
 # requests after the load (list queries, the restart check) get this long to be answered
 END_PATIENCE_S = 120.0
+# how long the end waits for the histories to stop moving before reading them
+SETTLE_S = 5.0
 # the healthy-run bound on one submit request (exit code 1 above it)
 MAX_REQUEST_MS = 1000.0
 
@@ -195,7 +197,7 @@ class SoakBench:
                     watchers.cancel_scope.cancel()
             seconds = trio.current_time() - started
             self.rss_end = await trio.to_thread.run_sync(self._sample_rss)
-            gauges = await self._read_metrics(client)
+            gauges = await self._settled_metrics(client)
             list_ms: dict[str, float] = {}
             list_failed: dict[str, int] = {}
             if self.finished >= o.jobs:
@@ -338,6 +340,19 @@ class SoakBench:
 
     # -- after the load ---------------------------------------------------------------
 
+    async def _settled_metrics(self, client: httpx.AsyncClient) -> dict[str, dict[str, float]]:
+        """The gauges once the masters' histories stopped moving: the last jobs' records
+        are written a few milliseconds after they were counted as finished."""
+        gauges = await self._read_metrics(client)
+        with trio.move_on_after(SETTLE_S):
+            while True:
+                await trio.sleep(0.1)
+                again = await self._read_metrics(client)
+                if _history_rows(again) == _history_rows(gauges):
+                    break
+                gauges = again
+        return gauges
+
     async def _read_metrics(self, client: httpx.AsyncClient) -> dict[str, dict[str, float]]:
         """Each live master's gauges, straight from it (not the leader's view of them)."""
         assert self.cluster is not None
@@ -466,3 +481,7 @@ class SoakBench:
             "list_ms": list_ms,
             "list_failed": list_failed,
         }
+
+
+def _history_rows(gauges: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {m: g.get("podium_history_jobs", 0.0) for m, g in gauges.items()}
