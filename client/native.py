@@ -91,7 +91,12 @@ def parse_addresses(url: str) -> list[tuple[str, int]]:
     addresses = []
     for part in rest.split(","):
         host, sep, port = part.strip().rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if (
+            not sep
+            or not host
+            or not (port.isascii() and port.isdigit())
+            or not 0 < int(port) < 65536
+        ):
             raise ValueError(f"{url!r}: each address must be host:port, got {part!r}")
         addresses.append((host.strip("[]"), int(port)))
     return addresses

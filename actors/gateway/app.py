@@ -172,7 +172,12 @@ class Gateway:
 
     async def body(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self.max_body
+        ):
             raise ApiError(413, f"request body over the {self.max_body}-byte limit")
         chunks = bytearray()
         async for chunk in request.stream():
@@ -335,7 +340,10 @@ class Service:
     async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
         limit_text = query.get("limit", "100")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= LIST_LIMIT_MAX:
+        if (
+            not (limit_text.isascii() and limit_text.isdigit())
+            or not 1 <= int(limit_text) <= LIST_LIMIT_MAX
+        ):
             raise BadRequest(f"limit must be an integer from 1 to {LIST_LIMIT_MAX}")
         status = query.get("status")
         if status is not None and status not in STATUSES:

@@ -99,6 +99,8 @@ BAD_INPUT = [
     ("POST", "/api/v1/jobs/no-such-job/cancel", b"", 404, "not found"),
     ("POST", "/api/v1/jobs/no-such-job/retry", b"", 404, "not found"),
     ("GET", "/api/v1/jobs?limit=0", b"", 400, "limit"),
+    # a digit to str.isdigit, not to int() (found by the API fuzz test)
+    ("GET", "/api/v1/jobs?limit=%C2%B2", b"", 400, "limit"),
     ("GET", "/api/v1/jobs?status=finished", b"", 400, "status must be"),
     ("GET", "/api/v1/jobs?cursor=abc", b"", 400, "cursor"),
     ("GET", "/api/v1/jobs?colour=red", b"", 400, "unknown query"),
