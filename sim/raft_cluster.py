@@ -31,8 +31,9 @@ import attrs
 import msgpack
 import trio
 
-from actors.raft.actor import Committed, Propose, RaftActor, SimpleStateMachine
+from actors.raft.actor import RaftActor
 from actors.raft.core import RaftConfig, RaftCore, Role
+from actors.raft.replica import Committed, Propose, Replica, SimpleStateMachine
 from runtime.actor import Actor, ActorRef
 from runtime.errors import AskError, AskTimeout
 from runtime.storage import MemoryDisk, MemoryStorage
@@ -259,13 +260,16 @@ class RaftCluster:
                 machine = Recorder(member.name, self.observer)
                 member.machine = machine
                 actor = RaftActor(
-                    member.name,
-                    self.names,
-                    MemoryStorage(member.disk, fsync_s=fsync_s),
-                    machine,
-                    self.config,
-                    tick_s=TICK_S,
-                    snapshot_every=snapshot_every,
+                    Replica(
+                        member.name,
+                        self.names,
+                        MemoryStorage(member.disk, fsync_s=fsync_s),
+                        machine,
+                        self.config,
+                        peer_name="raft",
+                        tick_s=TICK_S,
+                        snapshot_every=snapshot_every,
+                    )
                 )
                 member.actor = actor
                 return actor

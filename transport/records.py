@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import define
+from attrs import define, frozen
 
 from transport.codec import Message, message
 
-__all__ = ["RECORD_FIELDS", "JobRecord", "record_row"]
+__all__ = ["RECORD_FIELDS", "JobQuery", "JobRecord", "record_row"]
 
 
 @message("j.record")
@@ -53,3 +53,31 @@ RECORD_FIELDS: tuple[str, ...] = tuple(a.name for a in JobRecord.__attrs_attrs__
 def record_row(record: JobRecord) -> tuple[Any, ...]:
     """The record as a plain row, in :data:`RECORD_FIELDS` order."""
     return tuple(getattr(record, name) for name in RECORD_FIELDS)
+
+
+@frozen
+class JobQuery:
+    """A page of jobs: filters, where the previous page ended, order and size. The live
+    table and the history answer the same query, and a listing merges the two."""
+
+    status: str | None = None
+    type: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after_seq: int | None = None
+    ascending: bool = False
+    limit: int = 100
+
+    def admits(self, status: str, job_type: str, created_at: float, seq: int) -> bool:
+        """Whether a job with these fields belongs in the answer (ignoring the limit)."""
+        if self.status is not None and status != self.status:
+            return False
+        if self.type is not None and job_type != self.type:
+            return False
+        if self.since is not None and created_at < self.since:
+            return False
+        if self.until is not None and created_at >= self.until:
+            return False
+        if self.after_seq is not None:
+            return seq > self.after_seq if self.ascending else seq < self.after_seq
+        return True

@@ -46,7 +46,7 @@ from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.storage import Storage
-from runtime.storage.history import History, HistoryQuery, pack_row
+from runtime.storage.history import History, pack_row
 from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
     AssignJobs,
@@ -95,7 +95,7 @@ from transport.commands import (
 )
 from transport.envelope import Ack
 from transport.raft import Snapshot
-from transport.records import JobRecord
+from transport.records import JobQuery, JobRecord
 
 log = logging.getLogger("podium.master")
 
@@ -375,9 +375,20 @@ class MasterActor(Actor):
         )
 
     def _propose(
-        self, cmd: Message, reply: PendingReply | None, *, answer: Message | None = None
+        self,
+        cmd: Message,
+        reply: PendingReply | None,
+        *,
+        answer: Message | None = None,
+        then: Callable[[], None] | None = None,
     ) -> None:
+        """Propose ``cmd``; once applied (or lost) run ``then``, and answer ``reply`` with
+        ``answer``, or what applying returned. If it cannot be proposed (NotLeader),
+        ``then`` runs before the error goes up."""
+
         def done(outcome: Message) -> None:
+            if then is not None:
+                then()
             if reply is None:
                 return
             if isinstance(outcome, NotLeaderReply):
@@ -385,7 +396,12 @@ class MasterActor(Actor):
             elif isinstance(outcome, Committed):
                 reply.resolve(answer if answer is not None else outcome.result)
 
-        self._propose_cmd(cmd, done)
+        try:
+            self._propose_cmd(cmd, done)
+        except NotLeader:
+            if then is not None:
+                then()
+            raise
 
     def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         data = encode(cmd)
@@ -525,18 +541,11 @@ class MasterActor(Actor):
             self.retrying.discard(job_id)
             raise
 
-        def done(outcome: Message) -> None:
-            self.retrying.discard(job_id)
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
-            elif isinstance(outcome, Committed):
-                reply.resolve(outcome.result)
-
-        try:
-            self._propose_cmd(RetryCmd(self.ctx.wall_time(), job_id, record), done)
-        except NotLeader:
-            self.retrying.discard(job_id)
-            raise
+        self._propose(
+            RetryCmd(self.ctx.wall_time(), job_id, record),
+            reply,
+            then=lambda: self.retrying.discard(job_id),
+        )
 
     async def _delete(self, job_id: str, reply: PendingReply) -> None:
         if not await self._settled():
@@ -596,19 +605,12 @@ class MasterActor(Actor):
             msg.worker,
             (r.job_id for r in msg.reports if is_current(r.job_id, r.attempt, msg.worker)),
         )
-
-        def done(outcome: Message) -> None:
-            self.dispatch.report_applied(msg.worker, freed)
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
-            elif isinstance(outcome, Committed):
-                reply.resolve(_ACK)
-
-        try:
-            self._propose_cmd(ReportCmd(now, msg.worker, items), done)
-        except NotLeader:
-            self.dispatch.report_applied(msg.worker, freed)
-            raise
+        self._propose(
+            ReportCmd(now, msg.worker, items),
+            reply,
+            answer=_ACK,
+            then=lambda: self.dispatch.report_applied(msg.worker, freed),
+        )
 
     def _heartbeat(self, msg: WorkerHeartbeat, now: float, reply: PendingReply) -> None:
         """Renew the worker's lease in memory, from when the heartbeat arrived; answer once
@@ -618,7 +620,7 @@ class MasterActor(Actor):
             reply.resolve(HeartbeatAck(False, ()))
             return
         self.leases.heard_from(msg.worker, now)
-        current = [r for r in msg.running if self.jobs.is_current(r.job_id, r.attempt, msg.worker)]
+        current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         stale = tuple(r for r in msg.running if r not in current)
         self.beats.append((reply, HeartbeatAck(True, stale)))
@@ -682,26 +684,12 @@ class MasterActor(Actor):
             reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
-        query = HistoryQuery(
-            status=msg.status,
-            type=msg.type,
-            since=msg.since,
-            until=msg.until,
-            after_seq=msg.after_seq,
-            ascending=msg.ascending,
-            limit=msg.limit,
+        query = JobQuery(
+            msg.status, msg.type, msg.since, msg.until, msg.after_seq, msg.ascending, msg.limit
         )
         rows, more = await self.history.query(query)
         # no await from here on: the live page is taken at the instant the history's is
-        live = self.jobs.live_page(
-            status=msg.status,
-            job_type=msg.type,
-            since=msg.since,
-            until=msg.until,
-            after_seq=msg.after_seq,
-            ascending=msg.ascending,
-            limit=msg.limit,
-        )
+        live = self.jobs.live_page(query)
         records = [*rows, *(job.record(0) for job in live)]
         records.sort(key=_seq_of, reverse=not msg.ascending)
         page = records[: msg.limit]
@@ -736,9 +724,9 @@ class MasterActor(Actor):
         leading = self.raft.is_leader
         if self.beats and leading:
             self._confirm_beats()
-        if leading and self.dispatch.term == self.raft.term:
+        if leading and self.dispatch.freeing and self.dispatch.term == self.raft.term:
             # before the Ready: assignments into slots that reports just freed share
-            # the reports' log write
+            # the reports' log write (only then: planning walks every worker)
             self._dispatch(wake=False)
         await self.raft.drained()
         if self.history.congested:

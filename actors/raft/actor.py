@@ -7,31 +7,11 @@ beside its own messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from actors.raft.core import RaftConfig
-from actors.raft.replica import (
-    Committed,
-    NotLeaderReply,
-    Propose,
-    Replica,
-    SimpleStateMachine,
-    StateMachine,
-    Tick,
-)
+from actors.raft.replica import Replica
 from runtime.actor import Actor, ActorRef
-from runtime.storage import Storage
 from transport.codec import Message
 
-__all__ = [
-    "Committed",
-    "NotLeaderReply",
-    "Propose",
-    "RaftActor",
-    "SimpleStateMachine",
-    "StateMachine",
-    "Tick",
-]
+__all__ = ["RaftActor"]
 
 
 class RaftActor(Actor):
@@ -39,29 +19,9 @@ class RaftActor(Actor):
 
     mailbox_size = 8192
 
-    def __init__(
-        self,
-        node_id: str,
-        voters: Sequence[str],
-        storage: Storage,
-        state_machine: StateMachine,
-        config: RaftConfig,
-        *,
-        tick_s: float,
-        snapshot_every: int = 10_000,
-        snapshot_bytes: int = 16 << 20,
-    ) -> None:
-        self.raft = Replica(
-            node_id,
-            voters,
-            storage,
-            state_machine,
-            config,
-            peer_name="raft",
-            tick_s=tick_s,
-            snapshot_every=snapshot_every,
-            snapshot_bytes=snapshot_bytes,
-        )
+    def __init__(self, raft: Replica) -> None:
+        """``raft`` is built with ``peer_name="raft"``: its peers are the ``raft`` actors."""
+        self.raft = raft
 
     async def on_start(self) -> None:
         await self.raft.start(self.ctx)

@@ -62,6 +62,7 @@ from transport.commands import (
     TickCmd,
     removes,
 )
+from transport.records import JobQuery
 
 __all__ = ["KEY_WINDOW", "JobStateMachine", "Retention"]
 
@@ -512,39 +513,23 @@ class JobStateMachine:
     def queue_depth_by_priority(self) -> dict[int, int]:
         return self.queue.depth_by_priority()
 
-    def live_page(
-        self,
-        *,
-        status: str | None,
-        job_type: str | None,
-        since: float | None,
-        until: float | None,
-        after_seq: int | None,
-        ascending: bool,
-        limit: int,
-    ) -> list[Job]:
-        """Up to ``limit`` live jobs matching the filters, in seq order from ``after_seq``."""
-        if status in _FINAL_NAMES:
+    def live_page(self, q: JobQuery) -> list[Job]:
+        """Up to ``q.limit`` live jobs that ``q`` admits, in seq order from ``q.after_seq``."""
+        if q.status in _FINAL_NAMES:
             return []
-        seqs, by_seq = self.seq_index, self.by_seq
-        if ascending:
-            start = bisect_right(seqs, after_seq) if after_seq is not None else 0
+        seqs, by_seq, after = self.seq_index, self.by_seq, q.after_seq
+        if q.ascending:
+            start = bisect_right(seqs, after) if after is not None else 0
             positions: range = range(start, len(seqs))
         else:
-            end = bisect_left(seqs, after_seq) if after_seq is not None else len(seqs)
+            end = bisect_left(seqs, after) if after is not None else len(seqs)
             positions = range(end - 1, -1, -1)
         page: list[Job] = []
         for pos in positions:
             job = by_seq.get(seqs[pos])
-            if (
-                job is None
-                or (status is not None and job.status._value_ != status)
-                or (job_type is not None and job.type != job_type)
-                or (since is not None and job.created_at < since)
-                or (until is not None and job.created_at >= until)
-            ):
+            if job is None or not q.admits(job.status._value_, job.type, job.created_at, job.seq):
                 continue
             page.append(job)
-            if len(page) >= limit:
+            if len(page) >= q.limit:
                 break
         return page

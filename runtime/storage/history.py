@@ -43,18 +43,16 @@ import trio
 from transport.codec import packer
 from transport.commands import PurgeCmd, RetainCmd
 from transport.commands import removes as removes_record
-from transport.records import JobRecord
+from transport.records import JobQuery, JobRecord
 
 __all__ = [
     "FINAL_STATUSES",
     "History",
     "HistoryBackend",
-    "HistoryQuery",
     "Op",
     "Remove",
     "Row",
     "insert",
-    "matches",
     "pack_row",
     "removes",
     "unpack_row",
@@ -210,34 +208,6 @@ def removes(op: Op, record: JobRecord) -> bool:
     return removes_record(op, record.seq, record.status, record.type, record.finished_at)
 
 
-@attrs.frozen
-class HistoryQuery:
-    """A page of records: filters, where the previous page ended, order and size."""
-
-    status: str | None = None
-    type: str | None = None
-    since: float | None = None
-    until: float | None = None
-    after_seq: int | None = None
-    ascending: bool = False
-    limit: int = 100
-
-
-def matches(record: JobRecord, q: HistoryQuery) -> bool:
-    """Whether ``record`` belongs in the answer to ``q`` (ignoring the limit)."""
-    if q.status is not None and record.status != q.status:
-        return False
-    if q.type is not None and record.type != q.type:
-        return False
-    if q.since is not None and record.created_at < q.since:
-        return False
-    if q.until is not None and record.created_at >= q.until:
-        return False
-    if q.after_seq is not None:
-        return record.seq > q.after_seq if q.ascending else record.seq < q.after_seq
-    return True
-
-
 class HistoryBackend(Protocol):
     """Synchronous storage for :class:`History`; ``blocking`` ones run on a thread."""
 
@@ -257,7 +227,7 @@ class HistoryBackend(Protocol):
 
     def by_keys(self, keys: Sequence[str]) -> dict[str, JobRecord]: ...
 
-    def query(self, q: HistoryQuery) -> list[JobRecord]:
+    def query(self, q: JobQuery) -> list[JobRecord]:
         """Up to ``q.limit`` records matching ``q``, in seq order."""
 
     def count(self) -> int:
@@ -422,7 +392,7 @@ class History:
                         del found[key]
             return found
 
-    async def query(self, q: HistoryQuery) -> tuple[list[JobRecord], bool]:
+    async def query(self, q: JobQuery) -> tuple[list[JobRecord], bool]:
         """A page for ``q`` as of now, and whether the store may hold more beyond it."""
         async with self._lock:
             rows = await self._call(self.backend.query, q)
@@ -474,16 +444,14 @@ class History:
             self.rows = await self._call(self.backend.count)
 
 
-def _overlay(
-    rows: list[JobRecord], ops: Iterable[Op], q: HistoryQuery
-) -> tuple[list[JobRecord], int]:
+def _overlay(rows: list[JobRecord], ops: Iterable[Op], q: JobQuery) -> tuple[list[JobRecord], int]:
     """``rows`` (a page from the backend) with pending operations applied, in order, and
     how many records matched before the page was cut to ``q.limit``."""
     kept = {r.id: r for r in rows}
     for op in ops:
         if isinstance(op, tuple):
             record = unpack_row(op)
-            if matches(record, q):
+            if q.admits(record.status, record.type, record.created_at, record.seq):
                 kept[record.id] = record
             else:
                 kept.pop(record.id, None)

@@ -19,14 +19,12 @@ import attrs
 import msgpack
 
 from runtime.storage.history import (
-    HistoryQuery,
     Op,
     insert,
-    matches,
     removes,
     unpack_row,
 )
-from transport.records import JobRecord, record_row
+from transport.records import JobQuery, JobRecord, record_row
 
 __all__ = ["HistoryDisk", "HistoryImage", "MemoryHistory"]
 
@@ -113,9 +111,13 @@ class MemoryHistory:
             if r.idempotency_key is not None and r.idempotency_key in wanted
         }
 
-    def query(self, q: HistoryQuery) -> list[JobRecord]:
+    def query(self, q: JobQuery) -> list[JobRecord]:
         found = sorted(
-            (r for r in self.image.rows.values() if matches(r, q)),
+            (
+                r
+                for r in self.image.rows.values()
+                if q.admits(r.status, r.type, r.created_at, r.seq)
+            ),
             key=lambda r: r.seq,
             reverse=not q.ascending,
         )

@@ -39,13 +39,12 @@ import msgpack
 from runtime.storage.history import (
     FINAL_STATUSES,
     ROW_COLUMNS,
-    HistoryQuery,
     Op,
     Remove,
     unpack_row,
 )
 from transport.commands import PurgeCmd, RetainCmd
-from transport.records import JobRecord
+from transport.records import JobQuery, JobRecord
 
 __all__ = ["HISTORY_FORMAT", "HistoryFormatError", "SqliteHistory"]
 
@@ -176,7 +175,7 @@ class SqliteHistory:
                 found[row[4]] = unpack_row(row)
         return found
 
-    def query(self, q: HistoryQuery) -> list[JobRecord]:
+    def query(self, q: JobQuery) -> list[JobRecord]:
         if q.status is not None and q.status not in FINAL_STATUSES:
             return []
         low, high = self._seq_range(q)
@@ -193,7 +192,7 @@ class SqliteHistory:
         merged = heapq.merge(*parts, key=lambda r: r.seq, reverse=not q.ascending)
         return [r for _, r in zip(range(q.limit), merged, strict=False)]
 
-    def _seq_range(self, q: HistoryQuery) -> tuple[int | None, int | None]:
+    def _seq_range(self, q: JobQuery) -> tuple[int | None, int | None]:
         """``since``/``until`` as seqs: [low, high)."""
         low = None if q.since is None else self._first_seq_created(q.since)
         high = None if q.until is None else self._first_seq_created(q.until)
@@ -204,7 +203,7 @@ class SqliteHistory:
 
     def _select(
         self,
-        q: HistoryQuery,
+        q: JobQuery,
         job_type: str | None,
         status: str | None,
         low: int | None,

@@ -29,7 +29,7 @@ from transport.commands import (
     SubmitCmd,
     TickCmd,
 )
-from transport.records import JobRecord
+from transport.records import JobQuery, JobRecord
 
 PAYLOAD = msgpack.packb({"x": 1})
 
@@ -217,28 +217,15 @@ def test_live_pages_walk_seq_order_both_ways() -> None:
     sm = machine()
     sm.apply_command(SubmitCmd(1.0, tuple(new(f"j{i}") for i in range(10))))
     run(sm, "j3", 1)
-    newest = sm.live_page(
-        status=None, job_type=None, since=None, until=None, after_seq=None, ascending=False, limit=3
-    )
+    newest = sm.live_page(JobQuery(limit=3))
     assert [j.id for j in newest] == ["j9", "j8", "j7"]
-    after = sm.live_page(
-        status=None, job_type=None, since=None, until=None, after_seq=8, ascending=False, limit=3
-    )
+    after = sm.live_page(JobQuery(after_seq=8, limit=3))
     assert [j.id for j in after] == ["j6", "j5", "j4"]
-    oldest = sm.live_page(
-        status="pending", job_type=None, since=None, until=None, after_seq=2, ascending=True,
-        limit=3,
-    )  # fmt: skip
+    oldest = sm.live_page(JobQuery(status="pending", after_seq=2, ascending=True, limit=3))
     assert [j.id for j in oldest] == ["j2", "j4", "j5"]
-    running = sm.live_page(
-        status="running", job_type=None, since=None, until=None, after_seq=None, ascending=False,
-        limit=5,
-    )  # fmt: skip
+    running = sm.live_page(JobQuery(status="running", limit=5))
     assert [j.id for j in running] == ["j3"]
-    none = sm.live_page(
-        status="succeeded", job_type=None, since=None, until=None, after_seq=None, ascending=False,
-        limit=5,
-    )  # fmt: skip
+    none = sm.live_page(JobQuery(status="succeeded", limit=5))
     assert none == []
 
 

@@ -13,11 +13,9 @@ from hypothesis import strategies as st
 from runtime.storage.history import (
     History,
     HistoryBackend,
-    HistoryQuery,
     Op,
     Remove,
     insert,
-    matches,
     removes,
 )
 from runtime.storage.history_memory import HistoryDisk, MemoryHistory
@@ -27,7 +25,7 @@ from runtime.storage.history_sqlite import (
     SqliteHistory,
 )
 from transport.commands import PurgeCmd, RetainCmd
-from transport.records import JobRecord
+from transport.records import JobQuery, JobRecord
 
 
 def Purge(statuses: tuple[str, ...], job_type: str | None, before: float | None) -> PurgeCmd:
@@ -88,24 +86,27 @@ def test_queries_filter_order_and_page(backend: HistoryBackend) -> None:
         for i in range(1, 41)
     ]
     backend.write([insert(r) for r in rows], 40)
-    assert ids(backend.query(HistoryQuery(limit=3))) == [40, 39, 38]
-    assert ids(backend.query(HistoryQuery(limit=3, ascending=True))) == [1, 2, 3]
-    assert ids(backend.query(HistoryQuery(limit=3, after_seq=38))) == [37, 36, 35]
-    assert ids(backend.query(HistoryQuery(limit=2, after_seq=3, ascending=True))) == [4, 5]
+    assert ids(backend.query(JobQuery(limit=3))) == [40, 39, 38]
+    assert ids(backend.query(JobQuery(limit=3, ascending=True))) == [1, 2, 3]
+    assert ids(backend.query(JobQuery(limit=3, after_seq=38))) == [37, 36, 35]
+    assert ids(backend.query(JobQuery(limit=2, after_seq=3, ascending=True))) == [4, 5]
     for q in (
-        HistoryQuery(status="dead", limit=5),
-        HistoryQuery(type="b", limit=7),
-        HistoryQuery(type="a", status="failed", limit=4, after_seq=30),
-        HistoryQuery(since=110.0, until=120.0, limit=50),
-        HistoryQuery(since=110.0, type="b", limit=50, ascending=True),
-        HistoryQuery(until=105.0, status="succeeded", limit=50),
+        JobQuery(status="dead", limit=5),
+        JobQuery(type="b", limit=7),
+        JobQuery(type="a", status="failed", limit=4, after_seq=30),
+        JobQuery(since=110.0, until=120.0, limit=50),
+        JobQuery(since=110.0, type="b", limit=50, ascending=True),
+        JobQuery(until=105.0, status="succeeded", limit=50),
     ):
-        want = sorted((r for r in rows if matches(r, q)), key=lambda r: r.seq)
+        want = sorted(
+            (r for r in rows if q.admits(r.status, r.type, r.created_at, r.seq)),
+            key=lambda r: r.seq,
+        )
         if not q.ascending:
             want.reverse()
         assert ids(backend.query(q)) == ids(want[: q.limit]), q
-    assert backend.query(HistoryQuery(status="pending")) == []
-    assert backend.query(HistoryQuery(since=1000.0)) == []
+    assert backend.query(JobQuery(status="pending")) == []
+    assert backend.query(JobQuery(since=1000.0)) == []
 
 
 def test_removals_are_predicates(backend: HistoryBackend) -> None:
@@ -120,7 +121,7 @@ def test_removals_are_predicates(backend: HistoryBackend) -> None:
     left = [r for r in rows if not removes(purge, r)]
     left = [r for r in left if not removes(retain, r)]
     assert removed == [len(rows) - len([r for r in rows if not removes(purge, r)]), removed[1]]
-    assert ids(backend.query(HistoryQuery(limit=100, ascending=True))) == ids(left)
+    assert ids(backend.query(JobQuery(limit=100, ascending=True))) == ids(left)
     assert backend.count() == len(left)
 
 
@@ -129,7 +130,7 @@ def test_the_cap_removes_the_oldest_jobs(backend: HistoryBackend) -> None:
     cut = backend.cutoff(4, backend.count())
     assert cut == 4
     backend.write([Retain(None, cut)], 11)
-    assert ids(backend.query(HistoryQuery(limit=100, ascending=True))) == [6, 7, 9, 10]
+    assert ids(backend.query(JobQuery(limit=100, ascending=True))) == [6, 7, 9, 10]
     assert backend.cutoff(4, 4) is None
 
 
@@ -140,7 +141,7 @@ def test_finished_before_looks_only_where_it_can_be(backend: HistoryBackend) -> 
     assert not backend.finished_before(6.0)
     assert backend.finished_before(6.5)
     removed = backend.write([Retain(9.0, 0)], 9)
-    assert removed == [3] and ids(backend.query(HistoryQuery(limit=9, ascending=True))) == [
+    assert removed == [3] and ids(backend.query(JobQuery(limit=9, ascending=True))) == [
         4,
         5,
         6,
@@ -206,9 +207,9 @@ def test_sqlite_queries_use_indices(tmp_path: Path) -> None:
     store.write(
         [insert(record(i, job_type="ab"[i % 2], status=STATUSES[i % 4])) for i in range(1, 30)], 29
     )
-    assert ids(store.query(HistoryQuery(type="a", limit=5))) == [28, 26, 24, 22, 20]
-    assert ids(store.query(HistoryQuery(status="dead", limit=3))) == [26, 22, 18]
-    assert ids(store.query(HistoryQuery(status="failed", type="b", limit=2))) == [29, 25]
+    assert ids(store.query(JobQuery(type="a", limit=5))) == [28, 26, 24, 22, 20]
+    assert ids(store.query(JobQuery(status="dead", limit=3))) == [26, 22, 18]
+    assert ids(store.query(JobQuery(status="failed", type="b", limit=2))) == [29, 25]
     store.close()
 
 
@@ -223,15 +224,15 @@ async def test_reads_see_what_is_recorded_before_it_is_written() -> None:
     history.advance(1)
     assert await history.get("job-1") == record(1, key="k")
     assert (await history.by_keys(["k"]))["k"].seq == 1
-    page, more = await history.query(HistoryQuery(limit=10))
+    page, more = await history.query(JobQuery(limit=10))
     assert ids(page) == [2, 1] and not more
-    page, more = await history.query(HistoryQuery(limit=1, ascending=True))
+    page, more = await history.query(JobQuery(limit=1, ascending=True))
     assert ids(page) == [1] and more, "a page cut from records not yet written has more"
     await history.flush()
     history.record(2, Remove("job-2"))
     history.record(2, Purge(("succeeded",), None, None))
     assert await history.get("job-2") is None
-    assert (await history.query(HistoryQuery(limit=10)))[0] == []
+    assert (await history.query(JobQuery(limit=10)))[0] == []
     assert await history.by_keys(["k"]) == {}
 
 
@@ -335,13 +336,13 @@ def test_sqlite_and_memory_agree(tmp_path_factory: pytest.TempPathFactory, batch
     for start in range(0, len(batch), 7):
         ops_now = batch[start : start + 7]
         assert sqlite.write(ops_now, start + 1) == memory.write(ops_now, start + 1)
-    everything = HistoryQuery(limit=1000, ascending=True)
+    everything = JobQuery(limit=1000, ascending=True)
     assert sqlite.query(everything) == memory.query(everything)
     for q in (
-        HistoryQuery(type="a", limit=5),
-        HistoryQuery(status="dead", limit=100),
-        HistoryQuery(since=10.0, until=30.0, limit=100),
-        HistoryQuery(since=17.5, type="b", limit=100, ascending=True),
+        JobQuery(type="a", limit=5),
+        JobQuery(status="dead", limit=100),
+        JobQuery(since=10.0, until=30.0, limit=100),
+        JobQuery(since=17.5, type="b", limit=100, ascending=True),
     ):
         assert sqlite.query(q) == memory.query(q)
     for at in (0.0, 12.0, 25.5, 99.0):
