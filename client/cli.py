@@ -116,7 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = parsed.token or _stored_token()
     console = Console()
     try:
-        with Client(parsed.url, token=token) as client:
+        client = Client(parsed.url, token=token)
+    except ValueError as exc:
+        print(f"podium: --url: {exc}", file=sys.stderr)
+        return EXIT[400]
+    try:
+        with client:
             return _run(client, parsed, console)
     except PodiumError as exc:
         if parsed.json:

@@ -55,3 +55,12 @@ def test_podium_help_says_a_bare_date_is_midnight_utc(capsys: pytest.CaptureFixt
             cli.main([command, "--help"])
         assert shown.value.code == 0
         assert "2026-11-01 is midnight UTC" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_malformed_podium_url_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["--url", "podium://host", "list"]) == cli.EXIT[400]
+    err = capsys.readouterr().err
+    assert err.startswith("podium: --url:") and "host:port" in err
+    assert "Traceback" not in err and err.count("\n") == 1
