@@ -33,8 +33,8 @@ import trio
 
 from bench.loopback import LoopbackCluster
 from runtime.clock import system_wall_clock
+from runtime.storage.history import FINAL_STATUSES
 
-FINAL = ("succeeded", "failed", "dead", "cancelled")
 TURNAROUND_METRIC = "podium_worker_slot_turnaround_seconds"
 
 
@@ -255,7 +255,7 @@ class ClusterBench:
                     stats = (await client.get(f"{http}/api/v1/stats")).json()
                 except (httpx.TransportError, ValueError):
                     continue
-                done = sum(stats["jobs"].get(s, 0) for s in FINAL)
+                done = sum(stats["jobs"].get(s, 0) for s in FINAL_STATUSES)
             self.progress("running jobs", min(done, o.jobs), o.jobs)
             want = o.jobs + len(self.probe_ids)
             if done >= want and self.submitted >= o.jobs and self.failovers_done.is_set():

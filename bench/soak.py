@@ -37,10 +37,10 @@ import httpx
 import trio
 
 from bench.loopback import LoopbackCluster, NodeProcess
+from runtime.storage.history import FINAL_STATUSES
 
 __all__ = ["SoakBench", "SoakOptions", "parse_metrics", "problems"]
 
-FINAL = ("succeeded", "failed", "dead", "cancelled")
 STATS_EVERY_S = 0.2
 HEALTH_EVERY_S = 0.1
 # a probe slower than this has found a stall already; waiting longer adds nothing
@@ -119,6 +119,8 @@ def problems(result: dict[str, Any]) -> list[str]:
         found.append(f"leadership changed {result['leader_changes']} time(s)")
     if result["failed_requests"]:
         found.append(f"{result['failed_requests']} request(s) failed (transport error or 5xx)")
+    if result["failed_health"]:
+        found.append(f"/health failed or timed out {result['failed_health']} time(s)")
     if result["max_request_ms"] >= MAX_REQUEST_MS:
         found.append(
             f"the slowest submit took {result['max_request_ms']:,.0f} ms "
@@ -289,7 +291,7 @@ class SoakBench:
             answer, _ = await self._request(client, "GET", "/api/v1/stats", patience=o.timeout_s)
             answer.raise_for_status()
             jobs = answer.json()["jobs"]
-            self.finished = sum(jobs.get(s, 0) for s in FINAL)
+            self.finished = sum(jobs.get(s, 0) for s in FINAL_STATUSES)
             self._progressed.set()
             self._progressed = trio.Event()
             backlog = max(0, self.sent - self.finished)

@@ -211,6 +211,8 @@ class _Base:
         tls: TlsFiles | ssl.SSLContext | None,
     ) -> None:
         self.url = (url or os.environ.get("PODIUM_URL") or DEFAULT_URL).rstrip("/")
+        if not self.url.startswith((SCHEME, "http://", "https://")):
+            raise ValueError(f"{self.url!r}: a URL is http://, https:// or podium://host:port")
         self.token = token
         self.native = (
             NativeClient(self.url, token=token, timeout=timeout, tls=tls)

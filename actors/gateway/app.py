@@ -170,20 +170,19 @@ class Gateway:
             return await self.call(msg, forward=False)
         return await self.call(Linearizable(msg))
 
+    def check_size(self, size: int) -> None:
+        """Refuse a body over ``max_body`` bytes, whichever protocol brought it."""
+        if size > self.max_body:
+            raise ApiError(413, f"request body over the {self.max_body}-byte limit")
+
     async def body(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
-        if (
-            declared is not None
-            and declared.isascii()
-            and declared.isdigit()
-            and int(declared) > self.max_body
-        ):
-            raise ApiError(413, f"request body over the {self.max_body}-byte limit")
+        if declared is not None and declared.isascii() and declared.isdigit():
+            self.check_size(int(declared))
         chunks = bytearray()
         async for chunk in request.stream():
             chunks += chunk
-            if len(chunks) > self.max_body:
-                raise ApiError(413, f"request body over the {self.max_body}-byte limit")
+            self.check_size(len(chunks))
         try:
             return json.loads(chunks)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -284,13 +283,17 @@ class Service:
 
     async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
         """Single submits that arrived together, each answered as if alone: checked on its
-        own (a bad one gets its own 400), the valid ones without an idempotency key
-        committed together through the batcher, each keyed one alone."""
+        own (a bad one gets its own 400; a body already refused is its own answer), the
+        valid ones without an idempotency key committed together through the batcher,
+        each keyed one alone."""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
         keyed: list[tuple[int, JobSpec]] = []
         for n, body in enumerate(bodies):
+            if isinstance(body, REFUSALS):
+                results.append(body)
+                continue
             try:
                 job = parse_job(body, now)
                 self._shell_check(who, [job], "POST /api/v1/jobs")

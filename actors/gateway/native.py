@@ -72,8 +72,10 @@ RECHECK_S = 1.0
 _READ_SIZE = 65536
 
 
-def _unpack(data: bytes) -> Any:
-    """A body the client packed: JSON-like values only, as an HTTP body would hold."""
+def _unpack(service: Service, data: bytes) -> Any:
+    """A body the client packed: JSON-like values only, within the size an HTTP body may
+    have."""
+    service.gateway.check_size(len(data))
     try:
         value = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types for garbage
@@ -120,17 +122,17 @@ Run = Callable[[Service, Principal, Any], Awaitable[Answer]]
 # each operation: the HTTP route it stands for (its permission and audit name), and how
 # it runs on the service
 OPERATIONS: dict[type[Message], tuple[str, Run]] = {
-    SubmitOp: ("POST /api/v1/jobs", lambda s, who, op: s.submit(who, _unpack(op.job))),
+    SubmitOp: ("POST /api/v1/jobs", lambda s, who, op: s.submit(who, _unpack(s, op.job))),
     SubmitBatchOp: (
         "POST /api/v1/jobs/batch",
-        lambda s, who, op: s.submit_batch(who, _unpack(op.batch)),
+        lambda s, who, op: s.submit_batch(who, _unpack(s, op.batch)),
     ),
     GetOp: ("GET /api/v1/jobs/{job_id}", lambda s, who, op: s.get_job(op.id, op.stale)),
     ListOp: ("GET /api/v1/jobs", lambda s, who, op: s.list_jobs(_query(op), op.stale)),
     CancelOp: ("POST /api/v1/jobs/{job_id}/cancel", lambda s, who, op: s.cancel(op.id)),
     RetryOp: ("POST /api/v1/jobs/{job_id}/retry", lambda s, who, op: s.retry(op.id)),
     DeleteOp: ("DELETE /api/v1/jobs/{job_id}", lambda s, who, op: s.delete(op.id)),
-    PurgeOp: ("POST /api/v1/jobs/purge", lambda s, who, op: s.purge(_unpack(op.body))),
+    PurgeOp: ("POST /api/v1/jobs/purge", lambda s, who, op: s.purge(_unpack(s, op.body))),
     StatsOp: ("GET /api/v1/stats", lambda s, who, op: s.stats(op.stale)),
     WorkersOp: ("GET /api/v1/workers", lambda s, who, op: s.workers(op.stale)),
     ClusterOp: ("GET /api/v1/cluster", lambda s, who, op: s.cluster()),
@@ -264,14 +266,10 @@ class _Session:
             bodies: list[Any] = []
             for _, op in submits:
                 try:
-                    bodies.append(_unpack(op.job))
-                except BadRequest as exc:
+                    bodies.append(_unpack(self.service, op.job))
+                except REFUSALS as exc:
                     bodies.append(exc)
-            checked = await self.service.submit_each(
-                who, [b for b in bodies if not isinstance(b, BadRequest)]
-            )
-            answers = iter(checked)
-            results = [b if isinstance(b, BadRequest) else next(answers) for b in bodies]
+            results = list(await self.service.submit_each(who, bodies))
         except Exception as exc:
             results = [exc] * len(submits)
         for (rid, _), result in zip(submits, results, strict=True):

@@ -14,6 +14,8 @@ from typing import Any
 
 from attrs import frozen
 
+from runtime.storage.history import FINAL_STATUSES
+
 DEFAULT_PRIORITY = 5
 DEFAULT_MAX_RETRIES = 3
 MAX_BATCH = 10_000
@@ -98,9 +100,6 @@ def parse_time(value: Any, name: str) -> float:
             raise BadRequest(f"{name} needs a time zone (e.g. 'Z' or '+00:00'), got {value!r}")
         return parsed.timestamp()
     return _number(value, name, minimum=0)
-
-
-FINAL_STATUSES = ("succeeded", "failed", "dead", "cancelled")
 
 
 @frozen

@@ -60,7 +60,8 @@ def test_podium_help_says_a_bare_date_is_midnight_utc(capsys: pytest.CaptureFixt
 def test_a_malformed_podium_url_is_one_line_not_a_traceback(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cli.main(["--url", "podium://host", "list"]) == cli.EXIT[400]
-    err = capsys.readouterr().err
-    assert err.startswith("podium: --url:") and "host:port" in err
-    assert "Traceback" not in err and err.count("\n") == 1
+    for url in ("podium://host", "ftp://x", "podium://"):
+        assert cli.main(["--url", url, "list"]) == cli.EXIT[400]
+        err = capsys.readouterr().err
+        assert err.startswith("podium: --url:") and "host:port" in err
+        assert "Traceback" not in err and err.count("\n") == 1

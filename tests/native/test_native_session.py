@@ -49,6 +49,10 @@ async def test_many_calls_in_flight_on_one_connection_each_get_their_own_answer(
         refused = [a for a in answers if isinstance(a, PodiumError)]
         assert len(refused) == 1 and refused[0].status == 400
         assert "priority must be an integer from 0 to 9, got 12" in refused[0].message
+        # the HTTP body limit holds here too, for that submit alone
+        with pytest.raises(PodiumError) as too_big:
+            await client.submit("noop", {"blob": "x" * (1 << 20)})
+        assert too_big.value.status == 413 and "byte limit" in too_big.value.message
 
 
 async def test_auth_token_once_in_the_hello(caplog: pytest.LogCaptureFixture) -> None:
