@@ -55,6 +55,9 @@ from transport.envelope import Ack
 
 log = logging.getLogger("podium.worker")
 
+# bytes a report takes on the wire beside its result and error (ids, flags, framing)
+REPORT_OVERHEAD = 128
+
 __all__ = ["Drain", "WorkerActor"]
 
 
@@ -222,11 +225,15 @@ class WorkerActor(Actor):
                 self._report_finished()
 
     async def _lease_watch(self) -> None:
-        """Stop unfinished jobs the moment the lease runs out (apart from the control
-        loop, which may be waiting on an unreachable master just then)."""
+        """Stop unfinished jobs before the lease runs out (apart from the control loop,
+        which may be waiting on an unreachable master just then), early enough that a
+        handler given its grace to stop is gone when the lease ends."""
+        sync = any(not h.is_async for h in map(self.registry.get, self.types) if h is not None)
+        grace = self.pool.kill_grace_s if self.pool is not None and sync else 0.0
         while True:
             moved = self._lease_moved
-            with trio.move_on_at(self.lease_deadline) as timer:
+            # at most half a lease early, however long the pool's grace
+            with trio.move_on_at(self.lease_deadline - min(grace, self.lease_s / 2)) as timer:
                 await moved.wait()
             if timer.cancelled_caught:
                 self._lease_lost()
@@ -267,14 +274,18 @@ class WorkerActor(Actor):
             answer = await self.ctx.ref(target, "master").ask(msg, self.ask_timeout_s)
         except (AskTimeout, AskError) as exc:
             log.debug("master unreachable", extra={"master": target, "error": str(exc)})
-            self._lost_leader(None)
+            self._lost_leader(target, None)
             return None
         if isinstance(answer, NotLeader):
-            self._lost_leader(answer.leader)
+            self._lost_leader(target, answer.leader)
             return None
         return answer
 
-    def _lost_leader(self, hint: str | None) -> None:
+    def _lost_leader(self, asked: str, hint: str | None) -> None:
+        """``asked`` failed; forget the leader unless another request (reports run beside
+        the control loop) already found a different one meanwhile."""
+        if self.leader not in (asked, None):
+            return
         if self.registered:
             log.info("leader lost", extra={"leader": self.leader, "hint": hint})
             self._lost.set()
@@ -330,7 +341,7 @@ class WorkerActor(Actor):
                 error=outcome.error,
                 timed_out=outcome.timed_out,
             )
-            weight = len(report.result) + len(report.error)
+            weight = len(report.result) + len(report.error.encode()) + REPORT_OVERHEAD
             if batch and size + weight > MAX_RESULT_BYTES:
                 self._start_report(batch)
                 batch, size = [], 0

@@ -166,15 +166,23 @@ async def run_job(
         )
     if scope is None:
         scope = trio.CancelScope()
-    if timeout_s is not None:
-        scope.deadline = min(scope.deadline, trio.current_time() + timeout_s)
+    in_pool = pool is not None and not entry.is_async
+
+    def start_clock() -> None:
+        if timeout_s is not None:
+            scope.deadline = min(scope.deadline, trio.current_time() + timeout_s)
+
+    if not in_pool:
+        start_clock()
     try:
         with scope:
-            if entry.is_async or pool is None:
+            if not in_pool or pool is None:
                 args = (payload, context) if entry.wants_context else (payload,)
                 result = await _call(entry, args)
             else:
-                result = await pool.run(job_type, payload, context, scope.deadline)
+                # the timeout runs from when a process is ready for the handler, not
+                # while it waits for a slot or for a replacement child to start
+                result = await pool.run(job_type, payload, context, scope, start_clock)
     except JobFailed as exc:
         return _storable(JobOutcome(False, exc.result, bounded_error(str(exc)), False))
     except Exception as exc:

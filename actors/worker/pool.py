@@ -30,7 +30,7 @@ import logging
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -208,12 +208,19 @@ class ProcessPool:
     # -- running a job -----------------------------------------------------------------
 
     async def run(
-        self, job_type: str, payload: object, context: JobContext, deadline: float
+        self,
+        job_type: str,
+        payload: object,
+        context: JobContext,
+        scope: trio.CancelScope,
+        started: Callable[[], None],
     ) -> object:
         """The handler's result; a failure raises :class:`JobFailed` with the detail.
 
-        Cancelled (``deadline`` passed, or the caller cancelled): stops the
-        handler (see the module doc), and only then re-raises.
+        ``started()`` runs once a child is ready for the job (the caller starts the
+        job's clock there, moving ``scope``'s deadline). Cancelled (the deadline
+        passed, or the caller cancelled): stops the handler (see the module doc), and
+        only then re-raises.
         """
         async with self._slots:
             child = self._book.take(context.job_id)
@@ -225,9 +232,10 @@ class ProcessPool:
             if child is None:
                 child = await self._start()
                 self._book.add(child, context.job_id)
+            started()
             reply = None
             try:
-                reply = await self._exchange(child, job_type, payload, context, deadline)
+                reply = await self._exchange(child, job_type, payload, context, scope)
                 if reply is None:
                     await self._reap(child, self.kill_grace_s)
                     reason = describe_exit(child.process.returncode or 0)
@@ -252,7 +260,7 @@ class ProcessPool:
         job_type: str,
         payload: object,
         context: JobContext,
-        deadline: float,
+        scope: trio.CancelScope,
     ) -> Any:
         """The child's reply; None: it died."""
         request = {
@@ -270,7 +278,7 @@ class ProcessPool:
             return await child.receive()
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
-                await self._stop(child, context, trio.current_time() >= deadline)
+                await self._stop(child, context, trio.current_time() >= scope.deadline)
             raise
 
     async def _stop(self, child: _Child, context: JobContext, timed_out: bool) -> None:

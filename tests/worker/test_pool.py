@@ -241,3 +241,10 @@ def test_the_book_tracks_children_jobs_and_quotas() -> None:
     assert book.take("j4") is None
     with pytest.raises(ValueError):
         PoolBook(0)
+
+
+async def test_a_timeout_runs_from_when_the_handlers_process_is_ready() -> None:
+    """A fresh child takes longer to start than this timeout; the handler does not."""
+    async with ProcessPool(1, [HANDLERS]) as pool:
+        outcome = await run(pool, "pool.pid", {}, timeout_s=0.05)
+    assert outcome.ok, outcome.error

@@ -7,7 +7,9 @@ import trio
 from actors.worker.agent import WorkerActor, _Job
 from actors.worker.capture import MAX_RESULT_BYTES
 from actors.worker.handlers import HandlerRegistry, JobOutcome
-from transport.cluster import JobReport, RunningJob
+from transport.cluster import JobReport, ReportJobs, RunningJob
+from transport.codec import encode
+from transport.frames import MAX_FRAME_SIZE
 
 
 def test_large_results_are_cut_into_reports_that_each_fit_a_frame() -> None:
@@ -29,3 +31,4 @@ def test_large_results_are_cut_into_reports_that_each_fit_a_frame() -> None:
     ]
     for batch in batches:
         assert sum(len(r.result) + len(r.error) for _, r in batch) <= MAX_RESULT_BYTES
+        assert len(encode(ReportJobs("w1", tuple(r for _, r in batch)))) <= MAX_FRAME_SIZE
