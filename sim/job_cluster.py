@@ -68,7 +68,6 @@ LEASE_S = 1.0
 HEARTBEAT_S = 0.2
 ASK_TIMEOUT_S = 0.5
 SUBMIT_EVERY_S = 0.05
-FINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DEAD, JobStatus.CANCELLED})
 # how long a worker may legitimately go on running a job after its cancel commits
 CANCEL_GRACE_S = LEASE_S + HEARTBEAT_S + ASK_TIMEOUT_S + 0.05
 

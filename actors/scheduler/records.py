@@ -11,32 +11,12 @@ from __future__ import annotations
 
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from transport.commands import NewJob
-from transport.records import JobRecord
+from transport.records import RECORD_FIELDS, JobRecord
 
 __all__ = ["JOB_FIELDS", "Job", "Worker"]
 
 # the snapshot codec writes a live job as these fields, in this order
-JOB_FIELDS = (
-    "seq",
-    "id",
-    "type",
-    "status",
-    "payload",
-    "priority",
-    "max_retries",
-    "timeout_s",
-    "run_at",
-    "idempotency_key",
-    "created_at",
-    "attempts",
-    "worker",
-    "result",
-    "error",
-    "last_reason",
-    "started_at",
-    "finished_at",
-    "updated_at",
-)
+JOB_FIELDS = RECORD_FIELDS[: RECORD_FIELDS.index("finished_index")]
 
 
 class Job:

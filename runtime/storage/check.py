@@ -21,11 +21,24 @@ RAFT_FILE = "raft.db"
 HISTORY_FILE = "history.db"
 
 
+class _Unreadable(Exception):
+    pass
+
+
 def _one(path: Path, sql: str) -> tuple[object, ...] | None:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """The first row ``sql`` gives, None if the file lacks what it asks for; a file that
+    cannot be opened at all is :class:`_Unreadable`."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise _Unreadable(f"cannot read {path}: {exc}") from None
     try:
         row: tuple[object, ...] | None = db.execute(sql).fetchone()
         return row
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise _Unreadable(f"cannot read {path}: {exc}") from None
     except sqlite3.DatabaseError:
         return None
     finally:
@@ -34,6 +47,13 @@ def _one(path: Path, sql: str) -> tuple[object, ...] | None:
 
 def check_data_dir(data: Path) -> str | None:
     """What is wrong with ``data`` as a master's data directory, or None."""
+    try:
+        return _check(data)
+    except _Unreadable as exc:
+        return f"{exc}: check --data and the files' permissions"
+
+
+def _check(data: Path) -> str | None:
     raft, history = data / RAFT_FILE, data / HISTORY_FILE
     if not raft.exists():
         return None

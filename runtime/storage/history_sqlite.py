@@ -289,7 +289,10 @@ class SqliteHistory:
         if self._db is not None:
             self._db.close()
             self._db = None
-        _remove_files(self.path)
+        # the old file goes in one rename (a crash leaves the old history or the new,
+        # never none); its WAL and shared memory must not be applied to the new one
+        for suffix in ("-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
         os.replace(self.incoming_path, self.path)
         _sync_dir(self.path.parent)
         self._db = _connect(self.path)

@@ -121,3 +121,32 @@ def test_a_history_behind_the_snapshot_is_refused(tmp_path: Path) -> None:
     db.close()
     done = run_node("--data", str(data), "--http", "", "--listen", f"127.0.0.1:{free_port()}")
     assert done.returncode == 2 and "behind the snapshot at 9" in done.stderr
+
+
+def test_an_unreadable_raft_log_is_one_clear_line_and_odd_paths_are_checked(
+    tmp_path: Path,
+) -> None:
+    from runtime.storage.check import check_data_dir
+
+    broken = tmp_path / "broken"
+    (broken / "raft.db").mkdir(parents=True)
+    done = run_node("--data", str(broken), "--http", "", "--listen", f"127.0.0.1:{free_port()}")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot read" in lines[0] and "raft.db" in lines[0]
+    # a '#' in the path once cut the file: address short, and the check passed silently
+    odd = tmp_path / "f#1"
+    odd.mkdir()
+    import sqlite3
+
+    db = sqlite3.connect(odd / "raft.db")
+    db.executescript(
+        "CREATE TABLE entries (idx INTEGER PRIMARY KEY, term INTEGER, kind INTEGER, data BLOB);"
+        "CREATE TABLE snapshot (id INTEGER PRIMARY KEY, idx INTEGER, term INTEGER,"
+        " voters TEXT, data BLOB);"
+        "INSERT INTO entries VALUES (1, 1, 1, x'');"
+    )
+    db.commit()
+    db.close()
+    problem = check_data_dir(odd)
+    assert problem is not None and "older podium" in problem

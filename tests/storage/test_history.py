@@ -120,7 +120,8 @@ def test_removals_are_predicates(backend: HistoryBackend) -> None:
     removed = backend.write([purge, retain], 21)
     left = [r for r in rows if not removes(purge, r)]
     left = [r for r in left if not removes(retain, r)]
-    assert removed == [len(rows) - len([r for r in rows if not removes(purge, r)]), removed[1]]
+    after_purge = [r for r in rows if not removes(purge, r)]
+    assert removed == [len(rows) - len(after_purge), len(after_purge) - len(left)]
     assert ids(backend.query(JobQuery(limit=100, ascending=True))) == ids(left)
     assert backend.count() == len(left)
 
@@ -277,9 +278,10 @@ async def test_a_crash_keeps_a_prefix_of_unsynced_writes() -> None:
         history.record(i, insert(record(i)))
         history.advance(i)
         await history.flush()
-    disk.crash(random.Random(7))
+    disk.crash(random.Random(5))
     kept = History(MemoryHistory(disk))
     index = await kept.open()
+    assert 0 < index < 20, "this seed keeps some writes and loses the rest"
     assert [r[0] for r in disk.visible.dump()] == list(range(1, index + 1))
 
 
