@@ -357,12 +357,17 @@ class WorkerActor(Actor):
         self.ctx.nursery.start_soon(self._send_report, keys, report)
 
     async def _send_report(self, keys: list[RunningJob], report: ReportJobs) -> None:
+        acked = False
         try:
-            if isinstance(await self._ask_leader(report), Ack):
+            acked = isinstance(await self._ask_leader(report), Ack)
+            if acked:
                 for key in keys:
                     self.jobs.pop(key, None)
         finally:
             self.reporting.difference_update(keys)
+            if not acked:
+                # report again (to the leader now known, or after registering anew)
+                self._wake.set()
 
     async def _drain(self) -> None:
         """Finish what runs within the grace period, hand the rest back, then stop."""
