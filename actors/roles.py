@@ -79,6 +79,7 @@ def worker_actor(config: NodeConfig, metrics: WorkerMetrics | None = None) -> Wo
         masters,
         registry,
         capacity=config.capacity,
+        prefetch=config.prefetch,
         types=config.types,
         heartbeat_s=config.scheduler.heartbeat_s,
         metrics=metrics,

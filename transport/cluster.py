@@ -187,6 +187,10 @@ class WorkerHello(Message):
     capacity: int
     types: tuple[str, ...]
     running: tuple[RunningJob, ...]
+    # jobs it takes beyond capacity and queues, so a freed slot starts the next at once
+    prefetch: int = 0
+    # stopping: it takes no new work (a new leader must not assign any)
+    draining: bool = False
 
 
 @message("w.welcome")
@@ -246,6 +250,8 @@ class JobReport(Message):
     result: bytes
     error: str
     timed_out: bool
+    # False: handed back unstarted (by a draining worker), so the attempt does not count
+    started: bool = True
 
 
 @message("w.reports")

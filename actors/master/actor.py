@@ -576,20 +576,21 @@ class MasterActor(Actor):
     # -- workers -----------------------------------------------------------------------
 
     def _hello(self, msg: WorkerHello, now: float, reply: PendingReply) -> None:
-        self.leases.heard_from(msg.worker, now)
+        self.leases.heard_from(msg.worker, now, draining=msg.draining)
         self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
         welcome = Welcome(self.node_id, self.settings.lease_s, self.settings.heartbeat_s)
         known = self.jobs.worker(msg.worker)
         if (
             known is not None
             and known.state is not WorkerState.LOST
-            and (known.capacity, known.types) == (msg.capacity, msg.types)
+            and (known.capacity, known.types, known.prefetch)
+            == (msg.capacity, msg.types, msg.prefetch)
         ):
             # a worker saying hello again (it lost touch for a moment): nothing in the
             # table changes, so no log write, only the leadership check a heartbeat gets
             self.beats.append((reply, welcome))
             return
-        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types)
+        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types, msg.prefetch)
         self._propose(cmd, reply, answer=welcome)
 
     def _report(self, msg: ReportJobs, now: float, reply: PendingReply) -> None:
@@ -597,7 +598,9 @@ class MasterActor(Actor):
         is applied, so the next assignment goes out in the same log write."""
         rng = self.ctx.rng
         items = tuple(
-            ReportItem(r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random())
+            ReportItem(
+                r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random(), r.started
+            )
             for r in msg.reports
         )
         is_current = self.jobs.is_current
@@ -619,7 +622,7 @@ class MasterActor(Actor):
         if worker is None or worker.state is WorkerState.LOST:
             reply.resolve(HeartbeatAck(False, ()))
             return
-        self.leases.heard_from(msg.worker, now)
+        self.leases.heard_from(msg.worker, now, draining=msg.draining)
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         stale = tuple(r for r in msg.running if r not in current)
@@ -668,6 +671,7 @@ class MasterActor(Actor):
                     w,
                     self.leases.last_heard(w.id) if leading else None,
                     self.leases.deadline(w.id) if leading else None,
+                    draining=leading and self.leases.is_draining(w.id),
                 )
                 for w in self.jobs.workers()
             ]

@@ -82,11 +82,16 @@ class Job:
 
 
 class Worker:
-    __slots__ = ("capacity", "id", "registered_at", "running", "state", "types")
+    __slots__ = ("capacity", "id", "prefetch", "registered_at", "running", "state", "types")
 
-    def __init__(self, worker_id: str, capacity: int, types: tuple[str, ...]) -> None:
+    def __init__(
+        self, worker_id: str, capacity: int, types: tuple[str, ...], prefetch: int = 0
+    ) -> None:
         self.id = worker_id
+        # jobs it runs at once, and jobs it holds queued beyond them: a leader counts
+        # capacity + prefetch as what it may assign, the worker runs capacity at a time
         self.capacity = capacity
+        self.prefetch = prefetch
         self.types = types
         self.state = WorkerState.AVAILABLE
         self.registered_at = 0.0

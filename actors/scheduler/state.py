@@ -321,6 +321,9 @@ class JobStateMachine:
             if job is None:
                 self.stale_reports += 1
                 continue
+            if not item.started:
+                self._hand_back(job)
+                continue
             job.error = item.error
             job.result = item.result
             if item.ok:
@@ -331,6 +334,16 @@ class JobStateMachine:
             else:
                 reason = "timeout" if item.timed_out else "error"
                 self._fail(job, reason, item.jitter, self.now)
+
+    def _hand_back(self, job: Job) -> None:
+        """A worker gave the job back without running it (it is stopping): the job is
+        due again at once, and the attempt it never started is not counted, so no retry
+        is spent. The attempt's number is given again; its first holder never ran it
+        and has dropped it, so a number still starts at most once."""
+        self._release(job)
+        job.attempts -= 1
+        job.run_at = None
+        self._enqueue(job, self.now)
 
     def _release(self, job: Job) -> None:
         worker = self.workers_by_id.get(job.worker or "")
@@ -419,6 +432,7 @@ class JobStateMachine:
         if worker is None:
             worker = self.workers_by_id[cmd.worker] = Worker(cmd.worker, cmd.capacity, cmd.types)
         worker.capacity = cmd.capacity
+        worker.prefetch = cmd.prefetch
         worker.types = cmd.types
         worker.registered_at = self.now
         if worker.state is WorkerState.LOST:

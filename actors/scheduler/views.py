@@ -52,13 +52,19 @@ def job_view(job: Job) -> dict[str, object]:
 
 
 def worker_view(
-    worker: Worker, last_heartbeat: float | None, lease_until: float | None
+    worker: Worker,
+    last_heartbeat: float | None,
+    lease_until: float | None,
+    *,
+    draining: bool = False,
 ) -> dict[str, object]:
-    """``last_heartbeat`` and ``lease_until`` are the leader's soft state (None elsewhere)."""
+    """``last_heartbeat``, ``lease_until`` and ``draining`` are the leader's soft state
+    (None and False elsewhere); a draining worker shows as ``draining``."""
     return {
         "id": worker.id,
-        "state": worker.state.value,
+        "state": "draining" if draining else worker.state.value,
         "slots": worker.capacity,
+        "prefetch": worker.prefetch,
         "running": len(worker.running),
         "running_jobs": sorted(worker.running),
         "registered_at": worker.registered_at,

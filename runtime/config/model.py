@@ -188,6 +188,9 @@ class NodeConfig:
     masters: tuple[str, ...] = field(default=(), validator=checked(each(address), unique))
     data: Path = field(default=Factory(_default_data, takes_self=True))
     capacity: int = field(default=4, validator=checked(at_least(1)))
+    # jobs a worker holds queued beyond capacity, so a freed slot starts the next one
+    # without a round trip to the leader (0: take only what the slots can run now)
+    prefetch: int = field(default=4, validator=checked(at_least(0)))
     # where a worker runs sync handlers: child processes (every core, timeouts that
     # stop the handler) or threads; and after how many jobs a child is replaced (0: never)
     pool: PoolKind = field(default="process", validator=checked(one_of(POOL_KINDS)))

@@ -170,6 +170,22 @@ def test_cancel_pending_and_running_then_not_live() -> None:
     assert sm.stale_reports == 1 and {r.status for r in finished(sm).values()} == {"cancelled"}
 
 
+def test_a_job_handed_back_unstarted_costs_no_attempt() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a", retries=0),)))
+    run(sm, "a", 1)
+    back = ReportItem("a", 1, False, b"", "", False, 0.0, started=False)
+    sm.apply_command(ReportCmd(2.0, "w1", (back,)))
+    job = sm.job("a")
+    assert job is not None and job.status.value == "pending" and job.attempts == 0
+    assert sm.worker("w1").running == set()  # type: ignore[union-attr]
+    assert sm.retries_by_reason == {}, "not a failure"
+    # its next run takes the number the returned one never used, and may still fail once
+    run(sm, "a", 1, now=3.0)
+    report(sm, "a", 1, False, now=4.0)
+    assert finished(sm)["a"].status == "dead"
+
+
 def test_a_lost_worker_gives_its_jobs_back() -> None:
     sm = machine()
     sm.apply_command(SubmitCmd(1.0, (new("a"),)))
