@@ -273,6 +273,9 @@ class Service:
         self.gateway = gateway
         self.auth = auth
         self.batcher = SubmitBatcher(gateway.call)
+        # keyed submits batch among themselves, so a batch of plain ones never waits for
+        # the keyed path's history lookup
+        self.keyed_batcher = SubmitBatcher(gateway.call)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -293,8 +296,9 @@ class Service:
     async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
         """Single submits that arrived together, each answered as if alone: checked on its
         own (a bad one gets its own 400; a body already refused is its own answer), the
-        valid ones without an idempotency key committed together through the batcher,
-        each keyed one alone."""
+        valid ones committed together through the batchers, those without an idempotency
+        key in one batch and the keyed ones in another. (Every job the Python client
+        submits is keyed, so keyed single submits must batch as well as plain ones.)"""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
@@ -313,15 +317,10 @@ class Service:
             results.append(Answer(201))
             (plain if spec.idempotency_key is None else keyed).append((n, spec))
 
-        async def commit(group: list[tuple[int, JobSpec]], alone: bool) -> None:
+        async def commit(group: list[tuple[int, JobSpec]], batcher: SubmitBatcher) -> None:
             specs = tuple(spec for _, spec in group)
             try:
-                if alone:
-                    answer = await self.gateway.call(SubmitJobs(specs))
-                    assert isinstance(answer, Submitted)
-                    made = answer.jobs
-                else:
-                    made = await self.batcher.submit(specs)
+                made = await batcher.submit(specs)
             except ApiError as exc:
                 for n, _ in group:
                     results[n] = exc
@@ -334,9 +333,9 @@ class Service:
 
         async with trio.open_nursery() as nursery:
             if plain:
-                nursery.start_soon(commit, plain, False)
-            for one in keyed:
-                nursery.start_soon(commit, [one], True)
+                nursery.start_soon(commit, plain, self.batcher)
+            if keyed:
+                nursery.start_soon(commit, keyed, self.keyed_batcher)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
