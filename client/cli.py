@@ -4,7 +4,9 @@ Tables for people, ``--json`` for scripts, and exit codes a script can act
 on (:data:`EXIT`). Operator commands that need no API (``node``,
 ``hash-password``, ``certs init``, ``version``) are ``runtime.cli``'s.
 
-The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080.
+The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080;
+either may list several masters, comma-separated, and a command keeps trying
+them through a failover for ``--retry-deadline`` seconds (default 30).
 ``podium login`` stores the token in ``$PODIUM_TOKEN_FILE`` (default
 ``~/.config/podium/token``, mode 0600) and later commands send it.
 """
@@ -25,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from client.api import Client, PodiumError, job_body
+from client.failover import DEFAULT_RETRY_DEADLINE_S
 
 __all__ = ["EXIT", "main"]
 
@@ -46,7 +49,19 @@ def token_file() -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
-    parser.add_argument("--url", help="API address (default $PODIUM_URL or 127.0.0.1:8080)")
+    parser.add_argument(
+        "--url",
+        help="API address, or several comma-separated: http://a:8001,http://b:8002 "
+        "(default $PODIUM_URL or http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--retry-deadline",
+        type=float,
+        default=DEFAULT_RETRY_DEADLINE_S,
+        metavar="SECONDS",
+        help="keep trying the masters for this long while none answers or all say 503 "
+        f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
+    )
     parser.add_argument("--token", help="bearer token (default: the one `podium login` stored)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = parsed.token or _stored_token()
     console = Console()
     try:
-        client = Client(parsed.url, token=token)
+        client = Client(parsed.url, token=token, retry_deadline_s=parsed.retry_deadline)
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]

@@ -7,13 +7,16 @@ so a client never has to find the leader itself). Reads go to the leader
 wrapped in ``Linearizable`` (a ReadIndex round) unless ``?stale=true`` asks
 for this master's own copy. Every route checks its permission first
 (:mod:`actors.gateway.auth`). Bodies are size-capped before parsing, and
-every error is JSON ``{"error": "..."}``.
+every error is JSON ``{"error": "..."}``. A body must also arrive within
+``body_timeout_s`` (408 otherwise), and a 405 names the allowed methods
+(:mod:`actors.gateway.limits`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +25,7 @@ import trio
 from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,7 +39,8 @@ from actors.gateway.auth import (
     Unauthorized,
 )
 from actors.gateway.batching import SubmitBatcher
-from actors.gateway.openapi import OPENAPI
+from actors.gateway.limits import BodyDeadline, allowed_methods
+from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -73,6 +78,7 @@ log = logging.getLogger("podium.gateway")
 
 MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_BODY_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
 # how often a gateway asks again while no leader is known
 ELECTION_POLL_S = 0.05
@@ -112,12 +118,14 @@ class Gateway:
         *,
         timeout_s: float = 10.0,
         max_body: int = DEFAULT_MAX_BODY,
+        body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
         home: str | None = None,
     ) -> None:
         """``home`` is the master asked first: this node's own, unless it runs none."""
         self.system = system
         self.timeout_s = timeout_s
         self.max_body = max_body
+        self.body_timeout_s = body_timeout_s
         self.home = home or system.node
 
     async def call(self, msg: Message, *, forward: bool = True) -> Message:
@@ -218,14 +226,15 @@ def refusal(exc: Refusal) -> tuple[int, str]:
     return (400 if isinstance(exc, BadRequest) else 403), str(exc)
 
 
+# a page's cursor, by the pattern the OpenAPI document states
+CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def decode_cursor(text: str) -> int:
     """The seq a page ended at, from the opaque cursor the previous page returned."""
-    if len(text) < 2 or text[0] != "s":
+    if not text or not CURSOR.fullmatch(text):
         raise BadRequest("cursor must be the 'cursor' value of the previous page")
-    try:
-        return int(text[1:], 16)
-    except ValueError:
-        raise BadRequest("cursor must be the 'cursor' value of the previous page") from None
+    return int(text[1:], 16)
 
 
 P = Permission
@@ -264,6 +273,9 @@ class Service:
         self.gateway = gateway
         self.auth = auth
         self.batcher = SubmitBatcher(gateway.call)
+        # keyed submits batch among themselves, so a batch of plain ones never waits for
+        # the keyed path's history lookup
+        self.keyed_batcher = SubmitBatcher(gateway.call)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -284,8 +296,9 @@ class Service:
     async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
         """Single submits that arrived together, each answered as if alone: checked on its
         own (a bad one gets its own 400; a body already refused is its own answer), the
-        valid ones without an idempotency key committed together through the batcher,
-        each keyed one alone."""
+        valid ones committed together through the batchers, those without an idempotency
+        key in one batch and the keyed ones in another. (Every job the Python client
+        submits is keyed, so keyed single submits must batch as well as plain ones.)"""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
@@ -304,15 +317,10 @@ class Service:
             results.append(Answer(201))
             (plain if spec.idempotency_key is None else keyed).append((n, spec))
 
-        async def commit(group: list[tuple[int, JobSpec]], alone: bool) -> None:
+        async def commit(group: list[tuple[int, JobSpec]], batcher: SubmitBatcher) -> None:
             specs = tuple(spec for _, spec in group)
             try:
-                if alone:
-                    answer = await self.gateway.call(SubmitJobs(specs))
-                    assert isinstance(answer, Submitted)
-                    made = answer.jobs
-                else:
-                    made = await self.batcher.submit(specs)
+                made = await batcher.submit(specs)
             except ApiError as exc:
                 for n, _ in group:
                     results[n] = exc
@@ -325,9 +333,9 @@ class Service:
 
         async with trio.open_nursery() as nursery:
             if plain:
-                nursery.start_soon(commit, plain, False)
-            for one in keyed:
-                nursery.start_soon(commit, [one], True)
+                nursery.start_soon(commit, plain, self.batcher)
+            if keyed:
+                nursery.start_soon(commit, keyed, self.keyed_batcher)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
@@ -573,7 +581,13 @@ def build_app(
 
     async def wrong_method(request: Request, exc: Exception) -> Response:
         return JSONResponse(
-            {"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405
+            {"error": f"{request.method} is not allowed on {request.url.path}"},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed_methods(routes, request.scope))},
         )
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: wrong_method})
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, 405: wrong_method},
+        middleware=[Middleware(BodyDeadline, timeout_s=gateway.body_timeout_s)],
+    )

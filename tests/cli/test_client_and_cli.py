@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import LoopbackCluster, free_ports
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
@@ -79,9 +79,28 @@ def test_cli_exit_codes(node: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(failing) == 1
     assert main(["--url", node, "status", "no-such-job"]) == EXIT[404] == 4
     assert main(["--url", node, "submit", "noop", "--payload", "[1]"]) == EXIT[400] == 2
-    assert main(["--url", "http://127.0.0.1:9", "cluster"]) == EXIT[0] == 6
+    nowhere = ["--url", "http://127.0.0.1:9", "--retry-deadline", "0.3", "cluster"]
+    assert main(nowhere) == EXIT[0] == 6
     err = capsys.readouterr().err
-    assert "not found" in err and "cannot reach" in err
+    assert "not found" in err and "cannot reach" in err and "gave up after" in err
+
+
+def test_cli_takes_several_addresses_and_skips_a_dead_one(
+    node: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (dead,) = free_ports(1)
+    urls = f"http://127.0.0.1:{dead},{node}"
+    assert main(["--url", urls, "--json", "submit", "noop", "--wait"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
+    monkeypatch.setenv("PODIUM_URL", urls)
+    assert main(["--json", "submit", "noop", "--count", "2"]) == 0
+    jobs = json.loads(capsys.readouterr().out)
+    # one idempotency key per job, made by the client
+    keys = set()
+    for job in jobs:
+        assert main(["--json", "status", job["id"]]) == 0
+        keys.add(json.loads(capsys.readouterr().out)["idempotency_key"])
+    assert len(keys) == 2 and all(k.startswith("auto-") for k in keys)
 
 
 def _dead(c: Client) -> str:

@@ -161,7 +161,7 @@ async def test_with_tls_a_client_needs_a_certificate_from_the_cluster_ca() -> No
                 while (await trusted.cluster()).get("leader") != "m1":
                     await trio.sleep(0.02)
             assert (await trusted.submit("noop"))["status"] == "pending"
-        async with AsyncClient(node.url, tls=no_cert, timeout=5) as stranger:
+        async with AsyncClient(node.url, tls=no_cert, retry_deadline_s=0.5) as stranger:
             with pytest.raises(PodiumError) as refused:
                 await stranger.stats()
             assert refused.value.status == 0
