@@ -58,8 +58,7 @@ def _port(address: tuple[str, int], flag: str, text: str) -> str | None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 return (
-                    f"cannot listen on {text} (address in use); is another node running? "
-                    f"use {flag}"
+                    f"cannot listen on {text} (address in use); is another node running? use {flag}"
                 )
             reason = exc.strerror or str(exc)
             return f"cannot listen on {text} ({reason}); use {flag}"

@@ -286,6 +286,8 @@ class MasterActor(Actor):
         # answers to heartbeats (and repeated hellos) waiting for this drain's ReadIndex round
         self.beats: list[tuple[PendingReply, Message]] = []
         self.heartbeats_answered = 0
+        # types whose pending jobs no worker handles, already warned about
+        self.unserved_warned: set[str] = set()
         self.retaining = False
 
     async def on_start(self) -> None:
@@ -655,7 +657,12 @@ class MasterActor(Actor):
         if isinstance(msg, GetJob):
             job = self.jobs.job(msg.id)
             if job is not None:
-                reply.resolve(_json(job_view(job)))
+                view = job_view(job)
+                if job.status is Status.PENDING and not self.jobs.serves(job.type):
+                    view["waiting_for"] = (
+                        f"a worker that handles type {job.type!r} (none is connected)"
+                    )
+                reply.resolve(_json(view))
             else:
                 self._spawn(self._get_final(msg.id, reply), reply)
         elif isinstance(msg, ListJobs):
@@ -790,6 +797,18 @@ class MasterActor(Actor):
             self._propose(cmd, None)
         if expired is not None:
             self._propose(expired, None)
+        self._warn_unserved()
+
+    def _warn_unserved(self) -> None:
+        """Say once per type when pending jobs wait for a worker that handles them (again
+        after a worker took the type and left)."""
+        unserved = set(self.jobs.unserved_types())
+        for job_type in sorted(unserved - self.unserved_warned):
+            log.warning(
+                "jobs wait: no connected worker handles their type",
+                extra={"type": job_type, "event": "type_unserved"},
+            )
+        self.unserved_warned = unserved
 
     async def _retention(self, now: float) -> None:
         """Propose removing what the retention policy no longer keeps, if anything."""
