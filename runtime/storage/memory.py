@@ -7,6 +7,11 @@ wait leaves it unsynced. When the node dies the simulator calls
 :meth:`MemoryDisk.crash`, which keeps or loses each unsynced write whole (a
 SQLite transaction is atomic, never torn), in order: once one is lost, every
 later one is too.
+
+A disk can also be full for a while (:attr:`MemoryDisk.full`, the simulator's
+disk-full fault): every write then raises
+:class:`~runtime.storage.full.StorageFull` before touching anything, as a
+SQLite transaction that did not fit leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Sequence
 import trio
 
 from runtime.storage.base import LogImage, PersistedState
+from runtime.storage.full import StorageFull
 from transport.raft import Entry, HardState, Snapshot
 
 __all__ = ["MemoryDisk", "MemoryStorage"]
@@ -33,8 +39,12 @@ class MemoryDisk:
         self.unsynced: list[Write] = []
         self.syncs = 0
         self.lost_writes = 0
+        # why writes fail right now (a full disk), or None
+        self.full: str | None = None
 
     def write(self, change: Write) -> None:
+        if self.full is not None:
+            raise StorageFull(self.full)
         change(self.visible)
         self.unsynced.append(change)
 
