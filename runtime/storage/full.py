@@ -12,9 +12,12 @@ and retry, while any other error still crashes the actor as a bug would.
 from __future__ import annotations
 
 import errno
+import math
 import sqlite3
 
-__all__ = ["StorageFull", "as_storage_full"]
+import trio
+
+__all__ = ["SpaceLimit", "StorageFull", "as_storage_full"]
 
 # SQLite's primary result code for a full disk or database (extended codes share it)
 _SQLITE_FULL = 13
@@ -23,6 +26,31 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 class StorageFull(Exception):
     """A write did not fit on the disk; nothing of it was kept, and it may be retried."""
+
+
+class SpaceLimit:
+    """A simulated disk's free space: none until a moment in (mock) time, then enough.
+
+    The simulator's disk-full fault sets it; the memory stores call :meth:`check`
+    before every write, so a write either fits whole or fails leaving nothing.
+    """
+
+    def __init__(self) -> None:
+        self.until = -math.inf
+        self.reason = ""
+
+    def fill(self, until: float, reason: str) -> None:
+        """Refuse writes until ``until`` (``trio.current_time()`` seconds)."""
+        self.until = until
+        self.reason = reason
+
+    @property
+    def full(self) -> bool:
+        return trio.current_time() < self.until
+
+    def check(self) -> None:
+        if self.full:
+            raise StorageFull(self.reason)
 
 
 def as_storage_full(exc: BaseException) -> StorageFull | None:
