@@ -272,11 +272,13 @@ class Gateway:
                 return f"stopped leading (leader now: {leader or 'being elected'})"
 
     async def _home_leader(self, since: float) -> tuple[bool, str | None]:
-        """Who the home master says leads, from an answer asked at or after ``since``;
-        every pending forward shares one question at a time. (False, None) if unknown."""
+        """Who the home master says leads, from an answer asked after ``since`` and at most
+        one poll ago; every pending forward shares one question at a time. (False, None)
+        if unknown."""
+        fresh = max(since, trio.current_time() - ELECTION_POLL_S)
         for _ in range(2):
             seen = self._seen
-            if seen is not None and seen[0] >= since:
+            if seen is not None and seen[0] >= fresh:
                 return True, seen[1]
             if self._fetching is not None:
                 await self._fetching.wait()
