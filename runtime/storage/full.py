@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import sqlite3
+from pathlib import Path
 
 import trio
 
 __all__ = ["SpaceLimit", "StorageFull", "as_storage_full"]
 
-# SQLite's primary result code for a full disk or database (extended codes share it)
+# SQLite's primary result codes for a full disk or database, and for an I/O error
+# (extended codes share them); an I/O error counts as a full disk only when the disk
+# has less than LOW_SPACE left (growing the WAL index fails that way, for one)
 _SQLITE_FULL = 13
+_SQLITE_IOERR = 10
+LOW_SPACE = 1 << 20
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -53,15 +59,30 @@ class SpaceLimit:
             raise StorageFull(self.reason)
 
 
-def as_storage_full(exc: BaseException) -> StorageFull | None:
-    """``exc`` as a :class:`StorageFull` when it means the disk is full, else None."""
+def as_storage_full(exc: BaseException, where: Path | None = None) -> StorageFull | None:
+    """``exc`` as a :class:`StorageFull` when it means the disk is full, else None.
+    ``where`` is a path on the disk written to, to tell a full disk's I/O errors apart."""
     if isinstance(exc, StorageFull):
         return exc
     if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
-        if (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in str(exc):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == _SQLITE_FULL or "disk is full" in str(exc):
             return StorageFull(str(exc))
+        if code == _SQLITE_IOERR and where is not None and _space_left(where) < LOW_SPACE:
+            return StorageFull(f"{exc} (the disk is nearly full)")
         return None
     if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
         return StorageFull(exc.strerror or str(exc))
     return None
+
+
+def _space_left(path: Path) -> int:
+    """Bytes an unprivileged writer may still use on ``path``'s disk (its nearest
+    existing directory); a disk that cannot be asked counts as roomy."""
+    for where in (path, *path.parents):
+        try:
+            stat = os.statvfs(where)
+        except OSError:
+            continue
+        return stat.f_bavail * stat.f_frsize
+    return LOW_SPACE

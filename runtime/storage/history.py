@@ -293,7 +293,8 @@ class History:
                 return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
             result = fn(*args)
         except Exception as exc:
-            full = as_storage_full(exc)
+            # a SQLite backend names its file, which tells a full disk's I/O errors apart
+            full = as_storage_full(exc, getattr(self.backend, "path", None))
             if full is None:
                 raise
             raise full from exc

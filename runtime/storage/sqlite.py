@@ -54,7 +54,7 @@ class SqliteStorage:
                 self._db = self._open()
             return fn(self._db)
         except (sqlite3.Error, OSError) as exc:
-            full = as_storage_full(exc)
+            full = as_storage_full(exc, self.path)
             if full is None:
                 raise
             raise full from exc
