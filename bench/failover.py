@@ -13,7 +13,7 @@ carry an idempotency key. For each run it reports:
   was sent after it;
 - what the writes were answered (201, or 503 "may still apply"), and whether
   the cluster holds more jobs than writes that may have applied (a duplicate);
-- for a pause, a few writes sent to the leader itself just as it freezes:
+- for a pause, writes sent to the leader itself as it freezes and just after:
   each must be answered once it resumes (``frozen_waits_s``, from SIGCONT).
 
 ``tests/cluster/test_failover_cluster.py`` runs the same load once per fault.
@@ -173,18 +173,21 @@ def run_once(
                 time.sleep(after_s)
             else:
                 with frozen:
-                    # these keep writing to the leader itself, so some are in flight as it
-                    # freezes; their answers come once it resumes
+                    # these keep writing to the leader itself, as it freezes and after
+                    # (each then waits on its one write to the frozen process); their
+                    # answers come once it resumes
                     time.sleep(0.2)
                     at = time.monotonic()
                     victim.proc.send_signal(signal.SIGSTOP)
+                    time.sleep(0.2)
                     frozen.stop()
-                    time.sleep(pause_s)
+                    time.sleep(pause_s - 0.2)
                     resumed_at = time.monotonic()
                     victim.proc.send_signal(signal.SIGCONT)
                 time.sleep(after_s)
         writes = sorted(load.writes, key=lambda w: w.sent)
-        late = [w for w in frozen.writes if w.answered >= at]
+        # (a write answered between the signal and the freeze taking hold is not one)
+        late = [w for w in frozen.writes if resumed_at and w.answered >= resumed_at]
         frozen_waits = sorted(w.answered - resumed_at for w in late)
         around = [w for w in writes if w.answered >= at]
         resumed = min(
