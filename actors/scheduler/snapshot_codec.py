@@ -163,6 +163,8 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:
     job = Job.__new__(Job)
+    if len(row) == len(JOB_FIELDS) - 1:
+        row = [*row, b""]  # written before attempts were logged
     for name, value in zip(JOB_FIELDS, row, strict=True):
         setattr(job, name, value)
     job.status = JobStatus(job.status)

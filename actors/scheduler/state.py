@@ -38,6 +38,7 @@ from collections.abc import Callable, Collection, Container, Iterator
 
 import attrs
 
+from actors.scheduler.attempt_log import appended
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
@@ -73,6 +74,8 @@ KEY_WINDOW = 256
 # (index it finished at, job id, final status, type, finished_at, seq)
 RecentKey = tuple[int, str, str, str, float | None, int]
 _FINAL_NAMES = frozenset(status.value for status in TERMINAL)
+# failure reasons that come with the worker's own error for the attempt
+_REPORTED = frozenset({"error", "timeout"})
 
 
 @attrs.frozen
@@ -355,6 +358,9 @@ class JobStateMachine:
         """A run ended without success: retry after a backoff, or dead-letter the job."""
         self._release(job)
         job.last_reason = reason
+        # the worker's error belongs to this attempt only when the worker reported it
+        error = job.error if reason in _REPORTED else ""
+        job.attempts_log = appended(job.attempts_log, job.attempts, job.worker, reason, error, now)
         if job.attempts <= job.max_retries:
             self.retries_by_reason[reason] = self.retries_by_reason.get(reason, 0) + 1
             job.run_at = now + self.backoff.delay(job.attempts, jitter)

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgpack
 
+from actors.scheduler.attempt_log import entries
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from actors.scheduler.records import Job, Worker
 from actors.scheduler.state import JobStateMachine
@@ -40,6 +41,7 @@ def record_view(record: JobRecord) -> dict[str, object]:
         "result": _unpack(record.result) if record.result else None,
         "error": record.error or None,
         "last_reason": record.last_reason or None,
+        "attempts_log": entries(record.attempts_log),
         "created_at": record.created_at,
         "started_at": record.started_at,
         "finished_at": record.finished_at,

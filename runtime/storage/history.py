@@ -131,6 +131,7 @@ class RecordLike(Protocol):
     started_at: float | None
     finished_at: float | None
     updated_at: float
+    attempts_log: bytes
 
 
 def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
@@ -150,6 +151,7 @@ def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
             r.last_reason,
             r.started_at,
             r.updated_at,
+            r.attempts_log,
         )
     )
     return (
@@ -185,6 +187,7 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         last_reason,
         started_at,
         updated_at,
+        *attempts_log,  # absent from rows written before attempts were logged
     ) = msgpack.unpackb(body, raw=False)
     return JobRecord(
         seq,
@@ -207,6 +210,7 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         finished_at,
         updated_at,
         finished_index,
+        *attempts_log,
     )
 
 
