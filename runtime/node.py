@@ -27,7 +27,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from runtime.config import ConfigError, NodeConfig, load_config
 from runtime.logs import setup_logging
-from runtime.storage.check import check_data_dir
+from runtime.preflight import preflight
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from transport.tcp import ClientHandler, TcpTransport
@@ -139,11 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if config.runs_master:
-        problem = check_data_dir(config.data)
-        if problem is not None:
-            print(f"podium: {problem}", file=sys.stderr)
-            return 2
+    problem = preflight(config)
+    if problem is not None:
+        print(f"podium: {problem}", file=sys.stderr)
+        return 2
     setup_logging(config.log_level, node=config.id)
     # everything imported so far lives as long as the process: keep it out of the
     # collector's full passes, which otherwise pause the event loop for tens of ms

@@ -176,6 +176,24 @@ class Unavailable(Message):
     reason: str
 
 
+@message("c.in-doubt")
+@frozen
+class InDoubt(Message):
+    """The leader took the write but lost its leadership (or its disk) before it committed:
+    it may still apply, through a later leader. Only a write that is safe to send again
+    (an idempotency key on every job) may be retried as if nothing happened."""
+
+    reason: str
+
+
+@message("c.disk-full")
+@frozen
+class DiskFull(Message):
+    """This master cannot write to its disk now, so it took nothing of the request."""
+
+    reason: str
+
+
 # -- workers <-> leader ---------------------------------------------------------------
 
 

@@ -527,6 +527,20 @@ class JobStateMachine:
     def queue_depth_by_priority(self) -> dict[int, int]:
         return self.queue.depth_by_priority()
 
+    def serves(self, job_type: str) -> bool:
+        """Whether a worker not lost takes ``job_type`` (a few workers, not every job)."""
+        lost = WorkerState.LOST
+        return any(job_type in w.types for w in self.workers_by_id.values() if w.state is not lost)
+
+    def unserved_types(self) -> list[str]:
+        """Types with pending jobs that no worker takes: they wait for one to connect."""
+        pending = JobStatus.PENDING.value
+        return sorted(
+            job_type
+            for (job_type, status), n in self.counts_by_type_status.items()
+            if status == pending and n > 0 and not self.serves(job_type)
+        )
+
     def live_page(self, q: JobQuery) -> list[Job]:
         """Up to ``q.limit`` live jobs that ``q`` admits, in seq order from ``q.after_seq``."""
         if q.status in _FINAL_NAMES:

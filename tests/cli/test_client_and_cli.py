@@ -104,8 +104,8 @@ def test_cli_takes_several_addresses_and_skips_a_dead_one(
 
 
 def _dead(c: Client) -> str:
-    """A job that ends dead at once (a sleep of -1 s is refused by the handler, no retries)."""
-    job_id: str = c.submit("sleep", {"seconds": -1}, max_retries=0)["id"]
+    """A job that ends dead at once (`false` exits 1, no retries)."""
+    job_id: str = c.submit("shell", {"argv": ["false"]}, max_retries=0)["id"]
     assert c.wait([job_id], timeout=30)[job_id]["status"] == "dead"
     return job_id
 
@@ -129,10 +129,10 @@ def test_the_client_deletes_and_purges_final_jobs(node: str) -> None:
         dead = {_dead(c), _dead(c)}
         kept = c.submit("noop")["id"]
         c.wait([kept], timeout=30)
-        listed = {j["id"] for j in c.iter_jobs(status="dead", type="sleep")}
+        listed = {j["id"] for j in c.iter_jobs(status="dead", type="shell")}
         assert dead <= listed
-        assert c.purge(status=["dead"], type="sleep") == {"deleted": len(listed)}
-        assert not list(c.iter_jobs(status="dead", type="sleep"))
+        assert c.purge(status=["dead"], type="shell") == {"deleted": len(listed)}
+        assert not list(c.iter_jobs(status="dead", type="shell"))
         with pytest.raises(PodiumError) as purged:
             c.get(dead.pop())
         assert purged.value.status == 404
@@ -199,17 +199,17 @@ def test_cli_delete_refuses_live_and_unknown_jobs(
 
 
 def test_cli_purge_by_status(node: str, capsys: pytest.CaptureFixture[str]) -> None:
-    dead = ["--url", node, "--json", "submit", "sleep", "--payload", '{"seconds": -1}']
+    dead = ["--url", node, "--json", "submit", "shell", "--payload", '{"argv": ["false"]}']
     assert main([*dead, "--retries", "0", "--wait"]) == JOB_NOT_SUCCEEDED
     job = json.loads(capsys.readouterr().out)
     assert job["status"] == "dead"
-    assert main(["--url", node, "--json", "list", "--status", "dead", "--type", "sleep"]) == 0
+    assert main(["--url", node, "--json", "list", "--status", "dead", "--type", "shell"]) == 0
     listed = json.loads(capsys.readouterr().out)["jobs"]
     assert job["id"] in {j["id"] for j in listed}
-    assert main(["--url", node, "--json", "purge", "--status", "dead", "--type", "sleep"]) == 0
+    assert main(["--url", node, "--json", "purge", "--status", "dead", "--type", "shell"]) == 0
     assert json.loads(capsys.readouterr().out) == {"deleted": len(listed)}
     assert main(["--url", node, "status", job["id"]]) == EXIT[404]
-    again = ["purge", "--status", "dead,failed", "--status", "cancelled", "--type", "sleep"]
+    again = ["purge", "--status", "dead,failed", "--status", "cancelled", "--type", "shell"]
     assert main(["--url", node, *again]) == 0
     assert "deleted 0 jobs" in capsys.readouterr().out
     assert main(["--url", node, "purge", "--status", "pending"]) == EXIT[400]

@@ -367,3 +367,16 @@ def test_a_job_is_a_record_and_back() -> None:
     assert job is not None
     again = Job.revive(job.record(7))
     assert again.record(7) == job.record(7)
+
+
+def test_types_no_live_worker_takes_are_unserved() -> None:
+    sm = machine()
+    sm.apply_command(
+        SubmitCmd(1.0, (new("a"), NewJob("b", "resize", PAYLOAD, 5, 1, None, None, None)))
+    )
+    assert sm.serves("noop") and not sm.serves("resize")
+    assert sm.unserved_types() == ["resize"]
+    sm.apply_command(RegisterWorkerCmd(2.0, "w2", 1, ("resize",)))
+    assert sm.unserved_types() == []
+    sm.apply_command(ExpireWorkerCmd(30.0, "w2", ()))
+    assert sm.unserved_types() == ["resize"], "a lost worker serves nothing"
