@@ -253,7 +253,7 @@ def test_no_id_is_ever_cut_at_80_columns(
     assert main(["--url", node, "list", "--limit", "4"]) == 0
     listed = capsys.readouterr().out
     ids_whole(listed, [odd, *failed])
-    assert long_type.replace("_", "") in listed.replace("_", "").replace("\n", "").replace(" ", "")
+    assert "a_handle" in listed  # the long type folds within its own column
     assert main(["--url", node, "status", odd]) == 0
     ids_whole(capsys.readouterr().out, [odd])
     assert all(len(line) <= 80 for line in (summary + listed).splitlines())
