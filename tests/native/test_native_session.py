@@ -67,7 +67,11 @@ async def test_auth_token_once_in_the_hello(caplog: pytest.LogCaptureFixture) ->
         async with AsyncClient(node.url, token=await node.token("bob")) as bob:
             job = await bob.submit("noop")
             assert (await bob.get(job["id"]))["id"] == job["id"]
-            for forbidden in (bob.workers(), bob.retry(job["id"]), bob.submit("shell", {"argv": ["true"]})):
+            for forbidden in (
+                bob.workers(),
+                bob.retry(job["id"]),
+                bob.submit("shell", {"argv": ["true"]}),
+            ):
                 with pytest.raises(PodiumError) as denied:
                     await forbidden
                 assert denied.value.status == 403 and "may not" in denied.value.message
