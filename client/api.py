@@ -1,5 +1,5 @@
-"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``,
-``.delete(id)``, ``.purge(status="dead")``.
+"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.get_many(ids)``,
+``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``.
 
 Each API call is described once, as a :class:`Call`: the HTTP request
 (method, path, query, body) and the same request as an operation of the
@@ -46,6 +46,7 @@ from transport.client_wire import (
     CancelOp,
     ClusterOp,
     DeleteOp,
+    GetManyOp,
     GetOp,
     ListOp,
     PurgeOp,
@@ -62,6 +63,11 @@ __all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "TlsFiles", 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT_S = 10.0
 FINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
+# ids one POST /api/v1/jobs/status takes; a longer wait asks in parts of this size
+STATUS_IDS_MAX = 10_000
+# a wait asks first after this long, then half as long again each round, up to its poll_s:
+# a job that takes milliseconds is seen at once, a long one costs a request every poll_s
+FIRST_POLL_S = 0.02
 Job = dict[str, Any]
 # a time the server parses: epoch seconds, or an ISO 8601 string (a bare date is midnight UTC);
 # strings go through untouched so the server's one parser decides, not a second copy here
@@ -132,6 +138,13 @@ class _Calls:
         params = {"stale": "true"} if stale else None
         op = GetOp(job_id, stale)
         return Call("GET", f"/api/v1/jobs/{job_id}", params, op=op, repeatable=True)
+
+    @staticmethod
+    def get_many(job_ids: Sequence[str], stale: bool) -> Call:
+        params = {"stale": "true"} if stale else None
+        op = GetManyOp(tuple(job_ids), stale)
+        body = {"ids": list(job_ids)}
+        return Call("POST", "/api/v1/jobs/status", params, body, op=op, repeatable=True)
 
     @staticmethod
     def list(
@@ -209,6 +222,41 @@ class _Calls:
     def login(username: str, password: str) -> Call:
         # a token comes from the HTTP API: the native protocol takes one, it does not issue one
         return Call("POST", "/auth/login", body={"username": username, "password": password})
+
+
+class _Waiting:
+    """The bookkeeping of one ``wait``, shared by both clients: which ids are still not
+    final, what to ask next (one ``POST /api/v1/jobs/status`` per 10,000 of them), and
+    how long to sleep before asking again."""
+
+    def __init__(self, job_ids: Iterable[str], poll_s: float) -> None:
+        self.pending = list(dict.fromkeys(job_ids))
+        self.total = len(self.pending)
+        self.done: dict[str, Job] = {}
+        self.poll_s = poll_s
+        self.delay = min(FIRST_POLL_S, poll_s)
+
+    def parts(self) -> list[list[str]]:
+        ids = self.pending
+        return [ids[n : n + STATUS_IDS_MAX] for n in range(0, len(ids), STATUS_IDS_MAX)]
+
+    def take(self, answer: Mapping[str, Any]) -> None:
+        """Keep the final jobs of one answer; an id of no job ends the wait (as ``get``
+        would): it will never be final."""
+        if answer["missing"]:
+            gone = answer["missing"]
+            raise PodiumError(404, f"job {gone[0]!r} not found" + (
+                f" (nor {len(gone) - 1} other(s))" if len(gone) > 1 else ""))  # fmt: skip
+        for job in answer["jobs"]:
+            if job["status"] in FINAL:
+                self.done[job["id"]] = job
+
+    def next_round(self) -> float:
+        """Drop what is final; the seconds to sleep before the next round."""
+        self.pending = [i for i in self.pending if i not in self.done]
+        delay = self.delay
+        self.delay = min(self.delay * 1.5, self.poll_s)
+        return delay
 
 
 def _error(response: httpx.Response) -> PodiumError:
@@ -429,6 +477,12 @@ class Client(_Base):
         result: Job = self.call(_Calls.get(job_id, stale))
         return result
 
+    def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
+        """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
+        in the order asked."""
+        result: dict[str, Any] = self.call(_Calls.get_many(job_ids, stale))
+        return result
+
     def list(
         self,
         *,
@@ -525,25 +579,25 @@ class Client(_Base):
         poll_s: float = 0.2,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Job]:
-        """Block until every job is final; returns the final records by id."""
-        pending = list(dict.fromkeys(job_ids))
-        total = len(pending)
-        done: dict[str, Job] = {}
+        """Block until every job is final; returns the final records by id. Each round is
+        one request for all the jobs not yet final (:meth:`get_many`), at most every
+        ``poll_s`` seconds (sooner at first, so a quick job is seen quickly)."""
+        waiting = _Waiting(job_ids, poll_s)
         deadline = None if timeout is None else time.monotonic() + timeout
-        while pending:
-            for job_id in list(pending):
-                job = self.get(job_id)
-                if job["status"] in FINAL:
-                    done[job_id] = job
-                    pending.remove(job_id)
+        while waiting.pending:
+            for part in waiting.parts():
+                waiting.take(self.get_many(part))
+            delay = waiting.next_round()
             if on_progress is not None:
-                on_progress(len(done), total)
-            if not pending:
+                on_progress(len(waiting.done), waiting.total)
+            if not waiting.pending:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{len(pending)} of {total} jobs not final in {timeout} s")
-            time.sleep(poll_s)
-        return done
+                raise TimeoutError(
+                    f"{len(waiting.pending)} of {waiting.total} jobs not final in {timeout} s"
+                )
+            time.sleep(delay)
+        return waiting.done
 
 
 class AsyncClient(_Base):
@@ -634,6 +688,10 @@ class AsyncClient(_Base):
         result: Job = await self.call(_Calls.get(job_id, stale))
         return result
 
+    async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))
+        return result
+
     async def list(
         self,
         *,
@@ -688,15 +746,13 @@ class AsyncClient(_Base):
         return result
 
     async def wait(self, job_ids: Iterable[str], *, poll_s: float = 0.2) -> dict[str, Job]:
-        """Until every job is final (bound it with your event loop's timeout)."""
-        pending = list(dict.fromkeys(job_ids))
-        done: dict[str, Job] = {}
-        while pending:
-            for job_id in list(pending):
-                job = await self.get(job_id)
-                if job["status"] in FINAL:
-                    done[job_id] = job
-                    pending.remove(job_id)
-            if pending:
-                await anyio.sleep(poll_s)
-        return done
+        """Until every job is final (bound it with your event loop's timeout); as
+        :meth:`Client.wait`, one request per round."""
+        waiting = _Waiting(job_ids, poll_s)
+        while waiting.pending:
+            for part in waiting.parts():
+                waiting.take(await self.get_many(part))
+            delay = waiting.next_round()
+            if waiting.pending:
+                await anyio.sleep(delay)
+        return waiting.done

@@ -75,6 +75,14 @@ class GetJob(Message):
     id: str
 
 
+@message("c.get-many")
+@frozen
+class GetJobs(Message):
+    """Many jobs in one read (live or finished), for a client waiting on a batch."""
+
+    ids: tuple[str, ...]
+
+
 @message("c.list")
 @frozen
 class ListJobs(Message):

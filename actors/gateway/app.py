@@ -61,6 +61,7 @@ from transport.cluster import (
     DiskFull,
     GetCluster,
     GetJob,
+    GetJobs,
     GetStats,
     GetWorkers,
     InDoubt,
@@ -85,6 +86,8 @@ MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_BODY_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
+# ids one POST /api/v1/jobs/status may ask about (a batch's worth)
+STATUS_IDS_MAX = 10_000
 # how often a gateway asks again while no leader is known, and how often a pending
 # forward checks that its target still leads
 ELECTION_POLL_S = 0.05
@@ -377,6 +380,7 @@ PERMISSIONS: dict[str, Permission | None] = {
     "GET /api/v1/jobs": P.READ,
     "POST /api/v1/jobs/batch": P.SUBMIT,
     "POST /api/v1/jobs/purge": P.DELETE,
+    "POST /api/v1/jobs/status": P.READ,
     "GET /api/v1/jobs/{job_id}": P.READ,
     "DELETE /api/v1/jobs/{job_id}": P.DELETE,
     "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
@@ -479,6 +483,20 @@ class Service:
 
     async def get_job(self, job_id: str, stale: bool) -> Answer:
         return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+
+    async def get_jobs(self, body: Any, stale: bool) -> Answer:
+        """Many jobs in one read, ``body`` being ``{"ids": [...]}``: what a client waiting
+        on a batch asks each round, instead of one request per job."""
+        ids = body.get("ids") if isinstance(body, dict) and set(body) == {"ids"} else None
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= STATUS_IDS_MAX
+            or not all(isinstance(i, str) and i for i in ids)
+        ):
+            raise BadRequest(
+                f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
+            )
+        return _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
 
     async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
@@ -604,6 +622,10 @@ def build_app(
         _no_query(request)
         return _response(await api.get_job(request.path_params["job_id"], _stale(request)))
 
+    async def get_jobs(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await api.get_jobs(await gateway.body(request), _stale(request)))
+
     async def list_jobs(request: Request, who: Principal) -> Response:
         _no_query(
             request,
@@ -708,6 +730,7 @@ def build_app(
         route("/api/v1/jobs", "GET", list_jobs),
         route("/api/v1/jobs/batch", "POST", submit_batch),
         route("/api/v1/jobs/purge", "POST", purge),
+        route("/api/v1/jobs/status", "POST", get_jobs),
         route("/api/v1/jobs/{job_id}", "GET", get_job),
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),

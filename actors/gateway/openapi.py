@@ -272,6 +272,52 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/jobs/status": {
+            "post": {
+                "summary": "Many jobs in one read (live or finished), as a waiting client "
+                "polls them",
+                "security": _BEARER,
+                "parameters": [_STALE],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["ids"],
+                                "properties": {
+                                    "ids": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 10000,
+                                        "items": {"type": "string", "minLength": 1},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["jobs", "missing"],
+                            "properties": {
+                                "jobs": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Job"},
+                                },
+                                "missing": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "The jobs found, in the order asked (a repeated id once), and the ids "
+                        "of no job",
+                    ),
+                    **_errors(400, 401, 403, 408, 413, 503),
+                },
+            }
+        },
         "/api/v1/jobs/{job_id}": {
             "get": {
                 "summary": "One job, live or finished",

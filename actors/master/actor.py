@@ -65,6 +65,7 @@ from transport.cluster import (
     DiskFull,
     GetCluster,
     GetJob,
+    GetJobs,
     GetStats,
     GetWorkers,
     HeartbeatAck,
@@ -148,7 +149,7 @@ def encode_cursor(seq: int) -> str:
     return f"s{seq:x}"
 
 
-READS = (GetJob, ListJobs, GetStats, GetWorkers)
+READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
 WRITES = (
     SubmitJobs,
     CancelJob,
@@ -701,6 +702,8 @@ class MasterActor(Actor):
                 reply.resolve(_json(view))
             else:
                 self._spawn(self._get_final(msg.id, reply), reply)
+        elif isinstance(msg, GetJobs):
+            self._spawn(self._get_many(msg.ids, reply), reply)
         elif isinstance(msg, ListJobs):
             self._spawn(self._list(msg, reply), reply)
         elif isinstance(msg, GetStats):
@@ -729,6 +732,30 @@ class MasterActor(Actor):
             reply.resolve(_json(job_view(job)))
         else:
             reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
+
+    async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
+        """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the
+        rest from the history. A job that finishes while others are looked up is looked up
+        in its turn, so none is reported missing on its way from memory to the history."""
+        wanted = list(dict.fromkeys(ids))
+        looked_up: set[str] = set()
+        found: dict[str, JobRecord] = {}
+        while todo := [i for i in wanted if i not in looked_up and self.jobs.job(i) is None]:
+            found.update(await self.history.get_many(todo))
+            looked_up.update(todo)
+        # no await from here on: live jobs (a retried one is live again) as of this instant
+        jobs: list[dict[str, object]] = []
+        missing: list[str] = []
+        for job_id in wanted:
+            job = self.jobs.job(job_id)
+            record = found.get(job_id)
+            if job is not None:
+                jobs.append(job_view(job))
+            elif record is not None:
+                jobs.append(record_view(record))
+            else:
+                missing.append(job_id)
+        reply.resolve(_json({"jobs": jobs, "missing": missing}))
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
         query = JobQuery(

@@ -423,6 +423,27 @@ class History:
                     record = None
             return record
 
+    async def get_many(self, job_ids: Sequence[str]) -> dict[str, JobRecord]:
+        """The records of those of ``job_ids`` that are here, in one trip to the store's
+        thread (a client waiting on a batch asks for thousands at once)."""
+        backend = self.backend
+
+        def read() -> dict[str, JobRecord]:
+            found = ((job_id, backend.get(job_id)) for job_id in job_ids)
+            return {job_id: record for job_id, record in found if record is not None}
+
+        async with self._lock:
+            records = await self._call(read)
+            wanted = set(job_ids)
+            for op, _ in self._pending:
+                if isinstance(op, tuple):
+                    if op[1] in wanted:
+                        records[op[1]] = unpack_row(op)
+                else:
+                    for job_id in [i for i, r in records.items() if removes(op, r)]:
+                        del records[job_id]
+            return records
+
     async def by_keys(self, keys: Sequence[str]) -> dict[str, JobRecord]:
         """Records holding any of these idempotency keys."""
         async with self._lock:

@@ -242,6 +242,19 @@ async def test_reads_see_what_is_recorded_before_it_is_written() -> None:
     assert await history.by_keys(["k"]) == {}
 
 
+async def test_many_records_in_one_read_see_pending_writes_and_removals() -> None:
+    history = History(MemoryHistory())
+    await history.open()
+    for i in (1, 2):
+        history.record(i, insert(record(i)))
+    await history.flush()
+    history.record(3, insert(record(3)))
+    history.record(3, Remove("job-1"))
+    found = await history.get_many(["job-1", "job-2", "job-3", "job-9"])
+    assert found == {"job-2": record(2), "job-3": record(3)}
+    assert await history.get_many([]) == {}
+
+
 async def test_removal_counts_come_back_once_written() -> None:
     history = History(MemoryHistory())
     await history.open()
