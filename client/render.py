@@ -136,9 +136,12 @@ def job_detail(job: Job, at: float) -> RenderableType:
         rows.append(("last failure", job["last_reason"]))  # error, timeout, worker lost
     if job.get("idempotency_key"):
         rows.append(("key", job["idempotency_key"]))
+    if job.get("waiting_for"):
+        rows.append(("waiting for", job["waiting_for"]))
     for name, value in rows:
         fields.add_row(name, Text(value))
     parts: list[RenderableType] = [fields]
+    parts += _earlier_attempts(job, at)
     result, error = job.get("result"), job.get("error")
     if error:
         summary, _, rest = error.partition("\n")
@@ -153,6 +156,22 @@ def job_detail(job: Job, at: float) -> RenderableType:
         parts.append(Text("result:", style="bold"))
         parts.append(Text(json.dumps(result, indent=2)))
     return Group(*parts)
+
+
+def _earlier_attempts(job: Job, at: float) -> list[RenderableType]:
+    """Failed attempts before the last outcome (whose error is shown below): one line
+    each, with the error's last line, where the exception is."""
+    log = job.get("attempts_log") or []
+    earlier = log[:-1] if log and job.get("error") == log[-1]["error"] else log
+    if not earlier:
+        return []
+    lines: list[RenderableType] = [Text("earlier attempts:", style="bold")]
+    for entry in earlier:
+        error = (entry["error"] or "").strip().splitlines()
+        last = f": {error[-1]}" if error else ""
+        where = f"#{entry['attempt']} on {entry['worker'] or '-'}, {when(entry['at'], at)}"
+        lines.append(Text(f"  {where}: {entry['reason']}{last}"))
+    return lines
 
 
 def batch_summary(jobs: Sequence[Job], elapsed_s: float, at: float) -> RenderableType:

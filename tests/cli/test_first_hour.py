@@ -330,3 +330,27 @@ def test_list_is_newest_first_and_pages_on_with_the_printed_cursor(
     assert "must be from 1 to 1000, got '5000' (--all lists every job)" in capsys.readouterr().err
     for job_id in ids:
         assert main(["--url", node, "cancel", job_id]) == 0
+
+
+def test_status_shows_every_failed_attempt_and_what_a_job_waits_for(
+    node: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 4: each attempt's error is kept; item 5: a job nobody handles says why."""
+    failing = ["sh", "-c", "echo boom $PODIUM_X >&2; exit 2"]
+    assert main(["--url", node, "--json", "submit", "shell", "--retries", "1", "--wait",
+                 "--", *failing]) == JOB_NOT_SUCCEEDED  # fmt: skip
+    job = json.loads(capsys.readouterr().out)
+    assert [(a["attempt"], a["reason"]) for a in job["attempts_log"]] == [
+        (1, "error"),
+        (2, "error"),
+    ]
+    assert all(a["error"].startswith("exit code 2") for a in job["attempts_log"])
+    assert main(["--url", node, "status", job["id"]]) == 0
+    shown = capsys.readouterr().out
+    assert re.search(r"earlier attempts:\n  #1 on m1, \d{4}-.*: error: exit code 2", shown), shown
+    assert main(["--url", node, "--json", "submit", "resize"]) == 0
+    waiting = json.loads(capsys.readouterr().out)
+    assert main(["--url", node, "status", waiting["id"]]) == 0
+    shown = capsys.readouterr().out
+    assert "waiting for  a worker that handles type 'resize' (none is connected)" in shown
+    assert main(["--url", node, "cancel", waiting["id"]]) == 0
