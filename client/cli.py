@@ -4,11 +4,14 @@ Tables for people, ``--json`` for scripts, and exit codes a script can act
 on (:data:`EXIT`). Operator commands that need no API (``node``,
 ``hash-password``, ``certs init``, ``version``) are ``runtime.cli``'s.
 
-The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080;
-either may list several masters, comma-separated, and a command keeps trying
-them through a failover for ``--retry-deadline`` seconds (default 30).
-``podium login`` stores the token in ``$PODIUM_TOKEN_FILE`` (default
-``~/.config/podium/token``, mode 0600) and later commands send it.
+The server is ``--url``, else ``$PODIUM_URL``, else the server of the last
+``podium login``, else http://127.0.0.1:8080; any of them may list several
+masters, comma-separated (``http://`` may be left out), and a command keeps
+trying them through a failover for ``--retry-deadline`` seconds (default 30).
+``podium login`` stores the token with its server in ``$PODIUM_TOKEN_FILE``
+(default ``~/.config/podium/token``, mode 0600; :mod:`client.tokens`) and
+later commands send it to that server only. The options before the command
+(``--url``, ``--json``, ...) are taken after it too, where people put them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -29,15 +31,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from client import render
-from client.api import Client, PodiumError, job_body
+from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
+from client.tokens import TokenStore
 
 __all__ = ["EXIT", "main"]
 
-OPERATOR_COMMANDS = {"node", "hash-password", "certs", "version"}
+# commands runtime.cli runs (they need no API), with what `podium --help` says of them
+OPERATOR_COMMANDS = {
+    "node": "run a node: the dev cluster, a master or a worker (podium node --help)",
+    "hash-password": "prompt for a password and print its scrypt hash, for [[auth.users]]",
+    "certs": "certs init: a cluster CA and a certificate per node, for mutual TLS",
+    "version": "print the installed version",
+}
 # exit codes by HTTP status (0 = the server could not be reached)
 EXIT = {400: 2, 413: 2, 401: 3, 403: 3, 404: 4, 409: 5, 0: 6, 503: 6}
 JOB_NOT_SUCCEEDED = 1
+# what a shell gives a command stopped by Ctrl-C (128 + SIGINT)
+INTERRUPTED = 130
 # a page of `podium list`, as the API takes it: 100 by default, at most 1,000 (--all pages on)
 LIST_LIMIT_DEFAULT = 100
 LIST_LIMIT_MAX = 1000
@@ -48,36 +59,43 @@ WHEN_HELP = (
 )
 
 
-def token_file() -> Path:
-    configured = os.environ.get("PODIUM_TOKEN_FILE")
-    return Path(configured) if configured else Path.home() / ".config" / "podium" / "token"
+def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
+    """``--url``, ``--retry-deadline``, ``--token`` and ``--json``: before the command, and
+    (``after``) after it too, as people type them (``podium status ID --json``). After it,
+    a flag not given sets nothing, so the one before the command (or its default) stands."""
 
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if after else value
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
     parser.add_argument(
         "--url",
-        help="API address, or several comma-separated: http://a:8001,http://b:8002 "
-        "(default $PODIUM_URL or http://127.0.0.1:8080)",
+        default=default(None),
+        help="API address, or several comma-separated: 127.0.0.1:8001,127.0.0.1:8002 "
+        "(http:// is assumed; default $PODIUM_URL, else the server of the last login, "
+        f"else {DEFAULT_URL})",
     )
     parser.add_argument(
         "--retry-deadline",
         type=float,
-        default=DEFAULT_RETRY_DEADLINE_S,
+        default=default(DEFAULT_RETRY_DEADLINE_S),
         metavar="SECONDS",
         help="keep trying the masters for this long while none answers or all say 503 "
         f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
     )
-    parser.add_argument("--token", help="bearer token (default: the one `podium login` stored)")
-    parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--token", default=default(None),
+                        help="bearer token (default: the one `podium login` stored)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="print JSON only")  # fmt: skip
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
+    _global_options(parser, after=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, **options: Any) -> argparse.ArgumentParser:
-        """A subcommand that also takes ``--json`` after its name (``podium list --json``),
-        as people type it; without it the global flag (or its default) stands."""
         made = sub.add_parser(name, **options)
-        made.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                          help="print JSON only")  # fmt: skip
+        _global_options(made, after=True)
         return made
 
     submit = command("submit", help="submit a job: podium submit shell -- echo hi")
@@ -86,10 +104,30 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
     submit.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
     submit.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
-    submit.add_argument("--delay", type=float, dest="delay_s", help="run after this many s")
-    submit.add_argument("--key", dest="idempotency_key", help="idempotency key")
+    when = submit.add_mutually_exclusive_group()
+    when.add_argument("--delay", type=float, dest="delay_s", help="run after this many s")
+    when.add_argument(
+        "--run-at",
+        metavar="WHEN",
+        help="run at this time: epoch seconds, or ISO 8601 with a zone (2026-11-01T09:30:00Z)",
+    )
+    submit.add_argument(
+        "--key",
+        dest="idempotency_key",
+        help="idempotency key: a second submit with it makes no second job",
+    )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
-    submit.add_argument("--wait", action="store_true", help="wait until every job is final")
+    submit.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until every job is final (Ctrl-C stops the waiting, not the jobs)",
+    )
+    submit.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the job ids, one a line: ID=$(podium submit -q ...)",
+    )
     submit.set_defaults(argv=[])
     submit.epilog = "A shell job's command goes after --: podium submit shell -- ls -l /tmp"
 
@@ -128,8 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     command("stats", help="counts by status and type, queue depth")
     login = command("login", help="get a token and store it for later commands")
     login.add_argument("username")
-    for name in sorted(OPERATOR_COMMANDS):
-        sub.add_parser(name, help="see `python -m runtime.cli`", add_help=False)
+    for name, says in sorted(OPERATOR_COMMANDS.items()):
+        sub.add_parser(name, help=says, add_help=False)
     return parser
 
 
@@ -139,33 +177,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         from runtime.cli import main as operator_main
 
         return operator_main(args)
-    # everything after "--" is a shell job's command, never options (argparse's subparsers
-    # do not pass "--" through to a positional, so it is split off here)
-    command_argv: list[str] = []
-    if "--" in args:
-        cut = args.index("--")
-        args, command_argv = args[:cut], args[cut + 1 :]
-    parsed = _parser().parse_args(args)
-    if command_argv:
-        if parsed.command != "submit":
-            _parser().error("only submit takes a command after --")
-        parsed.argv = command_argv
-    token = parsed.token or _stored_token()
+    parsed = _parse(args)
+    store = TokenStore.load()
+    url = parsed.url or os.environ.get("PODIUM_URL") or store.current or DEFAULT_URL
     console = Console()
     try:
-        client = Client(parsed.url, token=token, retry_deadline_s=parsed.retry_deadline)
+        token = parsed.token or store.token_for(url)
+        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline)
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]
     try:
         with client:
-            return _run(client, parsed, console)
+            return _run(client, parsed, console, store)
     except PodiumError as exc:
         if parsed.json:
             print(json.dumps({"error": exc.message, "status": exc.status}))
         else:
             Console(stderr=True).print(f"[red]error[/red]: {exc.message}")
         return EXIT.get(exc.status, 1)
+    except KeyboardInterrupt:
+        # before an answer came: what was sent may or may not have been applied
+        print("podium: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        # `podium list | head`: the reader left; say nothing more (stdout is gone, and
+        # Python's own flush at exit would complain again without this)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    """The command line, with a shell job's command taken from after ``--``; words left
+    over after ``submit TYPE`` get the command line that was meant, rather than only
+    "unrecognized arguments"."""
+    parser = _parser()
+    # everything after "--" is a shell job's command, never options (argparse's subparsers
+    # do not pass "--" through to a positional, so it is split off here)
+    command_argv: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, command_argv = args[:cut], args[cut + 1 :]
+    parsed, extra = parser.parse_known_args(args)
+    if extra:
+        unknown = f"unrecognized arguments: {' '.join(extra)}"
+        if parsed.command != "submit" or command_argv:
+            parser.error(unknown)
+        rest = list(args)
+        for word in extra:
+            rest.remove(word)
+        meant = shlex.join(["podium", *rest, "--", *extra])
+        parser.error(f"{unknown}\nhint: a command goes after --: {meant}")
+    if command_argv:
+        if parsed.command != "submit":
+            parser.error("only submit takes a command after --")
+        parsed.argv = command_argv
+    return parsed
 
 
 def _page_size(text: str) -> int:
@@ -177,28 +244,12 @@ def _page_size(text: str) -> int:
     return int(text)
 
 
-def _stored_token() -> str | None:
-    try:
-        return token_file().read_text().strip() or None
-    except OSError:
-        return None
-
-
-def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
+def _run(client: Client, args: argparse.Namespace, console: Console, store: TokenStore) -> int:
     command = args.command
     if command == "submit":
         return _submit(client, args, console)
     if command == "login":
-        password = getpass.getpass() if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-        token = client.login(args.username, password)
-        path = token_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.chmod(0o600)
-        path.write_text(token + "\n")
-        _say(args, console, {"user": args.username, "token_file": str(path)},
-             f"logged in as {args.username}; token stored in {path}")  # fmt: skip
-        return 0
+        return _login(client, args, console, store)
     if command == "status":
         job = client.get(args.id)
         if args.json:
@@ -298,6 +349,26 @@ def _statuses(given: list[str] | None) -> list[str] | None:
     return statuses
 
 
+def _login(client: Client, args: argparse.Namespace, console: Console, store: TokenStore) -> int:
+    """Get a token and keep it with its server; a server with auth off needs none, which
+    is said (exit 0), not reported as a missing endpoint."""
+    password = getpass.getpass() if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    try:
+        token = client.login(args.username, password)
+    except PodiumError as exc:
+        if exc.status != 404:
+            raise
+        _say(args, console, {"auth": "off", "url": client.url},
+             f"auth is off at {client.url}: no login needed, every command works without "
+             "a token")  # fmt: skip
+        return 0
+    store.save(client.url, token)
+    _say(args, console, {"user": args.username, "url": client.url, "token_file": str(store.path)},
+         f"logged in as {args.username} at {client.url}; token stored in {store.path} "
+         "(later commands use this server unless --url or $PODIUM_URL names another)")  # fmt: skip
+    return 0
+
+
 def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> None:
     if args.json:
         print(json.dumps(data))
@@ -321,6 +392,7 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "max_retries": args.max_retries,
         "timeout_s": args.timeout_s,
         "delay_s": args.delay_s,
+        "run_at": args.run_at,
         "idempotency_key": args.idempotency_key,
     }
     started = time.monotonic()
@@ -330,31 +402,63 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         accepted = client.submit_batch(
             [job_body(args.type, payload, **options) for _ in range(args.count)]
         )
-    ids = [job["id"] for job in accepted]
+    # one key makes one job, however many submits carry it
+    ids = list(dict.fromkeys(job["id"] for job in accepted))
+    if len(ids) < len(accepted) and not args.json:
+        print(f"podium: the {len(accepted)} submits share --key {args.idempotency_key}, so "
+              f"they are {len(ids)} job{'' if len(ids) == 1 else 's'} (a key makes a job "
+              f"once); leave --key out for {len(accepted)} jobs", file=sys.stderr)  # fmt: skip
     if not args.wait:
         if args.json:
             print(json.dumps(accepted if args.count > 1 else accepted[0]))
         else:
-            for job in accepted:
-                console.print(f"{job['id']}  {job['status']}")
+            statuses = {job["id"]: job["status"] for job in accepted}
+            for job_id in ids:
+                console.print(job_id if args.quiet else f"{job_id}  {statuses[job_id]}")
         return 0
-    if args.json or not console.is_terminal:
-        # a bar is for a person watching; in a pipe or a log it would only leave a blank line
-        final = client.wait(ids)
-    else:
-        with Progress(
-            TextColumn("waiting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
-        ) as progress:  # fmt: skip
-            task = progress.add_task("jobs", total=len(ids))
-            final = client.wait(
-                ids, on_progress=lambda done, _: progress.update(task, completed=done)
-            )
+    try:
+        final = _wait(client, ids, args, console)
+    except KeyboardInterrupt:
+        return _stopped_waiting(accepted, ids, args)
     jobs = [final[i] for i in ids]
     if args.json:
-        print(json.dumps(jobs if args.count > 1 else jobs[0]))
-    elif args.count == 1:
+        print(json.dumps([final[job["id"]] for job in accepted] if args.count > 1 else jobs[0]))
+    elif args.quiet:
+        print("\n".join(ids))
+    elif len(jobs) == 1:
         console.print(render.job_detail(jobs[0], render.now()))
     else:
         console.print(render.batch_summary(jobs, time.monotonic() - started, render.now()))
     return 0 if all(job["status"] == "succeeded" for job in jobs) else JOB_NOT_SUCCEEDED
+
+
+def _wait(
+    client: Client, ids: list[str], args: argparse.Namespace, console: Console
+) -> dict[str, Any]:
+    if args.json or args.quiet or not console.is_terminal:
+        # a bar is for a person watching; in a pipe or a log it would only leave a blank line
+        return client.wait(ids)
+    with Progress(
+        TextColumn("waiting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("jobs", total=len(ids))
+        return client.wait(ids, on_progress=lambda done, _: progress.update(task, completed=done))
+
+
+def _stopped_waiting(
+    accepted: list[dict[str, Any]], ids: list[str], args: argparse.Namespace
+) -> int:
+    """Ctrl-C during ``--wait`` stops the waiting, not the jobs: their ids are printed (on
+    stdout, as a submit without ``--wait`` prints them) so they can still be followed."""
+    if args.json:
+        print(json.dumps(accepted if args.count > 1 else accepted[0]))
+    else:
+        print("\n".join(ids))
+    jobs = "the job goes" if len(ids) == 1 else f"the {len(ids)} jobs go"
+    print(
+        f"podium: interrupted; stopped waiting, {jobs} on: "
+        "podium status ID follows one, podium cancel ID stops it",
+        file=sys.stderr,
+    )
+    return INTERRUPTED

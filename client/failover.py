@@ -59,12 +59,16 @@ def split_url(text: str) -> tuple[str, list[str]]:
     """``"http://a:1,http://b:2"`` -> ``("http://", ["http://a:1", "http://b:2"])``.
 
     Addresses are comma-separated; one without a scheme takes the first one's
-    (``http://a:1,b:2``). All must speak the same protocol: HTTP(S), or the
-    native ``podium://`` (whose addresses come back as ``host:port``).
+    (``http://a:1,b:2``), and a first one without a scheme is HTTP
+    (``127.0.0.1:8080``, as people type it after seeing ``--http 127.0.0.1:8080``).
+    All must speak the same protocol: HTTP(S), or the native ``podium://``
+    (whose addresses come back as ``host:port``).
     """
     parts = [p.strip().rstrip("/") for p in text.split(",")]
     if not parts[0]:
         raise ValueError(f"{text!r}: a URL is http://, https:// or podium://host:port")
+    if "://" not in parts[0]:
+        parts[0] = "http://" + parts[0]
     first = next((s for s in (NATIVE_SCHEME, *HTTP_SCHEMES) if parts[0].startswith(s)), None)
     if first is None:
         raise ValueError(f"{text!r}: a URL is http://, https:// or podium://host:port")

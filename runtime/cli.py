@@ -9,6 +9,7 @@ commands that talk to the API.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -26,7 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("node", help="run a node (same flags as python -m runtime.node)")
-    sub.add_parser("hash-password", help="read a password on stdin, print its scrypt hash")
+    sub.add_parser(
+        "hash-password",
+        help="prompt for a password (or read one line of stdin) and print its scrypt hash",
+    )
     sub.add_parser("version", help="print the installed version")
     certs = sub.add_parser("certs", help="certificates for mutual TLS between nodes")
     certs_sub = certs.add_subparsers(dest="certs_command", required=True)
@@ -41,9 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--days", type=int, default=825, help="node certificate lifetime")
     parsed = parser.parse_args(args)
     if parsed.command == "hash-password":
-        password = sys.stdin.readline().rstrip("\n")
-        if not password:
-            print("hash-password: no password on stdin", file=sys.stderr)
+        password = _read_password()
+        if password is None:
             return 2
         print(hash_password(password))
     elif parsed.command == "version":
@@ -61,6 +64,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _read_password() -> str | None:
+    """A person at a terminal is prompted twice with echo off (a typo would otherwise be
+    hashed and found out only at the first failed login); a pipe gives its first line.
+    None, said on stderr, when there is no password to hash."""
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password and getpass.getpass("Again: ") != password:
+            print("hash-password: the two passwords differ", file=sys.stderr)
+            return None
+    if not password:
+        print("hash-password: no password given", file=sys.stderr)
+        return None
+    return password
 
 
 if __name__ == "__main__":
