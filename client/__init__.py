@@ -1,6 +1,6 @@
 """podium's Python client (sync and async; over HTTP with httpx, or the native protocol) and
-the ``podium`` command line."""
+the ``podium`` command line. ``job_body`` builds one job of a ``submit_batch``."""
 
-from client.api import AsyncClient, Client, PodiumError, TlsFiles
+from client.api import AsyncClient, Client, PodiumError, TlsFiles, job_body
 
-__all__ = ["AsyncClient", "Client", "PodiumError", "TlsFiles"]
+__all__ = ["AsyncClient", "Client", "PodiumError", "TlsFiles", "job_body"]

@@ -23,7 +23,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -58,7 +58,16 @@ from transport.client_wire import (
 )
 from transport.codec import Message, packer
 
-__all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "TlsFiles", "When"]
+__all__ = [
+    "FINAL",
+    "AsyncClient",
+    "Call",
+    "Client",
+    "PodiumError",
+    "TlsFiles",
+    "When",
+    "job_body",
+]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT_S = 10.0
@@ -250,6 +259,10 @@ class _Waiting:
         for job in answer["jobs"]:
             if job["status"] in FINAL:
                 self.done[job["id"]] = job
+
+    def late(self, timeout: float | None) -> str:
+        """What a wait that ran out of time says."""
+        return f"{len(self.pending)} of {self.total} jobs not final in {timeout} s"
 
     def next_round(self) -> float:
         """Drop what is final; the seconds to sleep before the next round."""
@@ -593,9 +606,7 @@ class Client(_Base):
             if not waiting.pending:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{len(waiting.pending)} of {waiting.total} jobs not final in {timeout} s"
-                )
+                raise TimeoutError(waiting.late(timeout))
             time.sleep(delay)
         return waiting.done
 
@@ -745,14 +756,55 @@ class AsyncClient(_Base):
         result: dict[str, Any] = await self.call(_Calls.cluster())
         return result
 
-    async def wait(self, job_ids: Iterable[str], *, poll_s: float = 0.2) -> dict[str, Job]:
-        """Until every job is final (bound it with your event loop's timeout); as
-        :meth:`Client.wait`, one request per round."""
+    async def iter_jobs(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        order: str = "desc",
+        since: When | None = None,
+        until: When | None = None,
+    ) -> AsyncIterator[Job]:
+        """As :meth:`Client.iter_jobs`: ``async for job in client.iter_jobs(status="dead")``."""
+        cursor = None
+        while True:
+            page = await self.list(
+                status=status,
+                type=type,
+                limit=1000,
+                cursor=cursor,
+                order=order,
+                since=since,
+                until=until,
+            )
+            for job in page["jobs"]:
+                yield job
+            cursor = page["cursor"]
+            if not cursor:
+                return
+
+    async def wait(
+        self,
+        job_ids: Iterable[str],
+        *,
+        timeout: float | None = None,
+        poll_s: float = 0.2,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Job]:
+        """As :meth:`Client.wait`: one request per round; ``TimeoutError`` (saying how many
+        jobs are not final) after ``timeout`` seconds; ``on_progress(done, total)`` after
+        each round."""
         waiting = _Waiting(job_ids, poll_s)
+        deadline = None if timeout is None else time.monotonic() + timeout
         while waiting.pending:
             for part in waiting.parts():
                 waiting.take(await self.get_many(part))
             delay = waiting.next_round()
-            if waiting.pending:
-                await anyio.sleep(delay)
+            if on_progress is not None:
+                on_progress(len(waiting.done), waiting.total)
+            if not waiting.pending:
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(waiting.late(timeout))
+            await anyio.sleep(delay)
         return waiting.done
