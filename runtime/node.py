@@ -18,7 +18,7 @@ import random
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import trio
@@ -36,6 +36,11 @@ from transport.tls import client_context, server_context
 log = logging.getLogger("podium.node")
 
 ROLES_MODULE = "actors.roles"
+# the longest a first signal waits for a worker's running jobs (its own grace is shorter)
+DRAIN_LIMIT_S = 60.0
+# the longest a second signal waits for running jobs to be stopped and handed back (a
+# stopped handler's child gets its kill grace; the leader is told the worker leaves)
+HURRY_LIMIT_S = 10.0
 
 
 class Roles(Protocol):
@@ -89,6 +94,57 @@ async def serve_http(
     await hypercorn_serve(app, hconfig, task_status=task_status)  # type: ignore[arg-type]
 
 
+async def stop_on_signals(
+    signals: AsyncIterator[int],
+    roles: Roles,
+    config: NodeConfig,
+    system: ActorSystem,
+    nursery: trio.Nursery,
+) -> None:
+    """The first SIGINT or SIGTERM drains (a worker finishes what runs, for up to its
+    grace, and hands back what is queued), the second stops at once (running jobs are
+    stopped and handed back: each costs the attempt it was on), a third exits without
+    waiting for anything. Each step says in the log what it waits for."""
+    seen = 0
+    async for signum in signals:
+        seen += 1
+        name = signal.Signals(signum).name
+        if seen == 1:
+            again = "Ctrl-C" if signum == signal.SIGINT else name
+            said = (
+                "stopping: the worker finishes its running jobs first (its 'draining' line "
+                f"says how many and for how long) and hands queued ones back; {again} again "
+                "stops at once, handing running jobs back"
+                if config.runs_worker
+                else "stopping"
+            )
+            log.info(said, extra={"signal": name, "event": "stop"})
+            nursery.start_soon(_drain_then_stop, roles, config, system, nursery, DRAIN_LIMIT_S)
+        elif seen == 2:
+            log.warning(
+                "stopping now: running jobs are stopped and handed back (at most %.0f s); "
+                "a third signal exits without waiting",
+                HURRY_LIMIT_S,
+                extra={"signal": name, "event": "stop_now"},
+            )
+            # a second Drain tells a draining worker to stop its jobs at once
+            nursery.start_soon(_drain_then_stop, roles, config, system, nursery, HURRY_LIMIT_S)
+        else:
+            log.warning("exiting without waiting", extra={"signal": name, "event": "exit"})
+            nursery.cancel_scope.cancel()
+            return
+
+
+async def _drain_then_stop(
+    roles: Roles, config: NodeConfig, system: ActorSystem, nursery: trio.Nursery, limit: float
+) -> None:
+    with trio.move_on_after(limit) as timer:
+        await roles.drain(config, system)
+    if timer.cancelled_caught:
+        log.warning("drain took too long; stopping anyway", extra={"limit_s": limit})
+    nursery.cancel_scope.cancel()
+
+
 async def run_node(config: NodeConfig) -> str | None:
     """Run until a signal; returns where this node's id is already in use, if the
     masters refused it (another process was started with the same ``--id``)."""
@@ -117,15 +173,7 @@ async def run_node(config: NodeConfig) -> str | None:
                 await nursery.start(serve_http, app, config.http.address)
                 log.info("http listening", extra={"http": config.http.listen})
 
-            async def stop_on_signal() -> None:
-                async for signum in signals:
-                    log.info("stopping", extra={"signal": signal.Signals(signum).name})
-                    with trio.move_on_after(60):
-                        await roles.drain(config, system)
-                    nursery.cancel_scope.cancel()
-                    return
-
-            nursery.start_soon(stop_on_signal)
+            nursery.start_soon(stop_on_signals, signals, roles, config, system, nursery)
             # the node lives until a signal; a root supervisor that gives up
             # raises out of here and the process exits with an error
             await nursery.start(roles.root(config, system).run, system)

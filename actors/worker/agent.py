@@ -124,6 +124,8 @@ class WorkerActor(Actor):
         self.lease_deadline = float("-inf")
         self._lease_moved = trio.Event()
         self.draining = False
+        # set by a second Drain: cut the drain's grace short
+        self._hurry = trio.Event()
         # every job assigned and not yet reported: queued, running or finished
         self.jobs: dict[RunningJob, _Job] = {}
         # assigned jobs waiting for a slot, oldest first, and the slots in use
@@ -170,6 +172,10 @@ class WorkerActor(Actor):
         elif isinstance(msg, CancelRunning):
             self._cancel(RunningJob(msg.job_id, msg.attempt))
         elif isinstance(msg, Drain):
+            if self.draining:
+                # asked again (a second Ctrl-C): stop what runs now rather than at the grace
+                self._hurry.set()
+                return None
             self.draining = True
             while self.queued:
                 self._give_back(self.queued.popleft())
@@ -427,11 +433,21 @@ class WorkerActor(Actor):
     async def _drain(self) -> None:
         """Finish what runs within the grace period (queued jobs went back unstarted),
         stop the rest, report everything, then leave once no handler is alive."""
-        log.info("draining", extra={"worker": self.worker_id, "running": self.busy})
+        log.info(
+            "draining: waiting up to %.0f s for %d running job(s) to finish, then stopping "
+            "and handing back any still running",
+            self.drain_grace_s,
+            self.busy,
+            extra={"worker": self.worker_id, "running": self.busy},
+        )
         with trio.move_on_after(self.drain_grace_s):
-            while self.busy:
+            while self.busy and not self._hurry.is_set():
                 await trio.sleep(0.05)
-        for key in [k for k, job in self.jobs.items() if job.outcome is None and not job.returned]:
+        running = [k for k, job in self.jobs.items() if job.outcome is None and not job.returned]
+        if running:
+            log.warning("drain: stopping and handing back %d running job(s)", len(running),
+                        extra={"worker": self.worker_id, "jobs": len(running)})  # fmt: skip
+        for key in running:
             self._cancel(key)
         with trio.move_on_after(self.ask_timeout_s * 3):
             # a stopped handler's child may take its kill grace to be gone
