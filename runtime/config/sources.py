@@ -14,6 +14,9 @@ from runtime.config.text import TextError, parse_text
 ENV_PREFIX = "PODIUM_"
 # names the config file; read before the file, so it is not a setting itself
 CONFIG_VARIABLE = "PODIUM_CONFIG"
+# the `podium` client's own variables: a node started from a shell that set them for the
+# client (as the README's walkthrough does) must not take them for misspelled settings
+CLIENT_VARIABLES = frozenset({"PODIUM_URL", "PODIUM_TOKEN_FILE"})
 
 
 def file_layer(path: Path) -> Layers:
@@ -42,7 +45,7 @@ def env_layer(env: Mapping[str, str]) -> Layers:
     # sorted: PODIUM_RAFT (a whole table) comes before PODIUM_RAFT__TICK_S,
     # so the more specific variable wins whatever the environment's order
     for name in sorted(env):
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_VARIABLE:
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_VARIABLE or name in CLIENT_VARIABLES:
             continue
         path = tuple(name[len(ENV_PREFIX) :].lower().split("__"))
         if len(path) > 2 or not all(path) or (len(path) == 2 and path[0] not in SECTION_TYPES):
