@@ -25,6 +25,7 @@ and are tested without a network:
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -53,6 +54,8 @@ BACKOFF_MAX_S = 1.0
 RETRY_AFTER_MAX_S = 5.0
 # statuses a master answers when a later attempt (here or at another master) may do better
 RETRIABLE_STATUSES = frozenset({503})
+# an address people type without a scheme: a name or an IPv4 or [IPv6] address, a port
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
 
 
 def split_url(text: str) -> tuple[str, list[str]]:
@@ -67,7 +70,7 @@ def split_url(text: str) -> tuple[str, list[str]]:
     parts = [p.strip().rstrip("/") for p in text.split(",")]
     if not parts[0]:
         raise ValueError(f"{text!r}: a URL is http://, https:// or podium://host:port")
-    if "://" not in parts[0]:
+    if _HOST_PORT.fullmatch(parts[0]):
         parts[0] = "http://" + parts[0]
     first = next((s for s in (NATIVE_SCHEME, *HTTP_SCHEMES) if parts[0].startswith(s)), None)
     if first is None:
