@@ -36,8 +36,13 @@ class SubmitJobs(Message):
 @message("c.jobstatus")
 @frozen
 class JobStatus(Message):
+    """A submitted job's id and status. ``duplicate`` is ``""`` for a job made now;
+    ``same`` when its idempotency key already named this job (the same body), and
+    ``conflict`` when the key names a job with another body."""
+
     id: str
     status: str
+    duplicate: str = ""
 
 
 @message("c.submitted")

@@ -67,6 +67,7 @@ from transport.cluster import (
     InDoubt,
     JobChanged,
     JobSpec,
+    JobStatus,
     JsonView,
     Linearizable,
     ListJobs,
@@ -104,10 +105,13 @@ class ApiError(Exception):
     """A refusal with its HTTP status; a 503 carries ``Retry-After`` (the condition is
     passing: an election, a leader change)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
+        """``details`` go into the JSON error beside ``error`` (e.g. the ``id`` of the
+        job a conflicting idempotency key names)."""
         super().__init__(message)
         self.status = status
         self.message = message
+        self.details = dict(details or {})
 
     @property
     def retry_after(self) -> int | None:
@@ -131,6 +135,20 @@ def resendable(msg: Message) -> bool:
     return isinstance(msg, SubmitJobs) and all(
         spec.idempotency_key is not None for spec in msg.jobs
     )
+
+
+def _submitted(spec: JobSpec, status: JobStatus) -> Answer | ApiError:
+    """How one submitted job is answered: 201 made now, 200 when its idempotency key
+    already named this same job, 409 when the key names a job with another body."""
+    body = {"id": status.id, "status": status.status}
+    if status.duplicate == "conflict":
+        return ApiError(
+            409,
+            f"idempotency key {spec.idempotency_key!r} already names job {status.id} "
+            "(submitted with a different body); use another key for another job",
+            body,
+        )
+    return Answer(200 if status.duplicate else 201, body)
 
 
 def _spec(job: JobRequest) -> JobSpec:
@@ -462,7 +480,7 @@ class Service:
                     results[n] = exc
                 return
             for (n, spec), status in zip(group, made, strict=True):
-                results[n] = Answer(201, {"id": status.id, "status": status.status})
+                results[n] = _submitted(spec, status)
                 log.debug(
                     "job submitted", extra={"job": status.id, "type": spec.type, "user": who.name}
                 )
@@ -477,9 +495,21 @@ class Service:
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
         jobs = parse_batch(body, self.gateway.system.wall_clock())
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
-        answer = await self.gateway.call(SubmitJobs(tuple(_spec(job) for job in jobs)))
+        specs = tuple(_spec(job) for job in jobs)
+        answer = await self.gateway.call(SubmitJobs(specs))
         assert isinstance(answer, Submitted)
-        return Answer(201, {"jobs": [{"id": j.id, "status": j.status} for j in answer.jobs]})
+        entries: list[dict[str, Any]] = []
+        for spec, status in zip(specs, answer.jobs, strict=True):
+            outcome = _submitted(spec, status)
+            entry = {"id": status.id, "status": status.status}
+            if status.duplicate:
+                entry["duplicate"] = status.duplicate
+            if isinstance(outcome, ApiError):
+                entry["error"] = outcome.message
+            entries.append(entry)
+        # 201 when the batch made a job, 200 when every key named one already
+        made = any(not j.duplicate for j in answer.jobs)
+        return Answer(201 if made else 200, {"jobs": entries})
 
     async def get_job(self, job_id: str, stale: bool) -> Answer:
         return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
@@ -721,7 +751,10 @@ def build_app(
                 status, message = refusal(exc)
                 retry = exc.retry_after if isinstance(exc, ApiError) else None
                 headers = {"Retry-After": str(retry)} if retry is not None else None
-                return JSONResponse({"error": message}, status_code=status, headers=headers)
+                details = exc.details if isinstance(exc, ApiError) else {}
+                return JSONResponse(
+                    {"error": message, **details}, status_code=status, headers=headers
+                )
 
         return Route(path, run, methods=[method])
 

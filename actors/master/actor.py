@@ -51,6 +51,7 @@ from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.lifecycle import WorkerState
+from actors.scheduler.records import same_body
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import Actor, ActorRef, PendingReply
@@ -71,6 +72,7 @@ from transport.cluster import (
     HeartbeatAck,
     InDoubt,
     JobChanged,
+    JobSpec,
     JsonView,
     Linearizable,
     ListJobs,
@@ -483,7 +485,7 @@ class MasterActor(Actor):
         """Jobs with idempotency keys: a key whose job is in the history answers with that
         job; the rest are proposed. The live table catches keys of jobs that finish
         between the lookup and the apply (see :data:`KEY_WINDOW`)."""
-        keys = [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
+        keys = _keys(msg)
         while True:
             if not await self._settled():
                 reply.resolve(NotLeaderAnswer(self.raft.leader))
@@ -493,7 +495,9 @@ class MasterActor(Actor):
                 break
         fresh = [s for s in msg.jobs if s.idempotency_key not in found]
         if not fresh:
-            reply.resolve(Submitted(tuple(_status(found[k]) for k in _keys(msg))))
+            # every job has a key here, and the history holds each
+            answers = (_status(found[k], s) for s in msg.jobs if (k := s.idempotency_key))
+            reply.resolve(Submitted(tuple(answers)))
             return
         cmd = SubmitCmd(self.ctx.wall_time(), self._new_jobs(SubmitJobs(tuple(fresh))))
 
@@ -509,7 +513,7 @@ class MasterActor(Actor):
             reply.resolve(
                 Submitted(
                     tuple(
-                        _status(found[s.idempotency_key])
+                        _status(found[s.idempotency_key], s)
                         if s.idempotency_key in found
                         else next(made)
                         for s in msg.jobs
@@ -904,8 +908,9 @@ def _keys(msg: SubmitJobs) -> list[str]:
     return [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
 
 
-def _status(record: JobRecord) -> StatusOf:
-    return StatusOf(record.id, record.status)
+def _status(record: JobRecord, spec: JobSpec) -> StatusOf:
+    """What a keyed submit whose key names ``record`` (in the history) answers."""
+    return StatusOf(record.id, record.status, "same" if same_body(record, spec) else "conflict")
 
 
 def _seq_of(record: JobRecord) -> int:

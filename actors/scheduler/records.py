@@ -9,14 +9,43 @@ history (:meth:`Job.record`), and a retried one comes back from it
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from transport.commands import NewJob
 from transport.records import RECORD_FIELDS, JobRecord
 
-__all__ = ["JOB_FIELDS", "Job", "Worker"]
+__all__ = ["JOB_FIELDS", "BodyLike", "Job", "Worker", "same_body"]
 
 # the snapshot codec writes a live job as these fields, in this order
 JOB_FIELDS = tuple(name for name in RECORD_FIELDS if name != "finished_index")
+
+
+class BodyLike(Protocol):
+    """What a client says about a job (a spec, a live job, a record share the names)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def timeout_s(self) -> float | None: ...
+
+
+def same_body(a: BodyLike, b: BodyLike) -> bool:
+    """Whether two submissions ask for the same job, so one key may name both: when it
+    should run (``run_at``, often computed from ``delay_s`` at the gateway) is left out."""
+    return (
+        a.type == b.type
+        and a.payload == b.payload
+        and a.priority == b.priority
+        and a.max_retries == b.max_retries
+        and a.timeout_s == b.timeout_s
+    )
 
 
 class Job:

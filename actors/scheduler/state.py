@@ -42,7 +42,7 @@ from actors.scheduler.attempt_log import appended
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
-from actors.scheduler.records import Job, Worker
+from actors.scheduler.records import Job, Worker, same_body
 from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
 from transport.codec import Message, decode
@@ -273,7 +273,10 @@ class JobStateMachine:
             if key is not None:
                 first = self._known_key(key)
                 if first is not None:
-                    out.append(first)
+                    live = self.jobs.get(first.id)
+                    # a key whose job finished here is only remembered, not its body
+                    same = live is None or same_body(live, spec)
+                    out.append(StatusOf(first.id, first.status, "same" if same else "conflict"))
                     continue
             job = Job(spec, self.next_seq, self.now)
             self.next_seq += 1

@@ -140,7 +140,7 @@ def test_the_deadline_ends_the_attempts_with_the_last_error() -> None:
     took = time.monotonic() - start
     assert gave_up.value.status == 0
     assert "cannot reach" in gave_up.value.message and "gave up after" in gave_up.value.message
-    assert 0.5 <= took < 2.0
+    assert 0.5 <= took < 5.0, took  # a 1 s deadline, with room for a loaded machine
     # every address, round after round
     assert set(masters.hosts()) == {"a", "b", "c"} and len(masters.seen) >= 6
 

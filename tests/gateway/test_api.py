@@ -236,3 +236,30 @@ async def test_a_job_no_worker_handles_says_what_it_waits_for(
         await trio.sleep(3.0)  # more maintenance rounds: still one line
         lines = [r for r in caplog.records if getattr(r, "event", None) == "type_unserved"]
         assert len(lines) == 1 and lines[0].levelname == "WARNING"
+
+
+async def test_a_reused_idempotency_key_is_200_for_the_same_job_and_409_for_another() -> None:
+    async with running_api() as api:
+        c = api.client
+        body = {"type": "noop", "payload": {"n": 1}, "idempotency_key": "order-17"}
+        first = await c.post("/api/v1/jobs", json=body)
+        assert first.status_code == 201
+        job_id = first.json()["id"]
+        again = await c.post("/api/v1/jobs", json=body)
+        assert again.status_code == 200 and again.json()["id"] == job_id
+        other = await c.post("/api/v1/jobs", json={**body, "payload": {"n": 2}})
+        assert other.status_code == 409
+        assert other.json()["id"] == job_id and "different body" in other.json()["error"]
+        # once the job is final its key is answered from the history, the same way
+        await wait_status(api, job_id, "succeeded")
+        assert (await c.post("/api/v1/jobs", json=body)).status_code == 200
+        assert (await c.post("/api/v1/jobs", json={**body, "priority": 1})).status_code == 409
+        batch = {"jobs": [body, {**body, "payload": {"n": 3}}, {"type": "noop"}]}
+        answer = await c.post("/api/v1/jobs/batch", json=batch)
+        assert answer.status_code == 201, "one job of the batch is new"
+        same, conflict, new = answer.json()["jobs"]
+        assert same == {"id": job_id, "status": "succeeded", "duplicate": "same"}
+        assert conflict["duplicate"] == "conflict" and conflict["id"] == job_id
+        assert "different body" in conflict["error"] and "duplicate" not in new
+        only_same = await c.post("/api/v1/jobs/batch", json={"jobs": [body]})
+        assert only_same.status_code == 200

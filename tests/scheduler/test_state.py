@@ -85,7 +85,11 @@ def test_idempotency_key_returns_the_first_job() -> None:
     sm.apply_command(SubmitCmd(1.0, (new("a", key="k"),)))
     again = sm.apply_command(SubmitCmd(2.0, (new("b", key="k"),)))
     assert isinstance(again, Submitted) and again.jobs[0].id == "a"
-    assert sm.job("b") is None
+    assert again.jobs[0].duplicate == "same" and sm.job("b") is None
+    # the same key for another job: refused by the gateway with the first job's id
+    other = sm.apply_command(SubmitCmd(3.0, (new("c", key="k", priority=1),)))
+    assert isinstance(other, Submitted) and other.jobs[0].id == "a"
+    assert other.jobs[0].duplicate == "conflict" and sm.job("c") is None
 
 
 def test_a_finished_jobs_key_is_remembered_for_a_window_of_entries() -> None:
