@@ -349,3 +349,64 @@ def test_a_node_starts_where_the_clients_variables_are_set(tmp_path: Path) -> No
         wait_ready(f"http://127.0.0.1:{http}")
     finally:
         stop(node)
+
+
+# -- items 4 to 8 and 11, as typed (each also has a closer test in test_first_hour.py) --------
+
+
+def test_a_failing_job_shows_every_attempt_and_its_output(node: str, token_file: Path) -> None:
+    """Items 4 and 6: each attempt's error is kept; a failed shell job shows its output."""
+    failing = ["--", "sh", "-c", "echo working; echo 'boom: disk on fire' >&2; exit 2"]
+    done = podium("--url", node, "submit", "shell", "--retries", "1", "--wait", "-q", *failing)
+    assert done.returncode == 1, done.stderr  # the job did not succeed
+    job_id = done.stdout.split()[0]
+    shown = podium("--url", node, "status", job_id)
+    assert shown.returncode == 0
+    assert re.search(r"earlier attempts:\n  #1 on m1, .*: error: exit code 2", shown.stdout)
+    assert "error: exit code 2" in shown.stdout and "boom: disk on fire" in shown.stdout
+    assert job_id in shown.stdout, "an id is never cut, even at 80 columns"
+
+
+def test_mistakes_are_refused_at_submit_and_waiting_jobs_say_why(
+    node: str, token_file: Path
+) -> None:
+    """Item 5: a built-in type's bad payload is a 400 naming the field; a type nobody
+    handles says what it waits for."""
+    bad = podium("--url", node, "submit", "shell", "--payload", '{"argv": "echo hi"}')
+    assert bad.returncode == 2
+    assert "payload.argv must be a non-empty list of strings" in bad.stderr
+    waiting = podium("--url", node, "submit", "resize", "-q")
+    assert waiting.returncode == 0
+    job_id = waiting.stdout.strip()
+    shown = podium("--url", node, "status", job_id)
+    assert "a worker that handles type 'resize' (none is connected)" in shown.stdout
+    assert podium("--url", node, "cancel", job_id).returncode == 0
+
+
+def test_list_pages_newest_first_and_waiting_on_many_is_quick(node: str, token_file: Path) -> None:
+    """Items 7 and 8: newest first with a printed cursor; 1,000 jobs waited for in one
+    request a round."""
+    started = time.monotonic()
+    many = podium("--url", node, "submit", "noop", "--count", "1000", "--wait")
+    took = time.monotonic() - started
+    assert many.returncode == 0 and "1000 jobs final" in many.stdout, many.stdout
+    assert took < 30, took
+    first = podium("--url", node, "--json", "list", "--limit", "2")
+    page = json.loads(first.stdout)
+    created = [job["created_at"] for job in page["jobs"]]
+    assert created == sorted(created, reverse=True) and page["cursor"]
+    following = podium("--url", node, "--json", "list", "--limit", "2", "--cursor", page["cursor"])
+    later = json.loads(following.stdout)["jobs"]
+    assert later and later[0]["created_at"] <= created[-1]
+
+
+def test_a_reused_key_with_another_body_is_refused(node: str, token_file: Path) -> None:
+    """Item 11: the same key for the same job gives that job; for another job, 409."""
+    one = podium("--url", node, "submit", "noop", "--key", "order-42", "-q")
+    again = podium("--url", node, "submit", "noop", "--key", "order-42", "-q")
+    assert one.returncode == again.returncode == 0 and one.stdout == again.stdout
+    other = podium(
+        "--url", node, "submit", "noop", "--key", "order-42", "--payload", '{"n": 2}', "-q"
+    )
+    assert other.returncode == 5, other.stderr
+    assert one.stdout.strip() in other.stderr and "different body" in other.stderr
