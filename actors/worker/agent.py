@@ -19,6 +19,10 @@ never precedes. A worker that cannot renew by then (cut off from the
 masters) stops its unfinished jobs, because the leader is about to give them
 to someone else; at no time do two workers run one job each believing it is
 theirs, and a cancelled job cannot outlive its cancel by more than a lease.
+
+And it runs an attempt at most once (:mod:`actors.worker.fence`): it refuses
+assignments from a leader older than one it has heard from, and remembers
+the attempts it ran for two leases, so a replayed assignment never runs again.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import msgpack
 import trio
 
 from actors.worker.capture import MAX_RESULT_BYTES
+from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
 from actors.worker.pool import ProcessPool
@@ -125,6 +130,7 @@ class WorkerActor(Actor):
         self.reporting: set[RunningJob] = set()
         self.metrics = metrics
         self.slots = SlotTurnaround(capacity)
+        self.fence = AttemptFence()
 
     # -- mailbox ------------------------------------------------------------------
 
@@ -139,10 +145,17 @@ class WorkerActor(Actor):
                 # sent on a stale view of this worker: the job returns when its lease ends
                 log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
                 return None
+            if not self.fence.admits(msg.term):
+                # a deposed leader's, sent on its stale view: its successor has the job
+                log.warning(
+                    "assignment refused: stale term",
+                    extra={"worker": self.worker_id, "term": msg.term, "known": self.fence.term},
+                )
+                return None
             now = trio.current_time()
             for assignment in msg.assignments:
                 key = RunningJob(assignment.job_id, assignment.attempt)
-                if key in self.jobs or self.draining:
+                if key in self.jobs or self.draining or self.fence.ran(key):
                     continue
                 waited = self.slots.job_started(now)
                 if waited is not None and self.metrics is not None:
@@ -165,8 +178,14 @@ class WorkerActor(Actor):
         job = self.jobs.get(key)
         if job is not None and job.outcome is None:
             job.scope.cancel()
-            del self.jobs[key]
+            self._forget(key)
             log.info("job cancelled", extra={"job": key.job_id, "attempt": key.attempt})
+
+    def _forget(self, key: RunningJob) -> None:
+        """``key`` is done here (reported, cancelled or stopped): remembered for two
+        leases, so an assignment of it that arrives again is not run again."""
+        if self.jobs.pop(key, None) is not None:
+            self.fence.finished(key, trio.current_time(), 2 * self.lease_s)
 
     async def _run(
         self, job: _Job, job_type: str, payload: object, timeout_s: float | None
@@ -297,6 +316,7 @@ class WorkerActor(Actor):
         sent_at = trio.current_time()
         answer = await self._ask_leader(hello)
         if isinstance(answer, Welcome):
+            self.fence.saw_term(answer.term)
             self.leader = answer.leader
             self.registered = True
             self.lease_s = answer.lease_s
@@ -315,6 +335,7 @@ class WorkerActor(Actor):
         sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):
+            self.fence.saw_term(answer.term)
             if answer.known:
                 self._renewed(sent_at)
             else:
@@ -362,7 +383,7 @@ class WorkerActor(Actor):
             acked = isinstance(await self._ask_leader(report), Ack)
             if acked:
                 for key in keys:
-                    self.jobs.pop(key, None)
+                    self._forget(key)
         finally:
             self.reporting.difference_update(keys)
             if not acked:
