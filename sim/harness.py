@@ -37,8 +37,8 @@ import trio.testing
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from sim import scenarios
-from sim.scenarios import Scenario, Summary
 from sim.faults import SimSystem
+from sim.scenarios import Scenario, Summary
 from sim.seeds import derive_seed, deterministic_scheduling, stream
 from sim.trace import SupervisorLogBridge, Trace, current_node, describe
 from transport.simnet import NetConfig, NetEvent, SimNetwork
