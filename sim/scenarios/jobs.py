@@ -20,6 +20,11 @@ MASTERS = ("m1", "m2", "m3")
 WORKERS = ("w1", "w2", "w3")
 # the longest pause of a chaos scenario: long enough for a leader to be replaced
 PAUSE_S = 3.0
+# a link that sometimes delivers a message twice, the copies up to 0.3 s apart (a
+# connection re-established and a frame sent again)
+LATE_COPIES = LinkConfig(
+    latency=0.001, jitter=0.002, duplicate=0.05, reorder=0.3, reorder_delay=0.3
+)
 LAN = NetConfig(link=LinkConfig(latency=0.001, jitter=0.002))
 LOSSY = NetConfig(
     link=LinkConfig(
@@ -83,8 +88,12 @@ async def leader_crash_assign(sim: Simulation) -> Summary:
 @scenario("leader_pause", network=LAN, converge_within=60.0)
 async def leader_pause(sim: Simulation) -> Summary:
     """The leader is paused (SIGSTOP) right after proposing an assignment, long enough to
-    be replaced, and resumes with its stale view while the workers run on."""
+    be replaced, and resumes with its stale view while the workers run on; meanwhile
+    the links to workers now and then deliver a message twice, far apart."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
+    for master in MASTERS:
+        for worker in WORKERS:
+            sim.net.set_link(master, worker, LATE_COPIES)
     await cluster.start()
     faults = sim.rng("faults")
     paused = 0

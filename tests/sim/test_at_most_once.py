@@ -1,0 +1,44 @@
+"""At most one execution per attempt, under pauses: the fence holds, and breaking it is caught.
+
+``leader_pause`` pauses the leader right after it proposes an assignment, so it
+resumes deposed and sends that assignment once a successor commits it; and its
+master-to-worker links now and then deliver a message twice, far apart. A
+worker that ignores the term runs the stale assignment beside the retry the
+successor made (two live leases); one that forgets the attempts it ran runs a
+replayed one again (the new invariant). The seeds are the first that caught
+each mutant, from sweeps of seeds 0-5.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.worker.fence import AttemptFence
+from sim.harness import run_scenario
+from transport.cluster import RunningJob
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_leader_pause_holds(seed: int) -> None:
+    result = run_scenario("leader_pause", seed)
+    assert result.ok, f"{result.violation}\n" + "\n".join(result.trace[-30:])
+    assert result.summary["leader_pauses"] and result.summary["runs"]
+
+
+def test_a_worker_that_ignores_the_term_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AttemptFence, "admits", lambda self, term: True)
+    result = run_scenario("leader_pause", 2)
+    assert result.violation is not None
+    assert "two live leases" in result.violation.message
+
+
+def test_a_worker_that_forgets_the_attempts_it_ran_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def forgets(self: AttemptFence, key: RunningJob) -> bool:
+        return False
+
+    monkeypatch.setattr(AttemptFence, "ran", forgets)
+    result = run_scenario("leader_pause", 0)
+    assert result.violation is not None
+    assert "started twice" in result.violation.message
