@@ -25,7 +25,7 @@ is still a function of its seed.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 import attrs
@@ -124,13 +124,16 @@ class _Gated:
         self.inbox = inbox
         self.system = system
 
-    def __aiter__(self) -> AsyncIterator[Mail]:
-        return self._mails()
+    def __aiter__(self) -> _Gated:
+        return self
 
-    async def _mails(self) -> AsyncIterator[Mail]:
-        async for mail in self.inbox:
-            await self.system.until_running()
-            yield mail
+    async def __anext__(self) -> Mail:
+        try:
+            mail = await self.inbox.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+        await self.system.until_running()
+        return mail
 
     def statistics(self) -> trio.MemoryChannelStatistics:
         return self.inbox.statistics()
