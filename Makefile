@@ -12,8 +12,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# flags for the node `make run` starts: make run NODE_ARGS="--handlers myjobs --capacity 8"
+NODE_ARGS ?=
+# where the installed commands are, spelled out so they can be copied from the banner
+BIN_PATH = $(abspath $(BIN))
+
 run: $(STAMP)
-	$(BIN)/python -m runtime.node
+	@echo ''
+	@echo 'podium is installed in $(abspath $(VENV)), not on your PATH. In another terminal:'
+	@echo ''
+	@echo '  $(BIN_PATH)/podium submit shell --wait -- echo hello   # run a job, see its output'
+	@echo '  $(BIN_PATH)/podium list                                # jobs, newest first'
+	@echo '  $(BIN_PATH)/python -m sim list                         # the simulator'"'"'s scenarios'
+	@echo ''
+	@echo 'or first put podium and the venv'"'"'s python on that shell'"'"'s PATH:'
+	@echo '  source $(BIN_PATH)/activate'
+	@echo ''
+	@echo 'Starting a development node: HTTP on 127.0.0.1:8080, data in ./podium-data; Ctrl-C stops it.'
+	@echo ''
+	$(BIN)/python -m runtime.node $(NODE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -79,6 +79,7 @@ def worker_actor(config: NodeConfig, metrics: WorkerMetrics | None = None) -> Wo
         masters,
         registry,
         capacity=config.capacity,
+        prefetch=config.prefetch,
         types=config.types,
         heartbeat_s=config.scheduler.heartbeat_s,
         metrics=metrics,
@@ -106,7 +107,11 @@ class NodeRoles:
     def service(self, config: NodeConfig, system: ActorSystem) -> Service:
         """The API's operations, one per node: HTTP and native clients share its batches."""
         if self._service is None:
-            gateway = Gateway(system, max_body=config.http.max_body_bytes)
+            gateway = Gateway(
+                system,
+                max_body=config.http.max_body_bytes,
+                body_timeout_s=config.http.body_timeout_s,
+            )
             auth = Authenticator(config.auth, system.wall_clock)
             self._service = Service(gateway, auth)
         return self._service

@@ -1,20 +1,26 @@
-"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.wait(ids)``, ``.list()``,
-``.delete(id)``, ``.purge(status="dead")``.
+"""The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.get_many(ids)``,
+``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``.
 
 Each API call is described once, as a :class:`Call`: the HTTP request
 (method, path, query, body) and the same request as an operation of the
-native protocol. The URL picks the transport: ``http(s)://`` runs calls on
-httpx, ``podium://host:port[,host:port...]`` on one native connection to any
-of those masters (:mod:`client.native`: many calls in flight, failover to the
-next address). :class:`Client` and :class:`AsyncClient` run the same calls
-either way, so neither the two clients nor the two transports can drift
-apart, and every method returns the same value over both. Errors come back as
+native protocol. The URL picks the transport: ``http(s)://host:port[,...]``
+runs calls on httpx, ``podium://host:port[,host:port...]`` on one native
+connection to any of those masters (:mod:`client.native`: many calls in
+flight). :class:`Client` and :class:`AsyncClient` run the same calls either
+way, so neither the two clients nor the two transports can drift apart, and
+every method returns the same value over both. Errors come back as
 :class:`PodiumError` with the HTTP status and the server's message.
+
+Failover: a call that finds no master, loses its answer, or gets a 503 is
+sent again, to the next address, until ``retry_deadline_s`` (the rules are
+:mod:`client.failover`'s). Every submitted job gets an idempotency key when
+the caller gave none, so a submit sent twice still makes one job.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,11 +31,22 @@ import attrs
 import httpx
 
 from client.errors import PodiumError
+from client.failover import (
+    DEFAULT_RETRY_DEADLINE_S,
+    RETRIABLE_STATUSES,
+    Attempts,
+    Settle,
+    already_done,
+    retry_after,
+    split_url,
+    with_key,
+)
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
 from transport.client_wire import (
     CancelOp,
     ClusterOp,
     DeleteOp,
+    GetManyOp,
     GetOp,
     ListOp,
     PurgeOp,
@@ -44,7 +61,13 @@ from transport.codec import Message, packer
 __all__ = ["FINAL", "AsyncClient", "Call", "Client", "PodiumError", "TlsFiles", "When"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_TIMEOUT_S = 10.0
 FINAL = frozenset({"succeeded", "failed", "dead", "cancelled"})
+# ids one POST /api/v1/jobs/status takes; a longer wait asks in parts of this size
+STATUS_IDS_MAX = 10_000
+# a wait asks first after this long, then half as long again each round, up to its poll_s:
+# a job that takes milliseconds is seen at once, a long one costs a request every poll_s
+FIRST_POLL_S = 0.02
 Job = dict[str, Any]
 # a time the server parses: epoch seconds, or an ISO 8601 string (a bare date is midnight UTC);
 # strings go through untouched so the server's one parser decides, not a second copy here
@@ -56,8 +79,9 @@ Jobs = list[Job]
 @attrs.frozen
 class Call:
     """One API call: the HTTP request, and ``op``, the same call in the native protocol
-    (None: HTTP only). ``repeatable``: safe to send again when a connection is lost with
-    it in flight (a read, or a submit whose jobs all carry idempotency keys)."""
+    (None: HTTP only). ``repeatable``: safe to send again as it is when a connection is
+    lost with it in flight (a read, or a submit: its jobs all carry idempotency keys).
+    ``settle``: how a refusal of it, sent again, may show the first send applied."""
 
     method: str
     path: str
@@ -65,6 +89,7 @@ class Call:
     body: Any = None
     op: Message | None = None
     repeatable: bool = False
+    settle: Settle | None = None
 
 
 def job_body(
@@ -98,23 +123,28 @@ class _Calls:
 
     @staticmethod
     def submit(body: Mapping[str, Any]) -> Call:
-        job = dict(body)
+        job = with_key(body)
         op = SubmitOp(packer().pack(job))
-        keyed = job.get("idempotency_key") is not None
-        return Call("POST", "/api/v1/jobs", body=job, op=op, repeatable=keyed)
+        return Call("POST", "/api/v1/jobs", body=job, op=op, repeatable=True)
 
     @staticmethod
     def submit_batch(jobs: Iterable[Mapping[str, Any]]) -> Call:
-        batch = {"jobs": [dict(j) for j in jobs]}
-        keyed = all(j.get("idempotency_key") is not None for j in batch["jobs"])
+        batch = {"jobs": [with_key(j) for j in jobs]}
         op = SubmitBatchOp(packer().pack(batch))
-        return Call("POST", "/api/v1/jobs/batch", body=batch, op=op, repeatable=keyed)
+        return Call("POST", "/api/v1/jobs/batch", body=batch, op=op, repeatable=True)
 
     @staticmethod
     def get(job_id: str, stale: bool) -> Call:
         params = {"stale": "true"} if stale else None
         op = GetOp(job_id, stale)
         return Call("GET", f"/api/v1/jobs/{job_id}", params, op=op, repeatable=True)
+
+    @staticmethod
+    def get_many(job_ids: Sequence[str], stale: bool) -> Call:
+        params = {"stale": "true"} if stale else None
+        op = GetManyOp(tuple(job_ids), stale)
+        body = {"ids": list(job_ids)}
+        return Call("POST", "/api/v1/jobs/status", params, body, op=op, repeatable=True)
 
     @staticmethod
     def list(
@@ -153,15 +183,18 @@ class _Calls:
 
     @staticmethod
     def cancel(job_id: str) -> Call:
-        return Call("POST", f"/api/v1/jobs/{job_id}/cancel", op=CancelOp(job_id))
+        settle = Settle("cancel", job_id)
+        return Call("POST", f"/api/v1/jobs/{job_id}/cancel", op=CancelOp(job_id), settle=settle)
 
     @staticmethod
     def retry(job_id: str) -> Call:
-        return Call("POST", f"/api/v1/jobs/{job_id}/retry", op=RetryOp(job_id))
+        settle = Settle("retry", job_id)
+        return Call("POST", f"/api/v1/jobs/{job_id}/retry", op=RetryOp(job_id), settle=settle)
 
     @staticmethod
     def delete(job_id: str) -> Call:
-        return Call("DELETE", f"/api/v1/jobs/{job_id}", op=DeleteOp(job_id))
+        settle = Settle("delete", job_id)
+        return Call("DELETE", f"/api/v1/jobs/{job_id}", op=DeleteOp(job_id), settle=settle)
 
     @staticmethod
     def purge(
@@ -191,15 +224,74 @@ class _Calls:
         return Call("POST", "/auth/login", body={"username": username, "password": password})
 
 
-def _answer(response: httpx.Response) -> Any:
+class _Waiting:
+    """The bookkeeping of one ``wait``, shared by both clients: which ids are still not
+    final, what to ask next (one ``POST /api/v1/jobs/status`` per 10,000 of them), and
+    how long to sleep before asking again."""
+
+    def __init__(self, job_ids: Iterable[str], poll_s: float) -> None:
+        self.pending = list(dict.fromkeys(job_ids))
+        self.total = len(self.pending)
+        self.done: dict[str, Job] = {}
+        self.poll_s = poll_s
+        self.delay = min(FIRST_POLL_S, poll_s)
+
+    def parts(self) -> list[list[str]]:
+        ids = self.pending
+        return [ids[n : n + STATUS_IDS_MAX] for n in range(0, len(ids), STATUS_IDS_MAX)]
+
+    def take(self, answer: Mapping[str, Any]) -> None:
+        """Keep the final jobs of one answer; an id of no job ends the wait (as ``get``
+        would): it will never be final."""
+        if answer["missing"]:
+            gone = answer["missing"]
+            raise PodiumError(404, f"job {gone[0]!r} not found" + (
+                f" (nor {len(gone) - 1} other(s))" if len(gone) > 1 else ""))  # fmt: skip
+        for job in answer["jobs"]:
+            if job["status"] in FINAL:
+                self.done[job["id"]] = job
+
+    def next_round(self) -> float:
+        """Drop what is final; the seconds to sleep before the next round."""
+        self.pending = [i for i in self.pending if i not in self.done]
+        delay = self.delay
+        self.delay = min(self.delay * 1.5, self.poll_s)
+        return delay
+
+
+def _error(response: httpx.Response) -> PodiumError:
     try:
         body = response.json()
     except ValueError:
         body = None
+    message = body.get("error") if isinstance(body, dict) else None
+    return PodiumError(response.status_code, message or response.text or response.reason_phrase)
+
+
+def _answer(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        message = body.get("error") if isinstance(body, dict) else None
-        raise PodiumError(response.status_code, message or response.text or response.reason_phrase)
-    return body
+        raise _error(response)
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class _Retry(Exception):
+    """An attempt failed in a way another attempt may not: ``sent`` if it may have
+    reached a master, ``after`` the least wait the master asked for."""
+
+    def __init__(self, error: PodiumError, *, sent: bool, after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.sent = sent
+        self.after = after
+
+
+# httpx errors raised before a byte of the request left: nothing can have applied
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx errors that another attempt cannot cure
+_HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
 class _Base:
@@ -209,15 +301,31 @@ class _Base:
         token: str | None,
         timeout: float,
         tls: TlsFiles | ssl.SSLContext | None,
+        retry_deadline_s: float,
     ) -> None:
-        self.url = (url or os.environ.get("PODIUM_URL") or DEFAULT_URL).rstrip("/")
-        if not self.url.startswith((SCHEME, "http://", "https://")):
-            raise ValueError(f"{self.url!r}: a URL is http://, https:// or podium://host:port")
+        scheme, addresses = split_url(url or os.environ.get("PODIUM_URL") or DEFAULT_URL)
+        native = scheme == SCHEME
+        self.url = SCHEME + ",".join(addresses) if native else ",".join(addresses)
+        # the HTTP base URLs; the native client rotates among its addresses itself
+        self.urls = [self.url] if native else addresses
         self.token = token
+        self.timeout = timeout
+        self.retry_deadline_s = retry_deadline_s
         self.native = (
-            NativeClient(self.url, token=token, timeout=timeout, tls=tls)
-            if self.url.startswith(SCHEME)
-            else None
+            NativeClient(self.url, token=token, timeout=timeout, tls=tls) if native else None
+        )
+        # the address that answered last: the next call starts there
+        self._current = 0
+        self._rng = random.Random()
+
+    def _attempts(self) -> Attempts:
+        return Attempts(
+            len(self.urls),
+            self._current,
+            time.monotonic(),
+            self.retry_deadline_s,
+            self.timeout,
+            self._rng,
         )
 
     def _op(self, call: Call) -> Message:
@@ -229,28 +337,55 @@ class _Base:
             )
         return call.op
 
-    def _request(self, call: Call) -> dict[str, Any]:
-        """The httpx ``request`` arguments for ``call``, the same for both clients."""
+    def _request(self, call: Call, base: str, timeout: float) -> dict[str, Any]:
+        """The httpx ``request`` arguments for ``call`` to ``base``, the same for both."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return {
             "method": call.method,
-            "url": self.url + call.path,
+            "url": base + call.path,
             "params": call.params,
             "json": call.body,
             "headers": headers,
+            "timeout": timeout,
         }
 
-    def _unreachable(self, exc: Exception) -> PodiumError:
-        return PodiumError(0, f"cannot reach {self.url}: {exc}")
+    def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
+        """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
+        if isinstance(exc, _HOPELESS):
+            return PodiumError(0, f"cannot reach {base}: {exc!r}")
+        if isinstance(exc, _UNSENT):
+            return _Retry(PodiumError(0, f"cannot reach {base}: {exc!r}"), sent=False)
+        return _Retry(PodiumError(0, f"no answer from {base}: {exc!r}"), sent=True)
+
+    def _outcome(self, response: httpx.Response, index: int) -> Any:
+        if response.status_code in RETRIABLE_STATUSES:
+            after = retry_after(response.headers.get("retry-after"))
+            raise _Retry(_error(response), sent=True, after=after)
+        self._current = index
+        return _answer(response)
+
+    @staticmethod
+    def _native_failure(exc: PodiumError) -> Exception:
+        """The native client's own failures: 0 (no master reached, nothing sent) and 503
+        (no answer, or the master's own 503) are worth another attempt."""
+        if exc.status == 0:
+            return _Retry(exc, sent=False)
+        if exc.status in RETRIABLE_STATUSES:
+            return _Retry(exc, sent=True)
+        return exc
 
 
 class Client(_Base):
     """Synchronous client; also a context manager that closes its connections.
 
-    ``url``: ``http(s)://host:port`` or ``podium://host:port[,host:port...]`` (the
-    masters' cluster ports); ``tls`` (native only): the cluster CA and a client
-    certificate it signed, when the cluster runs TLS. One client may be shared by
-    threads: over the native protocol their calls are in flight together.
+    ``url``: ``http(s)://host:port[,http(s)://host:port...]`` (the masters' HTTP
+    addresses; default ``$PODIUM_URL``) or ``podium://host:port[,host:port...]``
+    (their cluster ports); ``timeout``: seconds one attempt may take;
+    ``retry_deadline_s``: seconds a call keeps trying, across the addresses,
+    while masters are unreachable or answer 503; ``tls`` (native only): the
+    cluster CA and a client certificate it signed, when the cluster runs TLS.
+    One client may be shared by threads: over the native protocol their calls
+    are in flight together.
     """
 
     def __init__(
@@ -258,11 +393,12 @@ class Client(_Base):
         url: str | None = None,
         *,
         token: str | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.BaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls)
+        super().__init__(url, token, timeout, tls, retry_deadline_s)
         self.http = httpx.Client(timeout=timeout, transport=transport)
         self._loop = LoopThread() if self.native is not None else None
 
@@ -279,16 +415,53 @@ class Client(_Base):
             self._loop.close()
 
     def call(self, call: Call) -> Any:
-        if self._loop is not None and self.native is not None:
-            return self._loop.run(self._native_call, self.native, call)
-        try:
-            response = self.http.request(**self._request(call))
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from None
-        return _answer(response)
+        """Run ``call``, again and at the next address while that may help (see the
+        module doc), until ``retry_deadline_s``."""
+        attempts = self._attempts()
+        while True:
+            try:
+                return self._attempt(call, attempts)
+            except _Retry as failed:
+                wait = attempts.failed(
+                    failed.error, time.monotonic(), sent=failed.sent, wait_at_least=failed.after
+                )
+            except PodiumError as refused:
+                if call.settle is None or not attempts.unsure:
+                    raise
+                job = (
+                    self._job_or_none(call.settle.job_id)
+                    if call.settle.needs_job(refused)
+                    else None
+                )
+                done = already_done(call.settle, refused, job)
+                if done is None:
+                    raise
+                return done
+            time.sleep(wait)
 
-    async def _native_call(self, native: NativeClient, call: Call) -> Any:
-        return await native.call(self._op(call), repeatable=call.repeatable)
+    def _attempt(self, call: Call, attempts: Attempts) -> Any:
+        timeout = attempts.timeout(time.monotonic())
+        if self._loop is not None and self.native is not None:
+            try:
+                return self._loop.run(self._native_call, self.native, call, timeout)
+            except PodiumError as exc:
+                raise self._native_failure(exc) from None
+        index = attempts.index
+        base = self.urls[index]
+        try:
+            response = self.http.request(**self._request(call, base, timeout))
+        except httpx.TransportError as exc:
+            raise self._lost(exc, base) from None
+        return self._outcome(response, index)
+
+    def _job_or_none(self, job_id: str) -> Job | None:
+        try:
+            return self.get(job_id)
+        except PodiumError:
+            return None
+
+    async def _native_call(self, native: NativeClient, call: Call, timeout: float) -> Any:
+        return await native.call(self._op(call), repeatable=call.repeatable, timeout=timeout)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
         """Submit one job; returns ``{"id", "status"}`` once it is committed."""
@@ -302,6 +475,12 @@ class Client(_Base):
 
     def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = self.call(_Calls.get(job_id, stale))
+        return result
+
+    def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
+        """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
+        in the order asked."""
+        result: dict[str, Any] = self.call(_Calls.get_many(job_ids, stale))
         return result
 
     def list(
@@ -400,25 +579,25 @@ class Client(_Base):
         poll_s: float = 0.2,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Job]:
-        """Block until every job is final; returns the final records by id."""
-        pending = list(dict.fromkeys(job_ids))
-        total = len(pending)
-        done: dict[str, Job] = {}
+        """Block until every job is final; returns the final records by id. Each round is
+        one request for all the jobs not yet final (:meth:`get_many`), at most every
+        ``poll_s`` seconds (sooner at first, so a quick job is seen quickly)."""
+        waiting = _Waiting(job_ids, poll_s)
         deadline = None if timeout is None else time.monotonic() + timeout
-        while pending:
-            for job_id in list(pending):
-                job = self.get(job_id)
-                if job["status"] in FINAL:
-                    done[job_id] = job
-                    pending.remove(job_id)
+        while waiting.pending:
+            for part in waiting.parts():
+                waiting.take(self.get_many(part))
+            delay = waiting.next_round()
             if on_progress is not None:
-                on_progress(len(done), total)
-            if not pending:
+                on_progress(len(waiting.done), waiting.total)
+            if not waiting.pending:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{len(pending)} of {total} jobs not final in {timeout} s")
-            time.sleep(poll_s)
-        return done
+                raise TimeoutError(
+                    f"{len(waiting.pending)} of {waiting.total} jobs not final in {timeout} s"
+                )
+            time.sleep(delay)
+        return waiting.done
 
 
 class AsyncClient(_Base):
@@ -430,11 +609,12 @@ class AsyncClient(_Base):
         url: str | None = None,
         *,
         token: str | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.AsyncBaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls)
+        super().__init__(url, token, timeout, tls, retry_deadline_s)
         self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> AsyncClient:
@@ -449,13 +629,50 @@ class AsyncClient(_Base):
             await self.native.aclose()
 
     async def call(self, call: Call) -> Any:
+        """As :meth:`Client.call`."""
+        attempts = self._attempts()
+        while True:
+            try:
+                return await self._attempt(call, attempts)
+            except _Retry as failed:
+                wait = attempts.failed(
+                    failed.error, time.monotonic(), sent=failed.sent, wait_at_least=failed.after
+                )
+            except PodiumError as refused:
+                if call.settle is None or not attempts.unsure:
+                    raise
+                job = (
+                    await self._job_or_none(call.settle.job_id)
+                    if call.settle.needs_job(refused)
+                    else None
+                )
+                done = already_done(call.settle, refused, job)
+                if done is None:
+                    raise
+                return done
+            await anyio.sleep(wait)
+
+    async def _attempt(self, call: Call, attempts: Attempts) -> Any:
+        timeout = attempts.timeout(time.monotonic())
         if self.native is not None:
-            return await self.native.call(self._op(call), repeatable=call.repeatable)
+            try:
+                op = self._op(call)
+                return await self.native.call(op, repeatable=call.repeatable, timeout=timeout)
+            except PodiumError as exc:
+                raise self._native_failure(exc) from None
+        index = attempts.index
+        base = self.urls[index]
         try:
-            response = await self.http.request(**self._request(call))
+            response = await self.http.request(**self._request(call, base, timeout))
         except httpx.TransportError as exc:
-            raise self._unreachable(exc) from None
-        return _answer(response)
+            raise self._lost(exc, base) from None
+        return self._outcome(response, index)
+
+    async def _job_or_none(self, job_id: str) -> Job | None:
+        try:
+            return await self.get(job_id)
+        except PodiumError:
+            return None
 
     async def submit(
         self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any
@@ -469,6 +686,10 @@ class AsyncClient(_Base):
 
     async def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = await self.call(_Calls.get(job_id, stale))
+        return result
+
+    async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))
         return result
 
     async def list(
@@ -525,15 +746,13 @@ class AsyncClient(_Base):
         return result
 
     async def wait(self, job_ids: Iterable[str], *, poll_s: float = 0.2) -> dict[str, Job]:
-        """Until every job is final (bound it with your event loop's timeout)."""
-        pending = list(dict.fromkeys(job_ids))
-        done: dict[str, Job] = {}
-        while pending:
-            for job_id in list(pending):
-                job = await self.get(job_id)
-                if job["status"] in FINAL:
-                    done[job_id] = job
-                    pending.remove(job_id)
-            if pending:
-                await anyio.sleep(poll_s)
-        return done
+        """Until every job is final (bound it with your event loop's timeout); as
+        :meth:`Client.wait`, one request per round."""
+        waiting = _Waiting(job_ids, poll_s)
+        while waiting.pending:
+            for part in waiting.parts():
+                waiting.take(await self.get_many(part))
+            delay = waiting.next_round()
+            if waiting.pending:
+                await anyio.sleep(delay)
+        return waiting.done

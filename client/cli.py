@@ -4,7 +4,9 @@ Tables for people, ``--json`` for scripts, and exit codes a script can act
 on (:data:`EXIT`). Operator commands that need no API (``node``,
 ``hash-password``, ``certs init``, ``version``) are ``runtime.cli``'s.
 
-The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080.
+The server is ``--url``, else ``$PODIUM_URL``, else http://127.0.0.1:8080;
+either may list several masters, comma-separated, and a command keeps trying
+them through a failover for ``--retry-deadline`` seconds (default 30).
 ``podium login`` stores the token in ``$PODIUM_TOKEN_FILE`` (default
 ``~/.config/podium/token``, mode 0600) and later commands send it.
 """
@@ -15,7 +17,9 @@ import argparse
 import getpass
 import json
 import os
+import shlex
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from client import render
 from client.api import Client, PodiumError, job_body
+from client.failover import DEFAULT_RETRY_DEADLINE_S
 
 __all__ = ["EXIT", "main"]
 
@@ -32,6 +38,9 @@ OPERATOR_COMMANDS = {"node", "hash-password", "certs", "version"}
 # exit codes by HTTP status (0 = the server could not be reached)
 EXIT = {400: 2, 413: 2, 401: 3, 403: 3, 404: 4, 409: 5, 0: 6, 503: 6}
 JOB_NOT_SUCCEEDED = 1
+# a page of `podium list`, as the API takes it: 100 by default, at most 1,000 (--all pages on)
+LIST_LIMIT_DEFAULT = 100
+LIST_LIMIT_MAX = 1000
 # the server parses times (one parser for every client), so the CLI passes them through as typed
 WHEN_HELP = (
     "epoch seconds, or ISO 8601 with a zone (2026-11-01T09:30:00Z); "
@@ -46,12 +55,32 @@ def token_file() -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="podium job scheduler")
-    parser.add_argument("--url", help="API address (default $PODIUM_URL or 127.0.0.1:8080)")
+    parser.add_argument(
+        "--url",
+        help="API address, or several comma-separated: http://a:8001,http://b:8002 "
+        "(default $PODIUM_URL or http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--retry-deadline",
+        type=float,
+        default=DEFAULT_RETRY_DEADLINE_S,
+        metavar="SECONDS",
+        help="keep trying the masters for this long while none answers or all say 503 "
+        f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
+    )
     parser.add_argument("--token", help="bearer token (default: the one `podium login` stored)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    submit = sub.add_parser("submit", help="submit a job: podium submit shell -- echo hi")
+    def command(name: str, **options: Any) -> argparse.ArgumentParser:
+        """A subcommand that also takes ``--json`` after its name (``podium list --json``),
+        as people type it; without it the global flag (or its default) stands."""
+        made = sub.add_parser(name, **options)
+        made.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                          help="print JSON only")  # fmt: skip
+        return made
+
+    submit = command("submit", help="submit a job: podium submit shell -- echo hi")
     submit.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
     submit.add_argument("--payload", help="payload as a JSON object")
     submit.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
@@ -64,21 +93,29 @@ def _parser() -> argparse.ArgumentParser:
     submit.set_defaults(argv=[])
     submit.epilog = "A shell job's command goes after --: podium submit shell -- ls -l /tmp"
 
-    status = sub.add_parser("status", help="one job")
+    status = command("status", help="one job")
     status.add_argument("id")
-    listing = sub.add_parser("list", help="jobs, as a table (newest first)")
+    listing = command("list", help="jobs, as a table (newest first)")
     listing.add_argument("--status")
     listing.add_argument("--type")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--limit",
+        type=_page_size,
+        default=LIST_LIMIT_DEFAULT,
+        help=f"jobs a page (default {LIST_LIMIT_DEFAULT}, at most {LIST_LIMIT_MAX})",
+    )
+    pages = listing.add_mutually_exclusive_group()
+    pages.add_argument("--cursor", help="the next page: the cursor a previous page printed")
+    pages.add_argument("--all", action="store_true", help="every matching job, page after page")
     listing.add_argument("--order", choices=("desc", "asc"), default="desc",
                          help="desc: newest first (default); asc: oldest first")  # fmt: skip
     listing.add_argument("--since", metavar="WHEN", help=f"created at or after: {WHEN_HELP}")
     listing.add_argument("--until", metavar="WHEN", help=f"created before: {WHEN_HELP}")
     for name in ("cancel", "retry"):
-        sub.add_parser(name, help=f"{name} a job").add_argument("id")
-    delete = sub.add_parser("delete", help="delete a final job for good (cancel a live one first)")
+        command(name, help=f"{name} a job").add_argument("id")
+    delete = command("delete", help="delete a final job for good (cancel a live one first)")
     delete.add_argument("id")
-    purge = sub.add_parser("purge", help="delete final jobs in bulk (no flags: all of them)")
+    purge = command("purge", help="delete final jobs in bulk (no flags: all of them)")
     purge.add_argument("--status", action="append", metavar="S",
                        help="succeeded, failed, dead or cancelled; repeat or comma-separate "
                             "(default: every final status)")  # fmt: skip
@@ -86,10 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument(
         "--before", metavar="WHEN", help=f"only jobs that finished before: {WHEN_HELP}"
     )
-    sub.add_parser("workers", help="workers and what they run")
-    sub.add_parser("cluster", help="masters, leader and term")
-    sub.add_parser("stats", help="counts by status and type, queue depth")
-    login = sub.add_parser("login", help="get a token and store it for later commands")
+    command("workers", help="workers and what they run")
+    command("cluster", help="masters, leader and term")
+    command("stats", help="counts by status and type, queue depth")
+    login = command("login", help="get a token and store it for later commands")
     login.add_argument("username")
     for name in sorted(OPERATOR_COMMANDS):
         sub.add_parser(name, help="see `python -m runtime.cli`", add_help=False)
@@ -116,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = parsed.token or _stored_token()
     console = Console()
     try:
-        client = Client(parsed.url, token=token)
+        client = Client(parsed.url, token=token, retry_deadline_s=parsed.retry_deadline)
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]
@@ -129,6 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             Console(stderr=True).print(f"[red]error[/red]: {exc.message}")
         return EXIT.get(exc.status, 1)
+
+
+def _page_size(text: str) -> int:
+    """``--limit``, refused here as the API would refuse it, with what to use instead."""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LIST_LIMIT_MAX:
+        raise argparse.ArgumentTypeError(
+            f"must be from 1 to {LIST_LIMIT_MAX}, got {text!r} (--all lists every job)"
+        )
+    return int(text)
 
 
 def _stored_token() -> str | None:
@@ -158,18 +204,10 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
         if args.json:
             print(json.dumps(job))
         else:
-            console.print(_job_table([job], detailed=True))
+            console.print(render.job_detail(job, render.now()))
         return 0
     if command == "list":
-        page = client.list(status=args.status, type=args.type, limit=args.limit,
-                           order=args.order, since=args.since, until=args.until)  # fmt: skip
-        if args.json:
-            print(json.dumps(page))
-        else:
-            console.print(_job_table(page["jobs"]))
-            if page["cursor"]:
-                console.print(f"(more: --limit above {args.limit} shows further jobs)")
-        return 0
+        return _list(client, args, console)
     if command in ("cancel", "retry"):
         changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
         _say(args, console, changed, f"{changed['id']}: {changed['status']}")
@@ -188,11 +226,7 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
         if args.json:
             print(json.dumps(workers))
         else:
-            table = Table("id", "state", "slots", "running", "last heartbeat", "types")
-            for w in workers:
-                table.add_row(w["id"], w["state"], str(w["slots"]), str(w["running"]),
-                              f"{w['last_heartbeat']:.1f}", ", ".join(w["types"]))  # fmt: skip
-            console.print(table)
+            console.print(render.workers_table(workers, render.now()))
         return 0
     if command in ("cluster", "stats"):
         info = client.cluster() if command == "cluster" else client.stats()
@@ -207,6 +241,50 @@ def _run(client: Client, args: argparse.Namespace, console: Console) -> int:
             console.print(table)
         return 0
     raise AssertionError(command)
+
+
+def _list(client: Client, args: argparse.Namespace, console: Console) -> int:
+    """A page of jobs, newest first (``--order asc``: oldest first), and the command for
+    the next page; ``--all`` pages through every match."""
+    query = {"status": args.status, "type": args.type, "order": args.order,
+             "since": args.since, "until": args.until}  # fmt: skip
+    if args.all:
+        jobs: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = client.list(limit=LIST_LIMIT_MAX, cursor=cursor, **query)
+            jobs += page["jobs"]
+            cursor = page["cursor"]
+            if not cursor:
+                break
+        page = {"jobs": jobs, "cursor": None}
+    else:
+        page = client.list(limit=args.limit, cursor=args.cursor, **query)
+    if args.json:
+        print(json.dumps(page))
+        return 0
+    if page["jobs"]:
+        console.print(render.job_table(page["jobs"], render.now()))
+    else:
+        console.print("no jobs" + (" match" if any(query.values()) else " yet"))
+    if page["cursor"]:
+        console.print(f"more: {_next_page(args, page['cursor'])}  (or --all)", markup=False,
+                      highlight=False, soft_wrap=True)  # fmt: skip
+    return 0
+
+
+def _next_page(args: argparse.Namespace, cursor: str) -> str:
+    """The ``podium list`` command line that shows the page after this one."""
+    words = ["podium", "list"]
+    for flag in ("status", "type", "since", "until"):
+        value = getattr(args, flag)
+        if value is not None:
+            words += [f"--{flag}", shlex.quote(value)]
+    if args.order != "desc":
+        words += ["--order", args.order]
+    if args.limit != LIST_LIMIT_DEFAULT:
+        words += ["--limit", str(args.limit)]
+    return " ".join([*words, "--cursor", cursor])
 
 
 def _statuses(given: list[str] | None) -> list[str] | None:
@@ -245,6 +323,7 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "delay_s": args.delay_s,
         "idempotency_key": args.idempotency_key,
     }
+    started = time.monotonic()
     if args.count == 1:
         accepted = [client.submit(args.type, payload, **options)]
     else:
@@ -259,7 +338,8 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
             for job in accepted:
                 console.print(f"{job['id']}  {job['status']}")
         return 0
-    if args.json:
+    if args.json or not console.is_terminal:
+        # a bar is for a person watching; in a pipe or a log it would only leave a blank line
         final = client.wait(ids)
     else:
         with Progress(
@@ -273,20 +353,8 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
     jobs = [final[i] for i in ids]
     if args.json:
         print(json.dumps(jobs if args.count > 1 else jobs[0]))
+    elif args.count == 1:
+        console.print(render.job_detail(jobs[0], render.now()))
     else:
-        console.print(_job_table(jobs, detailed=len(jobs) == 1))
+        console.print(render.batch_summary(jobs, time.monotonic() - started, render.now()))
     return 0 if all(job["status"] == "succeeded" for job in jobs) else JOB_NOT_SUCCEEDED
-
-
-def _job_table(jobs: list[dict[str, Any]], *, detailed: bool = False) -> Table:
-    table = Table("id", "type", "status", "priority", "attempts", "worker")
-    if detailed:
-        table.add_column("result / error")
-    for job in jobs:
-        row = [job["id"], job["type"], job["status"], str(job["priority"]), str(job["attempts"]),
-               job["worker"] or "-"]  # fmt: skip
-        if detailed:
-            outcome = job["error"] if job["error"] else job["result"]
-            row.append(json.dumps(outcome)[:200])
-        table.add_row(*row)
-    return table

@@ -23,7 +23,11 @@ lost is sent again on the new connection when that is safe: when it never
 left this process, when it is a read, or when it is a submit whose every job
 carries an idempotency key (the cluster answers a repeated key with the job
 it already made). Any other call in flight fails with ``PodiumError(503)``
-saying its outcome is unknown, rather than risk doing it twice.
+saying its outcome is unknown, rather than risk doing it twice; the clients
+of :mod:`client.api` then decide, call by call, how to send it again
+(:mod:`client.failover`). A call that gets no answer in time drops its
+connection too, since a frozen master (SIGSTOP, a long pause) keeps its
+socket open and would hold every later call.
 
 With TLS the cluster port wants mutual TLS, as between nodes: give ``tls=``
 a :class:`TlsFiles` (the cluster CA and a certificate and key it signed, e.g.
@@ -86,11 +90,13 @@ class TlsFiles:
 
 
 def parse_addresses(url: str) -> list[tuple[str, int]]:
-    """``podium://h1:7001,h2:7002`` -> [("h1", 7001), ("h2", 7002)]."""
+    """``podium://h1:7001,h2:7002`` (or ``podium://h1:7001,podium://h2:7002``) ->
+    [("h1", 7001), ("h2", 7002)]."""
     rest = url[len(SCHEME) :].strip("/")
     addresses = []
     for part in rest.split(","):
-        host, sep, port = part.strip().rpartition(":")
+        part = part.strip().removeprefix(SCHEME).rstrip("/")
+        host, sep, port = part.rpartition(":")
         if (
             not sep
             or not host
@@ -252,11 +258,15 @@ class NativeClient:
         self._connecting: anyio.Event | None = None
         self._next = 0
 
-    async def call(self, op: Message, *, repeatable: bool) -> Any:
-        """One call; sent again after a lost connection only if ``repeatable`` or unsent."""
+    async def call(self, op: Message, *, repeatable: bool, timeout: float | None = None) -> Any:
+        """One call within ``timeout`` (default: the client's); sent again after a lost
+        connection only if ``repeatable`` or unsent. A master that answers nothing in time
+        may be frozen, so its connection is dropped and the next call dials the next one."""
+        limit = self.timeout if timeout is None else timeout
         lost: list[str] = []
+        conn: _Connection | None = None
         try:
-            with anyio.fail_after(self.timeout):
+            with anyio.fail_after(limit):
                 while True:
                     conn = await self._connection()
                     try:
@@ -273,9 +283,12 @@ class NativeClient:
                             "send again)",
                         ) from None
         except TimeoutError:
+            if conn is not None and conn.lost is None:
+                self._forget(conn)
+                await conn.aclose()
             raise PodiumError(
                 503,
-                f"no answer from {self.url} within {self.timeout:g} s; the request may still "
+                f"no answer from {self.url} within {limit:g} s; the request may still "
                 "apply" + (f" (lost: {'; '.join(lost)})" if lost else ""),
             ) from None
 
@@ -307,9 +320,13 @@ class NativeClient:
 
     async def _dial(self) -> _Connection:
         errors = []
+        start = self._next
         for n in range(len(self.addresses)):
-            index = (self._next + n) % len(self.addresses)
+            index = (start + n) % len(self.addresses)
             host, port = self.addresses[index]
+            # a dial cut short here (the call's own timeout, at a frozen master that accepts
+            # and never welcomes) must not make the next dial start at the same master
+            self._next = (index + 1) % len(self.addresses)
             try:
                 with anyio.fail_after(min(CONNECT_TIMEOUT_S, self.timeout)):
                     conn = await self._open(host, port)

@@ -15,6 +15,7 @@ import gc
 import importlib
 import logging
 import random
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from runtime.config import ConfigError, NodeConfig, load_config
 from runtime.logs import setup_logging
-from runtime.storage.check import check_data_dir
+from runtime.preflight import preflight
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from transport.tcp import ClientHandler, TcpTransport
@@ -71,6 +72,7 @@ def build_transport(config: NodeConfig) -> TcpTransport:
         rng=random.Random(),
         server_ssl=server_ssl,
         client_ssl=client_ssl,
+        instance=secrets.token_hex(8),
     )
 
 
@@ -87,15 +89,24 @@ async def serve_http(
     await hypercorn_serve(app, hconfig, task_status=task_status)  # type: ignore[arg-type]
 
 
-async def run_node(config: NodeConfig) -> None:
+async def run_node(config: NodeConfig) -> str | None:
+    """Run until a signal; returns where this node's id is already in use, if the
+    masters refused it (another process was started with the same ``--id``)."""
     roles = load_roles()
     transport = build_transport(config)
+    refused: list[str] = []
     system = ActorSystem(config.id, transport, random.Random())
     clients = roles.client_handler(config, system)
     if clients is not None:
         transport.accept_clients(clients)
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
+
+            def id_in_use(holder: str) -> None:
+                refused.append(holder)
+                nursery.cancel_scope.cancel()
+
+            transport.on_refused = id_in_use
             await nursery.start(system.serve)
             log.info(
                 "node started",
@@ -119,6 +130,7 @@ async def run_node(config: NodeConfig) -> None:
             # raises out of here and the process exits with an error
             await nursery.start(roles.root(config, system).run, system)
     log.info("node stopped")
+    return refused[0] if refused else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,16 +139,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    if config.runs_master:
-        problem = check_data_dir(config.data)
-        if problem is not None:
-            print(f"podium: {problem}", file=sys.stderr)
-            return 2
+    problem = preflight(config)
+    if problem is not None:
+        print(f"podium: {problem}", file=sys.stderr)
+        return 2
     setup_logging(config.log_level, node=config.id)
     # everything imported so far lives as long as the process: keep it out of the
     # collector's full passes, which otherwise pause the event loop for tens of ms
     gc.freeze()
-    trio.run(run_node, config)
+    holder = trio.run(run_node, config)
+    if holder is not None:
+        kind = "worker" if config.role == "worker" else "node"
+        print(
+            f"podium: {kind} id {config.id} is already connected from {holder}; "
+            "give each node its own --id",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

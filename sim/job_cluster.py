@@ -68,6 +68,9 @@ TICK_S = 0.01
 FSYNC_S = 0.002
 LEASE_S = 1.0
 HEARTBEAT_S = 0.2
+# a queue beyond the slots, as workers have by default, so queued jobs meet every
+# fault that running ones do
+PREFETCH = 2
 ASK_TIMEOUT_S = 0.5
 SUBMIT_EVERY_S = 0.05
 # how long a worker may legitimately go on running a job after its cancel commits
@@ -431,6 +434,7 @@ class JobCluster:
                 self.master_names,
                 work_registry(name, self.observer),
                 capacity=self.capacity,
+                prefetch=PREFETCH,
                 heartbeat_s=HEARTBEAT_S,
                 ask_timeout_s=ASK_TIMEOUT_S,
             )

@@ -46,6 +46,7 @@ __all__ = [
     "ClientWelcome",
     "ClusterOp",
     "DeleteOp",
+    "GetManyOp",
     "GetOp",
     "ListOp",
     "PurgeOp",
@@ -134,6 +135,15 @@ class SubmitBatchOp(Message):
 @frozen
 class GetOp(Message):
     id: str
+    stale: bool
+
+
+@message("n.get-many")
+@frozen
+class GetManyOp(Message):
+    """The ids ``POST /api/v1/jobs/status`` takes."""
+
+    ids: tuple[str, ...]
     stale: bool
 
 

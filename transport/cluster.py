@@ -75,6 +75,14 @@ class GetJob(Message):
     id: str
 
 
+@message("c.get-many")
+@frozen
+class GetJobs(Message):
+    """Many jobs in one read (live or finished), for a client waiting on a batch."""
+
+    ids: tuple[str, ...]
+
+
 @message("c.list")
 @frozen
 class ListJobs(Message):
@@ -168,6 +176,24 @@ class Unavailable(Message):
     reason: str
 
 
+@message("c.in-doubt")
+@frozen
+class InDoubt(Message):
+    """The leader took the write but lost its leadership (or its disk) before it committed:
+    it may still apply, through a later leader. Only a write that is safe to send again
+    (an idempotency key on every job) may be retried as if nothing happened."""
+
+    reason: str
+
+
+@message("c.disk-full")
+@frozen
+class DiskFull(Message):
+    """This master cannot write to its disk now, so it took nothing of the request."""
+
+    reason: str
+
+
 # -- workers <-> leader ---------------------------------------------------------------
 
 
@@ -187,6 +213,10 @@ class WorkerHello(Message):
     capacity: int
     types: tuple[str, ...]
     running: tuple[RunningJob, ...]
+    # jobs it takes beyond capacity and queues, so a freed slot starts the next at once
+    prefetch: int = 0
+    # stopping: it takes no new work (a new leader must not assign any)
+    draining: bool = False
 
 
 @message("w.welcome")
@@ -256,6 +286,8 @@ class JobReport(Message):
     result: bytes
     error: str
     timed_out: bool
+    # False: handed back unstarted (by a draining worker), so the attempt does not count
+    started: bool = True
 
 
 @message("w.reports")

@@ -177,15 +177,19 @@ def _structurer(cls: type[Any]) -> Convert:
     found = _structurers.get(cls)
     if found is not None:
         return found
-    converts = [_field_structurer(f.type) for f in attrs.fields(cls)]
+    fields = attrs.fields(cls)
+    converts = [_field_structurer(f.type) for f in fields]
     pairs = len(converts)
+    # fields appended later come with defaults, so entries written before them (in a
+    # Raft log on disk) still decode: the missing tail takes its defaults
+    required = sum(1 for f in fields if f.default is attrs.NOTHING)
 
     def structure(values: Any) -> Any:
         if type(values) is not list and type(values) is not tuple:
             raise DecodeError("a message's fields must be an array")
-        if len(values) != pairs:
+        if not required <= len(values) <= pairs:
             raise DecodeError(f"expected {pairs} fields, got {len(values)}")
-        return cls(*[convert(v) for convert, v in zip(converts, values, strict=True)])
+        return cls(*[convert(v) for convert, v in zip(converts, values, strict=False)])
 
     _structurers[cls] = structure
     return structure
@@ -284,9 +288,6 @@ def _structure_tagged(tag: Any, fields: Any) -> Message:
         raise DecodeError(f"unknown message tag {tag!r}")
     if not isinstance(fields, (list, tuple)):
         raise DecodeError(f"{tag}: fields must be an array")
-    n_fields = len(cls.__attrs_attrs__)  # type: ignore[attr-defined]
-    if len(fields) != n_fields:
-        raise DecodeError(f"{tag}: expected {n_fields} fields, got {len(fields)}")
     try:
         return _structurer(cls)(fields)  # type: ignore[no-any-return]
     except DecodeError as exc:

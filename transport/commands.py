@@ -70,6 +70,8 @@ class ReportItem(Message):
     timed_out: bool
     # drawn by the leader in [0, 1): the backoff jitter if this failure is retried
     jitter: float
+    # False: the worker handed the job back without starting it
+    started: bool = True
 
 
 @message("j.report")
@@ -105,6 +107,7 @@ class RegisterWorkerCmd(Message):
     worker: str
     capacity: int
     types: tuple[str, ...]
+    prefetch: int = 0
 
 
 @message("j.deregister")

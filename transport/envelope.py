@@ -27,9 +27,21 @@ class Envelope(Message):
 @message("hello")
 @frozen
 class Hello(Message):
-    """First frame on every TCP connection: who is calling, so the link can be reused."""
+    """First frame on every TCP connection: who is calling, so the link can be reused.
+    ``instance`` is drawn once per process, so two processes given one node id differ."""
 
     node: str
+    instance: str = ""
+
+
+@message("refused")
+@frozen
+class Refused(Message):
+    """Sent before closing a connection that claims a node id another live process holds;
+    ``holder`` is that process's address."""
+
+    node: str
+    holder: str
 
 
 @message("ask-failed")

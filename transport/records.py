@@ -45,6 +45,9 @@ class JobRecord(Message):
     updated_at: float
     # the log index of the command that made the job final (0 while it is live)
     finished_index: int
+    # each failed attempt, packed (actors.scheduler.attempt_log); last, with a default,
+    # so rows written before it existed still read
+    attempts_log: bytes = b""
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(a.name for a in JobRecord.__attrs_attrs__)

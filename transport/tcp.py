@@ -23,6 +23,14 @@ both: a client must present a certificate signed by the cluster's CA, as a
 peer must, so one refusal rule guards the port. A node with no handler (a
 worker) closes a client's connection like any other bad first frame.
 
+Node ids are unique: a connection whose Hello names a node already connected
+from another live process (another ``instance``, and the current connection
+heard from within :data:`LIVE_S`) is answered with :class:`Refused` and
+closed, and the connection already there is left alone. The refused side
+dials again for :data:`REFUSED_FOR_S` (a process restarted quickly may reach
+the other end before its old connection's close does) and then gives up
+through ``on_refused``, which the node turns into an exit with code 2.
+
 Anything malformed on a connection (a truncated or oversized frame, garbage,
 an unknown tag or version, a first frame that is not Hello, a failed TLS
 handshake) closes that connection with a logged reason; the node and its
@@ -32,6 +40,7 @@ other connections carry on.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import random
 import ssl
@@ -42,7 +51,7 @@ import trio
 from transport.base import Deliver
 from transport.client_wire import ClientHello
 from transport.codec import DecodeError, decode, encode
-from transport.envelope import Envelope, Hello
+from transport.envelope import Envelope, Hello, Refused
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, FrameError, frame
 
 log = logging.getLogger("podium.transport")
@@ -68,6 +77,12 @@ __all__ = ["ClientHandler", "TcpTransport", "peer_address"]
 ClientHandler = Callable[[trio.abc.Stream, ClientHello, FrameDecoder, list[bytes]], Awaitable[str]]
 
 HANDSHAKE_TIMEOUT_S = 5.0
+# a connection heard from this recently belongs to a live process
+LIVE_S = 3.0
+# refused this long, the node id is held by another process: give up
+REFUSED_FOR_S = 3.0
+# how long a refused dialer waits before it tries again
+REFUSED_RETRY_S = 0.5
 _READ_SIZE = 65536
 
 
@@ -82,6 +97,11 @@ class _Link:
         self.stream: trio.abc.Stream | None = None
         # True when this node dialed the current stream
         self.outbound = False
+        # the peer process behind the current stream, and when it last sent anything
+        self.instance = ""
+        self.heard_at = float("-inf")
+        # when the peer first refused this node's id, while it goes on refusing
+        self.refused_since: float | None = None
         self.has_data = trio.Event()
         self.connected = trio.Event()
         self.lost = trio.Event()
@@ -101,8 +121,15 @@ class TcpTransport:
         max_frame: int = MAX_FRAME_SIZE,
         backoff_base_s: float = 0.05,
         backoff_cap_s: float = 2.0,
+        instance: str = "",
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
+        """``instance`` tells this process from another given the same node id;
+        ``on_refused`` is called with the address of the process holding the id once
+        peers have refused it for :data:`REFUSED_FOR_S`."""
         self._node = node
+        self._instance = instance
+        self.on_refused = on_refused
         self._listen = listen
         self._rng = rng
         self._server_ssl = server_ssl
@@ -203,7 +230,7 @@ class TcpTransport:
                     if self._client_ssl is not None:
                         stream = trio.SSLStream(stream, self._client_ssl, server_hostname=host)
                         await stream.do_handshake()
-                    await stream.send_all(frame(encode(Hello(self._node))))
+                    await stream.send_all(frame(encode(Hello(self._node, self._instance))))
             except (OSError, trio.TooSlowError, trio.BrokenResourceError, ssl.SSLError) as exc:
                 failures += 1
                 delay = min(self._backoff_cap_s, self._backoff_base_s * 2 ** min(failures, 16))
@@ -215,6 +242,8 @@ class TcpTransport:
                 continue
             failures = 0
             await self._reader(stream, link, outbound=True)
+            if link.refused_since is not None:
+                await trio.sleep(REFUSED_RETRY_S)
 
     async def _accepted(self, stream: trio.abc.Stream) -> None:
         try:
@@ -222,7 +251,7 @@ class TcpTransport:
                 if self._server_ssl is not None:
                     stream = trio.SSLStream(stream, self._server_ssl, server_side=True)
                     await stream.do_handshake()
-                await stream.send_all(frame(encode(Hello(self._node))))
+                await stream.send_all(frame(encode(Hello(self._node, self._instance))))
         except (trio.BrokenResourceError, trio.TooSlowError, ssl.SSLError, OSError) as exc:
             self._refuse(f"handshake failed: {exc}")
             if self._server_ssl is not None:
@@ -256,6 +285,8 @@ class TcpTransport:
                         return
                 else:
                     data = await stream.receive_some(_READ_SIZE)
+                if link is not None:
+                    link.heard_at = trio.current_time()
                 if not data:
                     if decoder.buffered:
                         reason = f"truncated frame ({decoder.buffered} bytes left)"
@@ -275,13 +306,24 @@ class TcpTransport:
                             reason = f"first frame was {type(msg).__name__}, not Hello"
                             return
                         peer = msg.node
-                        link = self._attach(stream, link, peer, outbound)
+                        holder = self._holder(peer, msg.instance, outbound)
+                        if holder is not None:
+                            reason = f"node id {peer} is already connected from {holder}"
+                            await self._refuse_id(stream, Refused(peer, holder))
+                            return
+                        link = self._attach(stream, link, peer, outbound, msg.instance)
                         if link is None:
                             reason = "duplicate connection"
                             return
                     elif isinstance(msg, Envelope):
                         assert self._deliver is not None
+                        if link is not None:
+                            link.refused_since = None
                         await self._deliver(msg)
+                    elif isinstance(msg, Refused) and outbound and link is not None:
+                        reason = f"refused: node id {msg.node} is held from {msg.holder}"
+                        self._refused(link, msg.holder)
+                        return
                     else:
                         reason = f"unexpected {type(msg).__name__} frame"
                         return
@@ -296,8 +338,48 @@ class TcpTransport:
                 self._note_closed(peer, reason)
             await trio.aclose_forcefully(stream)
 
+    def _holder(self, peer: str, instance: str, outbound: bool) -> str | None:
+        """Where ``peer``'s id is already connected from, when a live connection of
+        another process holds it; None when ``instance`` may have it."""
+        link = self._links.get(peer)
+        if (
+            outbound
+            or link is None
+            or link.stream is None
+            or link.outbound
+            or not instance
+            or link.instance in ("", instance)
+            or trio.current_time() - link.heard_at >= LIVE_S
+        ):
+            return None
+        return peer_address(link.stream)
+
+    async def _refuse_id(self, stream: trio.abc.Stream, refusal: Refused) -> None:
+        log.warning(
+            "connection refused",
+            extra={"reason": "node id in use", "peer": refusal.node, "holder": refusal.holder,
+                   "from": peer_address(stream), "event": "peer_refused"},
+        )  # fmt: skip
+        gone = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+        with trio.move_on_after(HANDSHAKE_TIMEOUT_S), contextlib.suppress(*gone):
+            await stream.send_all(frame(encode(refusal)))
+
+    def _refused(self, link: _Link, holder: str) -> None:
+        """A peer refused this node's id; give up once it has for :data:`REFUSED_FOR_S`."""
+        now = trio.current_time()
+        if link.refused_since is None:
+            link.refused_since = now
+            log.warning("node id refused", extra={"peer": link.key, "holder": holder})
+        elif now - link.refused_since >= REFUSED_FOR_S and self.on_refused is not None:
+            self.on_refused(holder)
+
     def _attach(
-        self, stream: trio.abc.Stream, link: _Link | None, peer: str, outbound: bool
+        self,
+        stream: trio.abc.Stream,
+        link: _Link | None,
+        peer: str,
+        outbound: bool,
+        instance: str,
     ) -> _Link | None:
         """Make ``stream`` the connection to ``peer``; None when an existing one wins."""
         known = self._links.get(peer)
@@ -320,6 +402,8 @@ class TcpTransport:
             self._nursery.start_soon(trio.aclose_forcefully, old)
         link.stream = stream
         link.outbound = outbound
+        link.instance = instance
+        link.heard_at = trio.current_time()
         link.connected.set()
         link.lost = trio.Event()
         if link.queue:

@@ -3,17 +3,23 @@
 Any master serves any request: the local master answers what it can and says
 ``NotLeader`` for what only the leader may do, and the gateway then forwards
 the same request to the leader's master over the cluster transport (one hop,
-so a client never has to find the leader itself). Reads go to the leader
+so a client never has to find the leader itself). A forward is watched, not
+just awaited (see :meth:`Gateway.call`): when the leader it went to stops
+leading or falls silent, the request is sent again to the new leader if that
+is safe, or answered 503 "may still apply" at once. Reads go to the leader
 wrapped in ``Linearizable`` (a ReadIndex round) unless ``?stale=true`` asks
 for this master's own copy. Every route checks its permission first
 (:mod:`actors.gateway.auth`). Bodies are size-capped before parsing, and
-every error is JSON ``{"error": "..."}``.
+every error is JSON ``{"error": "..."}``. A body must also arrive within
+``body_timeout_s`` (408 otherwise), and a 405 names the allowed methods
+(:mod:`actors.gateway.limits`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +28,7 @@ import trio
 from attrs import frozen
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,7 +42,8 @@ from actors.gateway.auth import (
     Unauthorized,
 )
 from actors.gateway.batching import SubmitBatcher
-from actors.gateway.openapi import OPENAPI
+from actors.gateway.limits import BodyDeadline, allowed_methods
+from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -50,10 +58,13 @@ from runtime.system import ActorSystem
 from transport.cluster import (
     CancelJob,
     DeleteJob,
+    DiskFull,
     GetCluster,
     GetJob,
+    GetJobs,
     GetStats,
     GetWorkers,
+    InDoubt,
     JobChanged,
     JobSpec,
     JsonView,
@@ -73,17 +84,53 @@ log = logging.getLogger("podium.gateway")
 
 MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_BODY_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
-# how often a gateway asks again while no leader is known
+# ids one POST /api/v1/jobs/status may ask about (a batch's worth)
+STATUS_IDS_MAX = 10_000
+# how often a gateway asks again while no leader is known, and how often a pending
+# forward checks that its target still leads
 ELECTION_POLL_S = 0.05
+# a forward whose target has been unreachable this long is given up
+LINK_QUIET_S = 0.2
+# how long the gateway waits for its own master's view of the leader
+VIEW_TIMEOUT_S = 1.0
+# what a 503 tells a client to wait before trying again (seconds, the Retry-After header)
+RETRY_AFTER_S = 1
 STATUSES = tuple(status.value for status in Status)
 
 
 class ApiError(Exception):
+    """A refusal with its HTTP status; a 503 carries ``Retry-After`` (the condition is
+    passing: an election, a leader change)."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+
+    @property
+    def retry_after(self) -> int | None:
+        return RETRY_AFTER_S if self.status == 503 else None
+
+
+class _Abandoned(Exception):
+    """A forward given up: its target stopped leading or went quiet (``why``)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+def resendable(msg: Message) -> bool:
+    """Whether ``msg`` may be sent again after its first sending went unanswered: a read,
+    or a submit whose every job has an idempotency key (the leader answers a repeated
+    key with the job it made the first time). Anything else may already have applied."""
+    if isinstance(msg, (Linearizable, GetCluster, GetJob, ListJobs, GetStats, GetWorkers)):
+        return True
+    return isinstance(msg, SubmitJobs) and all(
+        spec.idempotency_key is not None for spec in msg.jobs
+    )
 
 
 def _spec(job: JobRequest) -> JobSpec:
@@ -112,57 +159,153 @@ class Gateway:
         *,
         timeout_s: float = 10.0,
         max_body: int = DEFAULT_MAX_BODY,
+        body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
         home: str | None = None,
     ) -> None:
         """``home`` is the master asked first: this node's own, unless it runs none."""
         self.system = system
         self.timeout_s = timeout_s
         self.max_body = max_body
+        self.body_timeout_s = body_timeout_s
         self.home = home or system.node
+        # the home master's latest answer on who leads: (when it was asked, the leader)
+        self._seen: tuple[float, str | None] | None = None
+        self._fetching: trio.Event | None = None
 
     async def call(self, msg: Message, *, forward: bool = True) -> Message:
         """Ask the local master; follow NotLeader to the leader; wait out an election.
 
         A NotLeader answer means nothing was done, so asking again is safe,
         and the gateway keeps at it until its deadline: during a failover a
-        client sees a slower answer rather than an error. A timeout is
-        ambiguous (the write may still commit), so it is reported, never
-        retried. A leader hint this node cannot reach (a dead leader that the
-        followers have not yet given up on) is not waited on either.
+        client sees a slower answer rather than an error. A leader hint this
+        node cannot reach (a dead leader that the followers have not yet given
+        up on) is not waited on.
+
+        A forward to the leader is watched while it waits: once the home
+        master names another leader (or none: it stopped hearing this one) or
+        the link to the target stays down for :data:`LINK_QUIET_S`, the
+        forward is given up, well before the ask's own timeout. So is a write
+        the leader itself answers as in doubt. What may have applied is sent
+        again only when that is safe (:func:`resendable`); anything else is
+        answered 503 "may still apply" at once, as is a timeout.
         """
         home = self.home
         deadline = trio.current_time() + self.timeout_s
         target, forwarded = home, False
+        resend = resendable(msg)
         while True:
             remaining = deadline - trio.current_time()
             if remaining <= 0:
                 raise ApiError(503, "no leader is elected right now; retry shortly")
+            answer: Message | None
             try:
-                answer = await self.system.ref(target, MASTER).ask(msg, remaining)
+                if target == home:
+                    answer = await self.system.ref(target, MASTER).ask(msg, remaining)
+                else:
+                    answer = await self._forward(target, msg, remaining)
             except AskTimeout:
                 raise ApiError(
                     503, f"master {target} did not answer in time; the request may still apply"
                 ) from None
             except AskError as exc:
                 raise ApiError(503, f"master {target} failed: {exc}") from None
+            except _Abandoned as exc:
+                if not resend:
+                    raise ApiError(
+                        503,
+                        f"master {target} {exc.why} before answering; the request may still apply",
+                    ) from None
+                answer = None
+            if isinstance(answer, InDoubt) and not resend:
+                raise ApiError(503, answer.reason)
+            if isinstance(answer, DiskFull):
+                raise ApiError(507, answer.reason)
             if isinstance(answer, Unavailable):
                 raise ApiError(503, answer.reason)
-            if not isinstance(answer, NotLeader):
+            if answer is not None and not isinstance(answer, (NotLeader, InDoubt)):
                 return answer
-            if not forward:
-                raise ApiError(503, "this master is not the leader")
-            hint = answer.leader
-            if (
-                not forwarded
-                and hint is not None
-                and hint != target
-                and self.system.reachable(hint)
-            ):
-                target, forwarded = hint, True
-                continue
-            # an election is on (or the hint is stale): ask home again shortly
+            if isinstance(answer, NotLeader):
+                if not forward:
+                    raise ApiError(503, "this master is not the leader")
+                hint = answer.leader
+                if (
+                    not forwarded
+                    and hint is not None
+                    and hint != target
+                    and self.system.reachable(hint)
+                ):
+                    target, forwarded = hint, True
+                    continue
+            # an election is on, the hint is stale, or a safe request is sent again once
+            # the home master knows the new leader: ask home again shortly
             target, forwarded = home, False
             await trio.sleep(min(ELECTION_POLL_S, remaining))
+
+    async def _forward(self, target: str, msg: Message, timeout: float) -> Message:
+        """Ask ``target`` (the leader, as home said); raise :class:`_Abandoned` as soon as
+        home names another leader or the link to ``target`` stays down."""
+        sent_at = trio.current_time()
+        outcome: list[Message | Exception] = []
+
+        async def ask(cancel: trio.CancelScope) -> None:
+            try:
+                outcome.append(await self.system.ref(target, MASTER).ask(msg, timeout))
+            except (AskTimeout, AskError) as exc:
+                outcome.append(exc)
+            cancel.cancel()
+
+        async def watch(cancel: trio.CancelScope) -> None:
+            outcome.append(_Abandoned(await self._deposed(target, sent_at)))
+            cancel.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, nursery.cancel_scope)
+            nursery.start_soon(watch, nursery.cancel_scope)
+        first = outcome[0]
+        if isinstance(first, Exception):
+            raise first
+        return first
+
+    async def _deposed(self, target: str, since: float) -> str:
+        """Return (why) once ``target`` no longer leads as far as this node can tell."""
+        quiet_since: float | None = None
+        while True:
+            await trio.sleep(ELECTION_POLL_S)
+            now = trio.current_time()
+            if self.system.reachable(target):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = now
+            elif now - quiet_since >= LINK_QUIET_S:
+                return "became unreachable"
+            known, leader = await self._home_leader(since)
+            if known and leader != target:
+                return f"stopped leading (leader now: {leader or 'being elected'})"
+
+    async def _home_leader(self, since: float) -> tuple[bool, str | None]:
+        """Who the home master says leads, from an answer asked after ``since`` and at most
+        one poll ago; every pending forward shares one question at a time. (False, None)
+        if unknown."""
+        fresh = max(since, trio.current_time() - ELECTION_POLL_S)
+        for _ in range(2):
+            seen = self._seen
+            if seen is not None and seen[0] >= fresh:
+                return True, seen[1]
+            if self._fetching is not None:
+                await self._fetching.wait()
+                continue
+            fetching = self._fetching = trio.Event()
+            asked = trio.current_time()
+            try:
+                answer = await self.system.ref(self.home, MASTER).ask(GetCluster(), VIEW_TIMEOUT_S)
+                if isinstance(answer, JsonView):
+                    self._seen = (asked, json.loads(answer.json).get("leader"))
+            except (AskTimeout, AskError):
+                return False, None
+            finally:
+                self._fetching = None
+                fetching.set()
+        return False, None
 
     async def read(self, msg: Message, stale: bool) -> Message:
         """A read: linearizable on the leader (ReadIndex), or ``stale`` from this master."""
@@ -218,14 +361,15 @@ def refusal(exc: Refusal) -> tuple[int, str]:
     return (400 if isinstance(exc, BadRequest) else 403), str(exc)
 
 
+# a page's cursor, by the pattern the OpenAPI document states
+CURSOR = re.compile(CURSOR_PATTERN)
+
+
 def decode_cursor(text: str) -> int:
     """The seq a page ended at, from the opaque cursor the previous page returned."""
-    if len(text) < 2 or text[0] != "s":
+    if not text or not CURSOR.fullmatch(text):
         raise BadRequest("cursor must be the 'cursor' value of the previous page")
-    try:
-        return int(text[1:], 16)
-    except ValueError:
-        raise BadRequest("cursor must be the 'cursor' value of the previous page") from None
+    return int(text[1:], 16)
 
 
 P = Permission
@@ -236,6 +380,7 @@ PERMISSIONS: dict[str, Permission | None] = {
     "GET /api/v1/jobs": P.READ,
     "POST /api/v1/jobs/batch": P.SUBMIT,
     "POST /api/v1/jobs/purge": P.DELETE,
+    "POST /api/v1/jobs/status": P.READ,
     "GET /api/v1/jobs/{job_id}": P.READ,
     "DELETE /api/v1/jobs/{job_id}": P.DELETE,
     "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
@@ -264,6 +409,9 @@ class Service:
         self.gateway = gateway
         self.auth = auth
         self.batcher = SubmitBatcher(gateway.call)
+        # keyed submits batch among themselves, so a batch of plain ones never waits for
+        # the keyed path's history lookup
+        self.keyed_batcher = SubmitBatcher(gateway.call)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -284,8 +432,9 @@ class Service:
     async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
         """Single submits that arrived together, each answered as if alone: checked on its
         own (a bad one gets its own 400; a body already refused is its own answer), the
-        valid ones without an idempotency key committed together through the batcher,
-        each keyed one alone."""
+        valid ones committed together through the batchers, those without an idempotency
+        key in one batch and the keyed ones in another. (Every job the Python client
+        submits is keyed, so keyed single submits must batch as well as plain ones.)"""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
@@ -304,15 +453,10 @@ class Service:
             results.append(Answer(201))
             (plain if spec.idempotency_key is None else keyed).append((n, spec))
 
-        async def commit(group: list[tuple[int, JobSpec]], alone: bool) -> None:
+        async def commit(group: list[tuple[int, JobSpec]], batcher: SubmitBatcher) -> None:
             specs = tuple(spec for _, spec in group)
             try:
-                if alone:
-                    answer = await self.gateway.call(SubmitJobs(specs))
-                    assert isinstance(answer, Submitted)
-                    made = answer.jobs
-                else:
-                    made = await self.batcher.submit(specs)
+                made = await batcher.submit(specs)
             except ApiError as exc:
                 for n, _ in group:
                     results[n] = exc
@@ -325,9 +469,9 @@ class Service:
 
         async with trio.open_nursery() as nursery:
             if plain:
-                nursery.start_soon(commit, plain, False)
-            for one in keyed:
-                nursery.start_soon(commit, [one], True)
+                nursery.start_soon(commit, plain, self.batcher)
+            if keyed:
+                nursery.start_soon(commit, keyed, self.keyed_batcher)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
@@ -339,6 +483,20 @@ class Service:
 
     async def get_job(self, job_id: str, stale: bool) -> Answer:
         return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+
+    async def get_jobs(self, body: Any, stale: bool) -> Answer:
+        """Many jobs in one read, ``body`` being ``{"ids": [...]}``: what a client waiting
+        on a batch asks each round, instead of one request per job."""
+        ids = body.get("ids") if isinstance(body, dict) and set(body) == {"ids"} else None
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= STATUS_IDS_MAX
+            or not all(isinstance(i, str) and i for i in ids)
+        ):
+            raise BadRequest(
+                f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
+            )
+        return _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
 
     async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
@@ -408,6 +566,17 @@ class Service:
         return _view(await self.gateway.call(GetCluster(), forward=False), "cluster")
 
 
+def _not_ready(info: Mapping[str, Any]) -> str:
+    """Why a master is not ready, from its ``GetCluster`` view."""
+    node = info.get("node", "this master")
+    if info.get("disk_full"):
+        return f"disk full on {node}: {info['disk_full']}"
+    if info.get("leader") is None:
+        return "no leader is elected right now"
+    applied, commit = info.get("applied_index"), info.get("commit_index")
+    return f"{node} is catching up (applied {applied} of {commit})"
+
+
 def _response(answer: Answer) -> Response:
     if answer.json is not None:
         return Response(answer.json, status_code=answer.status, media_type="application/json")
@@ -453,6 +622,10 @@ def build_app(
         _no_query(request)
         return _response(await api.get_job(request.path_params["job_id"], _stale(request)))
 
+    async def get_jobs(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await api.get_jobs(await gateway.body(request), _stale(request)))
+
     async def list_jobs(request: Request, who: Principal) -> Response:
         _no_query(
             request,
@@ -494,10 +667,11 @@ def build_app(
         answer = await gateway.call(GetCluster(), forward=False)
         assert isinstance(answer, JsonView)
         info = json.loads(answer.json)
-        status = 200 if info.get("ready") else 503
-        return JSONResponse(
-            {"ready": bool(info.get("ready")), "leader": info.get("leader")}, status_code=status
-        )
+        ready = bool(info.get("ready"))
+        body: dict[str, Any] = {"ready": ready, "leader": info.get("leader")}
+        if not ready:
+            body["reason"] = _not_ready(info)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request, who: Principal) -> Response:
         if registry is None:
@@ -545,7 +719,9 @@ def build_app(
                 return await endpoint(request, who)
             except REFUSALS as exc:
                 status, message = refusal(exc)
-                return JSONResponse({"error": message}, status_code=status)
+                retry = exc.retry_after if isinstance(exc, ApiError) else None
+                headers = {"Retry-After": str(retry)} if retry is not None else None
+                return JSONResponse({"error": message}, status_code=status, headers=headers)
 
         return Route(path, run, methods=[method])
 
@@ -554,6 +730,7 @@ def build_app(
         route("/api/v1/jobs", "GET", list_jobs),
         route("/api/v1/jobs/batch", "POST", submit_batch),
         route("/api/v1/jobs/purge", "POST", purge),
+        route("/api/v1/jobs/status", "POST", get_jobs),
         route("/api/v1/jobs/{job_id}", "GET", get_job),
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
@@ -573,7 +750,13 @@ def build_app(
 
     async def wrong_method(request: Request, exc: Exception) -> Response:
         return JSONResponse(
-            {"error": f"{request.method} is not allowed on {request.url.path}"}, status_code=405
+            {"error": f"{request.method} is not allowed on {request.url.path}"},
+            status_code=405,
+            headers={"Allow": ", ".join(allowed_methods(routes, request.scope))},
         )
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: wrong_method})
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, 405: wrong_method},
+        middleware=[Middleware(BodyDeadline, timeout_s=gateway.body_timeout_s)],
+    )

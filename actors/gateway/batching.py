@@ -14,9 +14,10 @@ A caller may bring several jobs at once (a native session hands over all the
 submits one read of its socket brought); they stay together in one batch.
 Each caller still gets its own jobs' ids and statuses, and an error (no leader,
 a timeout) reaches every caller of the batch, as it would have reached each
-of them alone. Only jobs without an idempotency key are batched: a keyed
-submit goes alone, so its history lookup and its answer stay exactly those
-of a one-job request. A flush is shielded from cancellation (the gateway's
+of them alone. The gateway keeps keyed submits in a batcher of their own:
+the leader looks all of a batch's keys up in one pass, and a key that comes
+twice in one batch still makes one job (the state machine answers the second
+with the first). A flush is shielded from cancellation (the gateway's
 own deadline bounds it): one caller giving up must not strand the others'
 answers.
 """

@@ -50,6 +50,7 @@ from transport.client_wire import (
     ClientWelcome,
     ClusterOp,
     DeleteOp,
+    GetManyOp,
     GetOp,
     ListOp,
     PurgeOp,
@@ -128,6 +129,10 @@ OPERATIONS: dict[type[Message], tuple[str, Run]] = {
         lambda s, who, op: s.submit_batch(who, _unpack(s, op.batch)),
     ),
     GetOp: ("GET /api/v1/jobs/{job_id}", lambda s, who, op: s.get_job(op.id, op.stale)),
+    GetManyOp: (
+        "POST /api/v1/jobs/status",
+        lambda s, who, op: s.get_jobs({"ids": list(op.ids)}, op.stale),
+    ),
     ListOp: ("GET /api/v1/jobs", lambda s, who, op: s.list_jobs(_query(op), op.stale)),
     CancelOp: ("POST /api/v1/jobs/{job_id}/cancel", lambda s, who, op: s.cancel(op.id)),
     RetryOp: ("POST /api/v1/jobs/{job_id}/retry", lambda s, who, op: s.retry(op.id)),

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OPENAPI"]
+__all__ = ["CURSOR_PATTERN", "OPENAPI"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+# the cursors the server hands out (at most 15 hex digits: a seq the log can hold), or an
+# empty one; the gateway checks cursors against this same pattern
+CURSOR_PATTERN = "^(s[0-9a-f]{1,15})?$"
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -25,6 +28,8 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "No token, or a forged or expired one (when auth is on)",
         403: "The user's role may not do this",
         404: "No such job",
+        408: "The body did not arrive in full within http.body_timeout_s (default 30 s); "
+        "the connection is closed",
         409: "The job is not in a state that allows this",
         413: "The body is over the size limit (default 1 MiB)",
         503: "No leader right now, or the write could not be confirmed in time; retry",
@@ -132,7 +137,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "201": _json({"$ref": "#/components/schemas/Accepted"}, "Committed"),
-                    **_errors(400, 401, 403, 413, 503),
+                    **_errors(400, 401, 403, 408, 413, 503),
                 },
             },
             "get": {
@@ -149,8 +154,9 @@ OPENAPI: dict[str, Any] = {
                     {
                         "name": "cursor",
                         "in": "query",
-                        "description": "the previous page's cursor (opaque; empty: the first page)",
-                        "schema": {"type": "string"},
+                        "description": "the previous page's cursor, as it came (empty or "
+                        "absent: the first page); anything else is a 400",
+                        "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                     },
                     {
                         "name": "order",
@@ -227,7 +233,7 @@ OPENAPI: dict[str, Any] = {
                         },
                         "Committed, in request order",
                     ),
-                    **_errors(400, 401, 403, 413, 503),
+                    **_errors(400, 401, 403, 408, 413, 503),
                 },
             }
         },
@@ -262,7 +268,53 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "200": _json(_DELETED, "Removed"),
-                    **_errors(400, 401, 403, 413, 503),
+                    **_errors(400, 401, 403, 408, 413, 503),
+                },
+            }
+        },
+        "/api/v1/jobs/status": {
+            "post": {
+                "summary": "Many jobs in one read (live or finished), as a waiting client "
+                "polls them",
+                "security": _BEARER,
+                "parameters": [_STALE],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["ids"],
+                                "properties": {
+                                    "ids": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 10000,
+                                        "items": {"type": "string", "minLength": 1},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["jobs", "missing"],
+                            "properties": {
+                                "jobs": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Job"},
+                                },
+                                "missing": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "The jobs found, in the order asked (a repeated id once), and the ids "
+                        "of no job",
+                    ),
+                    **_errors(400, 401, 403, 408, 413, 503),
                 },
             }
         },
@@ -393,7 +445,7 @@ OPENAPI: dict[str, Any] = {
                         },
                         "A bearer token",
                     ),
-                    **_errors(400, 401),
+                    **_errors(400, 401, 408),
                     "404": _json(_ERROR, "Auth is off on this cluster"),
                 },
             }

@@ -14,6 +14,7 @@ from typing import Any
 
 from attrs import frozen
 
+from actors.payload_rules import payload_problem
 from runtime.storage.history import FINAL_STATUSES
 
 DEFAULT_PRIORITY = 5
@@ -158,6 +159,9 @@ def parse_job(body: Any, now: float) -> JobRequest:
         payload = {}
     if not isinstance(payload, Mapping):
         raise BadRequest(f"payload must be a JSON object, got {type(payload).__name__}")
+    problem = payload_problem(job_type, payload)
+    if problem is not None:
+        raise BadRequest(problem)
     priority = _integer(body.get("priority", DEFAULT_PRIORITY), "priority", 0, 9)
     max_retries = _integer(body.get("max_retries", DEFAULT_MAX_RETRIES), "max_retries", 0, 1000)
     timeout = body.get("timeout_s")

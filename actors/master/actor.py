@@ -21,6 +21,15 @@ more jobs than its free slots; the assignment is pushed to the worker once it
 is committed, carrying its attempt number as the fencing token. The leader
 also proposes retention (removing finished jobs past their time or beyond
 the cap) with its clock, so every master removes the same records.
+
+Every write is answered, whatever happens to the leader meanwhile: applied
+(the result), lost to another leader's entry at its index (``NotLeader``, so
+the gateway may send it again), or in doubt (``InDoubt``: this master
+stopped leading, or could not write its log, before it committed; it may
+still apply). A leader whose disk is full takes no new write (``DiskFull``,
+which the gateway turns into a 507) and keeps answering reads and
+``GetCluster``; it falls silent to its peers until it can write again, so
+another master takes over the leadership.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import trio
 
 from actors.master.metrics import MasterMetrics
 from actors.raft.core import NotLeader, RaftConfig
-from actors.raft.replica import Committed, NotLeaderReply, Replica, Wake
+from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.dispatch import Dispatcher
@@ -53,11 +62,14 @@ from transport.cluster import (
     CancelJob,
     CancelRunning,
     DeleteJob,
+    DiskFull,
     GetCluster,
     GetJob,
+    GetJobs,
     GetStats,
     GetWorkers,
     HeartbeatAck,
+    InDoubt,
     JobChanged,
     JsonView,
     Linearizable,
@@ -137,7 +149,7 @@ def encode_cursor(seq: int) -> str:
     return f"s{seq:x}"
 
 
-READS = (GetJob, ListJobs, GetStats, GetWorkers)
+READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
 WRITES = (
     SubmitJobs,
     CancelJob,
@@ -286,6 +298,8 @@ class MasterActor(Actor):
         # answers to heartbeats (and repeated hellos) waiting for this drain's ReadIndex round
         self.beats: list[tuple[PendingReply, Message]] = []
         self.heartbeats_answered = 0
+        # types whose pending jobs no worker handles, already warned about
+        self.unserved_warned: set[str] = set()
         self.retaining = False
 
     async def on_start(self) -> None:
@@ -326,6 +340,9 @@ class MasterActor(Actor):
         if isinstance(msg, WRITES):
             if not self.raft.is_leader:
                 return NotLeaderAnswer(self.raft.leader)
+            full = self.disk_full
+            if full is not None:
+                return DiskFull(f"disk full on {self.node_id}: {full}")
             try:
                 self._write(msg, self.ctx.defer_reply())
             except NotLeader as exc:
@@ -357,6 +374,12 @@ class MasterActor(Actor):
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
             self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+
+    @property
+    def disk_full(self) -> str | None:
+        """Why this master cannot write its data directory now (its Raft log or its
+        history), or None."""
+        return self.raft.storage_full or self.history.full
 
     def _new_jobs(self, msg: SubmitJobs) -> tuple[NewJob, ...]:
         millis = int(self.ctx.wall_time() * 1000) & ((1 << 48) - 1)
@@ -393,6 +416,8 @@ class MasterActor(Actor):
                 return
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
             elif isinstance(outcome, Committed):
                 reply.resolve(answer if answer is not None else outcome.result)
 
@@ -402,6 +427,12 @@ class MasterActor(Actor):
             if then is not None:
                 then()
             raise
+
+    def _in_doubt(self, outcome: InDoubtReply) -> InDoubt:
+        return InDoubt(
+            f"master {self.node_id} took the request but {outcome.reason}; "
+            "the request may still apply"
+        )
 
     def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         data = encode(cmd)
@@ -470,6 +501,9 @@ class MasterActor(Actor):
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
                 return
+            if isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
+                return
             assert isinstance(outcome, Committed) and isinstance(outcome.result, Submitted)
             made = iter(outcome.result.jobs)
             reply.resolve(
@@ -497,6 +531,9 @@ class MasterActor(Actor):
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
+                return
+            if isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
                 return
             assert isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged)
             result = outcome.result
@@ -564,6 +601,8 @@ class MasterActor(Actor):
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
                 reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
             elif isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged):
                 reply.resolve(Removed(0, outcome.result.error, False))
 
@@ -576,7 +615,7 @@ class MasterActor(Actor):
     # -- workers -----------------------------------------------------------------------
 
     def _hello(self, msg: WorkerHello, now: float, reply: PendingReply) -> None:
-        self.leases.heard_from(msg.worker, now)
+        self.leases.heard_from(msg.worker, now, draining=msg.draining)
         self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
         welcome = Welcome(
             self.node_id, self.settings.lease_s, self.settings.heartbeat_s, self.raft.term
@@ -585,13 +624,14 @@ class MasterActor(Actor):
         if (
             known is not None
             and known.state is not WorkerState.LOST
-            and (known.capacity, known.types) == (msg.capacity, msg.types)
+            and (known.capacity, known.types, known.prefetch)
+            == (msg.capacity, msg.types, msg.prefetch)
         ):
             # a worker saying hello again (it lost touch for a moment): nothing in the
             # table changes, so no log write, only the leadership check a heartbeat gets
             self.beats.append((reply, welcome))
             return
-        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types)
+        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types, msg.prefetch)
         self._propose(cmd, reply, answer=welcome)
 
     def _report(self, msg: ReportJobs, now: float, reply: PendingReply) -> None:
@@ -599,7 +639,9 @@ class MasterActor(Actor):
         is applied, so the next assignment goes out in the same log write."""
         rng = self.ctx.rng
         items = tuple(
-            ReportItem(r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random())
+            ReportItem(
+                r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random(), r.started
+            )
             for r in msg.reports
         )
         is_current = self.jobs.is_current
@@ -621,7 +663,7 @@ class MasterActor(Actor):
         if worker is None or worker.state is WorkerState.LOST:
             reply.resolve(HeartbeatAck(False, (), self.raft.term))
             return
-        self.leases.heard_from(msg.worker, now)
+        self.leases.heard_from(msg.worker, now, draining=msg.draining)
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         stale = tuple(r for r in msg.running if r not in current)
@@ -654,9 +696,16 @@ class MasterActor(Actor):
         if isinstance(msg, GetJob):
             job = self.jobs.job(msg.id)
             if job is not None:
-                reply.resolve(_json(job_view(job)))
+                view = job_view(job)
+                if job.status is Status.PENDING and not self.jobs.serves(job.type):
+                    view["waiting_for"] = (
+                        f"a worker that handles type {job.type!r} (none is connected)"
+                    )
+                reply.resolve(_json(view))
             else:
                 self._spawn(self._get_final(msg.id, reply), reply)
+        elif isinstance(msg, GetJobs):
+            self._spawn(self._get_many(msg.ids, reply), reply)
         elif isinstance(msg, ListJobs):
             self._spawn(self._list(msg, reply), reply)
         elif isinstance(msg, GetStats):
@@ -670,6 +719,7 @@ class MasterActor(Actor):
                     w,
                     self.leases.last_heard(w.id) if leading else None,
                     self.leases.deadline(w.id) if leading else None,
+                    draining=leading and self.leases.is_draining(w.id),
                 )
                 for w in self.jobs.workers()
             ]
@@ -684,6 +734,30 @@ class MasterActor(Actor):
             reply.resolve(_json(job_view(job)))
         else:
             reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
+
+    async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
+        """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the
+        rest from the history. A job that finishes while others are looked up is looked up
+        in its turn, so none is reported missing on its way from memory to the history."""
+        wanted = list(dict.fromkeys(ids))
+        looked_up: set[str] = set()
+        found: dict[str, JobRecord] = {}
+        while todo := [i for i in wanted if i not in looked_up and self.jobs.job(i) is None]:
+            found.update(await self.history.get_many(todo))
+            looked_up.update(todo)
+        # no await from here on: live jobs (a retried one is live again) as of this instant
+        jobs: list[dict[str, object]] = []
+        missing: list[str] = []
+        for job_id in wanted:
+            job = self.jobs.job(job_id)
+            record = found.get(job_id)
+            if job is not None:
+                jobs.append(job_view(job))
+            elif record is not None:
+                jobs.append(record_view(record))
+            else:
+                missing.append(job_id)
+        reply.resolve(_json({"jobs": jobs, "missing": missing}))
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
         query = JobQuery(
@@ -718,7 +792,13 @@ class MasterActor(Actor):
         return None
 
     def _cluster(self) -> Message:
-        return _json({"node": self.node_id, **self.raft.status()})
+        """This master's view; a full disk makes it not ready, and says so."""
+        status = {"node": self.node_id, **self.raft.status()}
+        full = self.disk_full
+        status["disk_full"] = full
+        if full is not None:
+            status["ready"] = False
+        return _json(status)
 
     # -- the leader's scheduling -------------------------------------------------------
 
@@ -748,7 +828,8 @@ class MasterActor(Actor):
             return
         if self.dispatch.term != self.raft.term:
             self._take_over()
-        self._dispatch()
+        if self.raft.storage_full is None:
+            self._dispatch()  # while the disk is full, nothing proposed could be kept
 
     def _take_over(self) -> None:
         """A new term of leadership: a fresh pool, a full lease for every worker."""
@@ -791,6 +872,18 @@ class MasterActor(Actor):
             self._propose(cmd, None)
         if expired is not None:
             self._propose(expired, None)
+        self._warn_unserved()
+
+    def _warn_unserved(self) -> None:
+        """Say once per type when pending jobs wait for a worker that handles them (again
+        after a worker took the type and left)."""
+        unserved = set(self.jobs.unserved_types())
+        for job_type in sorted(unserved - self.unserved_warned):
+            log.warning(
+                "jobs wait: no connected worker handles their type",
+                extra={"type": job_type, "event": "type_unserved"},
+            )
+        self.unserved_warned = unserved
 
     async def _retention(self, now: float) -> None:
         """Propose removing what the retention policy no longer keeps, if anything."""

@@ -110,6 +110,11 @@ class _TableCollector(Collector):
             "Size of the last snapshot",
             value=last.bytes if last else 0,
         )
+        yield GaugeMetricFamily(
+            "podium_disk_full",
+            "1 while this master cannot write its data directory (it takes no writes)",
+            value=int(master.disk_full is not None),
+        )
         yield GaugeMetricFamily("podium_raft_term", "Current Raft term", value=core.term)
         yield GaugeMetricFamily(
             "podium_raft_commit_index", "Highest committed log index", value=core.commit

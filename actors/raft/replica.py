@@ -19,7 +19,21 @@ composing actor by :meth:`Replica.propose` with a callback); the answer waits
 until the entry is applied and carries the state machine's result. A
 proposal whose index ends up holding another term's entry (the leader lost
 its leadership before committing it) is answered with ``NotLeaderReply``,
-never silently dropped.
+never silently dropped. One whose fate cannot be known yet, because this
+member stopped leading (deposed, cut off from its majority, frozen and
+resumed) or cannot write its log, is answered with ``InDoubtReply`` a few
+ticks later (:attr:`Replica.give_up_ticks`): it may still commit, through a
+later leader that holds it, so its proposer must not assume either outcome.
+
+A full disk is waited out, not crashed on. When a ``save`` raises
+:class:`~runtime.storage.StorageFull` nothing of that Ready was made durable,
+so nothing of it is sent, applied or advanced: the core keeps the entries and
+hard state as unstable and offers them again, and the save is retried every
+``full_retry_s``. Its messages (votes, acknowledgements, appends) are dropped,
+as a lossy network would, because a vote or an acknowledgement must never go
+out before the state that justifies it is on disk. A leader whose disk is full
+therefore falls silent and loses its leadership to a member that can write;
+:attr:`Replica.storage_full` says why meanwhile.
 
 Snapshots never stall the event loop. Every ``snapshot_every`` applied
 entries (or sooner, once they hold ``snapshot_bytes``) a task encodes the
@@ -53,7 +67,7 @@ import trio
 from actors.raft.core import NotLeader, RaftConfig, RaftCore, Ready, Role
 from runtime.actor import ActorContext, PendingReply
 from runtime.errors import AskError, AskTimeout
-from runtime.storage import Storage
+from runtime.storage import Storage, StorageFull
 from transport.codec import Message
 from transport.raft import (
     Entry,
@@ -69,6 +83,7 @@ log = logging.getLogger("podium.raft")
 
 __all__ = [
     "Committed",
+    "InDoubtReply",
     "NotLeaderReply",
     "Propose",
     "Replica",
@@ -86,6 +101,8 @@ CHUNK_TIMEOUT_S = 10.0
 # committed entries applied per turn of the event loop: a long backlog (after a
 # snapshot, or a follower catching up) is applied a slice at a time
 APPLY_SLICE = 256
+# how often a save that found the disk full is tried again
+FULL_RETRY_S = 0.2
 
 
 class StateMachine(Protocol):
@@ -174,6 +191,14 @@ class NotLeaderReply(Message):
 
 
 @attrs.frozen
+class InDoubtReply(Message):
+    """Local only: the entry was appended but its fate is unknown (``reason`` says why):
+    it may still be committed by a later leader, or never."""
+
+    reason: str
+
+
+@attrs.frozen
 class SnapshotBuilt(Message):
     """Local only: a snapshot at ``index`` is encoded and its bulk data durable."""
 
@@ -241,6 +266,7 @@ class Replica:
         snapshot_every: int = 10_000,
         snapshot_bytes: int = 16 << 20,
         after_apply: Callable[[int], None] = _nothing,
+        full_retry_s: float = FULL_RETRY_S,
     ) -> None:
         """A snapshot is taken every ``snapshot_every`` applied entries, or sooner once the
         entries applied since the last one hold ``snapshot_bytes``: the log in memory is
@@ -258,6 +284,14 @@ class Replica:
         self.snapshot_bytes = snapshot_bytes
         self.bytes_since_snapshot = 0
         self.waiting: dict[int, _Waiting] = {}
+        # ticks that proposals have waited here with no leader of theirs to finish them
+        self.stuck_ticks = 0
+        self.give_up_ticks = max(1, config.election_ticks // 2)
+        # why the last save failed (the disk is full), until one succeeds
+        self.storage_full: str | None = None
+        self.full_retry_s = full_retry_s
+        self.retry_at = 0.0
+        self.snapshot_retry_at = 0.0
         self.applied = 0
         # committed entries waiting while a snapshot is being encoded
         self.backlog: deque[Entry] = deque()
@@ -386,6 +420,7 @@ class Replica:
         """A message for Raft (a peer's, a tick, a proposal); what to answer, if anything."""
         if isinstance(msg, Tick):
             self.core.tick()
+            self._count_stuck()
         elif isinstance(msg, Propose):
             try:
                 self.propose(msg.data, self.ctx.defer_reply().resolve)
@@ -403,11 +438,20 @@ class Replica:
 
     async def drained(self) -> None:
         """The end of a mailbox burst: persist, send, apply what the core has ready."""
+        if self.storage_full is not None and trio.current_time() < self.retry_at:
+            return  # the disk was full a moment ago: the retry timer comes back here
         while self.core.has_ready():
             ready = self.core.ready()
-            if ready.snapshot is not None and ready.snapshot.index > self.applied:
-                await self._install(ready.snapshot)
-            await self._persist(ready)
+            try:
+                if ready.snapshot is not None and ready.snapshot.index > self.applied:
+                    await self._install(ready.snapshot)
+                wrote = await self._persist(ready)
+            except StorageFull as exc:
+                self._persist_failed(ready, exc)
+                return
+            if wrote and self.storage_full is not None:
+                log.info("raft log writes resumed", extra={"node": self.node_id})
+                self.storage_full = None
             self._send(ready.messages)
             self._queue(ready)
             self._release_reads(ready)
@@ -417,16 +461,57 @@ class Replica:
             self._release_confirmed_reads()
             if self.backlog:
                 self.ctx.self_ref.try_send(Wake())  # the rest in the next turn
-        if not self.snapshotting and (
-            self.applied - self.core.log.offset >= self.snapshot_every
-            or self.bytes_since_snapshot >= self.snapshot_bytes
+        if (
+            not self.snapshotting
+            and (
+                self.applied - self.core.log.offset >= self.snapshot_every
+                or self.bytes_since_snapshot >= self.snapshot_bytes
+            )
+            and trio.current_time() >= self.snapshot_retry_at
         ):
             self.snapshotting = True
             self.ctx.nursery.start_soon(self._take_snapshot)
 
-    async def _persist(self, ready: Ready) -> None:
+    async def _persist(self, ready: Ready) -> bool:
+        """Save what ``ready`` holds to save; whether there was anything."""
         if ready.hard_state is not None or ready.entries or ready.snapshot is not None:
             await self.storage.save(ready.hard_state, ready.entries, ready.snapshot)
+            return True
+        return False
+
+    def _persist_failed(self, ready: Ready, exc: StorageFull) -> None:
+        """Nothing of ``ready`` is durable: send none of it, apply none of it, and do not
+        advance the core, which offers the same entries and hard state again. Read
+        confirmations are kept (they say who leads, not what is on disk)."""
+        if self.storage_full is None:
+            log.error(
+                "raft log write failed: disk full; retrying",
+                extra={"node": self.node_id, "error": str(exc)},
+            )
+        self.storage_full = str(exc) or "disk full"
+        self.retry_at = trio.current_time() + self.full_retry_s
+        self._release_reads(ready)
+        self.ctx.send_after(self.full_retry_s, Wake())
+
+    def _count_stuck(self) -> None:
+        """A tick: proposals that no leader of theirs can finish here (this member stopped
+        leading, or cannot write its log) are answered as in doubt after a few ticks,
+        which leaves time for a definite answer (the new leader's entry at their index,
+        applied here) when one is on its way."""
+        if not self.waiting or (self.core.role is Role.LEADER and self.storage_full is None):
+            self.stuck_ticks = 0
+            return
+        self.stuck_ticks += 1
+        if self.stuck_ticks < self.give_up_ticks:
+            return
+        self.stuck_ticks = 0
+        if self.storage_full is not None:
+            reason = f"the disk is full ({self.storage_full})"
+        else:
+            reason = "it stopped leading before the write committed"
+        waiting, self.waiting = self.waiting, {}
+        for index in sorted(waiting):
+            waiting[index].done(InDoubtReply(reason))
 
     def _send(self, messages: Iterable[tuple[str, Message]]) -> None:
         for to, message in messages:
@@ -484,7 +569,15 @@ class Replica:
             self.encoded.set()
             self.ctx.self_ref.try_send(Wake())
         data = b"".join(pieces)
-        await self.state_machine.persist(index)
+        try:
+            await self.state_machine.persist(index)
+        except StorageFull as exc:
+            log.warning(
+                "snapshot not taken: disk full", extra={"node": self.node_id, "error": str(exc)}
+            )
+            self.snapshot_retry_at = trio.current_time() + 10 * self.full_retry_s
+            self.snapshotting = False
+            return
         seconds = trio.current_time() - started
         self.last_snapshot = SnapshotStats(index, len(data), seconds, longest)
         self.longest_snapshot_s = max(self.longest_snapshot_s, seconds)
@@ -497,7 +590,16 @@ class Replica:
             # keep what a follower still receiving an older snapshot will need
             keep = built.index - min((built.index, *self.transfers.values()))
             snapshot = self.core.compact(built.data, keep, index=built.index)
-            await self.storage.compact(snapshot)
+            try:
+                await self.storage.compact(snapshot)
+            except StorageFull as exc:
+                # the disk keeps the older snapshot and every entry since: still a valid
+                # log to restart from; the next snapshot compacts it
+                log.warning(
+                    "log not compacted on disk: disk full",
+                    extra={"node": self.node_id, "error": str(exc)},
+                )
+                return
             if self.last_snapshot is not None:
                 stats = self.last_snapshot
                 log.info(
@@ -582,7 +684,13 @@ class Replica:
         self, chunks: trio.MemoryReceiveChannel[tuple[SnapshotChunk, PendingReply]]
     ) -> None:
         async for chunk, reply in chunks:
-            reply.resolve(await self._take_chunk(chunk))
+            try:
+                ack = await self._take_chunk(chunk)
+            except StorageFull as exc:
+                # the leader stops this transfer and starts over later
+                self.incoming = None
+                ack = SnapshotChunkAck(False, f"disk full: {exc}")
+            reply.resolve(ack)
 
     async def _take_chunk(self, chunk: SnapshotChunk) -> SnapshotChunkAck:
         incoming = self.incoming

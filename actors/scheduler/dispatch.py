@@ -132,12 +132,15 @@ class Dispatcher:
             done = freeing.get(worker.id)
             if done:
                 busy -= len(done & worker.running)
-            free = max(worker.capacity - busy, 0)
-            if worker.id in pool:
+            # a worker takes its queue's worth beyond its slots, so that a freed slot
+            # starts the next job without waiting for the leader
+            accepts = worker.capacity + worker.prefetch
+            free = max(accepts - busy, 0)
+            if worker.id in pool and pool.capacity[worker.id] == accepts:
                 if pool.free[worker.id] != free:
                     pool.set_free(worker.id, free)
-            else:
-                pool.add(worker.id, worker.capacity, worker.types, free)
+            else:  # new, or registered again with other slots
+                pool.add(worker.id, accepts, worker.types, free)
 
     def _tick(self, now: float) -> TickCmd | None:
         """Delayed jobs become due through the log: a tick once one's time has come."""

@@ -42,6 +42,8 @@ class Leases:
         self.workers: dict[str, float] = {}
         # workers heard from (heartbeat or hello) since this leader took over
         self.heard: dict[str, float] = {}
+        # of those, the ones that said they are stopping: they get no new work
+        self.draining: set[str] = set()
         # job id -> (attempt, deadline) for running attempts
         self.jobs: dict[str, tuple[int, float]] = {}
 
@@ -50,12 +52,18 @@ class Leases:
         self.grace_until = now + self.lease_s
         self.workers = {}
         self.heard = {}
+        self.draining = set()
         self.jobs = {}
 
-    def heard_from(self, worker: str, now: float) -> None:
-        """A heartbeat or hello received at ``now``: the worker's lease runs from here."""
+    def heard_from(self, worker: str, now: float, *, draining: bool = False) -> None:
+        """A heartbeat or hello received at ``now``: the worker's lease runs from here.
+        Every message says whether it drains, so a new leader knows before assigning."""
         self.workers[worker] = now + self.lease_s
         self.heard[worker] = now
+        if draining:
+            self.draining.add(worker)
+        else:
+            self.draining.discard(worker)
 
     def renew_jobs(self, jobs: Iterable[RunningJob], now: float) -> None:
         until = now + self.lease_s
@@ -69,10 +77,15 @@ class Leases:
     def forget_worker(self, worker: str) -> None:
         self.workers.pop(worker, None)
         self.heard.pop(worker, None)
+        self.draining.discard(worker)
 
     def usable(self, worker: str, now: float) -> bool:
-        """Whether jobs may go to ``worker``: heard from in this term, lease not run out."""
-        return worker in self.heard and self.deadline(worker) >= now
+        """Whether jobs may go to ``worker``: heard from in this term, not draining, lease
+        not run out."""
+        return worker in self.heard and worker not in self.draining and self.deadline(worker) >= now
+
+    def is_draining(self, worker: str) -> bool:
+        return worker in self.draining
 
     def last_heard(self, worker: str) -> float | None:
         return self.heard.get(worker)

@@ -16,7 +16,7 @@ from transport.records import RECORD_FIELDS, JobRecord
 __all__ = ["JOB_FIELDS", "Job", "Worker"]
 
 # the snapshot codec writes a live job as these fields, in this order
-JOB_FIELDS = RECORD_FIELDS[: RECORD_FIELDS.index("finished_index")]
+JOB_FIELDS = tuple(name for name in RECORD_FIELDS if name != "finished_index")
 
 
 class Job:
@@ -42,6 +42,7 @@ class Job:
         self.finished_at: float | None = None
         self.updated_at = now
         self.last_reason = ""
+        self.attempts_log = b""
 
     @property
     def due(self) -> float:
@@ -69,6 +70,7 @@ class Job:
             self.finished_at,
             self.updated_at,
             finished_index,
+            self.attempts_log,
         )
 
     @classmethod
@@ -82,11 +84,16 @@ class Job:
 
 
 class Worker:
-    __slots__ = ("capacity", "id", "registered_at", "running", "state", "types")
+    __slots__ = ("capacity", "id", "prefetch", "registered_at", "running", "state", "types")
 
-    def __init__(self, worker_id: str, capacity: int, types: tuple[str, ...]) -> None:
+    def __init__(
+        self, worker_id: str, capacity: int, types: tuple[str, ...], prefetch: int = 0
+    ) -> None:
         self.id = worker_id
+        # jobs it runs at once, and jobs it holds queued beyond them: a leader counts
+        # capacity + prefetch as what it may assign, the worker runs capacity at a time
         self.capacity = capacity
+        self.prefetch = prefetch
         self.types = types
         self.state = WorkerState.AVAILABLE
         self.registered_at = 0.0

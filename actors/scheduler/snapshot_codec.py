@@ -61,7 +61,8 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         "counts": [[t, s, n] for (t, s), n in sorted(sm.counts_by_type_status.items())],
         "retention": [sm.retention.keep_finished_s, sm.retention.max_finished],
         "workers": [
-            [w.id, w.capacity, list(w.types), w.state.value, w.registered_at] for w in sm.workers()
+            [w.id, w.capacity, list(w.types), w.state.value, w.registered_at, w.prefetch]
+            for w in sm.workers()
         ],
         "keys": len(sm.recent_keys),
         "jobs": len(sm.jobs),
@@ -152,8 +153,9 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
     sm.counts_by_type_status = {(t, s): n for t, s, n in header["counts"]}
     keep, cap = header["retention"]
     sm.retention = Retention(keep, cap)
-    for worker_id, capacity, types, state, registered_at in header["workers"]:
-        worker = Worker(worker_id, capacity, tuple(types))
+    # a worker row without its prefetch was written before workers queued jobs
+    for worker_id, capacity, types, state, registered_at, *prefetch in header["workers"]:
+        worker = Worker(worker_id, capacity, tuple(types), *prefetch[:1])
         worker.state = WorkerState(state)
         worker.registered_at = registered_at
         sm.workers_by_id[worker_id] = worker
@@ -161,6 +163,8 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:
     job = Job.__new__(Job)
+    if len(row) == len(JOB_FIELDS) - 1:
+        row = [*row, b""]  # written before attempts were logged
     for name, value in zip(JOB_FIELDS, row, strict=True):
         setattr(job, name, value)
     job.status = JobStatus(job.status)

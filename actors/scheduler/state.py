@@ -38,6 +38,7 @@ from collections.abc import Callable, Collection, Container, Iterator
 
 import attrs
 
+from actors.scheduler.attempt_log import appended
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
@@ -73,6 +74,8 @@ KEY_WINDOW = 256
 # (index it finished at, job id, final status, type, finished_at, seq)
 RecentKey = tuple[int, str, str, str, float | None, int]
 _FINAL_NAMES = frozenset(status.value for status in TERMINAL)
+# failure reasons that come with the worker's own error for the attempt
+_REPORTED = frozenset({"error", "timeout"})
 
 
 @attrs.frozen
@@ -321,6 +324,9 @@ class JobStateMachine:
             if job is None:
                 self.stale_reports += 1
                 continue
+            if not item.started:
+                self._hand_back(job)
+                continue
             job.error = item.error
             job.result = item.result
             if item.ok:
@@ -332,6 +338,16 @@ class JobStateMachine:
                 reason = "timeout" if item.timed_out else "error"
                 self._fail(job, reason, item.jitter, self.now)
 
+    def _hand_back(self, job: Job) -> None:
+        """A worker gave the job back without running it (it is stopping): the job is
+        due again at once, and the attempt it never started is not counted, so no retry
+        is spent. The attempt's number is given again; its first holder never ran it
+        and has dropped it, so a number still starts at most once."""
+        self._release(job)
+        job.attempts -= 1
+        job.run_at = None
+        self._enqueue(job, self.now)
+
     def _release(self, job: Job) -> None:
         worker = self.workers_by_id.get(job.worker or "")
         if worker is not None:
@@ -342,6 +358,9 @@ class JobStateMachine:
         """A run ended without success: retry after a backoff, or dead-letter the job."""
         self._release(job)
         job.last_reason = reason
+        # the worker's error belongs to this attempt only when the worker reported it
+        error = job.error if reason in _REPORTED else ""
+        job.attempts_log = appended(job.attempts_log, job.attempts, job.worker, reason, error, now)
         if job.attempts <= job.max_retries:
             self.retries_by_reason[reason] = self.retries_by_reason.get(reason, 0) + 1
             job.run_at = now + self.backoff.delay(job.attempts, jitter)
@@ -419,6 +438,7 @@ class JobStateMachine:
         if worker is None:
             worker = self.workers_by_id[cmd.worker] = Worker(cmd.worker, cmd.capacity, cmd.types)
         worker.capacity = cmd.capacity
+        worker.prefetch = cmd.prefetch
         worker.types = cmd.types
         worker.registered_at = self.now
         if worker.state is WorkerState.LOST:
@@ -512,6 +532,20 @@ class JobStateMachine:
 
     def queue_depth_by_priority(self) -> dict[int, int]:
         return self.queue.depth_by_priority()
+
+    def serves(self, job_type: str) -> bool:
+        """Whether a worker not lost takes ``job_type`` (a few workers, not every job)."""
+        lost = WorkerState.LOST
+        return any(job_type in w.types for w in self.workers_by_id.values() if w.state is not lost)
+
+    def unserved_types(self) -> list[str]:
+        """Types with pending jobs that no worker takes: they wait for one to connect."""
+        pending = JobStatus.PENDING.value
+        return sorted(
+            job_type
+            for (job_type, status), n in self.counts_by_type_status.items()
+            if status == pending and n > 0 and not self.serves(job_type)
+        )
 
     def live_page(self, q: JobQuery) -> list[Job]:
         """Up to ``q.limit`` live jobs that ``q`` admits, in seq order from ``q.after_seq``."""

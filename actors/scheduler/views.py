@@ -11,6 +11,7 @@ from typing import Any
 
 import msgpack
 
+from actors.scheduler.attempt_log import entries
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from actors.scheduler.records import Job, Worker
 from actors.scheduler.state import JobStateMachine
@@ -40,6 +41,7 @@ def record_view(record: JobRecord) -> dict[str, object]:
         "result": _unpack(record.result) if record.result else None,
         "error": record.error or None,
         "last_reason": record.last_reason or None,
+        "attempts_log": entries(record.attempts_log),
         "created_at": record.created_at,
         "started_at": record.started_at,
         "finished_at": record.finished_at,
@@ -52,13 +54,19 @@ def job_view(job: Job) -> dict[str, object]:
 
 
 def worker_view(
-    worker: Worker, last_heartbeat: float | None, lease_until: float | None
+    worker: Worker,
+    last_heartbeat: float | None,
+    lease_until: float | None,
+    *,
+    draining: bool = False,
 ) -> dict[str, object]:
-    """``last_heartbeat`` and ``lease_until`` are the leader's soft state (None elsewhere)."""
+    """``last_heartbeat``, ``lease_until`` and ``draining`` are the leader's soft state
+    (None and False elsewhere); a draining worker shows as ``draining``."""
     return {
         "id": worker.id,
-        "state": worker.state.value,
+        "state": "draining" if draining else worker.state.value,
         "slots": worker.capacity,
+        "prefetch": worker.prefetch,
         "running": len(worker.running),
         "running_jobs": sorted(worker.running),
         "registered_at": worker.registered_at,

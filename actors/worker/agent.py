@@ -22,12 +22,14 @@ theirs, and a cancelled job cannot outlive its cancel by more than a lease.
 
 And it runs an attempt at most once (:mod:`actors.worker.fence`): it refuses
 assignments from a leader older than one it has heard from, and remembers
-the attempts it ran for two leases, so a replayed assignment never runs again.
+the attempts it started for two leases, so a replayed assignment never runs
+again. (A job given back unstarted is not remembered: its number is reissued.)
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Sequence
 
 import attrs
@@ -44,6 +46,7 @@ from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
 from transport.cluster import (
     AssignJobs,
+    Assignment,
     CancelRunning,
     HeartbeatAck,
     JobReport,
@@ -70,7 +73,12 @@ __all__ = ["Drain", "WorkerActor"]
 class _Job:
     key: RunningJob
     scope: trio.CancelScope
+    assignment: Assignment
     outcome: JobOutcome | None = None
+    # given back unstarted (the worker is draining): reported so, costing no attempt
+    returned: bool = False
+    # its handler was started: the attempt may never start here again
+    started: bool = False
 
 
 class Drain(Message):
@@ -87,6 +95,7 @@ class WorkerActor(Actor):
         registry: HandlerRegistry,
         *,
         capacity: int,
+        prefetch: int = 0,
         types: Sequence[str] = (),
         heartbeat_s: float = 1.0,
         ask_timeout_s: float = 2.0,
@@ -95,7 +104,9 @@ class WorkerActor(Actor):
         pool: PoolKind = "process",
         max_jobs_per_child: int = 0,
     ) -> None:
-        """``pool``: where sync handlers run, ``process`` (a pool of ``capacity`` children
+        """``prefetch``: jobs taken beyond ``capacity`` and queued here, so that a slot
+        freed starts the next job at once instead of after a round trip to the leader.
+        ``pool``: where sync handlers run, ``process`` (a pool of ``capacity`` children
         importing ``registry.modules``) or ``thread``; ``max_jobs_per_child`` > 0 replaces
         a child after that many jobs."""
         if not masters:
@@ -104,6 +115,7 @@ class WorkerActor(Actor):
         self.masters = list(masters)
         self.registry = registry
         self.capacity = capacity
+        self.prefetch = prefetch
         self.types = tuple(types) or tuple(registry.types())
         self.heartbeat_s = heartbeat_s
         self.ask_timeout_s = ask_timeout_s
@@ -120,12 +132,17 @@ class WorkerActor(Actor):
         self.lease_deadline = float("-inf")
         self._lease_moved = trio.Event()
         self.draining = False
+        # every job assigned and not yet reported: queued, running or finished
         self.jobs: dict[RunningJob, _Job] = {}
+        # assigned jobs waiting for a slot, oldest first, and the slots in use
+        self.queued: deque[_Job] = deque()
+        self.busy = 0
         self._next_master = 0
         # set when a job finishes (there is something to report)
         self._wake = trio.Event()
-        # set when the leader was lost (register again without waiting for the beat)
-        self._lost = trio.Event()
+        # set to talk to the leader now rather than at the next beat: register again
+        # when the leader was lost, or heartbeat at once to say this worker drains
+        self._beat_now = trio.Event()
         # finished jobs in a report that is on its way
         self.reporting: set[RunningJob] = set()
         self.metrics = metrics
@@ -152,27 +169,35 @@ class WorkerActor(Actor):
                     extra={"worker": self.worker_id, "term": msg.term, "known": self.fence.term},
                 )
                 return None
-            now = trio.current_time()
             for assignment in msg.assignments:
                 key = RunningJob(assignment.job_id, assignment.attempt)
-                if key in self.jobs or self.draining or self.fence.ran(key):
+                if key in self.jobs or self.fence.ran(key):
                     continue
-                waited = self.slots.job_started(now)
-                if waited is not None and self.metrics is not None:
-                    self.metrics.slot_turnaround.observe(waited)
-                scope = trio.CancelScope()
-                job = _Job(key, scope)
+                job = _Job(key, trio.CancelScope(), assignment)
                 self.jobs[key] = job
-                payload = msgpack.unpackb(assignment.payload, raw=False)
-                self.ctx.nursery.start_soon(
-                    self._run, job, assignment.type, payload, assignment.timeout_s
-                )
+                if self.draining:
+                    # sent before the leader heard this worker drains: give it back
+                    self._give_back(job)
+                elif self.busy < self.capacity:
+                    self.busy += 1
+                    self.ctx.nursery.start_soon(self._slot, job)
+                else:
+                    self.queued.append(job)
         elif isinstance(msg, CancelRunning):
             self._cancel(RunningJob(msg.job_id, msg.attempt))
         elif isinstance(msg, Drain):
             self.draining = True
+            while self.queued:
+                self._give_back(self.queued.popleft())
+            self._beat_now.set()  # tell the leader to stop assigning
             self.ctx.nursery.start_soon(self._drain)
         return None
+
+    def _give_back(self, job: _Job) -> None:
+        """Hand an unstarted job back to the leader, which requeues it at no cost."""
+        if self.jobs.get(job.key) is job:
+            job.returned = True
+            self._wake.set()
 
     def _cancel(self, key: RunningJob) -> None:
         job = self.jobs.get(key)
@@ -182,15 +207,39 @@ class WorkerActor(Actor):
             log.info("job cancelled", extra={"job": key.job_id, "attempt": key.attempt})
 
     def _forget(self, key: RunningJob) -> None:
-        """``key`` is done here (reported, cancelled or stopped): remembered for two
-        leases, so an assignment of it that arrives again is not run again."""
-        if self.jobs.pop(key, None) is not None:
+        """``key`` is done here (reported, cancelled or stopped); if it started, it is
+        remembered for two leases, so an assignment of it that arrives again is not
+        run again."""
+        job = self.jobs.pop(key, None)
+        if job is not None and job.started:
             self.fence.finished(key, trio.current_time(), 2 * self.lease_s)
 
-    async def _run(
-        self, job: _Job, job_type: str, payload: object, timeout_s: float | None
-    ) -> None:
+    async def _slot(self, job: _Job | None) -> None:
+        """One slot: run ``job``, then whatever waits in the queue, until it is empty.
+        The next job starts in the same task the moment the previous one is gone."""
+        while job is not None:
+            waited = self.slots.job_started(trio.current_time())
+            if waited is not None and self.metrics is not None:
+                self.metrics.slot_turnaround.observe(waited)
+            await self._run(job)
+            job = self._next_queued()
+        self.busy -= 1
+
+    def _next_queued(self) -> _Job | None:
+        """The oldest queued job still ours (a cancel or a lost lease drops jobs)."""
+        queued = self.queued
+        while queued:
+            job = queued.popleft()
+            if self.jobs.get(job.key) is job:
+                return job
+        return None
+
+    async def _run(self, job: _Job) -> None:
+        job.started = True
         context = JobContext(job.key.job_id, job.key.attempt)
+        job_type = job.assignment.type
+        payload = msgpack.unpackb(job.assignment.payload, raw=False)
+        timeout_s = job.assignment.timeout_s
         entry = self.registry.get(job_type)
         if self.pool is not None and entry is not None and not entry.is_async:
             # the first sync job starts the pool's lifetime; async-only workers never do
@@ -223,8 +272,8 @@ class WorkerActor(Actor):
         next_beat = trio.current_time()
         while True:
             with trio.move_on_at(next_beat):
-                await self._lost.wait()
-            self._lost = trio.Event()
+                await self._beat_now.wait()
+            self._beat_now = trio.Event()
             next_beat = trio.current_time() + self.heartbeat_s
             if not self.registered:
                 await self._register()
@@ -307,12 +356,19 @@ class WorkerActor(Actor):
             return
         if self.registered:
             log.info("leader lost", extra={"leader": self.leader, "hint": hint})
-            self._lost.set()
+            self._beat_now.set()
         self.registered = False
         self.leader = hint
 
     async def _register(self) -> None:
-        hello = WorkerHello(self.worker_id, self.capacity, self.types, self._running())
+        hello = WorkerHello(
+            self.worker_id,
+            self.capacity,
+            self.types,
+            self._running(),
+            self.prefetch,
+            self.draining,
+        )
         sent_at = trio.current_time()
         answer = await self._ask_leader(hello)
         if isinstance(answer, Welcome):
@@ -340,7 +396,7 @@ class WorkerActor(Actor):
                 self._renewed(sent_at)
             else:
                 self.registered = False
-                self._lost.set()  # the leader does not know this worker: say hello now
+                self._beat_now.set()  # the leader does not know this worker: say hello now
             for key in answer.cancel:
                 self._cancel(key)
 
@@ -352,16 +408,21 @@ class WorkerActor(Actor):
         size = 0
         for key, job in self.jobs.items():
             outcome = job.outcome
-            if outcome is None or key in self.reporting:
+            if key in self.reporting:
                 continue
-            report = JobReport(
-                job_id=key.job_id,
-                attempt=key.attempt,
-                ok=outcome.ok,
-                result=msgpack.packb(outcome.result, use_bin_type=True),
-                error=outcome.error,
-                timed_out=outcome.timed_out,
-            )
+            if job.returned:
+                report = JobReport(key.job_id, key.attempt, False, b"", "", False, started=False)
+            elif outcome is None:
+                continue
+            else:
+                report = JobReport(
+                    job_id=key.job_id,
+                    attempt=key.attempt,
+                    ok=outcome.ok,
+                    result=msgpack.packb(outcome.result, use_bin_type=True),
+                    error=outcome.error,
+                    timed_out=outcome.timed_out,
+                )
             weight = len(report.result) + len(report.error.encode()) + REPORT_OVERHEAD
             if batch and size + weight > MAX_RESULT_BYTES:
                 self._start_report(batch)
@@ -391,15 +452,17 @@ class WorkerActor(Actor):
                 self._wake.set()
 
     async def _drain(self) -> None:
-        """Finish what runs within the grace period, hand the rest back, then stop."""
-        log.info("draining", extra={"worker": self.worker_id, "running": len(self.jobs)})
+        """Finish what runs within the grace period (queued jobs went back unstarted),
+        stop the rest, report everything, then leave once no handler is alive."""
+        log.info("draining", extra={"worker": self.worker_id, "running": self.busy})
         with trio.move_on_after(self.drain_grace_s):
-            while any(job.outcome is None for job in self.jobs.values()):
+            while self.busy:
                 await trio.sleep(0.05)
-        for key in [k for k, job in self.jobs.items() if job.outcome is None]:
+        for key in [k for k, job in self.jobs.items() if job.outcome is None and not job.returned]:
             self._cancel(key)
         with trio.move_on_after(self.ask_timeout_s * 3):
-            while self.jobs:
+            # a stopped handler's child may take its kill grace to be gone
+            while self.jobs or self.busy:
                 self._wake.set()
                 await trio.sleep(0.05)
         await self._ask_leader(WorkerBye(self.worker_id))

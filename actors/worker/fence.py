@@ -15,7 +15,7 @@ Two rules stop both, and neither needs a clock of its own:
   assignment from an older one. A deposed leader's assignments are
   therefore refused as soon as the worker has heard from its successor,
   which it must have, to hold a lease.
-- **memory**: an attempt that ran here (reported, cancelled or stopped) is
+- **memory**: an attempt that started here (and was reported, cancelled or stopped) is
   remembered for ``keep_s`` (the worker uses two leases), so a replay within
   one term is never run again. Entries are kept in finishing order and pruned
   from the oldest, so memory follows the jobs of the last few leases.

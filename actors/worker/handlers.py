@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import trio
 
+from actors.payload_rules import payload_problem
 from actors.worker.capture import (
     UnstorableResult,
     bounded_error,
@@ -218,9 +219,11 @@ async def _noop(payload: object) -> None:
 
 
 async def _sleep(payload: object) -> dict[str, float]:
-    seconds = payload.get("seconds") if isinstance(payload, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise JobFailed('sleep needs a payload like {"seconds": 1.5} with a number >= 0')
+    problem = payload_problem("sleep", payload)
+    if problem is not None:
+        raise JobFailed(problem)
+    assert isinstance(payload, dict)
+    seconds: float = payload["seconds"]
     await trio.sleep(seconds)
     return {"slept": seconds}
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import trio
 
+from actors.payload_rules import payload_problem
 from actors.worker.errors import JobFailed
 
 __all__ = ["KILL_GRACE_S", "OUTPUT_TAIL_BYTES", "run_shell"]
@@ -26,25 +27,14 @@ KILL_GRACE_S = 2.0
 
 
 def _command(payload: object) -> tuple[list[str], dict[str, str] | None, str | None]:
-    if not isinstance(payload, dict):
-        raise JobFailed('shell needs a payload like {"argv": ["echo", "hi"]} or {"cmd": "..."}')
-    argv, cmd = payload.get("argv"), payload.get("cmd")
-    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
-        command = list(argv)
-    elif isinstance(cmd, str) and cmd:
-        command = ["/bin/sh", "-c", cmd]
-    else:
-        raise JobFailed('shell needs "argv" (a non-empty list of strings) or "cmd" (a string)')
-    env = payload.get("env")
-    if env is not None and not (
-        isinstance(env, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
-    ):
-        raise JobFailed('"env" must map strings to strings')
-    cwd = payload.get("cwd")
-    if cwd is not None and not isinstance(cwd, str):
-        raise JobFailed('"cwd" must be a string')
-    return command, ({**os.environ, **env} if env else None), cwd
+    problem = payload_problem("shell", payload)
+    if problem is not None:
+        raise JobFailed(problem)
+    assert isinstance(payload, dict)
+    argv: list[str] | None = payload.get("argv")
+    command = list(argv) if argv is not None else ["/bin/sh", "-c", payload["cmd"]]
+    env: dict[str, str] | None = payload.get("env")
+    return command, ({**os.environ, **env} if env else None), payload.get("cwd")
 
 
 def _allowed(command: list[str], allow: Sequence[str] | None) -> bool:

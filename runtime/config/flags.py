@@ -28,6 +28,10 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "--data": (("data",), "data directory (default ./podium-data[/<id>])"),
     "--masters": (("masters",), "a worker's masters: host:port,host:port"),
     "--capacity": (("capacity",), "jobs a worker runs at once (default 4)"),
+    "--prefetch": (
+        ("prefetch",),
+        "jobs a worker holds queued beyond capacity (default 4; 0 for long jobs)",
+    ),
     "--pool": (
         ("pool",),
         f"where sync handlers run: {' | '.join(POOL_KINDS)} (default process)",

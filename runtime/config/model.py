@@ -105,10 +105,12 @@ class RetentionConfig:
 
 @frozen
 class HttpConfig:
-    """The JSON API; an empty ``listen`` turns it off."""
+    """The JSON API; an empty ``listen`` turns it off. ``body_timeout_s``: how long a
+    request's body may take to arrive in full (then 408, and the connection closes)."""
 
     listen: str = field(default="127.0.0.1:8080", validator=checked(address_or_empty))
     max_body_bytes: int = field(default=1 << 20, validator=checked(at_least(1)))
+    body_timeout_s: float = field(default=30.0, validator=checked(positive))
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -188,6 +190,9 @@ class NodeConfig:
     masters: tuple[str, ...] = field(default=(), validator=checked(each(address), unique))
     data: Path = field(default=Factory(_default_data, takes_self=True))
     capacity: int = field(default=4, validator=checked(at_least(1)))
+    # jobs a worker holds queued beyond capacity, so a freed slot starts the next one
+    # without a round trip to the leader (0: take only what the slots can run now)
+    prefetch: int = field(default=4, validator=checked(at_least(0)))
     # where a worker runs sync handlers: child processes (every core, timeouts that
     # stop the handler) or threads; and after how many jobs a child is replaced (0: never)
     pool: PoolKind = field(default="process", validator=checked(one_of(POOL_KINDS)))

@@ -18,6 +18,11 @@ dropping the operations of entries the store already holds. The log is never
 compacted past what the store has made durable (:meth:`History.persist`
 runs before every compaction), so that replay always has the entries it needs.
 
+A full disk is waited out: a write that does not fit is kept pending (reads
+still see it) and tried again every :data:`FULL_RETRY_S`, and :attr:`History.full`
+says why meanwhile. Nothing is lost, since the log holds every entry the
+store has not recorded.
+
 Reads are consistent: under the same lock that the writer holds while
 writing, a read takes the backend's answer and lays the still-pending
 operations over it, so it sees the state as of the last applied entry, not
@@ -31,6 +36,7 @@ simulator (:mod:`runtime.storage.history_memory`).
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, Union
 
@@ -40,6 +46,7 @@ import attrs
 import msgpack
 import trio
 
+from runtime.storage.full import StorageFull, as_storage_full
 from transport.codec import packer
 from transport.commands import PurgeCmd, RetainCmd
 from transport.commands import removes as removes_record
@@ -58,6 +65,8 @@ __all__ = [
     "unpack_row",
 ]
 
+log = logging.getLogger("podium.history")
+
 T = TypeVar("T")
 
 FINAL_STATUSES = ("succeeded", "failed", "dead", "cancelled")
@@ -67,6 +76,8 @@ CONGESTED = 200_000
 # fewer, larger writes cost less per record and wake the event loop less often
 COALESCE_S = 0.02
 COALESCE_OPS = 4096
+# how often the writer tries again while the disk is full
+FULL_RETRY_S = 0.5
 
 
 @attrs.frozen
@@ -120,6 +131,7 @@ class RecordLike(Protocol):
     started_at: float | None
     finished_at: float | None
     updated_at: float
+    attempts_log: bytes
 
 
 def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
@@ -139,6 +151,7 @@ def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
             r.last_reason,
             r.started_at,
             r.updated_at,
+            r.attempts_log,
         )
     )
     return (
@@ -174,6 +187,7 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         last_reason,
         started_at,
         updated_at,
+        *attempts_log,  # absent from rows written before attempts were logged
     ) = msgpack.unpackb(body, raw=False)
     return JobRecord(
         seq,
@@ -196,6 +210,7 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         finished_at,
         updated_at,
         finished_index,
+        *attempts_log,
     )
 
 
@@ -273,11 +288,20 @@ class History:
         self.recovered = 0
         self.rows = 0
         self.opened = False
+        # why the last write failed, while the disk is full (None once one succeeds)
+        self.full: str | None = None
 
     async def _call(self, fn: Callable[..., T], *args: object) -> T:
-        if self.backend.blocking:
-            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
-        result = fn(*args)
+        try:
+            if self.backend.blocking:
+                return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+            result = fn(*args)
+        except Exception as exc:
+            # a SQLite backend names its file, which tells a full disk's I/O errors apart
+            full = as_storage_full(exc, getattr(self.backend, "path", None))
+            if full is None:
+                raise
+            raise full from exc
         await trio.lowlevel.checkpoint()
         return result
 
@@ -311,7 +335,10 @@ class History:
 
     @property
     def congested(self) -> bool:
-        return len(self._pending) > CONGESTED
+        """Whether the master should wait for the writer before applying more. Not while
+        the disk is full: waiting would stop the master answering anything, and a full
+        disk stops its Raft log too, so nothing new is applied meanwhile anyway."""
+        return len(self._pending) > CONGESTED and self.full is None
 
     async def wait_flushed(self) -> None:
         """Until the writer finishes its current (or next) write."""
@@ -326,8 +353,12 @@ class History:
                 await self._full.wait()
             self._wake = trio.Event()
             self._full = trio.Event()
-            async with self._lock:
-                await self._flush_locked()
+            try:
+                async with self._lock:
+                    await self._flush_locked()
+            except StorageFull:
+                await trio.sleep(FULL_RETRY_S)
+                self._wake.set()
 
     async def flush(self) -> None:
         async with self._lock:
@@ -338,7 +369,18 @@ class History:
             return
         batch, self._pending = self._pending, []
         index = self.recorded
-        removed = await self._call(self.backend.write, [op for op, _ in batch], index)
+        try:
+            removed = await self._call(self.backend.write, [op for op, _ in batch], index)
+        except StorageFull as exc:
+            # nothing was written: the batch goes back in front of what came meanwhile
+            self._pending = batch + self._pending
+            if self.full is None:
+                log.warning("history write failed: disk full", extra={"error": str(exc)})
+            self.full = str(exc)
+            raise
+        if self.full is not None:
+            log.info("history writes resumed")
+            self.full = None
         self.written = index
         for (op, done), n in zip(batch, removed, strict=True):
             self.rows += 1 if isinstance(op, tuple) else -n
@@ -360,7 +402,11 @@ class History:
             return
         with trio.CancelScope(shield=True):
             async with self._lock:
-                await self._flush_locked()
+                try:
+                    await self._flush_locked()
+                except StorageFull:
+                    # the log still holds these entries: the next start replays them
+                    log.warning("history closed with writes pending: disk full")
                 await self._call(self.backend.close)
         self.opened = False
 
@@ -376,6 +422,27 @@ class History:
                 elif record is not None and removes(op, record):
                     record = None
             return record
+
+    async def get_many(self, job_ids: Sequence[str]) -> dict[str, JobRecord]:
+        """The records of those of ``job_ids`` that are here, in one trip to the store's
+        thread (a client waiting on a batch asks for thousands at once)."""
+        backend = self.backend
+
+        def read() -> dict[str, JobRecord]:
+            found = ((job_id, backend.get(job_id)) for job_id in job_ids)
+            return {job_id: record for job_id, record in found if record is not None}
+
+        async with self._lock:
+            records = await self._call(read)
+            wanted = set(job_ids)
+            for op, _ in self._pending:
+                if isinstance(op, tuple):
+                    if op[1] in wanted:
+                        records[op[1]] = unpack_row(op)
+                else:
+                    for job_id in [i for i, r in records.items() if removes(op, r)]:
+                        del records[job_id]
+            return records
 
     async def by_keys(self, keys: Sequence[str]) -> dict[str, JobRecord]:
         """Records holding any of these idempotency keys."""

@@ -7,6 +7,8 @@ keeps a prefix of the unsynced writes, each whole (a SQLite transaction is
 atomic), which is what the real store promises after a power cut without
 fsync. The master's recovery rule (replay the log from the last index the
 store recorded) is what makes that safe, and the simulator exercises it.
+While :attr:`HistoryDisk.space` says it is full, every write raises
+:class:`~runtime.storage.full.StorageFull` and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 import attrs
 import msgpack
 
+from runtime.storage.full import SpaceLimit
 from runtime.storage.history import (
     Op,
     insert,
@@ -60,6 +63,7 @@ class HistoryDisk:
         self.visible = HistoryImage()
         self.unsynced: list[tuple[list[Op], int]] = []
         self.lost_writes = 0
+        self.space = SpaceLimit()
 
     def crash(self, rng: random.Random) -> None:
         """Power lost: each unsynced write survives whole or not at all, in order."""
@@ -91,11 +95,13 @@ class MemoryHistory:
         return self.image.applied
 
     def write(self, ops: Sequence[Op], applied_index: int) -> list[int]:
+        self.disk.space.check()
         batch = list(ops)
         self.disk.unsynced.append((batch, applied_index))
         return self.image.write(batch, applied_index)
 
     def sync(self) -> None:
+        self.disk.space.check()
         for ops, applied in self.disk.unsynced:
             self.disk.durable.write(ops, applied)
         self.disk.unsynced.clear()
@@ -155,6 +161,7 @@ class MemoryHistory:
     def receive(self, data: bytes) -> None:
         if self.incoming is None:
             raise RuntimeError("no history install in progress")
+        self.disk.space.check()
         for row in msgpack.unpackb(data, raw=False):
             record = unpack_row(row)
             self.incoming.rows[record.id] = record
@@ -162,6 +169,7 @@ class MemoryHistory:
     def finish_install(self, index: int) -> None:
         if self.incoming is None:
             raise RuntimeError("no history install in progress")
+        self.disk.space.check()
         self.incoming.applied = index
         self.disk.unsynced.clear()
         self.disk.durable = self.incoming

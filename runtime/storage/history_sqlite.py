@@ -142,10 +142,13 @@ class SqliteHistory:
                 inserted += self._insert(db, run)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('applied_index', ?)", (applied_index,))
             _add_rows(db, inserted - sum(removed))
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # a full disk fails COMMIT too, and SQLite may have rolled back already
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._load_types()  # forget types whose rows were not kept
             raise
-        db.execute("COMMIT")
         return removed
 
     def _insert(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> int:

@@ -7,6 +7,11 @@ wait leaves it unsynced. When the node dies the simulator calls
 :meth:`MemoryDisk.crash`, which keeps or loses each unsynced write whole (a
 SQLite transaction is atomic, never torn), in order: once one is lost, every
 later one is too.
+
+A disk can also be full for a while (:attr:`MemoryDisk.space`, the simulator's
+disk-full fault): every write then raises
+:class:`~runtime.storage.full.StorageFull` before touching anything, as a
+SQLite transaction that did not fit leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Sequence
 import trio
 
 from runtime.storage.base import LogImage, PersistedState
+from runtime.storage.full import SpaceLimit
 from transport.raft import Entry, HardState, Snapshot
 
 __all__ = ["MemoryDisk", "MemoryStorage"]
@@ -33,8 +39,10 @@ class MemoryDisk:
         self.unsynced: list[Write] = []
         self.syncs = 0
         self.lost_writes = 0
+        self.space = SpaceLimit()
 
     def write(self, change: Write) -> None:
+        self.space.check()
         change(self.visible)
         self.unsynced.append(change)
 

@@ -5,6 +5,10 @@ on a single worker thread through ``anyio.to_thread`` with a limiter of one:
 the connection is only ever touched by that thread, and calls run in order.
 With WAL and ``synchronous=FULL`` a committed transaction is on disk when
 COMMIT returns, and each ``save`` is exactly one transaction.
+
+A full disk fails the transaction whole (SQLite rolls it back) and is raised
+as :class:`~runtime.storage.full.StorageFull`: the caller keeps what it meant
+to write and tries again later, and the connection stays usable.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import anyio
 import anyio.to_thread
 
 from runtime.storage.base import EMPTY_HARD_STATE, PersistedState
+from runtime.storage.full import as_storage_full
 from transport.raft import Entry, HardState, Snapshot
 
 __all__ = ["SqliteStorage"]
@@ -44,9 +49,15 @@ class SqliteStorage:
         return await anyio.to_thread.run_sync(self._call, fn, limiter=self._limiter)
 
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._db is None:
-            self._db = self._open()
-        return fn(self._db)
+        try:
+            if self._db is None:
+                self._db = self._open()
+            return fn(self._db)
+        except (sqlite3.Error, OSError) as exc:
+            full = as_storage_full(exc, self.path)
+            if full is None:
+                raise
+            raise full from exc
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,13 +89,16 @@ class SqliteStorage:
 
 
 def _transaction(db: sqlite3.Connection, body: Callable[[], None]) -> None:
+    """``body`` in one transaction; a failure anywhere, COMMIT included, keeps nothing of it
+    (SQLite may already have rolled back, as it does for a full disk)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         body()
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 def _load(db: sqlite3.Connection) -> PersistedState:

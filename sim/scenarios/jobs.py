@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import trio
 
+from sim.disk_faults import fill_disks
 from sim.faults import random_pause, random_skew, random_slow_disk
 from sim.harness import Simulation
 from sim.job_cluster import LEASE_S, JobCluster
@@ -118,8 +119,8 @@ async def leader_pause(sim: Simulation) -> Summary:
 @scenario("jobs_chaos", network=LOSSY, converge_within=90.0)
 async def jobs_chaos(sim: Simulation) -> Summary:
     """Every fault at random (crashes of masters and workers, partitions, one-way cuts,
-    isolation, pauses, slow disks, skewed master clocks) under a steady load of jobs
-    that sleep, fail and get cancelled."""
+    isolation, pauses, slow disks, skewed master clocks, a master's disk full for a while)
+    under a steady load of jobs that sleep, fail and get cancelled."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
     nodes = (*MASTERS, *WORKERS)
     faults = sim.rng("faults")
@@ -129,10 +130,10 @@ async def jobs_chaos(sim: Simulation) -> Summary:
         await trio.sleep(faults.uniform(0.05, 0.6))
         kind = faults.choice(
             (
-                *("crash_master", "crash_worker", "restart", "partition", "oneway", "isolate"),
-                *("pause", "slow_disk", "heal"),
+                "crash_master", "crash_worker", "restart", "partition", "oneway", "isolate",
+                "heal", "disk_full", "pause", "slow_disk",
             )
-        )
+        )  # fmt: skip
         up_masters, up_workers = cluster.up(MASTERS), cluster.up(WORKERS)
         if kind == "crash_master" and len(up_masters) > 1:
             await cluster.crash(faults.choice(up_masters))
@@ -150,6 +151,10 @@ async def jobs_chaos(sim: Simulation) -> Summary:
             sim.partition_oneway(a, b)
         elif kind == "isolate":
             sim.isolate(faults.choice(nodes))
+        elif kind == "disk_full":
+            if up_masters:
+                member = cluster.masters[faults.choice(up_masters)]
+                fill_disks(sim, member.name, (member.disk.space, member.history.space), faults)
         elif kind == "pause":
             random_pause(sim, faults, nodes, PAUSE_S)
         elif kind == "slow_disk":

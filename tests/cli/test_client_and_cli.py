@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import LoopbackCluster, free_ports
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
@@ -79,14 +79,33 @@ def test_cli_exit_codes(node: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(failing) == 1
     assert main(["--url", node, "status", "no-such-job"]) == EXIT[404] == 4
     assert main(["--url", node, "submit", "noop", "--payload", "[1]"]) == EXIT[400] == 2
-    assert main(["--url", "http://127.0.0.1:9", "cluster"]) == EXIT[0] == 6
+    nowhere = ["--url", "http://127.0.0.1:9", "--retry-deadline", "0.3", "cluster"]
+    assert main(nowhere) == EXIT[0] == 6
     err = capsys.readouterr().err
-    assert "not found" in err and "cannot reach" in err
+    assert "not found" in err and "cannot reach" in err and "gave up after" in err
+
+
+def test_cli_takes_several_addresses_and_skips_a_dead_one(
+    node: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (dead,) = free_ports(1)
+    urls = f"http://127.0.0.1:{dead},{node}"
+    assert main(["--url", urls, "--json", "submit", "noop", "--wait"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
+    monkeypatch.setenv("PODIUM_URL", urls)
+    assert main(["--json", "submit", "noop", "--count", "2"]) == 0
+    jobs = json.loads(capsys.readouterr().out)
+    # one idempotency key per job, made by the client
+    keys = set()
+    for job in jobs:
+        assert main(["--json", "status", job["id"]]) == 0
+        keys.add(json.loads(capsys.readouterr().out)["idempotency_key"])
+    assert len(keys) == 2 and all(k.startswith("auto-") for k in keys)
 
 
 def _dead(c: Client) -> str:
-    """A job that ends dead at once (a sleep of -1 s is refused by the handler, no retries)."""
-    job_id: str = c.submit("sleep", {"seconds": -1}, max_retries=0)["id"]
+    """A job that ends dead at once (`false` exits 1, no retries)."""
+    job_id: str = c.submit("shell", {"argv": ["false"]}, max_retries=0)["id"]
     assert c.wait([job_id], timeout=30)[job_id]["status"] == "dead"
     return job_id
 
@@ -110,10 +129,10 @@ def test_the_client_deletes_and_purges_final_jobs(node: str) -> None:
         dead = {_dead(c), _dead(c)}
         kept = c.submit("noop")["id"]
         c.wait([kept], timeout=30)
-        listed = {j["id"] for j in c.iter_jobs(status="dead", type="sleep")}
+        listed = {j["id"] for j in c.iter_jobs(status="dead", type="shell")}
         assert dead <= listed
-        assert c.purge(status=["dead"], type="sleep") == {"deleted": len(listed)}
-        assert not list(c.iter_jobs(status="dead", type="sleep"))
+        assert c.purge(status=["dead"], type="shell") == {"deleted": len(listed)}
+        assert not list(c.iter_jobs(status="dead", type="shell"))
         with pytest.raises(PodiumError) as purged:
             c.get(dead.pop())
         assert purged.value.status == 404
@@ -180,17 +199,17 @@ def test_cli_delete_refuses_live_and_unknown_jobs(
 
 
 def test_cli_purge_by_status(node: str, capsys: pytest.CaptureFixture[str]) -> None:
-    dead = ["--url", node, "--json", "submit", "sleep", "--payload", '{"seconds": -1}']
+    dead = ["--url", node, "--json", "submit", "shell", "--payload", '{"argv": ["false"]}']
     assert main([*dead, "--retries", "0", "--wait"]) == JOB_NOT_SUCCEEDED
     job = json.loads(capsys.readouterr().out)
     assert job["status"] == "dead"
-    assert main(["--url", node, "--json", "list", "--status", "dead", "--type", "sleep"]) == 0
+    assert main(["--url", node, "--json", "list", "--status", "dead", "--type", "shell"]) == 0
     listed = json.loads(capsys.readouterr().out)["jobs"]
     assert job["id"] in {j["id"] for j in listed}
-    assert main(["--url", node, "--json", "purge", "--status", "dead", "--type", "sleep"]) == 0
+    assert main(["--url", node, "--json", "purge", "--status", "dead", "--type", "shell"]) == 0
     assert json.loads(capsys.readouterr().out) == {"deleted": len(listed)}
     assert main(["--url", node, "status", job["id"]]) == EXIT[404]
-    again = ["purge", "--status", "dead,failed", "--status", "cancelled", "--type", "sleep"]
+    again = ["purge", "--status", "dead,failed", "--status", "cancelled", "--type", "shell"]
     assert main(["--url", node, *again]) == 0
     assert "deleted 0 jobs" in capsys.readouterr().out
     assert main(["--url", node, "purge", "--status", "pending"]) == EXIT[400]

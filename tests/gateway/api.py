@@ -49,6 +49,8 @@ class Api:
     client: httpx.AsyncClient
     registry: CollectorRegistry
     system: ActorSystem
+    # the ASGI app itself, for a test that serves it on a real socket
+    app: object
 
     async def token(self, user: str) -> str:
         answer = await self.client.post(
@@ -101,6 +103,7 @@ async def running_api(
     auth: AuthConfig | None = None,
     *,
     max_body: int = 1 << 20,
+    body_timeout_s: float = 30.0,
     worker: bool = True,
     settings: MasterSettings | None = None,
 ) -> AsyncIterator[Api]:
@@ -108,7 +111,7 @@ async def running_api(
     system = ActorSystem("m1", None, random.Random(7))
     children = node_children(settings=settings, metrics=MasterMetrics(registry), worker=worker)
     app = build_app(
-        Gateway(system, timeout_s=5.0, max_body=max_body),
+        Gateway(system, timeout_s=5.0, max_body=max_body, body_timeout_s=body_timeout_s),
         Authenticator(auth or AuthConfig(), system.wall_clock),
         registry,
     )
@@ -119,5 +122,5 @@ async def running_api(
             with trio.fail_after(10):
                 while (await client.get("/ready")).status_code != 200:
                     await trio.sleep(0.02)
-            yield Api(client, registry, system)
+            yield Api(client, registry, system, app)
         nursery.cancel_scope.cancel()

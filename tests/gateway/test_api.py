@@ -213,3 +213,26 @@ def test_the_grafana_dashboard_uses_only_metrics_the_server_exposes() -> None:
     assert wanted <= used
     scrape = (root / "deploy/prometheus.yml").read_text()
     assert "metrics_path: /metrics" in scrape
+
+
+async def test_a_job_no_worker_handles_says_what_it_waits_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with running_api() as api:
+        c = api.client
+        ids = []
+        for _ in range(2):
+            answer = await c.post("/api/v1/jobs", json={"type": "resize", "payload": {}})
+            ids.append(answer.json()["id"])
+        job = (await c.get(f"/api/v1/jobs/{ids[0]}")).json()
+        assert job["status"] == "pending"
+        assert job["waiting_for"] == "a worker that handles type 'resize' (none is connected)"
+        served = (await c.post("/api/v1/jobs", json={"type": "noop"})).json()["id"]
+        assert "waiting_for" not in await wait_status(api, served, "succeeded")
+        # the leader's log says so once for the type, however many jobs wait
+        with trio.fail_after(10):
+            while not [r for r in caplog.records if getattr(r, "type", None) == "resize"]:
+                await trio.sleep(0.05)
+        await trio.sleep(3.0)  # more maintenance rounds: still one line
+        lines = [r for r in caplog.records if getattr(r, "event", None) == "type_unserved"]
+        assert len(lines) == 1 and lines[0].levelname == "WARNING"

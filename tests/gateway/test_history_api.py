@@ -84,7 +84,9 @@ async def test_purge_removes_by_status_type_and_time() -> None:
     async with running_api() as api:
         c = api.client
         ids = await submit(api, *({"type": "noop"} for _ in range(3)))
-        [dead] = await submit(api, {"type": "sleep", "payload": {"seconds": -1}, "max_retries": 0})
+        [dead] = await submit(
+            api, {"type": "shell", "payload": {"argv": ["false"]}, "max_retries": 0}
+        )
         for job_id in ids:
             await wait_status(api, job_id, "succeeded")
         await wait_status(api, dead, "dead")
@@ -159,7 +161,9 @@ async def test_an_idempotency_key_finds_a_finished_job_in_the_history() -> None:
 async def test_retry_brings_a_dead_job_back_from_the_history() -> None:
     async with running_api() as api:
         c = api.client
-        [dead] = await submit(api, {"type": "sleep", "payload": {"seconds": -1}, "max_retries": 0})
+        [dead] = await submit(
+            api, {"type": "shell", "payload": {"argv": ["false"]}, "max_retries": 0}
+        )
         await wait_status(api, dead, "dead")
         retried = await c.post(f"/api/v1/jobs/{dead}/retry")
         assert retried.status_code == 200 and retried.json()["status"] == "pending"

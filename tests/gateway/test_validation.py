@@ -56,11 +56,34 @@ def test_run_at_accepts_epoch_and_iso() -> None:
         ({"type": "noop", "payload": "x"}, "payload must be a JSON object, got str"),
         ({"type": "noop", "colour": "red"}, "unknown field"),
         ({"type": "noop", "idempotency_key": 7}, "idempotency_key must be"),
+        # built-in types' payloads are checked at submit, naming the field
+        ({"type": "shell", "payload": {}}, "a shell job needs payload.argv"),
+        ({"type": "shell"}, "a shell job needs payload.argv"),
+        ({"type": "shell", "payload": {"argv": "echo hi"}}, r"payload.argv must be .* \(got str"),
+        ({"type": "shell", "payload": {"argv": []}}, "payload.argv must be a non-empty list"),
+        ({"type": "shell", "payload": {"argv": ["ls", 1]}}, "payload.argv must be"),
+        ({"type": "shell", "payload": {"cmd": ""}}, "payload.cmd must be a non-empty string"),
+        ({"type": "shell", "payload": {"cmd": "ls", "env": {"A": 1}}}, "payload.env must map"),
+        ({"type": "shell", "payload": {"cmd": "ls", "cwd": 3}}, "payload.cwd must be a string"),
+        ({"type": "sleep", "payload": {}}, r"payload.seconds must be a number >= 0.*got None"),
+        ({"type": "sleep", "payload": {"seconds": -1}}, "payload.seconds must be a number >= 0"),
+        ({"type": "sleep", "payload": {"seconds": "1"}}, "payload.seconds must be a number"),
     ],
 )
 def test_bad_jobs_say_what_is_wrong(body: Any, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
         parse_job(body, NOW)
+
+
+def test_good_built_in_payloads_pass() -> None:
+    for job_type, payload in [
+        ("shell", {"argv": ["echo", "hi"], "env": {"A": "1"}, "cwd": "/tmp"}),
+        ("shell", {"cmd": "echo hi"}),
+        ("sleep", {"seconds": 0}),
+        ("noop", {"anything": [1]}),
+        ("mytype", {"argv": "not checked: a handler's own payload"}),
+    ]:
+        assert parse_job({"type": job_type, "payload": payload}, NOW).payload == payload
 
 
 def test_batch_errors_name_the_job() -> None:

@@ -90,10 +90,11 @@ async def test_the_async_client_under_trio_skips_a_dead_address(dev: LoopbackClu
         with trio.fail_after(30):
             final = await c.wait([job["id"]], poll_s=0.05)
         assert final[job["id"]]["status"] == "succeeded"
-    async with AsyncClient(f"podium://127.0.0.1:{dead}", timeout=5) as nowhere:
+    async with AsyncClient(f"podium://127.0.0.1:{dead}", retry_deadline_s=0.3) as nowhere:
         with pytest.raises(PodiumError) as unreachable:
             await nowhere.stats()
         assert unreachable.value.status == 0 and "cannot reach" in unreachable.value.message
+        assert "gave up after" in unreachable.value.message
 
 
 def test_a_read_goes_on_at_another_master_when_its_master_dies(tmp_path: Path) -> None:

@@ -67,7 +67,11 @@ async def test_auth_token_once_in_the_hello(caplog: pytest.LogCaptureFixture) ->
         async with AsyncClient(node.url, token=await node.token("bob")) as bob:
             job = await bob.submit("noop")
             assert (await bob.get(job["id"]))["id"] == job["id"]
-            for forbidden in (bob.workers(), bob.retry(job["id"]), bob.submit("shell", {})):
+            for forbidden in (
+                bob.workers(),
+                bob.retry(job["id"]),
+                bob.submit("shell", {"argv": ["true"]}),
+            ):
                 with pytest.raises(PodiumError) as denied:
                     await forbidden
                 assert denied.value.status == 403 and "may not" in denied.value.message
@@ -161,7 +165,7 @@ async def test_with_tls_a_client_needs_a_certificate_from_the_cluster_ca() -> No
                 while (await trusted.cluster()).get("leader") != "m1":
                     await trio.sleep(0.02)
             assert (await trusted.submit("noop"))["status"] == "pending"
-        async with AsyncClient(node.url, tls=no_cert, timeout=5) as stranger:
+        async with AsyncClient(node.url, tls=no_cert, retry_deadline_s=0.5) as stranger:
             with pytest.raises(PodiumError) as refused:
                 await stranger.stats()
             assert refused.value.status == 0

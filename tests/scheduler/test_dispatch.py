@@ -25,11 +25,11 @@ LEASE_S = 10.0
 
 
 def setup(
-    capacity: int = 2, jobs: int = 5, workers: tuple[str, ...] = ("w1",)
+    capacity: int = 2, jobs: int = 5, workers: tuple[str, ...] = ("w1",), prefetch: int = 0
 ) -> tuple[JobStateMachine, Dispatcher]:
     sm = JobStateMachine(Backoff(base_s=1.0, jitter=0.0))
     for worker in workers:
-        sm.apply_command(RegisterWorkerCmd(0.0, worker, capacity, ("noop",)))
+        sm.apply_command(RegisterWorkerCmd(0.0, worker, capacity, ("noop",), prefetch))
     new = tuple(NewJob(f"j{n}", "noop", b"\xc0", 5, 0, None, None, None) for n in range(jobs))
     sm.apply_command(SubmitCmd(0.0, new))
     leases = Leases(LEASE_S)
@@ -56,6 +56,30 @@ def test_a_worker_is_offered_no_more_jobs_than_its_free_slots() -> None:
     sent = dispatch.assigned(plan.assign, committed=True)
     assert [a.job_id for a in sent["w1"]] == ["j0", "j1"]
     assert dispatch.plan(1.2).assign is None, "both slots run now"
+
+
+def test_a_worker_with_prefetch_is_offered_its_queue_too() -> None:
+    sm, dispatch = setup(capacity=2, jobs=6, prefetch=3)
+    plan = dispatch.plan(1.0).assign
+    assert plan is not None and len(plan.assignments) == 5
+    sm.apply_command(plan)
+    dispatch.assigned(plan, committed=True)
+    worker = sm.worker("w1")
+    assert worker is not None and len(worker.running) == 5
+    assert dispatch.plan(1.1).assign is None, "slots and queue are full"
+    # registered again without a queue: nothing more until it is below its two slots
+    sm.apply_command(RegisterWorkerCmd(1.2, "w1", 2, ("noop",)))
+    assert dispatch.plan(1.3).assign is None
+
+
+def test_a_draining_worker_gets_nothing_new() -> None:
+    _, dispatch = setup(capacity=2, workers=("w1", "w2"))
+    dispatch.leases.heard_from("w1", 0.5, draining=True)
+    plan = dispatch.plan(1.0).assign
+    assert plan is not None and {a.worker for a in plan.assignments} == {"w2"}
+    # a leader taking over learns it again from the next heartbeat or hello
+    dispatch.take_over(2, 2.0, Random(0))
+    assert not dispatch.leases.is_draining("w1")
 
 
 def test_a_lost_assignment_frees_its_credits_and_sends_nothing() -> None:
@@ -146,11 +170,14 @@ def test_silent_workers_and_expired_attempts_are_proposed_with_jitter() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(["plan", "apply", "lose", "report", "settle"]), max_size=60))
-def test_no_worker_ever_holds_more_jobs_than_its_capacity(steps: list[str]) -> None:
+@given(
+    st.lists(st.sampled_from(["plan", "apply", "lose", "report", "settle"]), max_size=60),
+    st.integers(min_value=0, max_value=2),
+)
+def test_no_worker_ever_holds_more_jobs_than_its_capacity(steps: list[str], prefetch: int) -> None:
     """Whatever order proposals, applies, losses and reports come in, the table never
-    has a worker running more than its capacity, counting what is on its way."""
-    sm, dispatch = setup(capacity=3, jobs=40, workers=("w1", "w2"))
+    has a worker holding more than its capacity and queue, counting what is on its way."""
+    sm, dispatch = setup(capacity=3, jobs=40, workers=("w1", "w2"), prefetch=prefetch)
     proposed: list[AssignCmd] = []
     reports: list[tuple[str, list[str], ReportCmd]] = []
     now = 1.0
@@ -182,4 +209,4 @@ def test_no_worker_ever_holds_more_jobs_than_its_capacity(steps: list[str]) -> N
         for worker in sm.workers():
             in_flight = sum(1 for a in proposed for x in a.assignments if x.worker == worker.id)
             freeing = len(dispatch.freeing.get(worker.id, set()) & worker.running)
-            assert len(worker.running) - freeing + in_flight <= worker.capacity
+            assert len(worker.running) - freeing + in_flight <= worker.capacity + prefetch

@@ -20,7 +20,7 @@ from transport.commands import (
 
 def table(jobs: int) -> JobStateMachine:
     sm = JobStateMachine()
-    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 8, ("noop",)))
+    sm.apply_command(RegisterWorkerCmd(0.0, "w1", 8, ("noop",), 3))
     sm.apply_command(SetRetentionCmd(0.0, 60.0, 1000))
     specs = tuple(
         NewJob(f"j{i}", "noop", b"\x80", i % 10, 3, None, 50.0 if i % 3 == 0 else None, f"k{i}")
@@ -42,8 +42,21 @@ def test_pieces_restore_the_same_table() -> None:
         snapshot_codec.encode_pieces(sm)
     )
     assert copy.retention == sm.retention and copy.worker("w1").running == {"j1"}  # type: ignore[union-attr]
+    assert copy.worker("w1").prefetch == 3  # type: ignore[union-attr]
     assert [j.id for j in copy.due_jobs({"noop"}, 30)] == [j.id for j in sm.due_jobs({"noop"}, 30)]
     assert copy.known_key("k5") == ("j5", "pending")
+
+
+def test_a_worker_row_from_before_prefetch_restores_without_a_queue() -> None:
+    sm = table(1)
+    header_piece, *rows = snapshot_codec.encode_pieces(sm)
+    form, header = msgpack.unpackb(header_piece, raw=False)
+    header["workers"] = [row[:5] for row in header["workers"]]
+    old = msgpack.packb([form, header], use_bin_type=True)
+    copy = JobStateMachine()
+    list(snapshot_codec.restore_steps(copy, old + b"".join(rows)))
+    worker = copy.worker("w1")
+    assert worker is not None and worker.capacity == 8 and worker.prefetch == 0
 
 
 def test_size_follows_live_jobs() -> None:

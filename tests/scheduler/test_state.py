@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.scheduler import snapshot_codec
+from actors.scheduler.attempt_log import ERROR_BYTES, KEEP_ATTEMPTS, appended, entries
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.records import Job
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
@@ -168,6 +169,22 @@ def test_cancel_pending_and_running_then_not_live() -> None:
     assert sm.apply_command(CancelCmd(3.0, "r")) == JobChanged("r", "", "", True)
     report(sm, "r", 1, True)
     assert sm.stale_reports == 1 and {r.status for r in finished(sm).values()} == {"cancelled"}
+
+
+def test_a_job_handed_back_unstarted_costs_no_attempt() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a", retries=0),)))
+    run(sm, "a", 1)
+    back = ReportItem("a", 1, False, b"", "", False, 0.0, started=False)
+    sm.apply_command(ReportCmd(2.0, "w1", (back,)))
+    job = sm.job("a")
+    assert job is not None and job.status.value == "pending" and job.attempts == 0
+    assert sm.worker("w1").running == set()  # type: ignore[union-attr]
+    assert sm.retries_by_reason == {}, "not a failure"
+    # its next run takes the number the returned one never used, and may still fail once
+    run(sm, "a", 1, now=3.0)
+    report(sm, "a", 1, False, now=4.0)
+    assert finished(sm)["a"].status == "dead"
 
 
 def test_a_lost_worker_gives_its_jobs_back() -> None:
@@ -351,3 +368,62 @@ def test_a_job_is_a_record_and_back() -> None:
     assert job is not None
     again = Job.revive(job.record(7))
     assert again.record(7) == job.record(7)
+
+
+def test_types_no_live_worker_takes_are_unserved() -> None:
+    sm = machine()
+    sm.apply_command(
+        SubmitCmd(1.0, (new("a"), NewJob("b", "resize", PAYLOAD, 5, 1, None, None, None)))
+    )
+    assert sm.serves("noop") and not sm.serves("resize")
+    assert sm.unserved_types() == ["resize"]
+    sm.apply_command(RegisterWorkerCmd(2.0, "w2", 1, ("resize",)))
+    assert sm.unserved_types() == []
+    sm.apply_command(ExpireWorkerCmd(30.0, "w2", ()))
+    assert sm.unserved_types() == ["resize"], "a lost worker serves nothing"
+
+
+def test_every_failed_attempt_is_logged_with_its_own_error() -> None:
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a", retries=2),)))
+    run(sm, "a", 1)
+    report(sm, "a", 1, False, now=2.0)  # "boom"
+    sm.apply_command(TickCmd(3.5))
+    run(sm, "a", 2, now=4.0)
+    sm.apply_command(ExpireLeasesCmd(20.0, (RunningJob("a", 2),), (0.0,)))
+    sm.apply_command(TickCmd(30.0))
+    run(sm, "a", 3, now=31.0)
+    timed_out = ReportItem("a", 3, False, b"", "timed out after 1s", True, 0.0)
+    sm.apply_command(ReportCmd(32.0, "w1", (timed_out,)))
+    record = finished(sm)["a"]
+    assert record.status == "dead"
+    assert entries(record.attempts_log) == [
+        {"attempt": 1, "worker": "w1", "reason": "error", "error": "boom", "at": 2.0},
+        # a lost lease has no error of its own: the previous attempt's is not repeated
+        {"attempt": 2, "worker": "w1", "reason": "lease_expired", "error": None, "at": 20.0},
+        {
+            "attempt": 3,
+            "worker": "w1",
+            "reason": "timeout",
+            "error": "timed out after 1s",
+            "at": 32.0,
+        },
+    ]
+    assert record_view(record)["attempts_log"] == entries(record.attempts_log)
+    # the log travels with the record: a retried job keeps it, and a snapshot carries it
+    sm.apply_command(RetryCmd(40.0, "a", record))
+    job = sm.job("a")
+    assert job is not None and job.attempts_log == record.attempts_log
+    copy = JobStateMachine()
+    list(snapshot_codec.restore_steps(copy, b"".join(snapshot_codec.encode_pieces(sm))))
+    assert copy.job("a").attempts_log == record.attempts_log  # type: ignore[union-attr]
+
+
+def test_the_attempt_log_is_bounded() -> None:
+    log = b""
+    for attempt in range(1, 31):
+        log = appended(log, attempt, "w1", "error", "x" * 100_000, float(attempt))
+    kept = entries(log)
+    assert [e["attempt"] for e in kept] == list(range(21, 31))
+    assert all(len(str(e["error"])) <= ERROR_BYTES for e in kept)
+    assert len(log) < (KEEP_ATTEMPTS + 1) * ERROR_BYTES

@@ -6,17 +6,22 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actors.scheduler.attempt_log import appended
 from runtime.storage.history import (
     History,
     HistoryBackend,
     Op,
     Remove,
     insert,
+    pack_row,
     removes,
+    unpack_row,
 )
 from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.storage.history_sqlite import (
@@ -237,6 +242,19 @@ async def test_reads_see_what_is_recorded_before_it_is_written() -> None:
     assert await history.by_keys(["k"]) == {}
 
 
+async def test_many_records_in_one_read_see_pending_writes_and_removals() -> None:
+    history = History(MemoryHistory())
+    await history.open()
+    for i in (1, 2):
+        history.record(i, insert(record(i)))
+    await history.flush()
+    history.record(3, insert(record(3)))
+    history.record(3, Remove("job-1"))
+    found = await history.get_many(["job-1", "job-2", "job-3", "job-9"])
+    assert found == {"job-2": record(2), "job-3": record(3)}
+    assert await history.get_many([]) == {}
+
+
 async def test_removal_counts_come_back_once_written() -> None:
     history = History(MemoryHistory())
     await history.open()
@@ -350,3 +368,14 @@ def test_sqlite_and_memory_agree(tmp_path_factory: pytest.TempPathFactory, batch
     for at in (0.0, 12.0, 25.5, 99.0):
         assert sqlite.finished_before(at) == memory.finished_before(at)
     sqlite.close()
+
+
+def test_a_record_keeps_its_attempt_log_and_old_rows_still_read() -> None:
+    log = appended(b"", 1, "w1", "error", "boom", 2.0)
+    logged = attrs.evolve(record(1, status="dead"), attempts_log=log)
+    row = pack_row(logged, logged.status, logged.finished_index)
+    assert unpack_row(row) == logged
+    # a row written before attempts were logged: its body lacks the last element
+    body = msgpack.unpackb(row[-1], raw=False)[:-1]
+    old = (*row[:-1], msgpack.packb(body, use_bin_type=True))
+    assert unpack_row(old) == attrs.evolve(logged, attempts_log=b"")

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.transport.messages import Note
-from transport.cluster import AssignJobs, Assignment, JobSpec
+from transport.cluster import AssignJobs, Assignment, JobSpec, WorkerHello
 from transport.codec import PROTOCOL_VERSION, DecodeError, decode, encode
+from transport.commands import RegisterWorkerCmd
 from transport.envelope import Envelope
 
 
@@ -32,6 +33,16 @@ def test_round_trip_property(
 
 def raw(*frame: object) -> bytes:
     return msgpack.packb(list(frame), use_bin_type=True)
+
+
+def test_an_entry_written_before_a_field_was_appended_takes_its_default() -> None:
+    # a Raft log on disk keeps commands encoded before ``prefetch`` existed
+    old = raw(PROTOCOL_VERSION, "j.register", [1.0, "w1", 4, ["noop"]])
+    assert decode(old) == RegisterWorkerCmd(1.0, "w1", 4, ("noop",), 0)
+    hello = raw(PROTOCOL_VERSION, "w.hello", ["w1", 4, [], []])
+    assert decode(hello) == WorkerHello("w1", 4, (), (), 0)
+    with pytest.raises(DecodeError, match="expected 5 fields, got 3"):
+        decode(raw(PROTOCOL_VERSION, "j.register", [1.0, "w1", 4]))
 
 
 @pytest.mark.parametrize(

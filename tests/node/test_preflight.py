@@ -1,0 +1,77 @@
+"""Start-up mistakes a new user makes: one line naming the setting, exit code 2, and
+nothing listening yet (checked with real node processes)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime.node", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.mark.parametrize("taken", ["--listen", "--http"])
+def test_a_port_in_use_is_named_with_its_flag(tmp_path: Path, taken: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = f"127.0.0.1:{holder.getsockname()[1]}"
+        ports = {"--listen": f"127.0.0.1:{free_port()}", "--http": f"127.0.0.1:{free_port()}"}
+        ports[taken] = busy
+        args = ("--listen", ports["--listen"], "--http", ports["--http"])
+        line = one_line(start(tmp_path, "--data", str(tmp_path / "d"), *args))
+    assert line == (
+        f"podium: cannot listen on {busy} (address in use); is another node running? use {taken}"
+    )
+    assert not (tmp_path / "d" / "raft.db").exists(), "checked before anything started"
+
+
+def test_a_data_directory_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    ports = ("--http", "", "--listen", f"127.0.0.1:{free_port()}")
+    line = one_line(start(tmp_path, "--data", str(blocker / "data"), *ports))
+    assert line.startswith(f"podium: cannot create data directory {blocker / 'data'} (")
+    assert line.endswith("); use --data")
+
+
+def test_handler_modules_are_imported_before_anything_listens(tmp_path: Path) -> None:
+    ports = ("--listen", f"127.0.0.1:{free_port()}", "--http", f"127.0.0.1:{free_port()}")
+    data = ("--data", str(tmp_path / "d"))
+    line = one_line(start(tmp_path, *data, *ports, "--handlers", "nosuch.module"))
+    assert line == (
+        "podium: cannot import handlers module 'nosuch.module' (No module named 'nosuch'); "
+        "use --handlers with a module on the import path (the current directory is on it)"
+    )
+    (tmp_path / "broken.py").write_text("raise RuntimeError('missing API key')\n")
+    line = one_line(start(tmp_path, *data, *ports, "--handlers", "broken"))
+    assert line == (
+        "podium: handlers module 'broken' failed to import: RuntimeError: missing API key; "
+        "fix it or leave it out of --handlers"
+    )
