@@ -4,9 +4,9 @@
   pause does to a node. Its actors stop handling messages at the next message
   boundary and nothing it sends leaves; messages sent to it queue (in its
   network inbox, which drops what overflows, as a full socket buffer would).
-  Its timers keep firing into its mailboxes, so on resume it works through a
-  backlog of ticks and messages with the view it had when it stopped: a
-  leader still believes it leads until it hears otherwise. Tasks that run
+  Its timers stop too: on resume each timer that came due fires once, and the
+  messages that queued are handled with the view it had when it stopped, so a
+  leader still believes it leads until one of them tells it otherwise. Tasks that run
   beside the mailboxes (a job's handler, a worker's lease watch) go on, as a
   worker's child processes would; their sends wait for the resume.
 - **Slow fsync** (:class:`SlowStorage`): each write's fsync takes a latency
@@ -25,6 +25,7 @@ is still a function of its seed.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -114,29 +115,65 @@ class SimSystem(ActorSystem):
         await super()._deliver(envelope)
 
     async def _loop(self, actor: Actor, inbox: trio.MemoryReceiveChannel[Mail]) -> None:
-        await super()._loop(actor, cast("trio.MemoryReceiveChannel[Mail]", _Gated(inbox, self)))
+        gated = _Gated(inbox, self, actor.ctx.self_ref)
+        await super()._loop(actor, cast("trio.MemoryReceiveChannel[Mail]", gated))
 
 
 class _Gated:
-    """A mailbox that hands out nothing while its system is paused."""
+    """A mailbox that hands out nothing while its system is paused.
 
-    def __init__(self, inbox: trio.MemoryReceiveChannel[Mail], system: SimSystem) -> None:
+    A stopped process's timers stop with it; the mock clock does not, so the
+    ticks that came due meanwhile pile up here. On resume they are coalesced
+    (each distinct timer message from the actor to itself is handled once, as a
+    timer that fires late fires once), and the rest is handled in order."""
+
+    def __init__(
+        self, inbox: trio.MemoryReceiveChannel[Mail], system: SimSystem, self_ref: ActorRef
+    ) -> None:
         self.inbox = inbox
         self.system = system
+        self.self_ref = self_ref
+        self.backlog: deque[Mail] = deque()
 
     def __aiter__(self) -> _Gated:
         return self
 
     async def __anext__(self) -> Mail:
+        if self.backlog:
+            await self.system.until_running()
+            return self.backlog.popleft()
         try:
             mail = await self.inbox.receive()
         except trio.EndOfChannel:
             raise StopAsyncIteration from None
+        if not self.system.paused:
+            return mail
         await self.system.until_running()
-        return mail
+        piled = [mail]
+        while True:
+            try:
+                piled.append(self.inbox.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        self.backlog.extend(self._coalesce(piled))
+        return self.backlog.popleft()
+
+    def _coalesce(self, mails: list[Mail]) -> list[Mail]:
+        kept: list[Mail] = []
+        timers: list[Message] = []
+        for mail in mails:
+            if mail.sender == self.self_ref and not mail.corr:
+                if mail.msg in timers:
+                    continue
+                timers.append(mail.msg)
+            kept.append(mail)
+        return kept
 
     def statistics(self) -> trio.MemoryChannelStatistics:
-        return self.inbox.statistics()
+        stats = self.inbox.statistics()
+        # what waits in the backlog is mail not yet handled, as if still in the channel
+        waiting = stats.current_buffer_used + len(self.backlog)
+        return attrs.evolve(stats, current_buffer_used=waiting)
 
 
 @attrs.define
