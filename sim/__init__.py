@@ -31,6 +31,7 @@ and returns a few figures for the report line::
         faults = sim.rng("faults")       # a named stream of this seed
         await trio.sleep(faults.uniform(1, 2))
         sim.partition(["n1"], ["n2"])    # also partition_oneway, isolate, heal
+        sim.pause("n1", 1.5)             # SIGSTOP for 1.5 s (see sim.faults)
         await sim.crash("n2")            # cancel its tasks, lose its messages
         await sim.start("n2")            # factory called again, same storage
         return {"sent": 42}
@@ -52,9 +53,10 @@ From a test (not inside a trio run: the simulator owns its own)::
     result = run_scenario("echo", seed=3)
     assert result.ok, result.violation   # result.trace, result.fingerprint
 
-Each node's ``ActorSystem`` gets a seeded ``rng`` and ``sim_wall_clock``
-(wall time that follows the mock clock); ``sim.note(text)`` adds a line of
-your own to the trace.
+Each node's ``ActorSystem`` (a :class:`~sim.faults.SimSystem`, which can be
+paused) gets a seeded ``rng`` and wall time that follows the mock clock, off
+by ``sim.node(name).clock_offset`` (set it before the node starts to skew its
+clock); ``sim.note(text)`` adds a line of your own to the trace.
 
 Rules for deterministic scenarios: take time from ``trio.current_time()`` or
 ``sim.now()``, randomness from ``sim.rng(label)`` or an actor's ``ctx.rng``,

@@ -4,12 +4,17 @@
 runs (or two machines) can be compared by that line alone. A failing run
 prints the violated invariant with its seed and step, and the command that
 replays it with the whole trace.
+
+``sweep`` runs ``--seeds N`` seeds from ``--from-seed`` (0 by default), so a
+long sweep can be split or resumed, and shows its progress on stderr: one
+line rewritten in place on a terminal, a line every ten seeds otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from typing import TextIO
@@ -35,9 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         help="run the seed twice and fail if the two traces differ",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="print the event trace")
-    sweep = commands.add_parser("sweep", help="run seeds 0..N-1 and list the failing ones")
+    sweep = commands.add_parser("sweep", help="run N seeds and list the failing ones")
     sweep.add_argument("--scenario", required=True)
-    sweep.add_argument("--seeds", type=int, required=True)
+    sweep.add_argument("--seeds", type=int, required=True, help="how many seeds to run")
+    sweep.add_argument(
+        "--from-seed", type=int, default=0, metavar="N", help="the first seed (default 0)"
+    )
     sweep.add_argument("-v", "--verbose", action="store_true", help="print every seed's outcome")
     return parser
 
@@ -89,9 +97,43 @@ def _run(scenario: scenarios.Scenario, seed: int, check: bool, verbose: bool, ou
     return status
 
 
-def _sweep(scenario: scenarios.Scenario, seeds: int, verbose: bool, out: TextIO) -> int:
+class _Progress:
+    """How far a sweep got, on stderr; wall time here only estimates what is left."""
+
+    def __init__(self, name: str, total: int, stream: TextIO) -> None:
+        self.name = name
+        self.total = total
+        self.stream = stream
+        self.live = stream.isatty()
+        self.started = time.monotonic()
+
+    def update(self, done: int, failing: int) -> None:
+        if not self.live and done % 10 and done != self.total:
+            return
+        each = (time.monotonic() - self.started) / done
+        left = each * (self.total - done)
+        line = (
+            f"{self.name}: {done}/{self.total} seeds run, {failing} failing, "
+            f"{each:.1f}s a seed, {left / 60:.1f} min left"
+        )
+        if self.live:
+            end = "\n" if done == self.total else ""
+            print(f"\r{line}\x1b[K", end=end, file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def _sweep(
+    scenario: scenarios.Scenario,
+    first: int,
+    seeds: int,
+    verbose: bool,
+    out: TextIO,
+    progress: TextIO,
+) -> int:
     failing: list[int] = []
-    for seed in range(seeds):
+    shown = _Progress(scenario.name, seeds, progress)
+    for done, seed in enumerate(range(first, first + seeds), start=1):
         result = run_scenario(scenario, seed)
         if result.violation is not None:
             failing.append(seed)
@@ -99,13 +141,17 @@ def _sweep(scenario: scenarios.Scenario, seeds: int, verbose: bool, out: TextIO)
             print(f"  replay: {result.violation.replay}", file=out)
         elif verbose:
             print(f"ok seed {seed}: {_summary(result)}; trace {result.fingerprint}", file=out)
+        shown.update(done, len(failing))
     passed = seeds - len(failing)
+    span = f" (seeds {first}..{first + seeds - 1})" if first else ""
     tail = f"; failing seeds: {' '.join(map(str, failing))}" if failing else ""
-    print(f"{scenario.name}: {passed}/{seeds} seeds passed{tail}", file=out)
+    print(f"{scenario.name}: {passed}/{seeds} seeds passed{span}{tail}", file=out)
     return 1 if failing else 0
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, progress: TextIO | None = None
+) -> int:
     args = _parser().parse_args(argv)
     stream = out if out is not None else sys.stdout
     if args.command == "list":
@@ -119,4 +165,5 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 2
     if args.command == "run":
         return _run(scenario, args.seed, args.check_determinism, args.verbose, stream)
-    return _sweep(scenario, args.seeds, args.verbose, stream)
+    shown = progress if progress is not None else sys.stderr
+    return _sweep(scenario, args.from_seed, args.seeds, args.verbose, stream, shown)

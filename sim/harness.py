@@ -34,10 +34,10 @@ import attrs
 import trio
 import trio.testing
 
-from runtime.clock import sim_wall_clock
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from sim import scenarios
+from sim.faults import SimSystem
 from sim.scenarios import Scenario, Summary
 from sim.seeds import derive_seed, deterministic_scheduling, stream
 from sim.trace import SupervisorLogBridge, Trace, current_node, describe
@@ -121,7 +121,9 @@ class SimNode(Generic[S]):
         self.root = root
         self.storage = storage
         self.incarnation = 0
-        self.system: ActorSystem | None = None
+        self.system: SimSystem | None = None
+        # seconds added to this node's wall clock from its next start on (clock skew)
+        self.clock_offset = 0.0
         self._scope = trio.CancelScope()
         self._stopped = trio.Event()
 
@@ -210,6 +212,33 @@ class Simulation:
         self._step(f"fault crash {name} ({lost} queued messages lost)")
         await node._stopped.wait()
 
+    def pause(self, name: str, seconds: float) -> None:
+        """Stop ``name`` for ``seconds`` as SIGSTOP would (see :mod:`sim.faults`), then
+        let it carry on with the view it had; the final heal resumes it sooner."""
+        system = self.nodes[name].system
+        if system is None or system.paused:
+            raise ValueError(f"node {name!r} is not running")
+        if self._nursery is None:
+            raise RuntimeError("nodes pause inside a running simulation")
+        system.pause()
+        self._step(f"fault pause {name} for {seconds:.3f}s")
+        self._nursery.start_soon(self._resume_after, name, system, seconds)
+
+    def paused(self, name: str) -> bool:
+        system = self.nodes[name].system
+        return system is not None and system.paused
+
+    def resume(self, name: str) -> None:
+        system = self.nodes[name].system
+        if system is not None and system.paused:
+            system.resume()
+            self._step(f"fault resume {name}")
+
+    async def _resume_after(self, name: str, system: SimSystem, seconds: float) -> None:
+        await trio.sleep(seconds)
+        if self.nodes[name].system is system:
+            self.resume(name)
+
     def partition(self, group_a: Iterable[str], group_b: Iterable[str]) -> None:
         side_a, side_b = sorted(group_a), sorted(group_b)
         self.net.partition(side_a, side_b)
@@ -267,11 +296,11 @@ class Simulation:
         node.incarnation += 1
         node._scope = trio.CancelScope()
         node._stopped = stopped = trio.Event()
-        system = ActorSystem(
+        system = SimSystem(
             node.name,
             self.net.endpoint(node.name),
             stream(self.seed, f"node/{node.name}/{node.incarnation}"),
-            wall_clock=sim_wall_clock,
+            node.clock_offset,
         )
         node.system = system
         self._step(f"start {node.name} incarnation {node.incarnation}")
@@ -297,6 +326,8 @@ class Simulation:
         """The final phase: heal everything, then wait (bounded) for every convergence check."""
         self.note("final phase: heal every partition, restart every crashed node")
         self.heal()
+        for name in self.nodes:
+            self.resume(name)
         for node in self.nodes.values():
             if not node.up:
                 await self.start(node.name)

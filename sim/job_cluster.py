@@ -11,6 +11,7 @@ it applies.
 :class:`JobObserver` checks, after every step:
 
 - no job succeeds twice in any master's table;
+- every (job, attempt) starts executing at most once across all workers;
 - no two running executions of one job both hold a live lease (a worker's
   own lease deadline, which it enforces on itself, is what "live" means);
 - no worker runs a job past its lease deadline;
@@ -49,11 +50,12 @@ from actors.worker.errors import JobFailed
 from actors.worker.handlers import HandlerRegistry, JobContext
 from runtime.actor import Actor, ActorRef
 from runtime.clock import sim_wall_clock
-from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.storage import MemoryDisk
 from runtime.storage.history import History
 from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
@@ -100,6 +102,8 @@ class JobObserver:
         self.cancel_acked: set[str] = set()
         self.cancel_committed: dict[str, float] = {}
         self.executions: list[Execution] = []
+        # (job, attempt) -> its first execution: an attempt runs at most once
+        self.first_runs: dict[tuple[str, int], Execution] = {}
         self.running: dict[tuple[str, str, int], Execution] = {}
         self.workers: dict[str, WorkerActor] = {}
         self.decisions: dict[bytes, Decision] = {}
@@ -114,6 +118,12 @@ class JobObserver:
 
     def started(self, worker: str, context: JobContext) -> Execution:
         run = Execution(worker, context.job_id, context.attempt, self.now())
+        first = self.first_runs.setdefault((run.job_id, run.attempt), run)
+        if first is not run:
+            self.problems.append(
+                f"{run.job_id} attempt {run.attempt} started twice: on {first.worker} at "
+                f"{first.started:.3f} and on {worker} at {run.started:.3f}"
+            )
         self.executions.append(run)
         self.running[worker, context.job_id, context.attempt] = run
         return run
@@ -256,6 +266,8 @@ class Master:
     """One master machine: its disks outlive the node's incarnations."""
 
     name: str
+    # how long its fsyncs take (slow spells are a fault)
+    latency: DiskLatency
     disk: MemoryDisk = attrs.Factory(MemoryDisk)
     history: HistoryDisk = attrs.Factory(HistoryDisk)
     actor: ObservedMaster | None = None
@@ -368,7 +380,9 @@ class JobCluster:
         self.master_names = tuple(masters)
         self.worker_names = tuple(workers)
         self.observer = JobObserver(sim.rng("handlers"), sim.now)
-        self.masters = {name: Master(name) for name in masters}
+        self.masters = {
+            name: Master(name, DiskLatency(sim.rng(f"fsync/{name}"), FSYNC_S)) for name in masters
+        }
         self.crash_rng = sim.rng("disk-crash")
         policy_rng = sim.rng("policy")
         self.policy = policy_rng.choice(sorted(POLICIES))
@@ -399,7 +413,7 @@ class JobCluster:
             actor = ObservedMaster(
                 member.name,
                 self.master_names,
-                MemoryStorage(member.disk, fsync_s=FSYNC_S),
+                SlowStorage(member.disk, member.latency),
                 History(ObservedHistory(member.history, member.name, self.observer)),
                 RaftConfig(),
                 self.settings,

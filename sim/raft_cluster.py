@@ -36,9 +36,10 @@ from actors.raft.core import RaftConfig, RaftCore, Role
 from actors.raft.replica import Committed, Propose, Replica, SimpleStateMachine
 from runtime.actor import Actor, ActorRef
 from runtime.errors import AskError, AskTimeout
-from runtime.storage import MemoryDisk, MemoryStorage
+from runtime.storage import MemoryDisk
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
 from transport.codec import Message
 
@@ -76,6 +77,8 @@ class Member:
     """One master's record in the simulation; the disk outlives the node's crashes."""
 
     name: str
+    # how long its fsyncs take (slow spells are a fault)
+    latency: DiskLatency
     disk: MemoryDisk = attrs.Factory(MemoryDisk)
     actor: RaftActor | None = None
     machine: Recorder | None = None
@@ -243,18 +246,18 @@ class RaftCluster:
         self.sim = sim
         self.names = tuple(names)
         self.config = config or RaftConfig()
-        self.members = {name: Member(name) for name in names}
+        self.members = {
+            name: Member(name, DiskLatency(sim.rng(f"fsync/{name}"), fsync_s)) for name in names
+        }
         self.observer = RaftObserver(self.members)
         self.healed_at = 0.0
         self.crash_rng = sim.rng("disk-crash")
         for name in names:
-            sim.add_node(name, self._root(snapshot_every, fsync_s), self.members[name])
+            sim.add_node(name, self._root(snapshot_every), self.members[name])
         sim.invariant("raft-safety", self.observer.check)
         sim.converges("raft-converged", lambda: self.observer.converged(lambda: self.healed_at))
 
-    def _root(
-        self, snapshot_every: int, fsync_s: float
-    ) -> Callable[[ActorSystem, Member], Supervisor]:
+    def _root(self, snapshot_every: int) -> Callable[[ActorSystem, Member], Supervisor]:
         def root(system: ActorSystem, member: Member) -> Supervisor:
             def raft() -> RaftActor:
                 machine = Recorder(member.name, self.observer)
@@ -263,7 +266,7 @@ class RaftCluster:
                     Replica(
                         member.name,
                         self.names,
-                        MemoryStorage(member.disk, fsync_s=fsync_s),
+                        SlowStorage(member.disk, member.latency),
                         machine,
                         self.config,
                         peer_name="raft",

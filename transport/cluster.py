@@ -227,9 +227,12 @@ class WorkerHello(Message):
 @message("w.welcome")
 @frozen
 class Welcome(Message):
+    """``term`` is the answering leader's: a worker refuses assignments from older ones."""
+
     leader: str
     lease_s: float
     heartbeat_s: float
+    term: int = 0
 
 
 @message("w.heartbeat")
@@ -243,10 +246,12 @@ class WorkerHeartbeat(Message):
 @message("w.heartbeat-ack")
 @frozen
 class HeartbeatAck(Message):
-    """``known`` is False when the leader has no record of the worker: register again."""
+    """``known`` is False when the leader has no record of the worker: register again.
+    ``term`` is the answering leader's."""
 
     known: bool
     cancel: tuple[RunningJob, ...]
+    term: int = 0
 
 
 @message("w.assignment")
@@ -262,7 +267,12 @@ class Assignment(Message):
 @message("w.assign")
 @frozen
 class AssignJobs(Message):
+    """``term`` is the term of the leader that proposed the assignments; a worker that
+    has heard from a newer leader refuses them (0, from no leader, is refused once a
+    worker has heard from any)."""
+
     assignments: tuple[Assignment, ...]
+    term: int = 0
 
 
 @message("w.cancel")

@@ -621,7 +621,9 @@ class MasterActor(Actor):
     def _hello(self, msg: WorkerHello, now: float, reply: PendingReply) -> None:
         self.leases.heard_from(msg.worker, now, draining=msg.draining)
         self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
-        welcome = Welcome(self.node_id, self.settings.lease_s, self.settings.heartbeat_s)
+        welcome = Welcome(
+            self.node_id, self.settings.lease_s, self.settings.heartbeat_s, self.raft.term
+        )
         known = self.jobs.worker(msg.worker)
         if (
             known is not None
@@ -663,13 +665,13 @@ class MasterActor(Actor):
         this drain's ReadIndex round confirms the lease was granted by the leader."""
         worker = self.jobs.worker(msg.worker)
         if worker is None or worker.state is WorkerState.LOST:
-            reply.resolve(HeartbeatAck(False, ()))
+            reply.resolve(HeartbeatAck(False, (), self.raft.term))
             return
         self.leases.heard_from(msg.worker, now, draining=msg.draining)
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         stale = tuple(r for r in msg.running if r not in current)
-        self.beats.append((reply, HeartbeatAck(True, stale)))
+        self.beats.append((reply, HeartbeatAck(True, stale, self.raft.term)))
 
     def _current(self, worker: str, running: Iterable[RunningJob]) -> list[RunningJob]:
         """The attempts ``worker`` says it runs that are the live run of their job."""
@@ -853,14 +855,17 @@ class MasterActor(Actor):
             self._propose_cmd(plan.tick, lambda _: dispatch.ticked())
         assign = plan.assign
         if assign is not None:
-            self._propose_cmd(assign, lambda out: self._assigned(assign, out))
+            term = dispatch.term
+            self._propose_cmd(assign, lambda out: self._assigned(assign, out, term))
         if wake and (plan.tick is not None or assign is not None):
             self.ctx.self_ref.try_send(Wake())
 
-    def _assigned(self, cmd: AssignCmd, outcome: Message) -> None:
+    def _assigned(self, cmd: AssignCmd, outcome: Message, term: int) -> None:
+        """Send what committed, stamped with the term it was proposed in: this master may
+        have been paused and deposed since, and workers refuse an older term's work."""
         per_worker = self.dispatch.assigned(cmd, isinstance(outcome, Committed))
         for worker, assignments in per_worker.items():
-            self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments)))
+            self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments), term))
 
     def _maintain(self) -> None:
         if not self.raft.is_leader or not self.dispatch.leading:

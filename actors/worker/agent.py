@@ -19,6 +19,11 @@ never precedes. A worker that cannot renew by then (cut off from the
 masters) stops its unfinished jobs, because the leader is about to give them
 to someone else; at no time do two workers run one job each believing it is
 theirs, and a cancelled job cannot outlive its cancel by more than a lease.
+
+And it runs an attempt at most once (:mod:`actors.worker.fence`): it refuses
+assignments from a leader older than one it has heard from, and remembers
+the attempts it started for two leases, so a replayed assignment never runs
+again. (A job given back unstarted is not remembered: its number is reissued.)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import msgpack
 import trio
 
 from actors.worker.capture import MAX_RESULT_BYTES
+from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
 from actors.worker.pool import ProcessPool
@@ -71,6 +77,8 @@ class _Job:
     outcome: JobOutcome | None = None
     # given back unstarted (the worker is draining): reported so, costing no attempt
     returned: bool = False
+    # its handler was started: the attempt may never start here again
+    started: bool = False
 
 
 class Drain(Message):
@@ -141,6 +149,7 @@ class WorkerActor(Actor):
         self.reporting: set[RunningJob] = set()
         self.metrics = metrics
         self.slots = SlotTurnaround(capacity)
+        self.fence = AttemptFence()
 
     # -- mailbox ------------------------------------------------------------------
 
@@ -155,9 +164,16 @@ class WorkerActor(Actor):
                 # sent on a stale view of this worker: the job returns when its lease ends
                 log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
                 return None
+            if not self.fence.admits(msg.term):
+                # a deposed leader's, sent on its stale view: its successor has the job
+                log.warning(
+                    "assignment refused: stale term",
+                    extra={"worker": self.worker_id, "term": msg.term, "known": self.fence.term},
+                )
+                return None
             for assignment in msg.assignments:
                 key = RunningJob(assignment.job_id, assignment.attempt)
-                if key in self.jobs:
+                if key in self.jobs or self.fence.ran(key):
                     continue
                 job = _Job(key, trio.CancelScope(), assignment)
                 self.jobs[key] = job
@@ -193,8 +209,16 @@ class WorkerActor(Actor):
         job = self.jobs.get(key)
         if job is not None and job.outcome is None:
             job.scope.cancel()
-            del self.jobs[key]
+            self._forget(key)
             log.info("job cancelled", extra={"job": key.job_id, "attempt": key.attempt})
+
+    def _forget(self, key: RunningJob) -> None:
+        """``key`` is done here (reported, cancelled or stopped); if it started, it is
+        remembered for two leases, so an assignment of it that arrives again is not
+        run again."""
+        job = self.jobs.pop(key, None)
+        if job is not None and job.started:
+            self.fence.finished(key, trio.current_time(), 2 * self.lease_s)
 
     async def _slot(self, job: _Job | None) -> None:
         """One slot: run ``job``, then whatever waits in the queue, until it is empty.
@@ -217,6 +241,7 @@ class WorkerActor(Actor):
         return None
 
     async def _run(self, job: _Job) -> None:
+        job.started = True
         context = JobContext(job.key.job_id, job.key.attempt)
         job_type = job.assignment.type
         payload = msgpack.unpackb(job.assignment.payload, raw=False)
@@ -353,6 +378,7 @@ class WorkerActor(Actor):
         sent_at = trio.current_time()
         answer = await self._ask_leader(hello)
         if isinstance(answer, Welcome):
+            self.fence.saw_term(answer.term)
             self.leader = answer.leader
             self.registered = True
             self.lease_s = answer.lease_s
@@ -371,6 +397,7 @@ class WorkerActor(Actor):
         sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):
+            self.fence.saw_term(answer.term)
             if answer.known:
                 self._renewed(sent_at)
             else:
@@ -423,7 +450,7 @@ class WorkerActor(Actor):
             acked = isinstance(await self._ask_leader(report), Ack)
             if acked:
                 for key in keys:
-                    self.jobs.pop(key, None)
+                    self._forget(key)
         finally:
             self.reporting.difference_update(keys)
             if not acked:

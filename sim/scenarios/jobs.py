@@ -10,6 +10,7 @@ from __future__ import annotations
 import trio
 
 from sim.disk_faults import fill_disks
+from sim.faults import random_pause, random_skew, random_slow_disk
 from sim.harness import Simulation
 from sim.job_cluster import LEASE_S, JobCluster
 from sim.raft_cluster import random_pick
@@ -18,6 +19,13 @@ from transport.simnet import LinkConfig, NetConfig
 
 MASTERS = ("m1", "m2", "m3")
 WORKERS = ("w1", "w2", "w3")
+# the longest pause of a chaos scenario: long enough for a leader to be replaced
+PAUSE_S = 3.0
+# a link that sometimes delivers a message twice, the copies up to 0.3 s apart (a
+# connection re-established and a frame sent again)
+LATE_COPIES = LinkConfig(
+    latency=0.001, jitter=0.002, duplicate=0.05, reorder=0.3, reorder_delay=0.3
+)
 LAN = NetConfig(link=LinkConfig(latency=0.001, jitter=0.002))
 LOSSY = NetConfig(
     link=LinkConfig(
@@ -78,21 +86,52 @@ async def leader_crash_assign(sim: Simulation) -> Summary:
     return {**cluster.summary(), "leader_crashes": crashed}
 
 
+@scenario("leader_pause", network=LAN, converge_within=60.0)
+async def leader_pause(sim: Simulation) -> Summary:
+    """The leader is paused (SIGSTOP) right after proposing an assignment, long enough to
+    be replaced, and resumes with its stale view while the workers run on; meanwhile
+    the links to workers now and then deliver a message twice, far apart."""
+    cluster = JobCluster(sim, MASTERS, WORKERS)
+    for master in MASTERS:
+        for worker in WORKERS:
+            sim.net.set_link(master, worker, LATE_COPIES)
+    await cluster.start()
+    faults = sim.rng("faults")
+    paused = 0
+    for _ in range(6):
+        await cluster.wait_for_leader()
+        await trio.sleep(faults.uniform(0.2, 0.5))
+        cluster.observer.assign_proposed = event = trio.Event()
+        with trio.move_on_after(2.0):
+            await event.wait()
+        # 0: before the batch can commit; later: committed, perhaps already sent
+        await trio.sleep(faults.choice((0.0, 0.0, 0.003, 0.01, 0.05)))
+        leader = cluster.leader()
+        if leader is not None:
+            seconds = faults.uniform(0.5, PAUSE_S)
+            sim.pause(leader, seconds)
+            paused += 1
+            await trio.sleep(seconds + faults.uniform(0.0, 0.5))
+    await _wind_down(sim, cluster)
+    return {**cluster.summary(), "leader_pauses": paused}
+
+
 @scenario("jobs_chaos", network=LOSSY, converge_within=90.0)
 async def jobs_chaos(sim: Simulation) -> Summary:
     """Every fault at random (crashes of masters and workers, partitions, one-way cuts,
-    isolation, a master's disk full for a while) under a steady load of jobs that sleep,
-    fail and get cancelled."""
+    isolation, pauses, slow disks, skewed master clocks, a master's disk full for a while)
+    under a steady load of jobs that sleep, fail and get cancelled."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
     nodes = (*MASTERS, *WORKERS)
-    await cluster.start()
     faults = sim.rng("faults")
+    random_skew(sim, faults, MASTERS, LEASE_S)
+    await cluster.start()
     for _ in range(20):
         await trio.sleep(faults.uniform(0.05, 0.6))
         kind = faults.choice(
             (
                 "crash_master", "crash_worker", "restart", "partition", "oneway", "isolate",
-                "heal", "disk_full",
+                "heal", "disk_full", "pause", "slow_disk",
             )
         )  # fmt: skip
         up_masters, up_workers = cluster.up(MASTERS), cluster.up(WORKERS)
@@ -116,6 +155,10 @@ async def jobs_chaos(sim: Simulation) -> Summary:
             if up_masters:
                 member = cluster.masters[faults.choice(up_masters)]
                 fill_disks(sim, member.name, (member.disk.space, member.history.space), faults)
+        elif kind == "pause":
+            random_pause(sim, faults, nodes, PAUSE_S)
+        elif kind == "slow_disk":
+            random_slow_disk(sim, faults, {m: cluster.masters[m].latency for m in MASTERS})
         else:
             sim.heal()
     await _wind_down(sim, cluster)

@@ -12,6 +12,7 @@ import trio
 
 from actors.raft.core import RaftConfig, Role
 from sim.disk_faults import fill_disks
+from sim.faults import random_pause, random_skew, random_slow_disk
 from sim.harness import Simulation
 from sim.raft_cluster import RaftCluster, random_pick
 from sim.scenarios import Summary, scenario
@@ -176,17 +177,23 @@ async def minority_partition(sim: Simulation) -> Summary:
 @scenario("raft_chaos", network=LOSSY, converge_within=40.0)
 async def raft_chaos(sim: Simulation) -> Summary:
     """Every fault at random over 3 or 5 masters with a steady stream of proposals
-    (crashes, partitions, one-way cuts, isolation, a disk full for a while)."""
+    (crashes, partitions, one-way cuts, isolation, a disk full for a while, pauses, slow
+    disks, skewed clocks)."""
     faults = sim.rng("faults")
     names = THREE if faults.random() < 0.5 else FIVE
     cluster = RaftCluster(sim, names, snapshot_every=200)
+    # Raft counts time in ticks and reads no wall clock: skew must change nothing
+    random_skew(sim, faults, names, lease_s=1.0)
     await cluster.start()
     for _ in range(30):
         await trio.sleep(faults.uniform(0.02, 0.4))
         up = cluster.up()
         kind = faults.choice(
-            ("crash", "restart", "partition", "oneway", "isolate", "heal", "disk_full")
-        )
+            (
+                "crash", "restart", "partition", "oneway", "isolate", "heal", "disk_full",
+                "pause", "slow_disk",
+            )
+        )  # fmt: skip
         if kind == "crash" and len(up) > 1:
             await cluster.crash(faults.choice(up))
         elif kind == "restart" and len(up) < len(names):
@@ -202,6 +209,10 @@ async def raft_chaos(sim: Simulation) -> Summary:
         elif kind == "disk_full":
             name = faults.choice(names)
             fill_disks(sim, name, (cluster.members[name].disk.space,), faults)
+        elif kind == "pause":
+            random_pause(sim, faults, names, longest_s=2.0)
+        elif kind == "slow_disk":
+            random_slow_disk(sim, faults, {n: m.latency for n, m in cluster.members.items()})
         else:
             sim.heal()
     cluster.heal_all()

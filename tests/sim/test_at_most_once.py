@@ -1,0 +1,53 @@
+"""At most one execution per attempt, under pauses: the fence holds, and breaking it is caught.
+
+``leader_pause`` pauses the leader right after it proposes an assignment, so it
+resumes deposed and sends that assignment once a successor commits it; and its
+master-to-worker links now and then deliver a message twice, far apart. A
+worker that ignores the term runs the stale assignment beside the retry the
+successor made (two live leases); one that forgets the attempts it ran runs a
+replayed one again (the new invariant). Whether a seed pauses the leader at
+such a moment depends on timing, so each mutant must be caught within a few
+seeds (the term mutant was on seeds 1 and 2 of 0-5, the memory one on 0-2).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.worker.fence import AttemptFence
+from sim.harness import run_scenario
+from transport.cluster import RunningJob
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_leader_pause_holds(seed: int) -> None:
+    result = run_scenario("leader_pause", seed)
+    assert result.ok, f"{result.violation}\n" + "\n".join(result.trace[-30:])
+    assert result.summary["leader_pauses"] and result.summary["runs"]
+    # the deposed leader did send stale work, and the workers refused it
+    assert any("assignment refused: stale term" in line for line in result.trace)
+
+
+def first_caught(seeds: range) -> str | None:
+    for seed in seeds:
+        result = run_scenario("leader_pause", seed)
+        if result.violation is not None:
+            return result.violation.message
+    return None
+
+
+def test_a_worker_that_ignores_the_term_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AttemptFence, "admits", lambda self, term: True)
+    caught = first_caught(range(1, 4))
+    assert caught is not None and "two live leases" in caught, caught
+
+
+def test_a_worker_that_forgets_the_attempts_it_ran_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def forgets(self: AttemptFence, key: RunningJob) -> bool:
+        return False
+
+    monkeypatch.setattr(AttemptFence, "ran", forgets)
+    caught = first_caught(range(3))
+    assert caught is not None and "started twice" in caught, caught

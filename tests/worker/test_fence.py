@@ -1,0 +1,45 @@
+"""AttemptFence: older terms are refused, an attempt that ran is not run again."""
+
+from __future__ import annotations
+
+from actors.worker.fence import AttemptFence
+from transport.cluster import RunningJob
+
+
+def test_an_assignment_from_an_older_term_is_refused() -> None:
+    fence = AttemptFence()
+    assert fence.admits(3)
+    assert fence.term == 3
+    assert fence.admits(3)  # the same leader again
+    assert not fence.admits(2)
+    assert fence.admits(5)
+    assert not fence.admits(4)
+
+
+def test_a_term_heard_in_a_welcome_or_heartbeat_deposes_older_leaders() -> None:
+    fence = AttemptFence()
+    fence.saw_term(7)
+    fence.saw_term(6)  # a late answer from an older leader does not lower it
+    assert fence.term == 7
+    assert not fence.admits(6)
+    assert not fence.admits(0)  # an assignment stamped by no leader
+    assert fence.admits(7)
+
+
+def test_an_attempt_that_ran_is_remembered_for_its_span_then_forgotten() -> None:
+    fence = AttemptFence()
+    first, second = RunningJob("j1", 1), RunningJob("j2", 1)
+    fence.finished(first, now=10.0, keep_s=2.0)
+    fence.finished(second, now=11.0, keep_s=2.0)
+    assert fence.ran(first) and fence.ran(second)
+    assert not fence.ran(RunningJob("j1", 2))  # the next attempt is another execution
+    fence.finished(RunningJob("j3", 1), now=12.5, keep_s=2.0)
+    assert not fence.ran(first) and fence.ran(second)
+
+
+def test_memory_follows_the_recent_jobs_not_every_job_ever_run() -> None:
+    fence = AttemptFence()
+    for n in range(10_000):
+        fence.finished(RunningJob(f"j{n}", 1), now=n * 0.01, keep_s=1.0)
+    assert len(fence) <= 101
+    assert fence.ran(RunningJob("j9999", 1)) and not fence.ran(RunningJob("j0", 1))
