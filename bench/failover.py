@@ -9,9 +9,11 @@ carry an idempotency key. For each run it reports:
 
 - ``worst_wait_s``: the longest any write waited for its answer among those
   in flight at the fault or sent after it (the promise: under 2 s);
-- ``resumed_s``: from the fault to the first write acknowledged (201) that
-  was sent after it;
-- what the writes were answered (201, or 503 "may still apply"), and whether
+- ``resumed_s``: from the fault to the first write acknowledged that was sent
+  after it;
+- what the writes were answered (201; 200 for a keyed write whose earlier send,
+  moved by the gateway to the new leader, made the job; or 503 "may still
+  apply"), and whether
   the cluster holds more jobs than writes that may have applied (a duplicate);
 - for a pause, writes sent to the leader itself as it freezes and just after:
   each must be answered once it resumes (``frozen_waits_s``, from SIGCONT).
@@ -145,9 +147,15 @@ class Outcome:
         return attrs.asdict(self)
 
 
+# a write the cluster took: made now (201), or its key's job made by an earlier send of
+# the same write that the gateway moved to the new leader (200)
+ACKED = ("201", "200")
+ANSWERS = (*ACKED, "503 may still apply")
+
+
 def _kind(write: Write) -> str:
-    if write.status == 201:
-        return "201"
+    if write.status in (200, 201):
+        return str(write.status)
     if write.status == 503 and "may still apply" in write.error and write.retry_after:
         return "503 may still apply"
     return f"{write.status} {write.error[:80]}"
@@ -191,21 +199,21 @@ def run_once(
         frozen_waits = sorted(w.answered - resumed_at for w in late)
         around = [w for w in writes if w.answered >= at]
         resumed = min(
-            (w.answered - at for w in around if w.sent >= at and w.status == 201),
+            (w.answered - at for w in around if w.sent >= at and w.status in (200, 201)),
             default=float("inf"),
         )
         answers = Counter(_kind(w) for w in writes)
-        bad = sorted(k for k in answers if k not in ("201", "503 may still apply"))
-        acked = sum(1 for w in writes if w.status == 201)
+        bad = sorted(k for k in answers if k not in ANSWERS)
+        acked = sum(answers.get(kind, 0) for kind in ACKED)
         in_doubt = answers.get("503 may still apply", 0)
         jobs = _jobs_in(cluster, acked)
         duplicates = _keyed_twice(cluster, around)
         if duplicates:
             bad.append(f"keys answered with another job when sent again: {duplicates}")
         frozen_answers = Counter(_kind(w) for w in frozen.writes)
-        acked += frozen_answers.get("201", 0)
+        acked += sum(frozen_answers.get(kind, 0) for kind in ACKED)
         in_doubt += frozen_answers.get("503 may still apply", 0)
-        bad += sorted(k for k in frozen_answers if k not in ("201", "503 may still apply"))
+        bad += sorted(k for k in frozen_answers if k not in ANSWERS)
         if not acked <= jobs <= acked + in_doubt:
             bad.append(f"{jobs} jobs for {acked} acknowledged and {in_doubt} in-doubt writes")
         return Outcome(
@@ -244,10 +252,11 @@ def _keyed_twice(cluster: LoopbackCluster, writes: Sequence[Write]) -> int:
     """Keys acknowledged once and answered with a different job when sent again."""
     wrong = 0
     for write in writes:
-        if write.key is None or write.status != 201:
+        if write.key is None or write.status not in (200, 201):
             continue
         again = cluster.post("/api/v1/jobs", {"type": "noop", "idempotency_key": write.key})
-        if again.status_code != 201 or again.json()["id"] != write.job_id:
+        # the same body under the same key: 200 and the job it made
+        if again.status_code != 200 or again.json()["id"] != write.job_id:
             wrong += 1
     return wrong
 

@@ -13,7 +13,9 @@ line rewritten in place on a terminal, a line every ten seeds otherwise.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Sequence
@@ -155,8 +157,16 @@ def main(
     args = _parser().parse_args(argv)
     stream = out if out is not None else sys.stdout
     if args.command == "list":
+        # each description whole, wrapped to the terminal under its own column
+        width = max(shutil.get_terminal_size().columns, 60)
         for name in scenarios.names():
-            print(f"{name:<20} {scenarios.get(name).description}", file=stream)
+            text = textwrap.fill(
+                scenarios.get(name).description,
+                width=width,
+                initial_indent=f"{name:<21}",
+                subsequent_indent=" " * 21,
+            )
+            print(text, file=stream)
         return 0
     try:
         scenario = scenarios.get(args.scenario)

@@ -55,10 +55,10 @@ def scenario(
     def register(body: Body) -> Body:
         if name in _registry and _registry[name].body is not body:
             raise ValueError(f"scenario {name!r} is already registered")
-        doc = (body.__doc__ or "").strip()
-        first_line = doc.splitlines()[0] if doc else ""
+        # the docstring's first paragraph, whole sentences on one line
+        summary = " ".join((body.__doc__ or "").strip().split("\n\n")[0].split())
         _registry[name] = Scenario(
-            name, body, converge_within, time_limit, network or NetConfig(), first_line
+            name, body, converge_within, time_limit, network or NetConfig(), summary
         )
         return body
 

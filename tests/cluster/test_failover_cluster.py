@@ -17,7 +17,8 @@ from bench.failover import Outcome, run_once
 
 def _check(outcome: Outcome) -> None:
     print(outcome.as_dict())
-    # every answer is a 201, or a 503 with Retry-After that says it may still apply;
+    # every answer is a 201 (or 200: a keyed write's job, made by its send the gateway
+    # moved), or a 503 with Retry-After that says it may still apply;
     # keyed writes sent again return their job; no more jobs than writes that may apply
     assert not outcome.bad, outcome.bad
     assert outcome.worst_wait_s < 2.0, outcome

@@ -1,8 +1,12 @@
 """``python -m sim``: a planted bug is caught and replayable, a sweep passes."""
 
 import io
+import os
 import random
+import subprocess
+import sys
 
+from sim import scenarios
 from sim.cli import main
 from sim.harness import Simulation
 from sim.scenarios import Summary, scenario
@@ -95,3 +99,26 @@ def test_an_unknown_scenario_is_a_usage_error() -> None:
     status, lines = cli("run", "--scenario", "no-such-thing")
     assert status == 2
     assert lines == []
+
+
+def test_list_shows_whole_descriptions_wrapped_to_the_terminal() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert done.returncode == 0, done.stderr
+    entries: list[str] = []
+    for line in done.stdout.splitlines():
+        assert len(line) <= 80, line
+        if line.startswith(" "):
+            entries[-1] += " " + line.strip()
+        else:
+            entries.append(line)
+    # (this module registers scenarios of its own, which a fresh process has not)
+    listed = {entry.split()[0] for entry in entries}
+    assert listed == {name for name in scenarios.names() if not name.startswith("test-")}
+    for entry in entries:
+        assert entry.endswith((".", ")")), f"cut mid-sentence: {entry}"
