@@ -118,8 +118,9 @@ def test_leader_paused_five_seconds_under_load_runs_no_attempt_twice(
         finally:
             frozen.send_signal(signal.SIGCONT)
         time.sleep(1.5)
-    # how soon writes resume is measured here, not asserted (another change's business)
     print(f"writes through the other masters resumed {resumed_after:.3f} s into the pause")
+    # a new leader takes writes, and the other masters route to it, within 2 s
+    assert resumed_after < 2.0, resumed_after
     print(f"{len(load.acked)} jobs acknowledged, {load.failed} submits failed")
     assert len(load.acked) > 100, "too little load to prove anything"
 
