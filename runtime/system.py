@@ -141,13 +141,10 @@ class ActorSystem:
         else:
             self._send_remote(to, body, None, corr=corr, reply=True)
 
-    def _send_remote(
+    def _envelope(
         self, target: ActorRef, msg: Message, sender: ActorRef | None, *, corr: int, reply: bool
-    ) -> bool:
-        if self.transport is None:
-            self._dead_letter(target, msg)
-            return False
-        envelope = Envelope(
+    ) -> Envelope:
+        return Envelope(
             src_node=self.node,
             src_name=sender.name if sender is not None else "",
             dst_name=target.name,
@@ -155,6 +152,14 @@ class ActorSystem:
             reply=reply,
             body=msg,
         )
+
+    def _send_remote(
+        self, target: ActorRef, msg: Message, sender: ActorRef | None, *, corr: int, reply: bool
+    ) -> bool:
+        if self.transport is None:
+            self._dead_letter(target, msg)
+            return False
+        envelope = self._envelope(target, msg, sender, corr=corr, reply=reply)
         if self.transport.send(target.node, envelope):
             return True
         self.dropped += 1

@@ -98,15 +98,9 @@ class SimSystem(ActorSystem):
         if not self.paused:
             return super()._send_remote(target, msg, sender, corr=corr, reply=reply)
         # a stopped process sends nothing; what a task had queued leaves on resume
-        envelope = Envelope(
-            src_node=self.node,
-            src_name=sender.name if sender is not None else "",
-            dst_name=target.name,
-            corr=corr,
-            reply=reply,
-            body=msg,
+        self._held.append(
+            (target.node, self._envelope(target, msg, sender, corr=corr, reply=reply))
         )
-        self._held.append((target.node, envelope))
         return True
 
     async def _deliver(self, envelope: Envelope) -> None:

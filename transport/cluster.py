@@ -156,6 +156,10 @@ class GetWorkers(Message):
     pass
 
 
+# what a master answers from its own state, changing nothing: a gateway may ask again
+READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
+
+
 @message("c.linearizable")
 @frozen
 class Linearizable(Message):

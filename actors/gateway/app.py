@@ -56,6 +56,7 @@ from actors.scheduler.lifecycle import JobStatus as Status
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from transport.cluster import (
+    READS,
     CancelJob,
     DeleteJob,
     DiskFull,
@@ -130,7 +131,7 @@ def resendable(msg: Message) -> bool:
     """Whether ``msg`` may be sent again after its first sending went unanswered: a read,
     or a submit whose every job has an idempotency key (the leader answers a repeated
     key with the job it made the first time). Anything else may already have applied."""
-    if isinstance(msg, (Linearizable, GetCluster, GetJob, ListJobs, GetStats, GetWorkers)):
+    if isinstance(msg, (Linearizable, GetCluster, *READS)):
         return True
     return isinstance(msg, SubmitJobs) and all(
         spec.idempotency_key is not None for spec in msg.jobs

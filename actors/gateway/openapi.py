@@ -22,6 +22,11 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A required JSON request body of ``schema``."""
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Bad input: malformed JSON, a wrong type, a value out of range, an unknown field",
@@ -129,12 +134,7 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Submit a job",
                 "security": _BEARER,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/JobSubmit"}}
-                    },
-                },
+                "requestBody": _json_body({"$ref": "#/components/schemas/JobSubmit"}),
                 "responses": {
                     "201": _json({"$ref": "#/components/schemas/Accepted"}, "Committed"),
                     **_errors(400, 401, 403, 408, 413, 503),
@@ -200,26 +200,21 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Submit up to 10,000 jobs in one committed write",
                 "security": _BEARER,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "required": ["jobs"],
-                                "properties": {
-                                    "jobs": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "maxItems": 10000,
-                                        "items": {"$ref": "#/components/schemas/JobSubmit"},
-                                    }
-                                },
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["jobs"],
+                        "properties": {
+                            "jobs": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": 10000,
+                                "items": {"$ref": "#/components/schemas/JobSubmit"},
                             }
-                        }
-                    },
-                },
+                        },
+                    }
+                ),
                 "responses": {
                     "201": _json(
                         {
@@ -241,31 +236,26 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Remove the records of final jobs matching the filters (admin)",
                 "security": _BEARER,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "properties": {
-                                    "status": {
-                                        "description": "a final status or a list of them "
-                                        "(default: every final status)",
-                                        "type": ["string", "array"],
-                                        "items": {"type": "string"},
-                                    },
-                                    "type": {"type": "string", "minLength": 1},
-                                    "before": {
-                                        "description": "finished before: epoch seconds or "
-                                        "ISO 8601 (a bare date is midnight UTC)",
-                                        "type": ["number", "string"],
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "status": {
+                                "description": "a final status or a list of them "
+                                "(default: every final status)",
+                                "type": ["string", "array"],
+                                "items": {"type": "string"},
+                            },
+                            "type": {"type": "string", "minLength": 1},
+                            "before": {
+                                "description": "finished before: epoch seconds or "
+                                "ISO 8601 (a bare date is midnight UTC)",
+                                "type": ["number", "string"],
+                            },
+                        },
+                    }
+                ),
                 "responses": {
                     "200": _json(_DELETED, "Removed"),
                     **_errors(400, 401, 403, 408, 413, 503),
@@ -278,26 +268,21 @@ OPENAPI: dict[str, Any] = {
                 "polls them",
                 "security": _BEARER,
                 "parameters": [_STALE],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "required": ["ids"],
-                                "properties": {
-                                    "ids": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "maxItems": 10000,
-                                        "items": {"type": "string", "minLength": 1},
-                                    }
-                                },
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["ids"],
+                        "properties": {
+                            "ids": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": 10000,
+                                "items": {"type": "string", "minLength": 1},
                             }
-                        }
-                    },
-                },
+                        },
+                    }
+                ),
                 "responses": {
                     "200": _json(
                         {
@@ -418,22 +403,17 @@ OPENAPI: dict[str, Any] = {
         "/auth/login": {
             "post": {
                 "summary": "Exchange a configured user's password for a JWT",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "additionalProperties": False,
-                                "required": ["username", "password"],
-                                "properties": {
-                                    "username": {"type": "string"},
-                                    "password": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["username", "password"],
+                        "properties": {
+                            "username": {"type": "string"},
+                            "password": {"type": "string"},
+                        },
+                    }
+                ),
                 "responses": {
                     "200": _json(
                         {

@@ -59,6 +59,7 @@ from runtime.storage import Storage
 from runtime.storage.history import History, pack_row
 from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
+    READS,
     AssignJobs,
     CancelJob,
     CancelRunning,
@@ -151,7 +152,6 @@ def encode_cursor(seq: int) -> str:
     return f"s{seq:x}"
 
 
-READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
 WRITES = (
     SubmitJobs,
     CancelJob,
@@ -700,12 +700,7 @@ class MasterActor(Actor):
         if isinstance(msg, GetJob):
             job = self.jobs.job(msg.id)
             if job is not None:
-                view = job_view(job)
-                if job.status is Status.PENDING and not self.jobs.serves(job.type):
-                    view["waiting_for"] = (
-                        f"a worker that handles type {job.type!r} (none is connected)"
-                    )
-                reply.resolve(_json(view))
+                reply.resolve(_json(job_view(job, self.jobs)))
             else:
                 self._spawn(self._get_final(msg.id, reply), reply)
         elif isinstance(msg, GetJobs):
@@ -735,7 +730,7 @@ class MasterActor(Actor):
         record = await self.history.get(job_id)
         job = self.jobs.job(job_id)  # it may have been retried meanwhile
         if job is not None:
-            reply.resolve(_json(job_view(job)))
+            reply.resolve(_json(job_view(job, self.jobs)))
         else:
             reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
 
@@ -756,7 +751,7 @@ class MasterActor(Actor):
             job = self.jobs.job(job_id)
             record = found.get(job_id)
             if job is not None:
-                jobs.append(job_view(job))
+                jobs.append(job_view(job, self.jobs))
             elif record is not None:
                 jobs.append(record_view(record))
             else:

@@ -49,8 +49,12 @@ def record_view(record: JobRecord) -> dict[str, object]:
     }
 
 
-def job_view(job: Job) -> dict[str, object]:
-    return record_view(job.record(0))
+def job_view(job: Job, sm: JobStateMachine) -> dict[str, object]:
+    """A live job; a pending one no worker of ``sm`` takes says what it waits for."""
+    view = record_view(job.record(0))
+    if job.status is JobStatus.PENDING and not sm.serves(job.type):
+        view["waiting_for"] = f"a worker that handles type {job.type!r} (none is connected)"
+    return view
 
 
 def worker_view(

@@ -7,6 +7,8 @@ to end final on one agreed job table.
 
 from __future__ import annotations
 
+import random
+
 import trio
 
 from sim.disk_faults import fill_disks
@@ -59,6 +61,18 @@ async def worker_crash(sim: Simulation) -> Summary:
     return {**cluster.summary(), "worker_crashes": crashed}
 
 
+async def _just_after_an_assignment(cluster: JobCluster, faults: random.Random) -> str | None:
+    """Wait for a leader to propose an assignment, then a drawn moment more (0: before
+    the batch can commit; later: committed, perhaps sent and running); the leader then."""
+    await cluster.wait_for_leader()
+    await trio.sleep(faults.uniform(0.2, 0.5))
+    cluster.observer.assign_proposed = event = trio.Event()
+    with trio.move_on_after(2.0):
+        await event.wait()
+    await trio.sleep(faults.choice((0.0, 0.0, 0.003, 0.01, 0.05)))
+    return cluster.leader()
+
+
 @scenario("leader_crash_assign", network=LAN, converge_within=60.0)
 async def leader_crash_assign(sim: Simulation) -> Summary:
     """The leader dies right after proposing an assignment: before it commits, or after it
@@ -68,14 +82,7 @@ async def leader_crash_assign(sim: Simulation) -> Summary:
     faults = sim.rng("faults")
     crashed = 0
     for _ in range(6):
-        leader = await cluster.wait_for_leader()
-        await trio.sleep(faults.uniform(0.2, 0.5))
-        cluster.observer.assign_proposed = event = trio.Event()
-        with trio.move_on_after(2.0):
-            await event.wait()
-        # 0: before the batch can commit; later: committed, the worker may be running it
-        await trio.sleep(faults.choice((0.0, 0.0, 0.003, 0.01, 0.05)))
-        leader = cluster.leader()
+        leader = await _just_after_an_assignment(cluster, faults)
         if leader is not None:
             await cluster.crash(leader)
             crashed += 1
@@ -99,14 +106,7 @@ async def leader_pause(sim: Simulation) -> Summary:
     faults = sim.rng("faults")
     paused = 0
     for _ in range(6):
-        await cluster.wait_for_leader()
-        await trio.sleep(faults.uniform(0.2, 0.5))
-        cluster.observer.assign_proposed = event = trio.Event()
-        with trio.move_on_after(2.0):
-            await event.wait()
-        # 0: before the batch can commit; later: committed, perhaps already sent
-        await trio.sleep(faults.choice((0.0, 0.0, 0.003, 0.01, 0.05)))
-        leader = cluster.leader()
+        leader = await _just_after_an_assignment(cluster, faults)
         if leader is not None:
             seconds = faults.uniform(0.5, PAUSE_S)
             sim.pause(leader, seconds)

@@ -227,6 +227,8 @@ async def test_a_job_no_worker_handles_says_what_it_waits_for(
         job = (await c.get(f"/api/v1/jobs/{ids[0]}")).json()
         assert job["status"] == "pending"
         assert job["waiting_for"] == "a worker that handles type 'resize' (none is connected)"
+        many = (await c.post("/api/v1/jobs/status", json={"ids": ids})).json()["jobs"]
+        assert [j["waiting_for"] for j in many] == [job["waiting_for"]] * 2, "both reads say so"
         served = (await c.post("/api/v1/jobs", json={"type": "noop"})).json()["id"]
         assert "waiting_for" not in await wait_status(api, served, "succeeded")
         # the leader's log says so once for the type, however many jobs wait

@@ -7,6 +7,7 @@ from transport.cluster import (
     CancelJob,
     GetCluster,
     GetJob,
+    GetJobs,
     JobSpec,
     Linearizable,
     PurgeJobs,
@@ -21,6 +22,7 @@ def spec(key: str | None) -> JobSpec:
 def test_reads_and_fully_keyed_submits_are_sent_again_anything_else_is_in_doubt() -> None:
     assert resendable(Linearizable(GetJob("j")))
     assert resendable(GetCluster())
+    assert resendable(GetJobs(("j", "k")))  # a stale read of many jobs, as a waiter polls
     assert resendable(SubmitJobs((spec("a"), spec("b"))))
     # one job without a key could be made twice
     assert not resendable(SubmitJobs((spec("a"), spec(None))))

@@ -331,7 +331,7 @@ def test_same_log_same_state_and_snapshots_restore(steps: list[tuple[str, int]])
         for state in ("pending", "scheduled", "running"):
             assert by_status.get(state, 0) == live.get(job_type, {}).get(state, 0)
     assert [j.id for j in a.due_jobs({"noop"}, 100)] == [j.id for j in c.due_jobs({"noop"}, 100)]
-    assert [job_view(j) for j in a.jobs.values()] == [job_view(c.jobs[i]) for i in a.jobs]
+    assert [job_view(j, a) for j in a.jobs.values()] == [job_view(c.jobs[i], c) for i in a.jobs]
 
 
 def test_pending_jobs_memory_is_well_under_the_budget() -> None:
