@@ -11,6 +11,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from transport.codec import Message, message
+from transport.job_options import JobOptions
 
 # -- client requests (gateway -> master; a follower forwards writes to the leader) --
 
@@ -25,6 +26,8 @@ class JobSpec(Message):
     timeout_s: float | None
     run_at: float | None
     idempotency_key: str | None
+    # dependencies, uniqueness, retry policy (appended with a default: older frames read)
+    options: JobOptions | None = None
 
 
 @message("c.submit")

@@ -19,6 +19,7 @@ from attrs import frozen
 
 from transport.cluster import RunningJob
 from transport.codec import Message, message
+from transport.job_options import JobOptions
 from transport.records import JobRecord
 
 
@@ -33,6 +34,7 @@ class NewJob(Message):
     timeout_s: float | None
     run_at: float | None
     idempotency_key: str | None
+    options: JobOptions | None = None
 
 
 @message("j.submit")

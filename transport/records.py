@@ -13,6 +13,7 @@ from typing import Any
 from attrs import define, frozen
 
 from transport.codec import Message, message
+from transport.job_options import JobOptions
 
 __all__ = ["RECORD_FIELDS", "JobQuery", "JobRecord", "record_row"]
 
@@ -48,6 +49,8 @@ class JobRecord(Message):
     # each failed attempt, packed (actors.scheduler.attempt_log); last, with a default,
     # so rows written before it existed still read
     attempts_log: bytes = b""
+    # what the job asked for beyond one run (transport.job_options); None for most jobs
+    options: JobOptions | None = None
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(a.name for a in JobRecord.__attrs_attrs__)

@@ -166,6 +166,7 @@ def _spec(job: JobRequest) -> JobSpec:
         timeout_s=job.timeout_s,
         run_at=job.run_at,
         idempotency_key=job.idempotency_key,
+        options=job.options,
     )
 
 

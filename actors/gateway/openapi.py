@@ -73,7 +73,16 @@ _JOB_SUBMIT: dict[str, Any] = {
 }
 _STATUS = {
     "type": "string",
-    "enum": ["pending", "scheduled", "running", "succeeded", "failed", "dead", "cancelled"],
+    "enum": [
+        "pending",
+        "scheduled",
+        "blocked",
+        "running",
+        "succeeded",
+        "failed",
+        "dead",
+        "cancelled",
+    ],
 }
 _ACCEPTED = {
     "type": "object",

@@ -16,6 +16,7 @@ from attrs import frozen
 
 from actors.payload_rules import payload_problem
 from runtime.storage.history import FINAL_STATUSES
+from transport.job_options import PARENT_FAILURE_RULES, JobOptions, RetryPolicy
 
 DEFAULT_PRIORITY = 5
 DEFAULT_MAX_RETRIES = 3
@@ -31,8 +32,18 @@ _FIELDS = frozenset(
         "delay_s",
         "run_at",
         "idempotency_key",
+        "depends_on",
+        "on_parent_failure",
+        "unique_key",
+        "retry",
     }
 )
+# a batch's jobs may also name themselves, for their siblings' depends_on
+_BATCH_FIELDS = _FIELDS | {"ref"}
+_RETRY_FIELDS = ("max_retries", "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes")
+MAX_PARENTS = 1000
+# a reference to a sibling in the same batch, in depends_on
+REF_PREFIX = "ref:"
 
 
 class BadRequest(ValueError):
@@ -49,6 +60,9 @@ class JobRequest:
     # absolute epoch seconds, or None to run as soon as possible
     run_at: float | None
     idempotency_key: str | None
+    options: JobOptions | None = None
+    # the job's name among its batch's siblings ("ref:<name>" in their depends_on)
+    ref: str | None = None
 
 
 def _number(value: Any, name: str, *, minimum: float, exclusive: bool = False) -> float:
@@ -142,14 +156,79 @@ def parse_purge(body: Any) -> PurgeRequest:
     )
 
 
-def parse_job(body: Any, now: float) -> JobRequest:
-    """Check one job object; ``now`` (epoch seconds) turns ``delay_s`` into ``run_at``."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a job must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - _FIELDS)
+def _key(value: Any, name: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value or len(value) > 200):
+        raise BadRequest(f"{name} must be a non-empty string of at most 200 characters")
+    return value
+
+
+def _retry(value: Any) -> tuple[int | None, RetryPolicy | None]:
+    """``{"max_retries", "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes"}``,
+    every field optional: (max_retries, the rest as a policy)."""
+    if value is None:
+        return None, None
+    if not isinstance(value, Mapping):
+        raise BadRequest(f"retry must be a JSON object, got {type(value).__name__}")
+    unknown = sorted(set(value) - set(_RETRY_FIELDS))
     if unknown:
         raise BadRequest(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}"
+            f"unknown retry field(s) {', '.join(unknown)}; allowed: {', '.join(_RETRY_FIELDS)}"
+        )
+    max_retries = value.get("max_retries")
+    if max_retries is not None:
+        max_retries = _integer(max_retries, "retry.max_retries", 0, 1000)
+
+    def seconds(name: str, *, minimum: float = 0.0) -> float | None:
+        got = value.get(name)
+        return None if got is None else _number(got, f"retry.{name}", minimum=minimum)
+
+    jitter = seconds("jitter")
+    if jitter is not None and jitter > 1:
+        raise BadRequest(f"retry.jitter must be a fraction from 0 to 1, got {jitter!r}")
+    codes = value.get("no_retry_exit_codes", [])
+    if not isinstance(codes, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) and -255 <= c <= 255 for c in codes
+    ):
+        raise BadRequest(
+            f"retry.no_retry_exit_codes must be a list of exit codes (integers), got {codes!r}"
+        )
+    policy = RetryPolicy(
+        seconds("base_s"),
+        seconds("multiplier", minimum=1.0),
+        seconds("cap_s"),
+        jitter,
+        tuple(sorted(set(codes))),
+    )
+    return max_retries, (None if policy == RetryPolicy() else policy)
+
+
+def _depends_on(value: Any, batch: bool) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+        raise BadRequest(f"depends_on must be a list of job ids, got {value!r}")
+    if len(value) > MAX_PARENTS:
+        raise BadRequest(f"depends_on names at most {MAX_PARENTS} jobs, got {len(value)}")
+    if not batch:
+        refs = [p for p in value if p.startswith(REF_PREFIX)]
+        if refs:
+            raise BadRequest(
+                f"depends_on may name {refs[0]!r} only in a batch (POST /api/v1/jobs/batch), "
+                "where a sibling has that ref"
+            )
+    return tuple(dict.fromkeys(value))
+
+
+def parse_job(body: Any, now: float, *, batch: bool = False) -> JobRequest:
+    """Check one job object; ``now`` (epoch seconds) turns ``delay_s`` into ``run_at``.
+    In a ``batch``, a job may carry a ``ref`` and name its siblings' refs."""
+    if not isinstance(body, Mapping):
+        raise BadRequest(f"a job must be a JSON object, got {type(body).__name__}")
+    allowed = _BATCH_FIELDS if batch else _FIELDS
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
     job_type = body.get("type")
     if not isinstance(job_type, str) or not job_type or len(job_type) > 200:
@@ -175,10 +254,35 @@ def parse_job(body: Any, now: float) -> JobRequest:
         run_at = now + _number(body["delay_s"], "delay_s", minimum=0)
     elif body.get("run_at") is not None:
         run_at = _run_at(body["run_at"])
-    key = body.get("idempotency_key")
-    if key is not None and (not isinstance(key, str) or not key or len(key) > 200):
-        raise BadRequest("idempotency_key must be a non-empty string of at most 200 characters")
-    return JobRequest(job_type, dict(payload), priority, max_retries, timeout_s, run_at, key)
+    key = _key(body.get("idempotency_key"), "idempotency_key")
+    policy_retries, policy = _retry(body.get("retry"))
+    if policy_retries is not None:
+        if "max_retries" in body and body["max_retries"] != policy_retries:
+            raise BadRequest("give max_retries or retry.max_retries, not two different values")
+        max_retries = policy_retries
+    rule = body.get("on_parent_failure", "fail")
+    if rule not in PARENT_FAILURE_RULES:
+        raise BadRequest(
+            f"on_parent_failure must be one of {', '.join(PARENT_FAILURE_RULES)}, got {rule!r}"
+        )
+    options = JobOptions(
+        depends_on=_depends_on(body.get("depends_on"), batch),
+        on_parent_failure=rule,
+        unique_key=_key(body.get("unique_key"), "unique_key"),
+        retry=policy,
+    )
+    ref = _key(body.get("ref"), "ref")
+    return JobRequest(
+        job_type,
+        dict(payload),
+        priority,
+        max_retries,
+        timeout_s,
+        run_at,
+        key,
+        None if options == JobOptions() else options,
+        ref,
+    )
 
 
 def parse_batch(body: Any, now: float) -> list[JobRequest]:
@@ -192,7 +296,7 @@ def parse_batch(body: Any, now: float) -> list[JobRequest]:
     parsed = []
     for i, job in enumerate(jobs):
         try:
-            parsed.append(parse_job(job, now))
+            parsed.append(parse_job(job, now, batch=True))
         except BadRequest as exc:
             raise BadRequest(f"jobs[{i}]: {exc}") from None
     return parsed

@@ -395,6 +395,7 @@ class MasterActor(Actor):
                 s.timeout_s,
                 s.run_at,
                 s.idempotency_key,
+                s.options,
             )
             for s in msg.jobs
         )

@@ -11,6 +11,8 @@ __all__ = ["TERMINAL", "IllegalTransition", "JobStatus", "WorkerState", "transit
 class JobStatus(enum.Enum):
     PENDING = "pending"
     SCHEDULED = "scheduled"
+    # waiting for the jobs it depends on to be final
+    BLOCKED = "blocked"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -35,6 +37,8 @@ _W = WorkerState
 TRANSITIONS: dict[enum.Enum, frozenset[enum.Enum]] = {
     _J.PENDING: frozenset({_J.RUNNING, _J.CANCELLED}),
     _J.SCHEDULED: frozenset({_J.PENDING, _J.CANCELLED}),
+    # parents final: due now, due later, skipped, or failed with a parent
+    _J.BLOCKED: frozenset({_J.PENDING, _J.SCHEDULED, _J.CANCELLED, _J.FAILED, _J.DEAD}),
     # a failed run goes back to pending or scheduled (backoff), or ends dead or failed
     _J.RUNNING: frozenset(
         {_J.SUCCEEDED, _J.PENDING, _J.SCHEDULED, _J.FAILED, _J.DEAD, _J.CANCELLED}

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from transport.commands import NewJob
+from transport.job_options import JobOptions
 from transport.records import RECORD_FIELDS, JobRecord
 
 __all__ = ["JOB_FIELDS", "BodyLike", "Job", "Worker", "same_body"]
@@ -34,6 +35,8 @@ class BodyLike(Protocol):
     def max_retries(self) -> int: ...
     @property
     def timeout_s(self) -> float | None: ...
+    @property
+    def options(self) -> JobOptions | None: ...
 
 
 def same_body(a: BodyLike, b: BodyLike) -> bool:
@@ -45,6 +48,7 @@ def same_body(a: BodyLike, b: BodyLike) -> bool:
         and a.priority == b.priority
         and a.max_retries == b.max_retries
         and a.timeout_s == b.timeout_s
+        and a.options == b.options
     )
 
 
@@ -72,6 +76,7 @@ class Job:
         self.updated_at = now
         self.last_reason = ""
         self.attempts_log = b""
+        self.options = spec.options
 
     @property
     def due(self) -> float:
@@ -100,6 +105,7 @@ class Job:
             self.updated_at,
             finished_index,
             self.attempts_log,
+            self.options,
         )
 
     @classmethod

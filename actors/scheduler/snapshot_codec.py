@@ -27,6 +27,8 @@ import msgpack
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from actors.scheduler.records import JOB_FIELDS, Job, Worker
 from actors.scheduler.state import JobStateMachine, Retention
+from transport.codec import decode, encode
+from transport.job_options import JobOptions
 
 __all__ = [
     "FORMAT",
@@ -40,6 +42,9 @@ __all__ = [
 FORMAT = 2
 ROWS_PER_PIECE = 500
 _STATUS = "status"
+_OPTIONS = "options"
+# the fields appended to a job row since format 2 began, with the values older rows mean
+_LATER_DEFAULTS = (b"", None)  # attempts_log, options
 # what a piece after the header holds
 _KEYS, _JOBS = "k", "j"
 
@@ -85,12 +90,20 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         job = by_seq.get(seq)
         if job is None:
             continue
-        rows.append([getattr(job, f) if f != _STATUS else job.status._value_ for f in JOB_FIELDS])
+        rows.append([_cell(job, f) for f in JOB_FIELDS])
         if len(rows) >= rows_per_piece:
             yield msgpack.packb([_JOBS, rows], use_bin_type=True)
             rows = []
     if rows:
         yield msgpack.packb([_JOBS, rows], use_bin_type=True)
+
+
+def _cell(job: Job, field: str) -> Any:
+    if field == _STATUS:
+        return job.status._value_
+    if field == _OPTIONS:
+        return None if job.options is None else encode(job.options)
+    return getattr(job, field)
 
 
 def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
@@ -163,11 +176,17 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:
     job = Job.__new__(Job)
-    if len(row) == len(JOB_FIELDS) - 1:
-        row = [*row, b""]  # written before attempts were logged
+    missing = len(JOB_FIELDS) - len(row)
+    if 0 < missing <= len(_LATER_DEFAULTS):  # written before those fields existed
+        row = [*row, *_LATER_DEFAULTS[-missing:]]
     for name, value in zip(JOB_FIELDS, row, strict=True):
         setattr(job, name, value)
     job.status = JobStatus(job.status)
+    packed: Any = job.options
+    if packed is not None:  # the row holds the options encoded
+        options = decode(packed)
+        assert isinstance(options, JobOptions), type(options)
+        job.options = options
     sm._add(job)
     if job.status is JobStatus.PENDING:
         sm.queue.push(job.id, job.type, job.priority, job.due, job.seq)

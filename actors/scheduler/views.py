@@ -15,9 +15,12 @@ from actors.scheduler.attempt_log import entries
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from actors.scheduler.records import Job, Worker
 from actors.scheduler.state import JobStateMachine
+from transport.job_options import JobOptions
 from transport.records import JobRecord
 
-__all__ = ["job_view", "record_view", "stats_view", "worker_view"]
+_NO_OPTIONS = JobOptions()
+
+__all__ = ["job_view", "options_view", "record_view", "stats_view", "worker_view"]
 
 
 def _unpack(data: bytes) -> Any:
@@ -46,6 +49,31 @@ def record_view(record: JobRecord) -> dict[str, object]:
         "started_at": record.started_at,
         "finished_at": record.finished_at,
         "updated_at": record.updated_at,
+        **options_view(record.options, record.max_retries),
+    }
+
+
+def options_view(options: JobOptions | None, max_retries: int) -> dict[str, object]:
+    """The fields a job has whether or not it asked for anything beyond one run."""
+    if options is None:
+        options = _NO_OPTIONS
+    policy = options.retry
+    return {
+        "depends_on": list(options.depends_on),
+        "on_parent_failure": options.on_parent_failure,
+        "unique_key": options.unique_key,
+        "retry": None
+        if policy is None
+        else {
+            "max_retries": max_retries,
+            "base_s": policy.base_s,
+            "multiplier": policy.multiplier,
+            "cap_s": policy.cap_s,
+            "jitter": policy.jitter,
+            "no_retry_exit_codes": list(policy.no_retry_exit_codes),
+        },
+        "schedule": options.schedule,
+        "scheduled_for": options.scheduled_for,
     }
 
 

@@ -47,9 +47,10 @@ import msgpack
 import trio
 
 from runtime.storage.full import StorageFull, as_storage_full
-from transport.codec import packer
+from transport.codec import decode, encode, packer
 from transport.commands import PurgeCmd, RetainCmd
 from transport.commands import removes as removes_record
+from transport.job_options import JobOptions
 from transport.records import JobQuery, JobRecord
 
 __all__ = [
@@ -132,6 +133,7 @@ class RecordLike(Protocol):
     finished_at: float | None
     updated_at: float
     attempts_log: bytes
+    options: JobOptions | None
 
 
 def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
@@ -152,6 +154,7 @@ def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
             r.started_at,
             r.updated_at,
             r.attempts_log,
+            None if r.options is None else encode(r.options),
         )
     )
     return (
@@ -187,8 +190,10 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         last_reason,
         started_at,
         updated_at,
-        *attempts_log,  # absent from rows written before attempts were logged
+        *later,  # absent from rows written before attempts were logged, or options kept
     ) = msgpack.unpackb(body, raw=False)
+    attempts_log = later[0] if later else b""
+    options = _options(later[1]) if len(later) > 1 and later[1] is not None else None
     return JobRecord(
         seq,
         job_id,
@@ -210,8 +215,15 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         finished_at,
         updated_at,
         finished_index,
-        *attempts_log,
+        attempts_log,
+        options,
     )
+
+
+def _options(data: bytes) -> JobOptions:
+    options = decode(data)
+    assert isinstance(options, JobOptions), type(options)
+    return options
 
 
 def removes(op: Op, record: JobRecord) -> bool:

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.gateway.validation import BadRequest, JobRequest, parse_batch, parse_job
+from transport.job_options import JobOptions, RetryPolicy
 
 NOW = 1_800_000_000.0
 
@@ -116,3 +117,53 @@ def test_any_json_is_accepted_or_rejected_cleanly(body: Any) -> None:
         return
     assert 0 <= job.priority <= 9 and job.max_retries >= 0
     assert job.timeout_s is None or job.timeout_s > 0
+
+
+def test_workflow_fields_become_options() -> None:
+    job = parse_job(
+        {
+            "type": "noop",
+            "depends_on": ["a", "b", "a"],
+            "on_parent_failure": "skip",
+            "unique_key": "nightly",
+            "retry": {"max_retries": 7, "base_s": 2, "no_retry_exit_codes": [3, 1]},
+        },
+        0.0,
+    )
+    assert job.max_retries == 7
+    assert job.options == JobOptions(
+        depends_on=("a", "b"),
+        on_parent_failure="skip",
+        unique_key="nightly",
+        retry=RetryPolicy(base_s=2.0, no_retry_exit_codes=(1, 3)),
+    )
+    assert parse_job({"type": "noop"}, 0.0).options is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"depends_on": "a"}, "depends_on must be a list of job ids"),
+        ({"depends_on": ["ref:x"]}, "only in a batch"),
+        ({"on_parent_failure": "maybe"}, "on_parent_failure must be one of fail, skip, run"),
+        ({"unique_key": ""}, "unique_key must be a non-empty string"),
+        ({"retry": {"tries": 3}}, "unknown retry field(s) tries"),
+        ({"retry": {"jitter": 2}}, "retry.jitter must be a fraction"),
+        ({"retry": {"multiplier": 0.5}}, "retry.multiplier must be at least 1"),
+        ({"retry": {"no_retry_exit_codes": ["1"]}}, "retry.no_retry_exit_codes must be a list"),
+        ({"max_retries": 2, "retry": {"max_retries": 3}}, "not two different values"),
+        ({"ref": "a"}, "unknown field(s) ref"),
+    ],
+)
+def test_bad_workflow_fields_say_what_is_wrong(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadRequest) as err:
+        parse_job({"type": "noop", **body}, 0.0)
+    assert message in str(err.value)
+
+
+def test_a_batch_job_may_carry_a_ref() -> None:
+    jobs = parse_batch(
+        {"jobs": [{"type": "noop", "ref": "a"}, {"type": "noop", "depends_on": ["ref:a"]}]}, 0.0
+    )
+    assert jobs[0].ref == "a"
+    assert jobs[1].options == JobOptions(depends_on=("ref:a",))

@@ -30,6 +30,7 @@ from runtime.storage.history_sqlite import (
     SqliteHistory,
 )
 from transport.commands import PurgeCmd, RetainCmd
+from transport.job_options import JobOptions, RetryPolicy
 from transport.records import JobQuery, JobRecord
 
 
@@ -375,7 +376,23 @@ def test_a_record_keeps_its_attempt_log_and_old_rows_still_read() -> None:
     logged = attrs.evolve(record(1, status="dead"), attempts_log=log)
     row = pack_row(logged, logged.status, logged.finished_index)
     assert unpack_row(row) == logged
-    # a row written before attempts were logged: its body lacks the last element
-    body = msgpack.unpackb(row[-1], raw=False)[:-1]
-    old = (*row[:-1], msgpack.packb(body, use_bin_type=True))
-    assert unpack_row(old) == attrs.evolve(logged, attempts_log=b"")
+    # a row written before jobs had options, and one before attempts were logged: the
+    # body lacks its last element, or its last two
+    body = msgpack.unpackb(row[-1], raw=False)
+    before_options = (*row[:-1], msgpack.packb(body[:-1], use_bin_type=True))
+    assert unpack_row(before_options) == logged
+    before_log = (*row[:-1], msgpack.packb(body[:-2], use_bin_type=True))
+    assert unpack_row(before_log) == attrs.evolve(logged, attempts_log=b"")
+
+
+def test_a_record_keeps_its_options() -> None:
+    options = JobOptions(
+        depends_on=("a", "b"),
+        on_parent_failure="skip",
+        unique_key="nightly",
+        retry=RetryPolicy(base_s=2.0, no_retry_exit_codes=(3,)),
+        schedule="hourly",
+        scheduled_for=3600.0,
+    )
+    kept = attrs.evolve(record(1, status="succeeded"), options=options)
+    assert unpack_row(pack_row(kept, kept.status, kept.finished_index)) == kept
