@@ -247,6 +247,11 @@ def add_submit_parser(sub: Any) -> None:
     p.add_argument("--inflight", type=int, default=64, help="native calls in flight")
     p.add_argument("--connections", type=int, default=32, help="HTTP keep-alive connections")
     p.add_argument("--no-http", dest="http", action="store_false", help="the native side only")
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also drive hypercorn with nothing behind it (raw ASGI, and Starlette)",
+    )
     p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
@@ -259,16 +264,20 @@ def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
         print(json.dumps(result))
         return result
     table = Table(title="bench submit: acknowledged single submits on a dev node")
-    table.add_column("protocol")
+    table.add_column("protocol", no_wrap=True)
     table.add_column("connections", justify="right")
     table.add_column("in flight", justify="right")
     table.add_column("submits/s", justify="right")
+    table.add_column("server CPU µs each", justify="right")
+    table.add_column("client CPU µs each", justify="right")
     for name, figure in result.items():
         table.add_row(
             name,
             str(figure["connections"]),
             str(figure["inflight"]),
             f"{figure['submits_per_s']:,}",
+            str(figure["server_cpu_us"]),
+            str(figure["client_cpu_us"]),
         )
     Console().print(table)
     return result

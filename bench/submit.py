@@ -14,22 +14,31 @@ acknowledges them (an answer means the job is committed):
 Each side first runs a warm-up (``jobs``, at most 1,000 submits), then is
 timed over ``jobs`` submits.
 The load generator shares the machine's cores with the node, as a client on
-the same box would.
+the same box would. Each figure also says how much CPU the node and this
+process spent per submit while timed, which tells a bound by CPU (one of
+them near a core's worth) from a bound by the round trip.
+
+With ``ceiling`` the same HTTP client also drives hypercorn with nothing
+behind it (:mod:`bench.bare_http`), for the ceiling of HTTP submits here.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import attrs
 import trio
 
-from bench.loopback import LoopbackCluster
+from bench.bare_http import KINDS, serve_bare
+from bench.loopback import LoopbackCluster, free_ports
 from client import AsyncClient
 
 __all__ = ["SubmitOptions", "run_submit"]
@@ -43,6 +52,7 @@ class SubmitOptions:
     inflight: int = 64
     connections: int = 32
     http: bool = True
+    ceiling: bool = False
     data: Path | None = None
 
 
@@ -65,6 +75,28 @@ async def _drive(total: int, concurrency: int, submit: Callable[[], Awaitable[No
 def _figure(total: int, seconds: float, **shape: int) -> dict[str, Any]:
     return {"submits": total, "seconds": round(seconds, 3),
             "submits_per_s": round(total / seconds), **shape}  # fmt: skip
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system, every thread) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextmanager
+def _cpu(server_pid: int, figure: dict[str, Any]) -> Iterator[None]:
+    """Add the server's and this process's CPU microseconds per submit to ``figure``
+    (warm-up included, as both ran on the same processes)."""
+    server, own = _process_cpu_s(server_pid), _own_cpu_s()
+    yield
+    calls = figure["submits"] + min(WARM_UP_MAX, figure["submits"])
+    figure["server_cpu_us"] = round(1e6 * (_process_cpu_s(server_pid) - server) / calls)
+    figure["client_cpu_us"] = round(1e6 * (_own_cpu_s() - own) / calls)
 
 
 async def _native(port: int, options: SubmitOptions) -> dict[str, Any]:
@@ -137,24 +169,48 @@ async def _http(url: str, options: SubmitOptions) -> dict[str, Any]:
                    connections=options.connections)  # fmt: skip
 
 
+def _timed(pid: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    figure: dict[str, Any] = {}
+    with _cpu(pid, figure):
+        figure.update(run())
+    return figure
+
+
 def run_submit(
     options: SubmitOptions, progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
     root = options.data or Path(tempfile.mkdtemp(prefix="podium-submit-"))
+    result: dict[str, Any] = {}
     try:
         with LoopbackCluster(root, single=True, capacity=256) as cluster:
             progress("starting a dev node")
             cluster.start(timeout=120)
             port = cluster.raft_ports[0]
-            http = cluster.masters["m1"].http
-            assert http is not None
+            node = cluster.masters["m1"]
+            assert node.http is not None and node.proc is not None
+            http, pid = node.http, node.proc.pid
             progress(f"native: {options.jobs} submits, {options.inflight} in flight")
-            result = {"native": trio.run(_native, port, options)}
+            result["native"] = _timed(pid, lambda: trio.run(_native, port, options))
             if options.http:
                 progress(f"http: {options.jobs} submits on {options.connections} connections")
-                result["http"] = trio.run(_http, http, options)
+                result["http"] = _timed(pid, lambda: trio.run(_http, http, options))
             cluster.stop()
     finally:
         if options.data is None:
             shutil.rmtree(root, ignore_errors=True)
+    if options.ceiling:
+        for kind in KINDS:
+            progress(f"bare hypercorn ({kind}): {options.jobs} requests")
+            result[f"bare-{kind}"] = _bare(kind, options)
     return result
+
+
+def _bare(kind: str, options: SubmitOptions) -> dict[str, Any]:
+    (port,) = free_ports(1)
+    server = serve_bare(kind, port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        return _timed(server.pid, lambda: trio.run(_http, url, options))
+    finally:
+        server.kill()
+        server.wait()

@@ -55,6 +55,7 @@ from transport.client_wire import (
     SubmitBatchOp,
     SubmitOp,
     WorkersOp,
+    resent,
 )
 from transport.codec import Message, packer
 
@@ -133,7 +134,8 @@ class _Calls:
     @staticmethod
     def submit(body: Mapping[str, Any]) -> Call:
         job = with_key(body)
-        op = SubmitOp(packer().pack(job))
+        # a key made here names no job yet: its first sending needs no lookup
+        op = SubmitOp(packer().pack(job), fresh=body.get("idempotency_key") is None)
         return Call("POST", "/api/v1/jobs", body=job, op=op, repeatable=True)
 
     @staticmethod
@@ -341,14 +343,14 @@ class _Base:
             self._rng,
         )
 
-    def _op(self, call: Call) -> Message:
+    def _op(self, call: Call, attempts: Attempts) -> Message:
         if call.op is None:
             raise PodiumError(
                 400,
                 f"{call.method} {call.path} is not in the native protocol: use the master's "
                 "HTTP address for it (a token from POST /auth/login works on both)",
             )
-        return call.op
+        return call.op if attempts.failures == 0 else resent(call.op)
 
     def _request(self, call: Call, base: str, timeout: float) -> dict[str, Any]:
         """The httpx ``request`` arguments for ``call`` to ``base``, the same for both."""
@@ -456,7 +458,8 @@ class Client(_Base):
         timeout = attempts.timeout(time.monotonic())
         if self._loop is not None and self.native is not None:
             try:
-                return self._loop.run(self._native_call, self.native, call, timeout)
+                op = self._op(call, attempts)
+                return self._loop.run(self._native_call, self.native, op, call, timeout)
             except PodiumError as exc:
                 raise self._native_failure(exc) from None
         index = attempts.index
@@ -473,8 +476,10 @@ class Client(_Base):
         except PodiumError:
             return None
 
-    async def _native_call(self, native: NativeClient, call: Call, timeout: float) -> Any:
-        return await native.call(self._op(call), repeatable=call.repeatable, timeout=timeout)
+    async def _native_call(
+        self, native: NativeClient, op: Message, call: Call, timeout: float
+    ) -> Any:
+        return await native.call(op, repeatable=call.repeatable, timeout=timeout)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
         """Submit one job; returns ``{"id", "status"}`` once it is committed."""
@@ -667,7 +672,7 @@ class AsyncClient(_Base):
         timeout = attempts.timeout(time.monotonic())
         if self.native is not None:
             try:
-                op = self._op(call)
+                op = self._op(call, attempts)
                 return await self.native.call(op, repeatable=call.repeatable, timeout=timeout)
             except PodiumError as exc:
                 raise self._native_failure(exc) from None

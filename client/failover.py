@@ -33,6 +33,7 @@ from typing import Any, Literal
 import attrs
 
 from client.errors import PodiumError
+from transport.client_wire import AUTO_KEY_PREFIX
 
 __all__ = [
     "DEFAULT_RETRY_DEADLINE_S",
@@ -93,7 +94,7 @@ def split_url(text: str) -> tuple[str, list[str]]:
 
 def auto_key() -> str:
     """An idempotency key for a job whose caller gave none, so the submit can be re-sent."""
-    return f"auto-{uuid.uuid4().hex}"
+    return f"{AUTO_KEY_PREFIX}{uuid.uuid4().hex}"
 
 
 def with_key(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,7 @@ from transport.client_wire import (
     ClientReply,
     ClientRequest,
     ClientWelcome,
+    resent,
 )
 from transport.codec import DecodeError, Message, decode, encode
 from transport.envelope import Hello
@@ -274,6 +275,8 @@ class NativeClient:
                     except _Lost as exc:
                         self._forget(conn)
                         lost.append(str(exc))
+                        if not exc.unsent:
+                            op = resent(op)
                         if (exc.unsent or repeatable) and len(lost) <= 2 * len(self.addresses):
                             continue
                         raise PodiumError(

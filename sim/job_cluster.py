@@ -111,6 +111,9 @@ class JobObserver:
         self.assign_proposed = trio.Event()
         # snapshots each master installed from a leader (streamed, history and all)
         self.installs: dict[str, int] = {}
+        # idempotency key -> the job it made: a key sent again (by a gateway after a
+        # failover, or a copy the network delivered late) must never make a second job
+        self.keys: dict[str, str] = {}
         self.submitting = True
         self.now = now
 
@@ -198,6 +201,13 @@ class ObservedJobs(JobStateMachine):
 
     def _count_new(self, job: Job) -> None:
         super()._count_new(job)
+        key = job.idempotency_key
+        if key is not None:
+            first = self.observer.keys.setdefault(key, job.id)
+            if first != job.id:
+                self.observer.problems.append(
+                    f"idempotency key {key!r} made two jobs: {first} and {job.id} (on {self.node})"
+                )
         self._saw(job)
 
     def _saw(self, job: Job) -> None:
@@ -318,7 +328,11 @@ class LoadClient(Actor):
                 )
             )
         home = rng.choice(self.masters)
-        self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(tuple(specs)))
+        # every other batch sends its keys as fresh (as the Python client does with keys it
+        # made): no lookup, so a copy the network delivers late, or a gateway's resend,
+        # must still make no second job (the observer's key check)
+        fresh = self.sent % 2 == 0
+        self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(tuple(specs), fresh))
         if self.observer.acked and rng.random() < 0.15:
             victim = rng.choice(sorted(self.observer.acked))
             self.ctx.nursery.start_soon(self._cancel, home, victim)

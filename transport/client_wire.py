@@ -28,15 +28,22 @@ strings a query string would hold (the server's one parser reads them).
 
 from __future__ import annotations
 
+import attrs
 from attrs import frozen
 
 from transport.codec import Message, message
 
-# bumped when an operation changes shape; a client of another version is refused at the hello
-CLIENT_PROTOCOL = 1
+# bumped when an operation changes shape; a client of a version the gateway does not speak
+# is refused at the hello (2: a submit says whether its key is fresh)
+CLIENT_PROTOCOL = 2
+CLIENT_PROTOCOLS_SPOKEN = (1, 2)
+# how the Python client's own idempotency keys start (a key it made for one call)
+AUTO_KEY_PREFIX = "auto-"
 
 __all__ = [
+    "AUTO_KEY_PREFIX",
     "CLIENT_PROTOCOL",
+    "CLIENT_PROTOCOLS_SPOKEN",
     "CancelOp",
     "ClientError",
     "ClientHello",
@@ -55,6 +62,7 @@ __all__ = [
     "SubmitBatchOp",
     "SubmitOp",
     "WorkersOp",
+    "resent",
 ]
 
 
@@ -118,9 +126,13 @@ class ClientError(Message):
 @message("n.submit")
 @frozen
 class SubmitOp(Message):
-    """``job``: msgpack of the job object ``POST /api/v1/jobs`` takes."""
+    """``job``: msgpack of the job object ``POST /api/v1/jobs`` takes. ``fresh``: its
+    idempotency key is one the client made (:data:`AUTO_KEY_PREFIX`) for this call,
+    and this is its first sending, so no job can hold it yet: the leader need not look
+    it up (see :func:`resent`)."""
 
     job: bytes
+    fresh: bool = False
 
 
 @message("n.submit-batch")
@@ -204,3 +216,11 @@ class WorkersOp(Message):
 @frozen
 class ClusterOp(Message):
     pass
+
+
+def resent(op: Message) -> Message:
+    """``op`` as sent again after an attempt that may have reached a master: a fresh
+    submit's key may name a job by now, so it must be looked up like any other."""
+    if isinstance(op, SubmitOp) and op.fresh:
+        return attrs.evolve(op, fresh=False)
+    return op

@@ -34,6 +34,11 @@ class JobSpec(Message):
 @frozen
 class SubmitJobs(Message):
     jobs: tuple[JobSpec, ...]
+    # every key here was made by its client for this call and is sent for the first
+    # time, so no job can hold it yet and the leader skips its history lookup (the
+    # state machine still answers a key twice in the log with its first job); a
+    # gateway sending the message again clears it (appended with a default)
+    fresh: bool = False
 
 
 @message("c.jobstatus")

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from typing import Any
 
+import attrs
 import msgpack
 import trio
 from attrs import frozen
@@ -55,6 +56,7 @@ from actors.gateway.validation import (
 from actors.scheduler.lifecycle import JobStatus as Status
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
+from transport.client_wire import AUTO_KEY_PREFIX
 from transport.cluster import (
     READS,
     CancelJob,
@@ -136,6 +138,14 @@ def resendable(msg: Message) -> bool:
     return isinstance(msg, SubmitJobs) and all(
         spec.idempotency_key is not None for spec in msg.jobs
     )
+
+
+def _sent_once(msg: Message) -> Message:
+    """``msg`` to send again: fresh keys may name jobs by now (the first sending may have
+    applied), so the leader must look them up."""
+    if isinstance(msg, SubmitJobs) and msg.fresh:
+        return attrs.evolve(msg, fresh=False)
+    return msg
 
 
 def _submitted(spec: JobSpec, status: JobStatus) -> Answer | ApiError:
@@ -236,6 +246,8 @@ class Gateway:
                         f"master {target} {exc.why} before answering; the request may still apply",
                     ) from None
                 answer = None
+            if answer is None or isinstance(answer, InDoubt):
+                msg = _sent_once(msg)  # the first sending may have applied
             if isinstance(answer, InDoubt) and not resend:
                 raise ApiError(503, answer.reason)
             if isinstance(answer, DiskFull):
@@ -432,6 +444,8 @@ class Service:
         # keyed submits batch among themselves, so a batch of plain ones never waits for
         # the keyed path's history lookup
         self.keyed_batcher = SubmitBatcher(gateway.call)
+        # and those whose keys their client just made skip it altogether
+        self.fresh_batcher = SubmitBatcher(gateway.call, fresh=True)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -449,16 +463,21 @@ class Service:
             raise result
         return result
 
-    async def submit_each(self, who: Principal, bodies: Sequence[Any]) -> list[Answer | Refusal]:
+    async def submit_each(
+        self, who: Principal, bodies: Sequence[Any], *, fresh: Container[int] = ()
+    ) -> list[Answer | Refusal]:
         """Single submits that arrived together, each answered as if alone: checked on its
         own (a bad one gets its own 400; a body already refused is its own answer), the
         valid ones committed together through the batchers, those without an idempotency
         key in one batch and the keyed ones in another. (Every job the Python client
-        submits is keyed, so keyed single submits must batch as well as plain ones.)"""
+        submits is keyed, so keyed single submits must batch as well as plain ones.)
+        ``fresh``: the positions of bodies whose client says their key is its own, sent
+        for the first time; those that hold such a key batch apart, with no lookup."""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
         keyed: list[tuple[int, JobSpec]] = []
+        new_keys: list[tuple[int, JobSpec]] = []
         for n, body in enumerate(bodies):
             if isinstance(body, REFUSALS):
                 results.append(body)
@@ -471,7 +490,13 @@ class Service:
                 results.append(exc)
                 continue
             results.append(Answer(201))
-            (plain if spec.idempotency_key is None else keyed).append((n, spec))
+            key = spec.idempotency_key
+            if key is None:
+                plain.append((n, spec))
+            elif n in fresh and key.startswith(AUTO_KEY_PREFIX):
+                new_keys.append((n, spec))
+            else:
+                keyed.append((n, spec))
 
         async def commit(group: list[tuple[int, JobSpec]], batcher: SubmitBatcher) -> None:
             specs = tuple(spec for _, spec in group)
@@ -492,6 +517,8 @@ class Service:
                 nursery.start_soon(commit, plain, self.batcher)
             if keyed:
                 nursery.start_soon(commit, keyed, self.keyed_batcher)
+            if new_keys:
+                nursery.start_soon(commit, new_keys, self.fresh_batcher)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:

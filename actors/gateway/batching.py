@@ -17,7 +17,9 @@ a timeout) reaches every caller of the batch, as it would have reached each
 of them alone. The gateway keeps keyed submits in a batcher of their own:
 the leader looks all of a batch's keys up in one pass, and a key that comes
 twice in one batch still makes one job (the state machine answers the second
-with the first). A flush is shielded from cancellation (the gateway's
+with the first). Keys a client made for a call and sends for the first time
+(``fresh``) batch apart again: no job can hold them yet, so their batches skip
+the lookup. A flush is shielded from cancellation (the gateway's
 own deadline bounds it): one caller giving up must not strand the others'
 answers.
 """
@@ -52,10 +54,13 @@ class SubmitBatcher:
         *,
         max_jobs: int = 1024,
         max_flushes: int = 2,
+        fresh: bool = False,
     ) -> None:
         """``call`` sends a message to the leader (``Gateway.call``); at most
-        ``max_flushes`` batches are in flight at once, so the next one keeps filling."""
+        ``max_flushes`` batches are in flight at once, so the next one keeps filling.
+        ``fresh``: every job's key is fresh (see :class:`~transport.cluster.SubmitJobs`)."""
         self._call = call
+        self._fresh = fresh
         self._max_jobs = max_jobs
         self._max_flushes = max_flushes
         self._queue: collections.deque[_Pending] = collections.deque()
@@ -102,7 +107,7 @@ class SubmitBatcher:
             specs = tuple(spec for p in batch for spec in p.specs)
             with trio.CancelScope(shield=True):
                 try:
-                    answer = await self._call(SubmitJobs(specs))
+                    answer = await self._call(SubmitJobs(specs, self._fresh))
                 except Exception as exc:
                     for p in batch:
                         p.error = exc

@@ -41,6 +41,7 @@ from actors.gateway.auth import Principal, Unauthorized
 from actors.gateway.validation import BadRequest
 from transport.client_wire import (
     CLIENT_PROTOCOL,
+    CLIENT_PROTOCOLS_SPOKEN,
     CancelOp,
     ClientError,
     ClientHello,
@@ -194,10 +195,10 @@ class _Session:
         return self.ended
 
     def _welcome(self, hello: ClientHello) -> tuple[int, str] | None:
-        if hello.version != CLIENT_PROTOCOL:
+        if hello.version not in CLIENT_PROTOCOLS_SPOKEN:
             return 400, (
                 f"client protocol {hello.version} is not spoken here (this master speaks "
-                f"{CLIENT_PROTOCOL}): upgrade the client or the cluster"
+                f"up to {CLIENT_PROTOCOL}): upgrade the client or the cluster"
             )
         self.token = hello.token
         try:
@@ -274,7 +275,8 @@ class _Session:
                     bodies.append(_unpack(self.service, op.job))
                 except REFUSALS as exc:
                     bodies.append(exc)
-            results = list(await self.service.submit_each(who, bodies))
+            fresh = {n for n, (_, op) in enumerate(submits) if op.fresh}
+            results = list(await self.service.submit_each(who, bodies, fresh=fresh))
         except Exception as exc:
             results = [exc] * len(submits)
         for (rid, _), result in zip(submits, results, strict=True):

@@ -355,7 +355,7 @@ class MasterActor(Actor):
     def _write(self, msg: Message, reply: PendingReply) -> None:
         now = self.ctx.wall_time()
         if isinstance(msg, SubmitJobs):
-            if any(s.idempotency_key is not None for s in msg.jobs):
+            if not msg.fresh and any(s.idempotency_key is not None for s in msg.jobs):
                 self._spawn(self._submit_keyed(msg, reply), reply)
             else:
                 self._propose(SubmitCmd(now, self._new_jobs(msg)), reply)

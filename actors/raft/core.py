@@ -8,14 +8,30 @@ unit of logical time) and the proposal methods. Then, while
 1. persist its ``snapshot``, ``entries`` and ``hard_state`` in one durable
    write (fsync) — a vote or an acknowledgement must never go out before the
    state that justifies it is on disk;
-2. send its ``messages``;
+2. send its ``early_messages`` and ``messages``;
 3. apply its ``committed`` entries to the state machine and answer its
    ``read_states``;
 4. call :meth:`RaftCore.advance` with the same Ready.
 
+A runtime may instead pipeline the disk, as etcd's asynchronous storage
+writes do: take a Ready, send its ``early_messages`` (a leader's appends and
+heartbeats: the leader counts its own log only once it is durable, so
+followers may write an entry while the leader does), hand ``committed`` to
+the state machine and call :meth:`RaftCore.advance_apply`, start the write,
+and go on stepping and taking Readies meanwhile (each offers only what the
+previous ones did not). Once a write is durable, and every write before it,
+send that Ready's ``messages`` and call :meth:`RaftCore.advance_persist`; if
+it failed, call :meth:`RaftCore.persist_failed`, and everything not durable
+is offered again. Writes must be made durable in the order their Readies
+were taken.
+
 The leader counts its own log towards a commit only up to what has been
-persisted (``advance`` tells it), so an entry is committed only once it is
-fsynced on a majority including the leader.
+persisted (``advance`` or ``advance_persist`` tells it), so an entry is
+committed only once it is fsynced on a majority including the leader;
+``committed`` never holds an entry not yet durable here. The commit index
+alone is not worth an fsync (it is not part of Raft's persistent state: a
+restarted member learns it again), so a Ready offers a hard state when the
+term or the vote changed, or together with entries or a snapshot to write.
 
 Time is counted in ticks. Election jitter is drawn from the
 ``random.Random`` passed in, so a whole cluster replays from one seed.
@@ -112,9 +128,17 @@ class Ready:
     hard_state: HardState | None
     entries: tuple[Entry, ...]
     snapshot: Snapshot | None
+    # to send once this Ready (and every one before it) is durable
     messages: tuple[tuple[str, Message], ...]
     committed: tuple[Entry, ...]
     read_states: tuple[ReadState, ...]
+    # a leader's messages that may go before this Ready is durable
+    early_messages: tuple[tuple[str, Message], ...] = ()
+
+    @property
+    def writes(self) -> bool:
+        """Whether there is anything to persist."""
+        return self.hard_state is not None or bool(self.entries) or self.snapshot is not None
 
 
 _FROM_LEADER = (AppendEntries, Heartbeat, InstallSnapshot, TimeoutNow)
@@ -155,7 +179,9 @@ class RaftCore:
         self.pending_conf_index = 0
         self.msgs: list[tuple[str, Message]] = []
         self.pending_snapshot: Snapshot | None = None
+        # the hard state last handed to the disk, and the last one known durable
         self.prev_hard = hard
+        self.durable_hard = hard
         # ReadIndex: requests waiting for this term's first commit, then for a heartbeat quorum
         self.read_seq = 0
         self.reads_before_commit: list[int] = []
@@ -302,47 +328,81 @@ class RaftCore:
         return bool(
             self.msgs
             or self.pending_snapshot is not None
-            or self.log.stable < self.log.last_index
-            or self.applied < self.commit
+            or self.log.persisting < self.log.last_index
+            or self.applied < min(self.commit, self.log.stable)
             or self.read_states
-            or self._hard_state() != self.prev_hard
+            or self._vote_changed()
         )
 
     def ready(self) -> Ready:
+        """What to persist, send and apply now; what it hands out is not offered again
+        (unless :meth:`persist_failed` says the write was lost)."""
         self._flush()
+        entries = tuple(self.log.unpersisted())
         hard = self._hard_state()
+        offer_hard = hard != self.prev_hard and (
+            self._vote_changed() or bool(entries) or self.pending_snapshot is not None
+        )
         committed: tuple[Entry, ...] = ()
         start = max(self.applied, self.log.offset) + 1
-        if self.commit >= start:
-            committed = tuple(self.log.slice(start, self.commit - start + 1))
+        end = min(self.commit, self.log.stable)
+        if end >= start:
+            committed = tuple(self.log.slice(start, end - start + 1))
+        early: list[tuple[str, Message]] = []
+        late = self.msgs
+        if self.role is Role.LEADER and self.durable_hard.term == self.term:
+            early = [(to, m) for to, m in late if isinstance(m, _FROM_LEADER)]
+            if early:
+                late = [(to, m) for to, m in late if not isinstance(m, _FROM_LEADER)]
         ready = Ready(
-            hard_state=hard if hard != self.prev_hard else None,
-            entries=tuple(self.log.unstable()),
+            hard_state=hard if offer_hard else None,
+            entries=entries,
             snapshot=self.pending_snapshot,
-            messages=tuple(self.msgs),
+            messages=tuple(late),
             committed=committed,
             read_states=tuple(self.read_states),
+            early_messages=tuple(early),
         )
+        if entries:
+            self.log.persisting = entries[-1].index
+        if offer_hard:
+            self.prev_hard = hard
         self.msgs = []
         self.read_states = []
         return ready
 
     def advance(self, ready: Ready) -> None:
-        if ready.hard_state is not None:
-            self.prev_hard = ready.hard_state
-        if ready.snapshot is not None:
-            self.pending_snapshot = None
-            self.applied = max(self.applied, ready.snapshot.index)
-        if ready.entries:
-            stable = max(self.log.stable, ready.entries[-1].index)
-            self.log.stable = min(stable, self.log.last_index)
+        """``ready`` is persisted, sent and applied (the synchronous contract)."""
+        self.advance_apply(ready)
+        self.advance_persist(ready)
+
+    def advance_apply(self, ready: Ready) -> None:
+        """``ready``'s committed entries are handed to the state machine."""
         for entry in ready.committed:
             self.applied = entry.index
             if entry.kind == EntryKind.CONF:
                 self._apply_conf_change(entry)
+
+    def advance_persist(self, ready: Ready) -> None:
+        """``ready``'s write is durable (and every write before it)."""
+        if ready.hard_state is not None:
+            self.durable_hard = ready.hard_state
+        if ready.snapshot is not None:
+            if self.pending_snapshot is ready.snapshot:
+                self.pending_snapshot = None
+            self.applied = max(self.applied, ready.snapshot.index)
+        if ready.entries:
+            last = ready.entries[-1]
+            self.log.stable_to(last.index, last.term)
         if self.role is Role.LEADER:
             self.progress[self.id].update(self.log.stable)
-            self._maybe_commit()
+            if self._maybe_commit():
+                self._release_reads_before_commit()
+
+    def persist_failed(self) -> None:
+        """Every write handed out since the last durable one is lost: offer it again."""
+        self.log.persist_failed()
+        self.prev_hard = self.durable_hard
 
     # -- state -------------------------------------------------------------------------
 
@@ -356,6 +416,10 @@ class RaftCore:
 
     def _hard_state(self) -> HardState:
         return HardState(self.term, self.vote, self.commit)
+
+    def _vote_changed(self) -> bool:
+        """Whether the term or the vote differ from what was last handed to the disk."""
+        return self.term != self.prev_hard.term or self.vote != self.prev_hard.vote
 
     def _random_timeout(self) -> int:
         n = self.config.election_ticks

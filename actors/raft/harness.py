@@ -7,6 +7,13 @@ queued, its committed entries are recorded as applied, and it is advanced,
 exactly in the order the real actor follows. Messages can be dropped per
 link, nodes isolated and healed, and a node crashed and rebuilt from what its
 disk holds, which is how the tests reach the paper's failure cases.
+
+With ``pipelined=True`` a node follows the pipelined contract instead, as the
+real replica does: a Ready's early messages go out and its committed entries
+are applied at once, while its write waits in the node's queue until
+:meth:`Network.sync` makes it durable (then its other messages go out). A
+crash loses the writes still queued, so tests can reach the states that
+writing one batch while stepping the next opens.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from random import Random
 import attrs
 import msgpack
 
-from actors.raft.core import RaftConfig, RaftCore, ReadState, Role
+from actors.raft.core import RaftConfig, RaftCore, ReadState, Ready, Role
 from transport.codec import Message
 from transport.raft import Entry, EntryKind, HardState, Snapshot
 
@@ -61,8 +68,12 @@ class Network:
         seed: int = 0,
         config: RaftConfig | None = None,
         voters: Sequence[str] | None = None,
+        pipelined: bool = False,
     ) -> None:
         self.config = config or RaftConfig()
+        self.pipelined = pipelined
+        # per node, in order: Readies taken whose writes are not durable yet (pipelined)
+        self.unsynced: dict[str, deque[Ready]] = {i: deque() for i in ids}
         self.rng = Random(seed)
         self.voters = tuple(voters if voters is not None else ids)
         self.disks: dict[str, Disk] = {i: Disk() for i in ids}
@@ -91,12 +102,19 @@ class Network:
         )
         self.cores[node] = core
         self.applied[node] = _restore(disk.snapshot)
+        self.unsynced[node] = deque()
         self.down.discard(node)
         return core
 
-    def crash(self, node: str) -> None:
-        """Lose everything not on the node's disk, and every message queued to or from it."""
+    def crash(self, node: str, *, keep_writes: int = 0) -> None:
+        """Lose everything not on the node's disk, and every message queued to or from it.
+        The first ``keep_writes`` pending writes reached the disk before the crash (their
+        fsync returned, but the node never learned it)."""
         self.down.add(node)
+        pending = self.unsynced[node]
+        for ready in list(pending)[:keep_writes]:
+            self.disks[node].save(ready.hard_state, ready.entries, ready.snapshot)
+        pending.clear()
         self.queue = deque(m for m in self.queue if node not in (m[0], m[1]))
 
     def restart(self, node: str) -> RaftCore:
@@ -115,6 +133,7 @@ class Network:
         self.disks[node] = Disk()
         self.applied[node] = []
         self.read_states[node] = []
+        self.unsynced[node] = deque()
         core = RaftCore(node, voters, Random(self.rng.getrandbits(32)), self.config, None, None, ())
         self.cores[node] = core
         return core
@@ -153,17 +172,43 @@ class Network:
         core = self.cores[node]
         if node in self.down or not core.has_ready():
             return False
+        if self.pipelined and core.pending_snapshot is not None:
+            while self.sync(node):
+                pass  # a snapshot is installed with nothing else in flight
         ready = core.ready()
+        if not self.pipelined or ready.snapshot is not None:
+            self.disks[node].save(ready.hard_state, ready.entries, ready.snapshot)
+            self._send(node, (*ready.early_messages, *ready.messages))
+            self._apply(node, ready)
+            core.advance(ready)
+            return True
+        self._send(node, ready.early_messages)
+        self._apply(node, ready)
+        core.advance_apply(ready)
+        self.unsynced[node].append(ready)
+        return True
+
+    def sync(self, node: str) -> bool:
+        """Make ``node``'s oldest pending write durable; False when none is pending."""
+        pending = self.unsynced[node]
+        if node in self.down or not pending:
+            return False
+        ready = pending.popleft()
         self.disks[node].save(ready.hard_state, ready.entries, ready.snapshot)
-        for to, msg in ready.messages:
+        self._send(node, ready.messages)
+        self.cores[node].advance_persist(ready)
+        return True
+
+    def _send(self, node: str, messages: Iterable[tuple[str, Message]]) -> None:
+        for to, msg in messages:
             if (node, to) not in self.cut and to in self.cores:
                 self.queue.append((node, to, msg))
+
+    def _apply(self, node: str, ready: Ready) -> None:
         if ready.snapshot is not None:
             self.applied[node] = _restore(ready.snapshot)
         self.applied[node].extend(e for e in ready.committed if e.kind == EntryKind.NORMAL)
         self.read_states[node].extend(ready.read_states)
-        core.advance(ready)
-        return True
 
     def settle(self, max_messages: int = 1_000_000) -> None:
         """Process and deliver in FIFO order until nothing moves."""
@@ -171,7 +216,7 @@ class Network:
         while True:
             moved = False
             for node in list(self.cores):
-                while self.process(node):
+                while self.process(node) or self.sync(node):
                     moved = True
             if not self.queue:
                 if not moved:

@@ -4,7 +4,12 @@ Entries before the boundary were compacted into a snapshot; only the term of
 the last compacted entry is kept, because the consistency check of the first
 append after the boundary needs it. ``stable`` is how far the log is known
 to be on disk: the leader counts only that far towards a commit, so nothing
-is acknowledged before it is durable.
+is acknowledged before it is durable. ``persisting`` is how far entries have
+been handed to the disk, durable or not yet: a runtime that writes one batch
+while the core goes on appending the next (pipelining) is not handed the
+same entries twice, and a write that completes marks them stable by index
+and term (:meth:`RaftLog.stable_to`), as etcd's ``stableTo`` does, so a write
+overtaken by a truncation of its entries marks nothing.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ def _term(entry: Entry) -> int:
 
 
 class RaftLog:
-    __slots__ = ("entries", "offset", "offset_term", "stable")
+    __slots__ = ("entries", "offset", "offset_term", "persisting", "stable")
 
     def __init__(self, snapshot: Snapshot | None, entries: Sequence[Entry]) -> None:
         self.offset = snapshot.index if snapshot else 0
         self.offset_term = snapshot.term if snapshot else 0
         self.entries: list[Entry] = [e for e in entries if e.index > self.offset]
         self.stable = self.last_index
+        self.persisting = self.stable
 
     @property
     def last_index(self) -> int:
@@ -68,6 +74,7 @@ class RaftLog:
             if existing is not None:
                 del self.entries[entry.index - self.offset - 1 :]
                 self.stable = min(self.stable, entry.index - 1)
+                self.persisting = min(self.persisting, entry.index - 1)
             self.entries.extend(entries[pos:])
             break
         return entries[-1].index if entries else 0
@@ -87,8 +94,22 @@ class RaftLog:
             return self.offset
         return None
 
-    def unstable(self) -> list[Entry]:
-        return self.entries[self.stable - self.offset :]
+    def unpersisted(self) -> list[Entry]:
+        """Entries not yet handed to the disk."""
+        return self.entries[self.persisting - self.offset :]
+
+    def stable_to(self, index: int, term: int) -> None:
+        """A write of entries up to ``index`` (of ``term``) is durable. Ignored when the
+        log no longer holds that entry (it was truncated and replaced meanwhile):
+        by the log matching property, an entry of the same index and term means
+        the same prefix, so anything else is not what was written."""
+        if index > self.stable and self.term_at(index) == term:
+            self.stable = index
+            self.persisting = max(self.persisting, index)
+
+    def persist_failed(self) -> None:
+        """The writes handed out since the last durable one are lost: hand them out again."""
+        self.persisting = self.stable
 
     def is_up_to_date(self, last_index: int, last_term: int) -> bool:
         """Raft §5.4.1: a candidate's log is at least as up to date as ours."""
@@ -101,10 +122,11 @@ class RaftLog:
         self.offset = index
         self.offset_term = term
         self.stable = max(self.stable, index)
+        self.persisting = max(self.persisting, index)
 
     def restore(self, snapshot: Snapshot) -> None:
         """Replace the whole log with a leader's snapshot."""
         self.entries = []
         self.offset = snapshot.index
         self.offset_term = snapshot.term
-        self.stable = snapshot.index
+        self.stable = self.persisting = snapshot.index

@@ -7,12 +7,20 @@ the actor gets back is the replicator's small surface: :meth:`Replica.propose`,
 :meth:`Replica.read_barrier`, :attr:`Replica.is_leader`, :attr:`Replica.leader`
 and :attr:`Replica.term`.
 
-The replica follows the core's Ready contract literally: persist (one
-``save``, one fsync, for everything the core produced since the last flush),
-then send, then apply, then ``advance``. It does this in :meth:`Replica.drained`,
-once per burst of mailbox messages rather than once per message, which is
-the group commit: under load a single fsync covers every proposal, vote and
-append that arrived while the previous one was on disk.
+The replica follows the core's pipelined Ready contract. In
+:meth:`Replica.drained`, once per burst of mailbox messages rather than once
+per message, it takes what the core has ready: a leader's appends go out at
+once, committed entries (all durable already) are applied, and the write
+(one ``save``, one fsync) is handed to a writer task; the actor goes back to
+its mailbox while the disk works. The writer saves everything handed to it
+since its last save in one go, which is the group commit: under load a
+single fsync covers every proposal, vote and append that arrived while the
+previous one was on disk. Once a save is durable, the messages that needed
+it (acknowledgements, votes) go out and the core is told, by index and term,
+what is now stable; a leader commits from there. At most
+:data:`MAX_UNSTABLE` entries wait for the disk before the actor waits too.
+A Ready that installs a leader's snapshot is the exception: it waits for the
+writer to finish, then is persisted, sent, applied and advanced in turn.
 
 Proposals come from other actors by ``ask(Propose(data))`` (or from the
 composing actor by :meth:`Replica.propose` with a callback); the answer waits
@@ -26,12 +34,14 @@ ticks later (:attr:`Replica.give_up_ticks`): it may still commit, through a
 later leader that holds it, so its proposer must not assume either outcome.
 
 A full disk is waited out, not crashed on. When a ``save`` raises
-:class:`~runtime.storage.StorageFull` nothing of that Ready was made durable,
-so nothing of it is sent, applied or advanced: the core keeps the entries and
-hard state as unstable and offers them again, and the save is retried every
-``full_retry_s``. Its messages (votes, acknowledgements, appends) are dropped,
-as a lossy network would, because a vote or an acknowledgement must never go
-out before the state that justifies it is on disk. A leader whose disk is full
+:class:`~runtime.storage.StorageFull` nothing of that write was made durable,
+nor of any handed to the writer after it (they are dropped unwritten, so the
+stored log never has a hole): the core is told (``persist_failed``) and
+offers those entries and that hard state again, and the save is retried
+every ``full_retry_s``. Their waiting messages (votes, acknowledgements) are
+dropped, as a lossy network would, because a vote or an acknowledgement must
+never go out before the state that justifies it is on disk; committed
+entries were durable before, and were applied. A leader whose disk is full
 therefore falls silent and loses its leadership to a member that can write;
 :attr:`Replica.storage_full` says why meanwhile.
 
@@ -72,6 +82,7 @@ from transport.codec import Message
 from transport.raft import (
     Entry,
     EntryKind,
+    HardState,
     InstallSnapshot,
     Snapshot,
     SnapshotChunk,
@@ -103,6 +114,9 @@ CHUNK_TIMEOUT_S = 10.0
 APPLY_SLICE = 256
 # how often a save that found the disk full is tried again
 FULL_RETRY_S = 0.2
+# entries handed to the writer and not yet durable past which the actor waits for the
+# disk (a disk slower than the load must push back on the mailbox, as it did unpipelined)
+MAX_UNSTABLE = 8192
 
 
 class StateMachine(Protocol):
@@ -304,6 +318,13 @@ class Replica:
         self.reads: dict[int, Callable[[bool], None]] = {}
         self.reads_confirmed: list[tuple[int, Callable[[bool], None]]] = []
         self.read_seq = 0
+        # the writer: Readies handed to it and not yet saved, whether it runs, the ones
+        # saved that the core has not been told of, and the full disk that stopped it
+        self.unsaved: list[Ready] = []
+        self.saving = False
+        self.saved: list[Ready] = []
+        self.save_failed: StorageFull | None = None
+        self.save_done = trio.Event()
         # streaming snapshots: peer -> snapshot index being sent; what we are receiving
         self.transfers: dict[str, int] = {}
         self.incoming: _Incoming | None = None
@@ -437,25 +458,30 @@ class Replica:
         return None
 
     async def drained(self) -> None:
-        """The end of a mailbox burst: persist, send, apply what the core has ready."""
+        """The end of a mailbox burst: send, apply and hand to the writer what the core
+        has ready."""
+        self._settle_writes()
         if self.storage_full is not None and trio.current_time() < self.retry_at:
             return  # the disk was full a moment ago: the retry timer comes back here
-        while self.core.has_ready():
-            ready = self.core.ready()
-            try:
-                if ready.snapshot is not None and ready.snapshot.index > self.applied:
-                    await self._install(ready.snapshot)
-                wrote = await self._persist(ready)
-            except StorageFull as exc:
-                self._persist_failed(ready, exc)
-                return
-            if wrote and self.storage_full is not None:
-                log.info("raft log writes resumed", extra={"node": self.node_id})
-                self.storage_full = None
-            self._send(ready.messages)
+        core = self.core
+        while core.has_ready() and self.save_failed is None:
+            if core.pending_snapshot is not None:
+                if not await self._install_ready():
+                    return
+                continue
+            ready = core.ready()
+            self._send(ready.early_messages)
             self._queue(ready)
             self._release_reads(ready)
-            self.core.advance(ready)
+            core.advance_apply(ready)
+            if ready.writes or (ready.messages and (self.saving or self.unsaved)):
+                self._hand_to_writer(ready)
+            else:
+                self._send(ready.messages)
+                core.advance_persist(ready)
+            while self.saving and core.log.persisting - core.log.stable > MAX_UNSTABLE:
+                await self.save_done.wait()
+                self._settle_writes()
         if not self.apply_paused and self.backlog:
             self._apply_backlog()
             self._release_confirmed_reads()
@@ -472,17 +498,99 @@ class Replica:
             self.snapshotting = True
             self.ctx.nursery.start_soon(self._take_snapshot)
 
-    async def _persist(self, ready: Ready) -> bool:
-        """Save what ``ready`` holds to save; whether there was anything."""
-        if ready.hard_state is not None or ready.entries or ready.snapshot is not None:
+    async def _install_ready(self) -> bool:
+        """A Ready with a leader's snapshot, once the writer is idle: install, persist,
+        send, apply, advance. False when the disk is full."""
+        while self.saving:
+            await self.save_done.wait()
+        self._settle_writes()
+        if self.storage_full is not None and trio.current_time() < self.retry_at:
+            return False
+        ready = self.core.ready()
+        try:
+            if ready.snapshot is not None and ready.snapshot.index > self.applied:
+                await self._install(ready.snapshot)
             await self.storage.save(ready.hard_state, ready.entries, ready.snapshot)
-            return True
-        return False
+        except StorageFull as exc:
+            self.core.persist_failed()
+            self._persist_failed(exc)
+            return False
+        self._resumed()
+        self._send((*ready.early_messages, *ready.messages))
+        self._queue(ready)
+        self._release_reads(ready)
+        self.core.advance(ready)
+        return True
 
-    def _persist_failed(self, ready: Ready, exc: StorageFull) -> None:
-        """Nothing of ``ready`` is durable: send none of it, apply none of it, and do not
-        advance the core, which offers the same entries and hard state again. Read
-        confirmations are kept (they say who leads, not what is on disk)."""
+    # -- the writer ----------------------------------------------------------------------
+
+    def _hand_to_writer(self, ready: Ready) -> None:
+        self.unsaved.append(ready)
+        if not self.saving:
+            self.saving = True
+            self.ctx.nursery.start_soon(self._writer)
+
+    async def _writer(self) -> None:
+        """Save what was handed over, in order, each time all of it in one write; then
+        wake the actor to send what waited for it."""
+        try:
+            while self.unsaved:
+                batch, self.unsaved = self.unsaved, []
+                try:
+                    await self._save(batch)
+                except StorageFull as exc:
+                    # nothing after it may be written either: the stored log keeps no hole
+                    self.save_failed = exc
+                    self.unsaved = []
+                    return
+                self.saved.extend(batch)
+                done, self.save_done = self.save_done, trio.Event()
+                done.set()
+                self.ctx.self_ref.try_send(Wake())
+        finally:
+            self.saving = False
+            done, self.save_done = self.save_done, trio.Event()
+            done.set()
+
+    async def _save(self, batch: Sequence[Ready]) -> None:
+        """One durable write for every Ready of ``batch``: the last hard state, and the
+        entries, each Ready's replacing the log from its first index on."""
+        hard: HardState | None = None
+        entries: list[Entry] = []
+        for ready in batch:
+            hard = ready.hard_state or hard
+            if ready.entries:
+                first = ready.entries[0].index
+                if entries and first <= entries[-1].index:
+                    del entries[max(0, first - entries[0].index) :]
+                entries.extend(ready.entries)
+        if hard is not None or entries:
+            await self.storage.save(hard, entries, None)
+
+    def _settle_writes(self) -> None:
+        """Tell the core what the writer made durable and send what waited for it; after a
+        full disk stopped the writer, hand everything not durable back to the core."""
+        saved, self.saved = self.saved, []
+        for ready in saved:
+            self._send(ready.messages)
+            self.core.advance_persist(ready)
+        if any(r.writes for r in saved):
+            self._resumed()
+        exc = self.save_failed
+        if exc is not None and not self.saving:
+            self.save_failed = None
+            self.core.persist_failed()
+            self._persist_failed(exc)
+
+    def _resumed(self) -> None:
+        """A write succeeded: if the disk was full, it no longer is."""
+        if self.storage_full is not None:
+            log.info("raft log writes resumed", extra={"node": self.node_id})
+            self.storage_full = None
+
+    def _persist_failed(self, exc: StorageFull) -> None:
+        """Nothing of the failed write is durable: its messages are dropped, and the core
+        offers it again once ``full_retry_s`` has passed."""
         if self.storage_full is None:
             log.error(
                 "raft log write failed: disk full; retrying",
@@ -490,7 +598,6 @@ class Replica:
             )
         self.storage_full = str(exc) or "disk full"
         self.retry_at = trio.current_time() + self.full_retry_s
-        self._release_reads(ready)
         self.ctx.send_after(self.full_retry_s, Wake())
 
     def _count_stuck(self) -> None:

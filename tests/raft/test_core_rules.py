@@ -32,7 +32,7 @@ def drain(c: RaftCore) -> list[tuple[str, object]]:
     out = []
     while c.has_ready():
         ready = c.ready()
-        out.extend(ready.messages)
+        out.extend((*ready.early_messages, *ready.messages))
         c.advance(ready)
     return out
 
