@@ -41,9 +41,11 @@ offers those entries and that hard state again, and the save is retried
 every ``full_retry_s``. Their waiting messages (votes, acknowledgements) are
 dropped, as a lossy network would, because a vote or an acknowledgement must
 never go out before the state that justifies it is on disk; committed
-entries were durable before, and were applied. A leader whose disk is full
-therefore falls silent and loses its leadership to a member that can write;
-:attr:`Replica.storage_full` says why meanwhile.
+entries were durable before, and were applied. Until a write succeeds again
+even a leader's appends and heartbeats wait for their write (and are dropped
+with it), so a leader whose disk is full falls silent and loses its
+leadership to a member that can write; :attr:`Replica.storage_full` says why
+meanwhile.
 
 Snapshots never stall the event loop. Every ``snapshot_every`` applied
 entries (or sooner, once they hold ``snapshot_bytes``) a task encodes the
@@ -470,7 +472,13 @@ class Replica:
                     return
                 continue
             ready = core.ready()
-            self._send(ready.early_messages)
+            if self.storage_full is None:
+                self._send(ready.early_messages)
+            elif ready.early_messages:
+                # a leader that cannot write falls silent, so that one that can takes over
+                ready = attrs.evolve(
+                    ready, messages=(*ready.early_messages, *ready.messages), early_messages=()
+                )
             self._queue(ready)
             self._release_reads(ready)
             core.advance_apply(ready)
