@@ -1,5 +1,8 @@
 """The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.get_many(ids)``,
-``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``.
+``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``, and schedules:
+``.add_schedule(name, job_body("noop"), cron="0 3 * * *")``, ``.list_schedules()``,
+``.get_schedule(name)``, ``.pause_schedule(name)``, ``.resume_schedule(name)``,
+``.delete_schedule(name)``.
 
 Each API call is described once, as a :class:`Call`: the HTTP request
 (method, path, query, body) and the same request as an operation of the
@@ -57,6 +60,14 @@ from transport.client_wire import (
     WorkersOp,
 )
 from transport.codec import Message, packer
+from transport.schedule_requests import (
+    ScheduleAddOp,
+    ScheduleDeleteOp,
+    ScheduleGetOp,
+    ScheduleListOp,
+    SchedulePauseOp,
+    ScheduleResumeOp,
+)
 
 __all__ = [
     "FINAL",
@@ -67,6 +78,7 @@ __all__ = [
     "TlsFiles",
     "When",
     "job_body",
+    "schedule_body",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -122,6 +134,30 @@ def job_body(
         "delay_s": delay_s,
         "run_at": run_at,
         "idempotency_key": idempotency_key,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+def schedule_body(
+    name: str,
+    job: Mapping[str, Any],
+    *,
+    cron: str | None = None,
+    every_s: float | None = None,
+    timezone: str | None = None,
+    catch_up: str | None = None,
+    paused: bool | None = None,
+) -> dict[str, Any]:
+    """One schedule as the API takes it: ``job`` (e.g. from :func:`job_body`) made at
+    every tick of ``cron`` or ``every_s``; fields left out get the server's defaults."""
+    body: dict[str, Any] = {"name": name, "job": dict(job)}
+    optional = {
+        "cron": cron,
+        "every_s": every_s,
+        "timezone": timezone,
+        "catch_up": catch_up,
+        "paused": paused,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
@@ -226,6 +262,34 @@ class _Calls:
     @staticmethod
     def cluster() -> Call:
         return Call("GET", "/api/v1/cluster", op=ClusterOp(), repeatable=True)
+
+    @staticmethod
+    def add_schedule(body: Mapping[str, Any]) -> Call:
+        # the same definition sent again is answered 200 with the schedule: safe to repeat
+        op = ScheduleAddOp(packer().pack(body))
+        return Call("POST", "/api/v1/schedules", body=body, op=op, repeatable=True)
+
+    @staticmethod
+    def list_schedules() -> Call:
+        return Call("GET", "/api/v1/schedules", op=ScheduleListOp(False), repeatable=True)
+
+    @staticmethod
+    def get_schedule(name: str) -> Call:
+        op = ScheduleGetOp(name, False)
+        return Call("GET", f"/api/v1/schedules/{name}", op=op, repeatable=True)
+
+    @staticmethod
+    def delete_schedule(name: str) -> Call:
+        # a delete sent again finds the schedule gone (404): what the first one did
+        settle = Settle("delete", name)
+        op = ScheduleDeleteOp(name)
+        return Call("DELETE", f"/api/v1/schedules/{name}", op=op, settle=settle)
+
+    @staticmethod
+    def pause_schedule(name: str, paused: bool) -> Call:
+        op = SchedulePauseOp(name) if paused else ScheduleResumeOp(name)
+        path = f"/api/v1/schedules/{name}/{'pause' if paused else 'resume'}"
+        return Call("POST", path, op=op, repeatable=True)
 
     @staticmethod
     def login(username: str, password: str) -> Call:
@@ -578,6 +642,33 @@ class Client(_Base):
         result: dict[str, Any] = self.call(_Calls.cluster())
         return result
 
+    def add_schedule(self, name: str, job: Mapping[str, Any], **opts: Any) -> dict[str, Any]:
+        """Define a schedule (``cron=`` or ``every_s=``, and ``timezone``, ``catch_up``,
+        ``paused``; see :func:`schedule_body`): the schedule as the server shows it."""
+        result: dict[str, Any] = self.call(_Calls.add_schedule(schedule_body(name, job, **opts)))
+        return result
+
+    def list_schedules(self) -> Jobs:
+        result: Jobs = self.call(_Calls.list_schedules())["schedules"]
+        return result
+
+    def get_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.get_schedule(name))
+        return result
+
+    def pause_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_schedule(name, True))
+        return result
+
+    def resume_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_schedule(name, False))
+        return result
+
+    def delete_schedule(self, name: str) -> dict[str, int]:
+        """``{"deleted": 1}``; the jobs the schedule made stay."""
+        result: dict[str, int] = self.call(_Calls.delete_schedule(name))
+        return result
+
     def login(self, username: str, password: str) -> str:
         """Get a token and use it for the calls that follow (over HTTP only: a native
         client takes its token when it is made)."""
@@ -754,6 +845,31 @@ class AsyncClient(_Base):
 
     async def cluster(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.cluster())
+        return result
+
+    async def add_schedule(self, name: str, job: Mapping[str, Any], **opts: Any) -> dict[str, Any]:
+        call = _Calls.add_schedule(schedule_body(name, job, **opts))
+        result: dict[str, Any] = await self.call(call)
+        return result
+
+    async def list_schedules(self) -> Jobs:
+        result: Jobs = (await self.call(_Calls.list_schedules()))["schedules"]
+        return result
+
+    async def get_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.get_schedule(name))
+        return result
+
+    async def pause_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_schedule(name, True))
+        return result
+
+    async def resume_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_schedule(name, False))
+        return result
+
+    async def delete_schedule(self, name: str) -> dict[str, int]:
+        result: dict[str, int] = await self.call(_Calls.delete_schedule(name))
         return result
 
     async def iter_jobs(

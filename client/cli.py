@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from client import render
+from client import render, schedule_cli
 from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
 from client.tokens import TokenStore
@@ -99,11 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         return made
 
     submit = command("submit", help="submit a job: podium submit shell -- echo hi")
-    submit.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
-    submit.add_argument("--payload", help="payload as a JSON object")
-    submit.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
-    submit.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
-    submit.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
+    job_flags(submit)
     when = submit.add_mutually_exclusive_group()
     when.add_argument("--delay", type=float, dest="delay_s", help="run after this many s")
     when.add_argument(
@@ -128,8 +124,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only the job ids, one a line: ID=$(podium submit -q ...)",
     )
-    submit.set_defaults(argv=[])
     submit.epilog = "A shell job's command goes after --: podium submit shell -- ls -l /tmp"
+    schedule_cli.add_parser(command, lambda made: _global_options(made, after=True), job_flags)
 
     status = command("status", help="one job")
     status.add_argument("id")
@@ -169,6 +165,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, says in sorted(OPERATOR_COMMANDS.items()):
         sub.add_parser(name, help=says, add_help=False)
     return parser
+
+
+def job_flags(parser: argparse.ArgumentParser) -> None:
+    """A job's type and its flags, as ``submit`` takes them (and ``schedule add``); a
+    shell job's command goes after ``--`` (``argv``)."""
+    parser.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
+    parser.add_argument("--payload", help="payload as a JSON object")
+    parser.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
+    parser.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
+    parser.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
+    parser.set_defaults(argv=[])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -219,9 +226,11 @@ def _parse(args: list[str]) -> argparse.Namespace:
         cut = args.index("--")
         args, command_argv = args[:cut], args[cut + 1 :]
     parsed, extra = parser.parse_known_args(args)
+    # the commands that take one: submit and schedule add (job_flags gives them argv)
+    takes_command = hasattr(parsed, "argv")
     if extra:
         unknown = f"unrecognized arguments: {' '.join(extra)}"
-        if parsed.command != "submit" or command_argv:
+        if not takes_command or command_argv:
             parser.error(unknown)
         rest = list(args)
         for word in extra:
@@ -229,8 +238,8 @@ def _parse(args: list[str]) -> argparse.Namespace:
         meant = shlex.join(["podium", *rest, "--", *extra])
         parser.error(f"{unknown}\nhint: a command goes after --: {meant}")
     if command_argv:
-        if parsed.command != "submit":
-            parser.error("only submit takes a command after --")
+        if not takes_command:
+            parser.error("only submit and schedule add take a command after --")
         parsed.argv = command_argv
     return parsed
 
@@ -259,6 +268,8 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return 0
     if command == "list":
         return _list(client, args, console)
+    if command == "schedule":
+        return schedule_cli.run(client, args, console, job_payload)
     if command in ("cancel", "retry"):
         changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
         _say(args, console, changed, f"{changed['id']}: {changed['status']}")
@@ -376,7 +387,9 @@ def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> No
         console.print(text)
 
 
-def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+def job_payload(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The job's payload from ``--payload`` and a shell command after ``--``, for the
+    commands with :func:`job_flags` (None when neither is given)."""
     payload: dict[str, Any] | None = None
     if args.payload is not None:
         try:
@@ -387,6 +400,11 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
             raise PodiumError(400, "--payload must be a JSON object, like '{\"seconds\": 2}'")
     if args.argv:
         payload = {**(payload or {}), "argv": list(args.argv)}
+    return payload
+
+
+def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    payload = job_payload(args)
     options = {
         "priority": args.priority,
         "max_retries": args.max_retries,

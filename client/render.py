@@ -136,6 +136,8 @@ def job_detail(job: Job, at: float) -> RenderableType:
         rows.append(("last failure", job["last_reason"]))  # error, timeout, worker lost
     if job.get("idempotency_key"):
         rows.append(("key", job["idempotency_key"]))
+    if job.get("schedule"):
+        rows.append(("schedule", f"{job['schedule']}, tick {when(job['scheduled_for'], at)}"))
     if job.get("waiting_for"):
         rows.append(("waiting for", job["waiting_for"]))
     for name, value in rows:

@@ -81,6 +81,7 @@ from transport.cluster import (
     Unavailable,
 )
 from transport.codec import Message
+from transport.schedule_requests import RESENDABLE_SCHEDULE_WRITES, SCHEDULE_READS
 
 log = logging.getLogger("podium.gateway")
 
@@ -129,9 +130,13 @@ class _Abandoned(Exception):
 
 def resendable(msg: Message) -> bool:
     """Whether ``msg`` may be sent again after its first sending went unanswered: a read,
-    or a submit whose every job has an idempotency key (the leader answers a repeated
-    key with the job it made the first time). Anything else may already have applied."""
-    if isinstance(msg, (Linearizable, GetCluster, *READS)):
+    a submit whose every job has an idempotency key (the leader answers a repeated
+    key with the job it made the first time), or a schedule's definition, pause or
+    resume (done twice, each leaves what once does). Anything else may already have
+    applied."""
+    if isinstance(msg, (Linearizable, GetCluster, *READS, *SCHEDULE_READS)):
+        return True
+    if isinstance(msg, RESENDABLE_SCHEDULE_WRITES):
         return True
     return isinstance(msg, SubmitJobs) and all(
         spec.idempotency_key is not None for spec in msg.jobs
@@ -408,6 +413,12 @@ PERMISSIONS: dict[str, Permission | None] = {
     "GET /api/v1/stats": P.READ,
     "GET /api/v1/workers": P.WORKERS,
     "GET /api/v1/cluster": P.CLUSTER,
+    "POST /api/v1/schedules": P.SCHEDULE,
+    "GET /api/v1/schedules": P.READ,
+    "GET /api/v1/schedules/{name}": P.READ,
+    "DELETE /api/v1/schedules/{name}": P.SCHEDULE,
+    "POST /api/v1/schedules/{name}/pause": P.SCHEDULE,
+    "POST /api/v1/schedules/{name}/resume": P.SCHEDULE,
     "GET /health": None,
     "GET /ready": None,
     "GET /metrics": None,
@@ -432,6 +443,10 @@ class Service:
         # keyed submits batch among themselves, so a batch of plain ones never waits for
         # the keyed path's history lookup
         self.keyed_batcher = SubmitBatcher(gateway.call)
+        # imported here: the schedule operations are built on this module's parts
+        from actors.gateway.schedules import ScheduleService
+
+        self.schedules = ScheduleService(self)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -642,6 +657,8 @@ def build_app(
     ``service`` is shared with the node's native client sessions, so both
     protocols' single submits fill the same batches; by default the app makes its own.
     """
+    from actors.gateway.schedules import schedule_routes
+
     api = service or Service(gateway, auth)
 
     async def submit(request: Request, who: Principal) -> Response:
@@ -773,6 +790,7 @@ def build_app(
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),
+        *schedule_routes(route, api),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),

@@ -6,7 +6,7 @@ Passwords are checked against their scrypt hash on a thread, since one check
 costs ~50 ms of CPU by design, and an unknown user costs the same as a wrong
 password so the timing does not tell which names exist.
 
-Roles: ``user`` submits, reads and cancels jobs; ``admin`` may also retry
+Roles: ``user`` submits, reads and cancels jobs and manages schedules; ``admin`` may also retry
 dead jobs, delete and purge finished ones, and see workers and the cluster's
 membership; ``worker`` (for
 automation beside workers) reads jobs and stats. ``shell`` jobs run
@@ -44,11 +44,12 @@ class Permission(enum.Enum):
     WORKERS = "see workers"
     CLUSTER = "see cluster membership"
     SHELL = "submit shell jobs"
+    SCHEDULE = "define, pause and delete schedules"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission) - {Permission.SHELL},
-    "user": frozenset({Permission.SUBMIT, Permission.READ, Permission.CANCEL}),
+    "user": frozenset({Permission.SUBMIT, Permission.READ, Permission.CANCEL, Permission.SCHEDULE}),
     "worker": frozenset({Permission.READ}),
 }
 

@@ -62,6 +62,14 @@ from transport.client_wire import (
 )
 from transport.codec import DecodeError, Message, decode, encode, packer
 from transport.frames import FrameDecoder, FrameError, frame
+from transport.schedule_requests import (
+    ScheduleAddOp,
+    ScheduleDeleteOp,
+    ScheduleGetOp,
+    ScheduleListOp,
+    SchedulePauseOp,
+    ScheduleResumeOp,
+)
 from transport.tcp import peer_address
 
 log = logging.getLogger("podium.gateway")
@@ -141,6 +149,27 @@ OPERATIONS: dict[type[Message], tuple[str, Run]] = {
     StatsOp: ("GET /api/v1/stats", lambda s, who, op: s.stats(op.stale)),
     WorkersOp: ("GET /api/v1/workers", lambda s, who, op: s.workers(op.stale)),
     ClusterOp: ("GET /api/v1/cluster", lambda s, who, op: s.cluster()),
+    ScheduleAddOp: (
+        "POST /api/v1/schedules",
+        lambda s, who, op: s.schedules.add(who, _unpack(s, op.body)),
+    ),
+    ScheduleListOp: ("GET /api/v1/schedules", lambda s, who, op: s.schedules.list(op.stale)),
+    ScheduleGetOp: (
+        "GET /api/v1/schedules/{name}",
+        lambda s, who, op: s.schedules.get(op.name, op.stale),
+    ),
+    ScheduleDeleteOp: (
+        "DELETE /api/v1/schedules/{name}",
+        lambda s, who, op: s.schedules.delete(op.name),
+    ),
+    SchedulePauseOp: (
+        "POST /api/v1/schedules/{name}/pause",
+        lambda s, who, op: s.schedules.pause(op.name),
+    ),
+    ScheduleResumeOp: (
+        "POST /api/v1/schedules/{name}/resume",
+        lambda s, who, op: s.schedules.resume(op.name),
+    ),
 }
 
 

@@ -96,6 +96,78 @@ _DELETED = {
     "properties": {"deleted": {"type": "integer", "minimum": 0}},
 }
 
+# -- schedules -------------------------------------------------------------------------
+
+_SCHEDULE_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"}
+_SCHEDULE_PARAM = {"name": "name", "in": "path", "required": True, "schema": _SCHEDULE_NAME}
+_CATCH_UP = {
+    "description": "ticks missed while no leader could fire them: skip (dropped; the latest "
+    "fires if at most 60 s late), one (one job for them all), all (one job each, the "
+    "latest 100)",
+    "type": "string",
+    "enum": ["skip", "one", "all"],
+    "default": "skip",
+}
+_SCHEDULE_SUBMIT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "job"],
+    "properties": {
+        "name": _SCHEDULE_NAME,
+        "cron": {
+            "description": "5 fields (minute first) or 6 (seconds first); not with every_s",
+            "type": ["string", "null"],
+        },
+        "every_s": {
+            "description": "a period: ticks at its multiples since the Unix epoch; not with cron",
+            "type": ["number", "null"],
+            "minimum": 1,
+        },
+        "job": {
+            "description": "the job each tick makes, as POST /api/v1/jobs takes it, without "
+            "delay_s, run_at, idempotency_key or depends_on",
+            "$ref": "#/components/schemas/JobSubmit",
+        },
+        "timezone": {"type": "string", "default": "UTC"},
+        "catch_up": _CATCH_UP,
+        "paused": {"type": "boolean", "default": False},
+    },
+}
+_SCHEDULE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "cron": {"type": ["string", "null"]},
+        "every_s": {"type": ["number", "null"]},
+        "timezone": {"type": "string"},
+        "catch_up": {"type": "string", "enum": ["skip", "one", "all"]},
+        "paused": {"type": "boolean"},
+        "job": {"type": "object"},
+        "next_run_at": {"type": ["number", "null"]},
+        "last_fired": {"description": "the last tick that made a job", "type": ["number", "null"]},
+        "last_job": {"type": ["string", "null"]},
+        "fired": {"description": "jobs made", "type": "integer"},
+        "created_at": {"type": "number"},
+        "updated_at": {"type": "number"},
+    },
+}
+_SCHEDULE_REF = {"$ref": "#/components/schemas/Schedule"}
+_NO_SCHEDULE = {"404": _json(_ERROR, "No such schedule")}
+
+
+def _schedule_change(summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "security": _BEARER,
+        "parameters": [_SCHEDULE_PARAM],
+        "responses": {
+            "200": _json(_SCHEDULE_REF, "The schedule now"),
+            **_errors(401, 403, 503),
+            **_NO_SCHEDULE,
+        },
+    }
+
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -112,6 +184,8 @@ OPENAPI: dict[str, Any] = {
                 "properties": {"error": {"type": "string"}},
             },
             "JobSubmit": _JOB_SUBMIT,
+            "ScheduleSubmit": _SCHEDULE_SUBMIT,
+            "Schedule": _SCHEDULE,
             "Accepted": _ACCEPTED,
             "Job": {
                 "type": "object",
@@ -385,6 +459,64 @@ OPENAPI: dict[str, Any] = {
                     **_errors(401, 403, 503),
                 },
             }
+        },
+        "/api/v1/schedules": {
+            "post": {
+                "summary": "Define a schedule: a job made at every tick, exactly once per tick",
+                "security": _BEARER,
+                "requestBody": _json_body({"$ref": "#/components/schemas/ScheduleSubmit"}),
+                "responses": {
+                    "201": _json(_SCHEDULE_REF, "Defined"),
+                    "200": _json(_SCHEDULE_REF, "Already defined so (the same definition)"),
+                    "409": _json(_ERROR, "The name holds another definition: delete it first"),
+                    **_errors(400, 401, 403, 408, 413, 503),
+                },
+            },
+            "get": {
+                "summary": "Every schedule, by name",
+                "security": _BEARER,
+                "parameters": [_STALE],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"schedules": {"type": "array", "items": _SCHEDULE_REF}},
+                        },
+                        "The schedules",
+                    ),
+                    **_errors(400, 401, 403, 503),
+                },
+            },
+        },
+        "/api/v1/schedules/{name}": {
+            "get": {
+                "summary": "One schedule: its definition, next run, last fired tick, jobs made",
+                "security": _BEARER,
+                "parameters": [_SCHEDULE_PARAM, _STALE],
+                "responses": {
+                    "200": _json(_SCHEDULE_REF, "The schedule"),
+                    **_errors(400, 401, 403, 503),
+                    **_NO_SCHEDULE,
+                },
+            },
+            "delete": {
+                "summary": "Delete a schedule (the jobs it made stay)",
+                "security": _BEARER,
+                "parameters": [_SCHEDULE_PARAM],
+                "responses": {
+                    "200": _json(_DELETED, "Deleted"),
+                    **_errors(401, 403, 503),
+                    **_NO_SCHEDULE,
+                },
+            },
+        },
+        "/api/v1/schedules/{name}/pause": {
+            "post": _schedule_change("Pause a schedule: no tick fires until it is resumed")
+        },
+        "/api/v1/schedules/{name}/resume": {
+            "post": _schedule_change(
+                "Resume a schedule: ticks from now on fire (those that fell while paused never)"
+            )
         },
         "/health": {
             "get": {

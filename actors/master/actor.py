@@ -52,6 +52,8 @@ from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.lifecycle import WorkerState
 from actors.scheduler.records import same_body
+from actors.scheduler.schedule_firing import ScheduleFiring
+from actors.scheduler.schedule_views import schedules_read
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import Actor, ActorRef, PendingReply
@@ -111,6 +113,7 @@ from transport.commands import (
 from transport.envelope import Ack
 from transport.raft import Snapshot
 from transport.records import JobQuery, JobRecord
+from transport.schedule_requests import SCHEDULE_READS, SCHEDULE_WRITES, to_command
 
 log = logging.getLogger("podium.master")
 
@@ -131,6 +134,8 @@ class MasterSettings:
     keep_finished_s: float = 86_400.0
     max_finished: int = 10_000_000
     retention_check_s: float = 1.0
+    # how often the leader looks for due schedule ticks (how late a tick may fire)
+    schedule_check_s: float = 0.1
 
 
 @attrs.frozen
@@ -141,6 +146,11 @@ class Maintain(Message):
 @attrs.frozen
 class CheckRetention(Message):
     """Local only: propose removing what the retention policy no longer keeps."""
+
+
+@attrs.frozen
+class FireSchedules(Message):
+    """Local only: propose the schedule ticks that are due."""
 
 
 def _json(body: object) -> JsonView:
@@ -162,7 +172,10 @@ WRITES = (
     WorkerHeartbeat,
     ReportJobs,
     WorkerBye,
+    *SCHEDULE_WRITES,
 )
+# what a master answers from its own state: the job reads, and the schedule reads
+_READS = (*READS, *SCHEDULE_READS)
 _ACK = Ack()
 
 
@@ -303,6 +316,7 @@ class MasterActor(Actor):
         # types whose pending jobs no worker handles, already warned about
         self.unserved_warned: set[str] = set()
         self.retaining = False
+        self.firing = ScheduleFiring(lambda: self.jobs.schedules)
 
     async def on_start(self) -> None:
         if self.metrics is not None:
@@ -317,6 +331,7 @@ class MasterActor(Actor):
             )
         self.ctx.every(self.settings.lease_s / 4, Maintain())
         self.ctx.every(self.settings.retention_check_s, CheckRetention())
+        self.ctx.every(self.settings.schedule_check_s, FireSchedules())
 
     async def on_stop(self) -> None:
         await self.history.close()
@@ -324,7 +339,7 @@ class MasterActor(Actor):
     # -- messages --------------------------------------------------------------------
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
-        if isinstance(msg, READS):
+        if isinstance(msg, _READS):
             self._read(msg, self.ctx.defer_reply())
             return None
         if isinstance(msg, Linearizable):
@@ -333,6 +348,9 @@ class MasterActor(Actor):
             return self._cluster()
         if isinstance(msg, Maintain):
             self._maintain()
+            return None
+        if isinstance(msg, FireSchedules):
+            self._fire_schedules()
             return None
         if isinstance(msg, CheckRetention):
             if self.raft.is_leader and self.dispatch.leading and not self.retaining:
@@ -376,6 +394,8 @@ class MasterActor(Actor):
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
             self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+        elif isinstance(msg, SCHEDULE_WRITES):
+            self._propose(to_command(msg, now), reply)
 
     @property
     def disk_full(self) -> str | None:
@@ -724,6 +744,8 @@ class MasterActor(Actor):
                 for w in self.jobs.workers()
             ]
             reply.resolve(_json({"workers": views}))
+        elif isinstance(msg, SCHEDULE_READS):
+            reply.resolve(JsonView(schedules_read(msg, self.jobs.schedules, self.ctx.wall_time())))
         else:
             raise TypeError(f"not a read: {type(msg).__name__}")
 
@@ -775,7 +797,7 @@ class MasterActor(Actor):
         reply.resolve(JsonView(json.dumps(body).encode()))
 
     def _linearizable(self, msg: Linearizable) -> Message | None:
-        if not isinstance(msg.read, READS):
+        if not isinstance(msg.read, _READS):
             return Unavailable(f"{type(msg.read).__name__} is not a read")
         if not self.raft.is_leader:
             return NotLeaderAnswer(self.raft.leader)
@@ -821,6 +843,7 @@ class MasterActor(Actor):
         if not self.raft.is_leader:
             if self.dispatch.leading:
                 self.dispatch.step_down()
+                self.firing.step_down()
                 self.retaining = False
             for reply, _ in self.beats:
                 reply.resolve(NotLeaderAnswer(self.raft.leader))
@@ -904,6 +927,29 @@ class MasterActor(Actor):
     def _retained(self) -> None:
         self.retaining = False
 
+    def _fire_schedules(self) -> None:
+        """Propose the due ticks of every schedule (:mod:`actors.scheduler.schedule_firing`),
+        once this leader has applied its predecessors' fires. The log's time is used when
+        this master's clock is behind it, as the job table does."""
+        raft = self.raft
+        if not (raft.is_leader and self.dispatch.leading and raft.applied_own_term):
+            return
+        if self.disk_full is not None:
+            return
+        firing = self.firing
+        now = max(self.ctx.wall_time(), self.jobs.now)
+        millis = int(now * 1000) & ((1 << 48) - 1)
+        fires = firing.due(now, lambda: self._new_id(millis))
+        for cmd in fires:
+            self._propose_cmd(cmd, _calling(firing.done, cmd.name))
+        if fires:
+            self.ctx.self_ref.try_send(Wake())
+        for name in firing.take_unusable():
+            log.warning(
+                "schedule cannot fire here: its timing is unknown to this master",
+                extra={"schedule": name, "event": "schedule_unusable"},
+            )
+
 
 def _keys(msg: SubmitJobs) -> list[str]:
     return [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
@@ -916,3 +962,8 @@ def _status(record: JobRecord, spec: JobSpec) -> StatusOf:
 
 def _seq_of(record: JobRecord) -> int:
     return record.seq
+
+
+def _calling(then: Callable[[str], None], name: str) -> Callable[[Message], None]:
+    """A proposal's callback that, whatever the outcome, calls ``then(name)``."""
+    return lambda _: then(name)

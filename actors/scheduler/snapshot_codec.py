@@ -1,7 +1,7 @@
 """The live job table as snapshot bytes, and back, in pieces, with a format version.
 
 A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
-counters, workers and retention policy), then pieces of up to
+counters, workers, retention policy and schedules), then pieces of up to
 :data:`ROWS_PER_PIECE` rows each: the recent idempotency keys, then the live
 jobs in submission order.
 Encoding and decoding are generators of pieces, so the Raft actor can yield
@@ -71,6 +71,8 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         ],
         "keys": len(sm.recent_keys),
         "jobs": len(sm.jobs),
+        "schedules": sm.schedules.rows(),
+        "schedule_serial": sm.schedules.serial,
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
     rows: list[list[Any]] = []
@@ -172,6 +174,8 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
         worker.state = WorkerState(state)
         worker.registered_at = registered_at
         sm.workers_by_id[worker_id] = worker
+    # a snapshot from before schedules holds none
+    sm.schedules.restore(header.get("schedules", []), header.get("schedule_serial", 0))
 
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:

@@ -43,6 +43,7 @@ from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
 from actors.scheduler.records import Job, Worker, same_body
+from actors.scheduler.schedules import SCHEDULE_CHANGES, ScheduleTable
 from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
 from transport.codec import Message, decode
@@ -64,6 +65,7 @@ from transport.commands import (
     removes,
 )
 from transport.records import JobQuery
+from transport.schedule_commands import FireScheduleCmd
 
 __all__ = ["KEY_WINDOW", "JobStateMachine", "Retention"]
 
@@ -126,6 +128,8 @@ class JobStateMachine:
         # for the shell: (index, job) that left memory, and ids revived from the history
         self.finished: list[tuple[int, Job]] = []
         self.revived: list[str] = []
+        # the schedules (:mod:`actors.scheduler.schedules`): a fire makes its jobs here
+        self.schedules = ScheduleTable()
 
     # -- applying the log ------------------------------------------------------------
 
@@ -171,6 +175,12 @@ class JobStateMachine:
             self._forget_keys(lambda k: removes(cmd, k[5], k[2], k[3], k[4]))
         elif isinstance(cmd, SetRetentionCmd):
             self.retention = Retention(cmd.keep_finished_s, cmd.max_finished)
+        elif isinstance(cmd, FireScheduleCmd):
+            fired = self.schedules.fire(cmd, now)
+            if fired:
+                self._submit(SubmitCmd(now, fired))
+        elif isinstance(cmd, SCHEDULE_CHANGES):
+            return self.schedules.change(cmd, now)
         elif not isinstance(cmd, TickCmd):
             raise TypeError(f"not a job command: {type(cmd).__name__}")
         return None
