@@ -419,13 +419,17 @@ class JobCluster:
                 self.settings,
                 tick_s=TICK_S,
                 snapshot_every=self.snapshot_every,
-                jobs=ObservedJobs(member.name, self.observer, self.settings.backoff),
+                jobs=self._jobs(member.name),
             )
             actor.observer = self.observer
             member.actor = actor
             return actor
 
         return Supervisor("root", [ChildSpec("master", master)])
+
+    def _jobs(self, node: str) -> ObservedJobs:
+        """A master's job table (a scenario that observes more replaces it)."""
+        return ObservedJobs(node, self.observer, self.settings.backoff)
 
     def _worker_root(self, system: ActorSystem, name: str) -> Supervisor:
         def worker() -> WorkerActor:

@@ -107,7 +107,7 @@ class ScheduleTable:
             return ()
         jobs = []
         for tick, job_id in zip(cmd.ticks, cmd.job_ids, strict=False):
-            if tick <= entry.mark or tick > now:
+            if not self.unfired(entry, tick, now):
                 continue
             entry.mark = entry.last_fired = tick
             entry.last_job = job_id
@@ -116,6 +116,12 @@ class ScheduleTable:
         if jobs:
             entry.updated_at = now
         return tuple(jobs)
+
+    @staticmethod
+    def unfired(entry: Schedule, tick: float, now: float) -> bool:
+        """The guard: whether ``tick`` may still make a job, being later than the mark
+        (nothing fired it yet) and no later than the log's time."""
+        return entry.mark < tick <= now
 
     def _answer(self, entry: Schedule, outcome: str, now: float) -> ScheduleChanged:
         view = json.dumps(schedule_view(entry, now)).encode()
