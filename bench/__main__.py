@@ -10,7 +10,8 @@ unless the cluster stayed healthy throughout; ``submit`` measures
 acknowledged single submits per second on a dev node over the native
 protocol and over HTTP (:mod:`bench.submit`). ``pool`` times CPU-bound sync
 handlers one after the other, on threads and in the process pool
-(:mod:`bench.pool`).
+(:mod:`bench.pool`). ``schedules`` counts the ticks schedules fire while the
+leader is SIGKILLed (:mod:`bench.schedules`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from bench import schedules as schedules_bench
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
 from bench.pool import PoolOptions
@@ -318,7 +320,8 @@ repeats, the median) and print a table, or with --json a list of {name, ns_per_o
 ops_per_s}. cluster puts load on a real loopback cluster, end to end; soak runs
 millions of jobs through one and exits 1 unless it stayed healthy; submit counts
 acknowledged single submits a second on a dev node, native protocol against HTTP;
-pool times CPU-bound handlers one after the other, on threads and in processes.
+pool times CPU-bound handlers one after the other, on threads and in processes;
+schedules counts the ticks every_s: 1 schedules fire while the leader is killed.
 python -m bench SUITE --help shows a suite's options."""
 SUITE_HELP = {
     "codec": "encode and decode of a typical job message",
@@ -340,7 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     add_soak_parser(sub)
     add_submit_parser(sub)
     add_pool_parser(sub)
+    schedules_bench.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.suite == "schedules":
+        return schedules_bench.main(args)
     if args.suite == "submit":
         fields = {f.name for f in SubmitOptions.__attrs_attrs__}
         submit = SubmitOptions(**{k: v for k, v in vars(args).items() if k in fields})
