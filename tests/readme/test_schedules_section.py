@@ -74,9 +74,7 @@ def test_the_shell_blocks_run_as_written(dev: str) -> None:
 
 def test_the_python_block_runs_as_written(dev: str) -> None:
     (code,) = blocks("python")
-    done = run(
-        f"{sys.executable} - <<'EOF'\n{code.replace('http://127.0.0.1:8080', dev)}EOF", dev
-    )
+    done = run(f"{sys.executable} - <<'EOF'\n{code.replace('http://127.0.0.1:8080', dev)}EOF", dev)
     assert done.returncode == 0, done.stderr
     next_run, names = done.stdout.splitlines()
     assert float(next_run) > 0 and "'report'" in names
