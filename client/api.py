@@ -45,6 +45,7 @@ from client.failover import (
     with_key,
 )
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
+from transport import schedule_requests as schedule_ops
 from transport.client_wire import (
     CancelOp,
     ClusterOp,
@@ -60,14 +61,6 @@ from transport.client_wire import (
     WorkersOp,
 )
 from transport.codec import Message, packer
-from transport.schedule_requests import (
-    ScheduleAddOp,
-    ScheduleDeleteOp,
-    ScheduleGetOp,
-    ScheduleListOp,
-    SchedulePauseOp,
-    ScheduleResumeOp,
-)
 
 __all__ = [
     "FINAL",
@@ -151,16 +144,9 @@ def schedule_body(
 ) -> dict[str, Any]:
     """One schedule as the API takes it: ``job`` (e.g. from :func:`job_body`) made at
     every tick of ``cron`` or ``every_s``; fields left out get the server's defaults."""
-    body: dict[str, Any] = {"name": name, "job": dict(job)}
-    optional = {
-        "cron": cron,
-        "every_s": every_s,
-        "timezone": timezone,
-        "catch_up": catch_up,
-        "paused": paused,
-    }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    return body
+    fields = {"name": name, "job": dict(job), "cron": cron, "every_s": every_s,
+              "timezone": timezone, "catch_up": catch_up, "paused": paused}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 class _Calls:
@@ -266,28 +252,30 @@ class _Calls:
     @staticmethod
     def add_schedule(body: Mapping[str, Any]) -> Call:
         # the same definition sent again is answered 200 with the schedule: safe to repeat
-        op = ScheduleAddOp(packer().pack(body))
+        op = schedule_ops.ScheduleAddOp(packer().pack(body))
         return Call("POST", "/api/v1/schedules", body=body, op=op, repeatable=True)
 
     @staticmethod
     def list_schedules() -> Call:
-        return Call("GET", "/api/v1/schedules", op=ScheduleListOp(False), repeatable=True)
+        return Call(
+            "GET", "/api/v1/schedules", op=schedule_ops.ScheduleListOp(False), repeatable=True
+        )
 
     @staticmethod
     def get_schedule(name: str) -> Call:
-        op = ScheduleGetOp(name, False)
+        op = schedule_ops.ScheduleGetOp(name, False)
         return Call("GET", f"/api/v1/schedules/{name}", op=op, repeatable=True)
 
     @staticmethod
     def delete_schedule(name: str) -> Call:
         # a delete sent again finds the schedule gone (404): what the first one did
         settle = Settle("delete", name)
-        op = ScheduleDeleteOp(name)
+        op = schedule_ops.ScheduleDeleteOp(name)
         return Call("DELETE", f"/api/v1/schedules/{name}", op=op, settle=settle)
 
     @staticmethod
     def pause_schedule(name: str, paused: bool) -> Call:
-        op = SchedulePauseOp(name) if paused else ScheduleResumeOp(name)
+        op = schedule_ops.SchedulePauseOp(name) if paused else schedule_ops.ScheduleResumeOp(name)
         path = f"/api/v1/schedules/{name}/{'pause' if paused else 'resume'}"
         return Call("POST", path, op=op, repeatable=True)
 

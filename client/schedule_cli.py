@@ -89,6 +89,8 @@ def run(
     """Run ``podium schedule ACTION``; ``payload`` reads the job's payload from ``args``."""
     action = args.action
     at = render.now()
+    data: Any
+    text: RenderableType
     if action == "add":
         job = job_body(
             args.type,
@@ -99,32 +101,26 @@ def run(
         )
         opts = {"cron": args.cron, "every_s": args.every_s, "timezone": args.timezone,
                 "catch_up": args.catch_up, "paused": args.paused or None}  # fmt: skip
-        view = client.add_schedule(args.name, job, **opts)
-        _show(args, console, view, _defined(view, at))
+        data = client.add_schedule(args.name, job, **opts)
+        text = _defined(data, at)
     elif action == "list":
-        schedules = client.list_schedules()
-        if args.json:
-            print(json.dumps(schedules))
-        else:
-            console.print(schedule_table(schedules, at) if schedules else "no schedules yet")
+        data = client.list_schedules()
+        text = schedule_table(data, at) if data else "no schedules yet"
     elif action == "show":
-        view = client.get_schedule(args.name)
-        _show(args, console, view, schedule_detail(view, at))
+        data = client.get_schedule(args.name)
+        text = schedule_detail(data, at)
     elif action == "delete":
-        deleted = client.delete_schedule(args.name)
-        _show(args, console, {"name": args.name, **deleted}, f"{args.name}: deleted")
+        data = {"name": args.name, **client.delete_schedule(args.name)}
+        text = f"{args.name}: deleted"
     else:
         paused = action == "pause"
-        view = client.pause_schedule(args.name) if paused else client.resume_schedule(args.name)
-        _show(args, console, view, f"{args.name}: {action}d{_next(view, at)}")
-    return 0
-
-
-def _show(args: argparse.Namespace, console: Console, view: Any, text: RenderableType) -> None:
+        data = client.pause_schedule(args.name) if paused else client.resume_schedule(args.name)
+        text = f"{args.name}: {action}d{_next(data, at)}"
     if args.json:
-        print(json.dumps(view))
+        print(json.dumps(data))
     else:
         console.print(text)
+    return 0
 
 
 def _defined(view: Schedule, at: float) -> str:

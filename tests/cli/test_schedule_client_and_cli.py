@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import trio
@@ -14,15 +13,12 @@ import trio
 from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client, PodiumError, job_body
 from client.cli import EXIT, main
+from tests.dev_node import dev_node
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    root: Path = tmp_path_factory.mktemp("schedules")
-    with LoopbackCluster(root, single=True) as cluster:
-        cluster.start(timeout=60)
-        yield cluster
-        print(cluster.describe())
+    yield from dev_node(tmp_path_factory, "schedules")
 
 
 def http(dev: LoopbackCluster) -> str:

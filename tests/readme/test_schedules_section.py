@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster
+from tests.dev_node import dev_node
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"```(sh|python)\n(.*?)```", re.S)
@@ -32,12 +32,10 @@ def blocks(kind: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with LoopbackCluster(tmp_path_factory.mktemp("readme-schedules"), single=True) as cluster:
-        cluster.start(timeout=60)
+    for cluster in dev_node(tmp_path_factory, "readme-schedules"):
         url = cluster.masters["m1"].http
         assert url is not None
         yield url
-        print(cluster.describe())
 
 
 def run(command: str, url: str) -> subprocess.CompletedProcess[str]:
