@@ -31,7 +31,9 @@ def native(dev: LoopbackCluster) -> str:
     return f"podium://127.0.0.1:{dev.raft_ports[0]}"
 
 
-def test_the_sync_client_defines_fires_pauses_and_deletes(dev: LoopbackCluster) -> None:
+def test_the_sync_client_defines_fires_pauses_and_deletes(
+    dev: LoopbackCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Client(http(dev)) as c:
         made = c.add_schedule("every-second", job_body("noop", {"n": 1}), every_s=1)
         assert made["fired"] == 0 and made["paused"] is False and made["every_s"] == 1.0
@@ -45,6 +47,8 @@ def test_the_sync_client_defines_fires_pauses_and_deletes(dev: LoopbackCluster) 
             time.sleep(0.1)
         job = c.get(view["last_job"])
         assert (job["schedule"], job["scheduled_for"]) == ("every-second", view["last_fired"])
+        assert main(["--url", http(dev), "status", job["id"]]) == 0
+        assert "every-second, tick " in capsys.readouterr().out
         assert c.pause_schedule("every-second")["paused"] is True
         assert [s["name"] for s in c.list_schedules()] == ["every-second"]
         assert c.resume_schedule("every-second")["paused"] is False
