@@ -1,7 +1,7 @@
 """The live job table as snapshot bytes, and back, in pieces, with a format version.
 
 A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
-counters, workers and retention policy), then pieces of up to
+counters, workers, retention policy, type limits and pauses), then pieces of up to
 :data:`ROWS_PER_PIECE` rows each: the recent idempotency keys, then the live
 jobs in submission order.
 Encoding and decoding are generators of pieces, so the Raft actor can yield
@@ -71,6 +71,7 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         ],
         "keys": len(sm.recent_keys),
         "jobs": len(sm.jobs),
+        "control": sm.control.rows(),
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
     rows: list[list[Any]] = []
@@ -166,6 +167,8 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
     sm.counts_by_type_status = {(t, s): n for t, s, n in header["counts"]}
     keep, cap = header["retention"]
     sm.retention = Retention(keep, cap)
+    # limits and pauses (with their token buckets); a snapshot from before them has none
+    sm.control.restore(header.get("control", []))
     # a worker row without its prefetch was written before workers queued jobs
     for worker_id, capacity, types, state, registered_at, *prefetch in header["workers"]:
         worker = Worker(worker_id, capacity, tuple(types), *prefetch[:1])
