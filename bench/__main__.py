@@ -20,6 +20,7 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -253,12 +254,21 @@ def add_submit_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
-def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
+def _measured(
+    label: str, run: Callable[[Callable[[str], None]], dict[str, Any]], *, as_json: bool
+) -> dict[str, Any]:
+    """``run(show)`` with its progress on stderr; the result printed as JSON if asked."""
     console = Console(stderr=True, quiet=as_json)
-    with console.status("submit") as status:
-        result = run_submit(options, lambda what: status.update(what))
+    with console.status(label) as status:
+        result = run(lambda what: status.update(what))
     if as_json:
         print(json.dumps(result))
+    return result
+
+
+def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
+    result = _measured("submit", lambda show: run_submit(options, show), as_json=as_json)
+    if as_json:
         return result
     table = Table(title="bench submit: acknowledged single submits on a dev node")
     table.add_column("protocol")
@@ -324,11 +334,8 @@ def add_limits_parser(sub: Any) -> None:
 
 
 def show_limits(options: LimitsOptions, *, as_json: bool) -> dict[str, Any]:
-    console = Console(stderr=True, quiet=as_json)
-    with console.status("limits") as status:
-        result = run_limits(options, lambda what: status.update(what))
+    result = _measured("limits", lambda show: run_limits(options, show), as_json=as_json)
     if as_json:
-        print(json.dumps(result))
         return result
     table = Table("figure", Column("value", justify="right"),
                   title=f"bench limits: {result['type']} limited to {result['rate_per_s']:g}/s, "

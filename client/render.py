@@ -219,10 +219,11 @@ def _number(value: float | None) -> str:
 
 def limits_table(limits: Iterable[Job]) -> Table:
     """Limited and paused types: the limit, the bucket's tokens now, and how many pending
-    jobs the limit (or the pause) holds back."""
+    jobs the limit (or the pause) holds back (``held``: the API's ``throttled``)."""
+    # the type is what the next command takes: it never folds (as a job's id)
     table = _table(
-        "type", "rate/s", "burst", "max running", "paused", "tokens", "running", "pending",
-        "throttled",
+        "type", "rate/s", "burst", "max run", "paused", "tokens", "running", "pending",
+        "held", folding=(),
     )  # fmt: skip
     for t in limits:
         table.add_row(

@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from actors.gateway.validation import BadRequest
+from actors.gateway.validation import BadRequest, status_list
 from transport.queue_control import CancelJobs, SetTypeLimit
 
 __all__ = ["LIVE_STATUSES", "parse_bulk_cancel", "parse_limit", "parse_type"]
@@ -40,6 +40,15 @@ def parse_type(value: Any) -> str:
     return value
 
 
+def _fields(body: Any, what: str, allowed: tuple[str, ...]) -> None:
+    """``body`` is a JSON object of ``allowed`` fields only."""
+    if not isinstance(body, Mapping):
+        raise BadRequest(f"{what} must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
+
 def _positive(body: Mapping[str, Any], name: str, minimum: float, maximum: float) -> float | None:
     value = body.get(name)
     if value is None:
@@ -58,13 +67,7 @@ def parse_limit(job_type: str, body: Any) -> SetTypeLimit:
     """``{"rate_per_s": 50, "burst": 50, "max_running": 10}``: each optional, at least one.
     ``burst`` (at least 1: a job takes a whole token) needs ``rate_per_s``; without it the
     burst is a second's worth of the rate."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a limit must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(_LIMIT_FIELDS))
-    if unknown:
-        raise BadRequest(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_LIMIT_FIELDS)}"
-        )
+    _fields(body, "a limit", _LIMIT_FIELDS)
     if all(body.get(name) is None for name in _LIMIT_FIELDS):
         raise BadRequest(
             "a limit needs at least one of rate_per_s, burst with rate_per_s, or max_running "
@@ -85,30 +88,10 @@ def parse_limit(job_type: str, body: Any) -> SetTypeLimit:
     return SetTypeLimit(parse_type(job_type), rate, burst, running)
 
 
-def _statuses(value: Any) -> tuple[str, ...]:
-    statuses = [value] if isinstance(value, str) else value
-    if (
-        not isinstance(statuses, list)
-        or not statuses
-        or not all(isinstance(s, str) and s in LIVE_STATUSES for s in statuses)
-    ):
-        raise BadRequest(
-            f"status must be one of {', '.join(LIVE_STATUSES)} (or a list of them): only live "
-            f"jobs are cancelled, got {value!r}"
-        )
-    return tuple(sorted(set(statuses), key=LIVE_STATUSES.index))
-
-
 def parse_bulk_cancel(body: Any) -> CancelJobs:
     """``{"ids": [...]}``, or filters ``{"type", "status", "schedule"}`` (at least one; they
     all must match). Not both: a list of ids is exact, filters match whatever is live."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a bulk cancel must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(_CANCEL_FIELDS))
-    if unknown:
-        raise BadRequest(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_CANCEL_FIELDS)}"
-        )
+    _fields(body, "a bulk cancel", _CANCEL_FIELDS)
     given = {k: v for k, v in body.items() if v is not None}
     if "ids" in given:
         ids = given["ids"]
@@ -130,5 +113,9 @@ def parse_bulk_cancel(body: Any) -> CancelJobs:
     schedule = given.get("schedule")
     if schedule is not None and (not isinstance(schedule, str) or not schedule):
         raise BadRequest("schedule must be a schedule's name (a non-empty string)")
-    statuses = _statuses(given["status"]) if "status" in given else ()
+    statuses = (
+        status_list(given["status"], LIVE_STATUSES, "only live jobs are cancelled")
+        if "status" in given
+        else ()
+    )
     return CancelJobs((), job_type, statuses, schedule)

@@ -27,7 +27,12 @@ Leases are not here: they are the leader's soft state
 Idempotency keys of live jobs are in ``by_key``; a key whose job finished
 stays here for :data:`KEY_WINDOW` more log entries, which covers the gap
 between the leader looking the key up in its history and its submit being
-applied (the leader re-checks when that gap would be wider).
+applied (the leader re-checks when that gap would be wider). Unique keys are
+in ``by_unique`` while their job is live, and only then.
+
+Limits and pauses of job types (:mod:`actors.scheduler.type_control`) are
+enforced here, as assignments apply: an assignment over its type's limit,
+or of a paused type, is refused on every master alike, whoever proposed it.
 """
 
 from __future__ import annotations
