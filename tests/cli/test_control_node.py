@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.loopback import LoopbackCluster
-from client import Client
+from client import AsyncClient, Client
 from client.api import job_body
 from client.cli import main
 
@@ -114,3 +114,17 @@ def test_a_rate_limit_holds_on_a_real_node(dev: LoopbackCluster) -> None:
             assert j - i + 1 <= rate * (starts[j] - first) + burst + 1e-6
     spread = starts[-1] - starts[0]
     assert spread >= (count - burst - 1) / rate, f"{count} starts in {spread:.2f} s"
+
+
+async def test_the_async_client_controls_types_too(dev: LoopbackCluster) -> None:
+    async with AsyncClient(native(dev)) as c:
+        view = await c.set_limit("held-async", max_running=1)
+        assert view["max_running"] == 1 and view["rate_per_s"] is None
+        assert (await c.pause_type("held-async"))["paused"] is True
+        await c.submit("held-async", unique_key="once")
+        again = await c.submit("held-async", unique_key="once")
+        assert again["deduplicated"] is True
+        assert [t["throttled"] for t in await c.limits() if t["type"] == "held-async"] == [1]
+        assert (await c.resume_type("held-async"))["paused"] is False
+        assert await c.cancel_many(type="held-async") == 1
+        assert (await c.clear_limit("held-async"))["max_running"] is None
