@@ -61,6 +61,14 @@ from transport.client_wire import (
     WorkersOp,
 )
 from transport.codec import Message, packer
+from transport.control_wire import (
+    CancelManyOp,
+    ClearLimitOp,
+    LimitsOp,
+    PauseTypeOp,
+    ResumeTypeOp,
+    SetLimitOp,
+)
 
 __all__ = [
     "FINAL",
@@ -116,8 +124,13 @@ def job_body(
     delay_s: float | None = None,
     run_at: float | str | None = None,
     idempotency_key: str | None = None,
+    unique_key: str | None = None,
+    retry: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One job as the API takes it (fields left out get the server's defaults)."""
+    """One job as the API takes it (fields left out get the server's defaults).
+    ``unique_key``: at most one live job holds it (a second submit returns that job,
+    ``"deduplicated": True``); ``retry``: the job's own policy, ``{"max_retries",
+    "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes"}``."""
     body: dict[str, Any] = {"type": job_type}
     optional = {
         "payload": payload,
@@ -127,6 +140,8 @@ def job_body(
         "delay_s": delay_s,
         "run_at": run_at,
         "idempotency_key": idempotency_key,
+        "unique_key": unique_key,
+        "retry": None if retry is None else dict(retry),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
@@ -278,6 +293,49 @@ class _Calls:
         op = schedule_ops.SchedulePauseOp(name) if paused else schedule_ops.ScheduleResumeOp(name)
         path = f"/api/v1/schedules/{name}/{'pause' if paused else 'resume'}"
         return Call("POST", path, op=op, repeatable=True)
+
+    @staticmethod
+    def set_limit(
+        job_type: str, rate_per_s: float | None, burst: float | None, max_running: int | None
+    ) -> Call:
+        fields = {"rate_per_s": rate_per_s, "burst": burst, "max_running": max_running}
+        body = {k: v for k, v in fields.items() if v is not None}
+        op = SetLimitOp(job_type, packer().pack(body))
+        # setting the same limit again changes nothing (the bucket keeps its tokens)
+        return Call("PUT", f"/api/v1/limits/{job_type}", body=body, op=op, repeatable=True)
+
+    @staticmethod
+    def clear_limit(job_type: str) -> Call:
+        return Call("DELETE", f"/api/v1/limits/{job_type}", op=ClearLimitOp(job_type))
+
+    @staticmethod
+    def limits() -> Call:
+        return Call("GET", "/api/v1/limits", op=LimitsOp(False), repeatable=True)
+
+    @staticmethod
+    def pause_type(job_type: str, paused: bool) -> Call:
+        action = "pause" if paused else "resume"
+        op = PauseTypeOp(job_type) if paused else ResumeTypeOp(job_type)
+        return Call("POST", f"/api/v1/types/{job_type}/{action}", op=op, repeatable=True)
+
+    @staticmethod
+    def cancel_many(
+        ids: Sequence[str] | None,
+        job_type: str | None,
+        status: str | Sequence[str] | None,
+        schedule: str | None,
+    ) -> Call:
+        statuses = status if status is None or isinstance(status, str) else list(status)
+        fields = {
+            "ids": None if ids is None else list(ids),
+            "type": job_type,
+            "status": statuses,
+            "schedule": schedule,
+        }
+        body = {k: v for k, v in fields.items() if v is not None}
+        # a filter, or ids: sent again it cancels nothing twice (the count is the last's)
+        op = CancelManyOp(packer().pack(body))
+        return Call("POST", "/api/v1/jobs/cancel", body=body, op=op, repeatable=True)
 
     @staticmethod
     def login(username: str, password: str) -> Call:
@@ -622,6 +680,53 @@ class Client(_Base):
         result: dict[str, Any] = self.call(_Calls.stats())
         return result
 
+    def set_limit(
+        self,
+        job_type: str,
+        *,
+        rate_per_s: float | None = None,
+        burst: float | None = None,
+        max_running: int | None = None,
+    ) -> dict[str, Any]:
+        """Limit ``job_type`` across the cluster (replacing its limit): at most
+        ``rate_per_s`` starts a second with bursts of ``burst``, at most ``max_running``
+        at once. Returns the type as :meth:`limits` lists it."""
+        result: dict[str, Any] = self.call(
+            _Calls.set_limit(job_type, rate_per_s, burst, max_running)
+        )
+        return result
+
+    def clear_limit(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.clear_limit(job_type))
+        return result
+
+    def limits(self) -> Jobs:
+        """Every limited or paused type: its limit, tokens, running, pending, throttled."""
+        result: Jobs = self.call(_Calls.limits())["limits"]
+        return result
+
+    def pause_type(self, job_type: str) -> dict[str, Any]:
+        """Start no more jobs of ``job_type`` (running ones finish) until resumed."""
+        result: dict[str, Any] = self.call(_Calls.pause_type(job_type, True))
+        return result
+
+    def resume_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_type(job_type, False))
+        return result
+
+    def cancel_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        schedule: str | None = None,
+    ) -> int:
+        """Cancel live jobs by ``ids``, or every live job matching the filters; returns
+        how many were cancelled."""
+        result: int = self.call(_Calls.cancel_many(ids, type, status, schedule))["cancelled"]
+        return result
+
     def workers(self) -> Jobs:
         result: Jobs = self.call(_Calls.workers())["workers"]
         return result
@@ -825,6 +930,47 @@ class AsyncClient(_Base):
 
     async def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.stats())
+        return result
+
+    async def set_limit(
+        self,
+        job_type: str,
+        *,
+        rate_per_s: float | None = None,
+        burst: float | None = None,
+        max_running: int | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(
+            _Calls.set_limit(job_type, rate_per_s, burst, max_running)
+        )
+        return result
+
+    async def clear_limit(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.clear_limit(job_type))
+        return result
+
+    async def limits(self) -> Jobs:
+        result: Jobs = (await self.call(_Calls.limits()))["limits"]
+        return result
+
+    async def pause_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_type(job_type, True))
+        return result
+
+    async def resume_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_type(job_type, False))
+        return result
+
+    async def cancel_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        schedule: str | None = None,
+    ) -> int:
+        answer = await self.call(_Calls.cancel_many(ids, type, status, schedule))
+        result: int = answer["cancelled"]
         return result
 
     async def workers(self) -> Jobs:

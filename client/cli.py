@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="idempotency_key",
         help="idempotency key: a second submit with it makes no second job",
     )
+    submit.add_argument(
+        "--unique-key",
+        metavar="KEY",
+        help="at most one live job with this key: while one is pending or running, a submit "
+        "returns it (deduplicated) instead of making another",
+    )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
     submit.add_argument(
         "--wait",
@@ -145,8 +151,41 @@ def _parser() -> argparse.ArgumentParser:
                          help="desc: newest first (default); asc: oldest first")  # fmt: skip
     listing.add_argument("--since", metavar="WHEN", help=f"created at or after: {WHEN_HELP}")
     listing.add_argument("--until", metavar="WHEN", help=f"created before: {WHEN_HELP}")
-    for name in ("cancel", "retry"):
-        command(name, help=f"{name} a job").add_argument("id")
+    cancel = command(
+        "cancel", help="cancel a job, several (ids), or every live job matching the filters"
+    )
+    cancel.add_argument("ids", nargs="*", metavar="ID")
+    cancel.add_argument("--type", help="live jobs of this type")
+    cancel.add_argument("--status", action="append", metavar="S",
+                        help="pending, scheduled, blocked or running; repeat or "
+                             "comma-separate")  # fmt: skip
+    cancel.add_argument("--schedule", metavar="NAME", help="jobs fired by this schedule")
+    command("retry", help="retry a job").add_argument("id")
+    limit = command("limit", help="rate and concurrency limits per job type: set, list, clear")
+    limits = limit.add_subparsers(dest="limit_command", required=True)
+    limit_set = limits.add_parser("set", help="limit a type (replaces its limit)")
+    _global_options(limit_set, after=True)
+    limit_set.add_argument("type")
+    limit_set.add_argument(
+        "--rate",
+        type=float,
+        dest="rate_per_s",
+        metavar="PER_S",
+        help="at most this many starts a second, across the cluster",
+    )
+    limit_set.add_argument(
+        "--burst", type=float, help="tokens the rate's bucket holds (default: a second's worth)"
+    )
+    limit_set.add_argument(
+        "--max-running", type=int, metavar="N", help="at most N running at once, cluster-wide"
+    )
+    _global_options(limits.add_parser("list", help="limited and paused types"), after=True)
+    limit_clear = limits.add_parser("clear", help="remove a type's limit")
+    _global_options(limit_clear, after=True)
+    limit_clear.add_argument("type")
+    for name, says in (("pause", "start no more jobs of a type (running ones finish)"),
+                       ("resume", "start jobs of a paused type again")):  # fmt: skip
+        command(name, help=says).add_argument("type")
     delete = command("delete", help="delete a final job for good (cancel a live one first)")
     delete.add_argument("id")
     purge = command("purge", help="delete final jobs in bulk (no flags: all of them)")
@@ -270,9 +309,19 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return _list(client, args, console)
     if command == "schedule":
         return schedule_cli.run(client, args, console, job_payload)
-    if command in ("cancel", "retry"):
-        changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
+    if command == "cancel":
+        return _cancel(client, args, console)
+    if command == "retry":
+        changed = client.retry(args.id)
         _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    if command == "limit":
+        return _limit(client, args, console)
+    if command in ("pause", "resume"):
+        pause = command == "pause"
+        view = client.pause_type(args.type) if pause else client.resume_type(args.type)
+        held = f"; {view['throttled']} pending held" if pause else ""
+        _say(args, console, view, f"{args.type}: {'paused' if pause else 'resumed'}{held}")
         return 0
     if command == "delete":
         deleted = client.delete(args.id)
@@ -349,12 +398,63 @@ def _next_page(args: argparse.Namespace, cursor: str) -> str:
     return " ".join([*words, "--cursor", cursor])
 
 
+def _cancel(client: Client, args: argparse.Namespace, console: Console) -> int:
+    """One id: the single cancel (409 when the job is already final). Several ids, or the
+    filters: one bulk cancel of whatever of it is live, counted."""
+    filters = {"type": args.type, "status": _split(args.status), "schedule": args.schedule}
+    given = {k: v for k, v in filters.items() if v is not None}
+    if args.ids and given:
+        raise PodiumError(400, "give job ids or filters (--type, --status, --schedule), not both")
+    if not args.ids and not given:
+        raise PodiumError(
+            400, "name the jobs: podium cancel ID [ID...], or --type, --status, --schedule"
+        )
+    if len(args.ids) == 1:
+        changed = client.cancel(args.ids[0])
+        _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    n = client.cancel_many(args.ids or None, **given)
+    _say(args, console, {"cancelled": n}, f"cancelled {n} job{'' if n == 1 else 's'}")
+    return 0
+
+
+def _limit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    if args.limit_command == "set":
+        view = client.set_limit(
+            args.type, rate_per_s=args.rate_per_s, burst=args.burst, max_running=args.max_running
+        )
+        if not args.json:
+            console.print(render.limits_table([view]))
+        else:
+            print(json.dumps(view))
+        return 0
+    if args.limit_command == "clear":
+        view = client.clear_limit(args.type)
+        _say(args, console, view, f"{args.type}: limit cleared")
+        return 0
+    limits = client.limits()
+    if args.json:
+        print(json.dumps(limits))
+    elif limits:
+        console.print(render.limits_table(limits))
+    else:
+        console.print("no type is limited or paused")
+    return 0
+
+
+def _split(given: list[str] | None) -> list[str] | None:
+    """Values of a repeatable flag, repeated or comma-separated (None when absent)."""
+    if given is None:
+        return None
+    return [s.strip() for text in given for s in text.split(",") if s.strip()]
+
+
 def _statuses(given: list[str] | None) -> list[str] | None:
     """``--status`` values, repeated or comma-separated; None (every final status) only when
     the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
-    if given is None:
+    statuses = _split(given)
+    if statuses is None:
         return None
-    statuses = [s.strip() for text in given for s in text.split(",") if s.strip()]
     if not statuses:
         raise PodiumError(400, "--status needs a status: succeeded, failed, dead or cancelled")
     return statuses
@@ -412,6 +512,7 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "delay_s": args.delay_s,
         "run_at": args.run_at,
         "idempotency_key": args.idempotency_key,
+        "unique_key": args.unique_key,
     }
     started = time.monotonic()
     if args.count == 1:

@@ -26,6 +26,7 @@ __all__ = [
     "batch_summary",
     "job_detail",
     "job_table",
+    "limits_table",
     "now",
     "workers_table",
 ]
@@ -210,5 +211,32 @@ def workers_table(workers: Iterable[Job], at: float) -> Table:
             str(w["running"]),
             "-" if heard is None else f"{age(at - heard)} ago",
             Text(", ".join(w["types"])),
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def limits_table(limits: Iterable[Job]) -> Table:
+    """Limited and paused types: the limit, the bucket's tokens now, and how many pending
+    jobs the limit (or the pause) holds back (``held``: the API's ``throttled``)."""
+    # the type is what the next command takes: it never folds (as a job's id)
+    table = _table(
+        "type", "rate/s", "burst", "max run", "paused", "tokens", "running", "pending",
+        "held", folding=(),
+    )  # fmt: skip
+    for t in limits:
+        table.add_row(
+            Text(t["type"]),
+            _number(t["rate_per_s"]),
+            _number(t["burst"]),
+            _number(t["max_running"]),
+            "yes" if t["paused"] else "no",
+            _number(t["tokens"]),
+            str(t["running"]),
+            str(t["pending"]),
+            str(t["throttled"]),
         )
     return table

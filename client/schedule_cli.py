@@ -69,6 +69,12 @@ def add_parser(command: Command, flags: Flags, job_flags: Flags) -> None:
         help="ticks missed while no leader could fire them: skip them (default), fire one "
         "job for them all, or one job each",
     )
+    add.add_argument(
+        "--unique-key",
+        metavar="KEY",
+        help="at most one live job with this key: a tick while the last one's job is pending "
+        "or running makes none",
+    )
     add.add_argument("--paused", action="store_true", help="define it paused (resume it later)")
     action("list", help="every schedule")
     for name, says in (
@@ -98,6 +104,7 @@ def run(
             priority=args.priority,
             max_retries=args.max_retries,
             timeout_s=args.timeout_s,
+            unique_key=args.unique_key,
         )
         opts = {"cron": args.cron, "every_s": args.every_s, "timezone": args.timezone,
                 "catch_up": args.catch_up, "paused": args.paused or None}  # fmt: skip

@@ -57,6 +57,7 @@ from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
+from sim.limit_check import LimitCheck
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
 from transport.commands import AssignCmd
@@ -113,6 +114,8 @@ class JobObserver:
         self.installs: dict[str, int] = {}
         self.submitting = True
         self.now = now
+        # checks of what every master's table applies (a scenario's type limit)
+        self.table_checks: list[LimitCheck] = []
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -184,6 +187,8 @@ class ObservedJobs(JobStateMachine):
         if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
             self.observer.assigns_checked.add(index)
             self._check_priority(cmd)
+        for check in self.observer.table_checks:
+            check.applied(self.node, self, index, cmd)
         return result
 
     def _add(self, job: Job) -> None:
@@ -203,6 +208,9 @@ class ObservedJobs(JobStateMachine):
     def _saw(self, job: Job) -> None:
         if job.status is JobStatus.PENDING:
             self.pending_since[job.id] = self.applied_index
+        elif job.status is JobStatus.RUNNING:
+            for check in self.observer.table_checks:
+                check.started(self.node, self, job)
         elif job.status is JobStatus.SUCCEEDED:
             if job.id in self.succeeded:
                 self.observer.problems.append(f"{job.id} succeeded twice on {self.node}")

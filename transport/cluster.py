@@ -12,6 +12,7 @@ from attrs import frozen
 
 from transport.codec import Message, message
 from transport.job_options import JobOptions
+from transport.queue_control import GetLimits
 
 # -- client requests (gateway -> master; a follower forwards writes to the leader) --
 
@@ -40,8 +41,9 @@ class SubmitJobs(Message):
 @frozen
 class JobStatus(Message):
     """A submitted job's id and status. ``duplicate`` is ``""`` for a job made now;
-    ``same`` when its idempotency key already named this job (the same body), and
-    ``conflict`` when the key names a job with another body."""
+    ``same`` when its idempotency key already named this job (the same body),
+    ``conflict`` when the key names a job with another body, and ``unique`` when a live
+    job already held its unique_key (this is that job; none was made)."""
 
     id: str
     status: str
@@ -160,7 +162,7 @@ class GetWorkers(Message):
 
 
 # what a master answers from its own state, changing nothing: a gateway may ask again
-READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
+READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers, GetLimits)
 
 
 @message("c.linearizable")
@@ -300,6 +302,8 @@ class JobReport(Message):
     timed_out: bool
     # False: handed back unstarted (by a draining worker), so the attempt does not count
     started: bool = True
+    # the handler raised podium.Permanent: the job fails at once, without further attempts
+    permanent: bool = False
 
 
 @message("w.reports")

@@ -74,6 +74,8 @@ class ReportItem(Message):
     jitter: float
     # False: the worker handed the job back without starting it
     started: bool = True
+    # the handler said the failure is final (podium.Permanent): no further attempts
+    permanent: bool = False
 
 
 @message("j.report")

@@ -42,6 +42,7 @@ from actors.gateway.auth import (
     Unauthorized,
 )
 from actors.gateway.batching import SubmitBatcher
+from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
 from actors.gateway.limits import BodyDeadline, allowed_methods
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.validation import (
@@ -53,6 +54,7 @@ from actors.gateway.validation import (
     parse_time,
 )
 from actors.scheduler.lifecycle import JobStatus as Status
+from actors.scheduler.state import DEDUPLICATED
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from transport.cluster import (
@@ -81,6 +83,7 @@ from transport.cluster import (
     Unavailable,
 )
 from transport.codec import Message
+from transport.queue_control import CancelledJobs, ClearTypeLimit, GetLimits, PauseType
 from transport.schedule_requests import RESENDABLE_SCHEDULE_WRITES, SCHEDULE_READS
 
 log = logging.getLogger("podium.gateway")
@@ -145,8 +148,11 @@ def resendable(msg: Message) -> bool:
 
 def _submitted(spec: JobSpec, status: JobStatus) -> Answer | ApiError:
     """How one submitted job is answered: 201 made now, 200 when its idempotency key
-    already named this same job, 409 when the key names a job with another body."""
-    body = {"id": status.id, "status": status.status}
+    already named this same job, 409 when the key names a job with another body; 200 and
+    ``"deduplicated": true`` when a live job already held its unique_key (that job)."""
+    body: dict[str, Any] = {"id": status.id, "status": status.status}
+    if status.duplicate == DEDUPLICATED:
+        body["deduplicated"] = True
     if status.duplicate == "conflict":
         return ApiError(
             409,
@@ -413,6 +419,12 @@ PERMISSIONS: dict[str, Permission | None] = {
     "GET /api/v1/stats": P.READ,
     "GET /api/v1/workers": P.WORKERS,
     "GET /api/v1/cluster": P.CLUSTER,
+    "POST /api/v1/jobs/cancel": P.CANCEL,
+    "GET /api/v1/limits": P.READ,
+    "PUT /api/v1/limits/{type}": P.CONTROL,
+    "DELETE /api/v1/limits/{type}": P.CONTROL,
+    "POST /api/v1/types/{type}/pause": P.CONTROL,
+    "POST /api/v1/types/{type}/resume": P.CONTROL,
     "POST /api/v1/schedules": P.SCHEDULE,
     "GET /api/v1/schedules": P.READ,
     "GET /api/v1/schedules/{name}": P.READ,
@@ -518,8 +530,10 @@ class Service:
         entries: list[dict[str, Any]] = []
         for spec, status in zip(specs, answer.jobs, strict=True):
             outcome = _submitted(spec, status)
-            entry = {"id": status.id, "status": status.status}
-            if status.duplicate:
+            entry: dict[str, Any] = {"id": status.id, "status": status.status}
+            if status.duplicate == DEDUPLICATED:
+                entry["deduplicated"] = True
+            elif status.duplicate:
                 entry["duplicate"] = status.duplicate
             if isinstance(outcome, ApiError):
                 entry["error"] = outcome.message
@@ -611,6 +625,26 @@ class Service:
 
     async def cluster(self) -> Answer:
         return _view(await self.gateway.call(GetCluster(), forward=False), "cluster")
+
+    # -- job types: limits, pauses; bulk cancel ----------------------------------------
+
+    async def set_limit(self, job_type: str, body: Any) -> Answer:
+        return _view(await self.gateway.call(parse_limit(job_type, body)), "type")
+
+    async def clear_limit(self, job_type: str) -> Answer:
+        answer = await self.gateway.call(ClearTypeLimit(parse_type(job_type)))
+        return _view(answer, f"a limit on type {job_type!r}")
+
+    async def limits(self, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetLimits(), stale), "limits")
+
+    async def pause_type(self, job_type: str, paused: bool) -> Answer:
+        return _view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
+
+    async def cancel_many(self, body: Any) -> Answer:
+        answer = await self.gateway.call(parse_bulk_cancel(body))
+        assert isinstance(answer, CancelledJobs), answer
+        return Answer(value={"cancelled": answer.cancelled})
 
 
 def _not_ready(info: Mapping[str, Any]) -> str:
@@ -709,6 +743,31 @@ def build_app(
     async def cluster(request: Request, who: Principal) -> Response:
         return _response(await api.cluster())
 
+    async def cancel_many(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.cancel_many(await gateway.body(request)))
+
+    async def limits(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await api.limits(_stale(request)))
+
+    async def set_limit(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        job_type = request.path_params["type"]
+        return _response(await api.set_limit(job_type, await gateway.body(request)))
+
+    async def clear_limit(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.clear_limit(request.path_params["type"]))
+
+    async def pause_type(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.pause_type(request.path_params["type"], True))
+
+    async def resume_type(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.pause_type(request.path_params["type"], False))
+
     async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})
 
@@ -782,6 +841,7 @@ def build_app(
         route("/api/v1/jobs", "GET", list_jobs),
         route("/api/v1/jobs/batch", "POST", submit_batch),
         route("/api/v1/jobs/purge", "POST", purge),
+        route("/api/v1/jobs/cancel", "POST", cancel_many),
         route("/api/v1/jobs/status", "POST", get_jobs),
         route("/api/v1/jobs/{job_id}", "GET", get_job),
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
@@ -790,6 +850,11 @@ def build_app(
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),
+        route("/api/v1/limits", "GET", limits),
+        route("/api/v1/limits/{type}", "PUT", set_limit),
+        route("/api/v1/limits/{type}", "DELETE", clear_limit),
+        route("/api/v1/types/{type}/pause", "POST", pause_type),
+        route("/api/v1/types/{type}/resume", "POST", resume_type),
         *schedule_routes(route, api),
         route("/health", "GET", health),
         route("/ready", "GET", ready),

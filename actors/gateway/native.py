@@ -61,6 +61,14 @@ from transport.client_wire import (
     WorkersOp,
 )
 from transport.codec import DecodeError, Message, decode, encode, packer
+from transport.control_wire import (
+    CancelManyOp,
+    ClearLimitOp,
+    LimitsOp,
+    PauseTypeOp,
+    ResumeTypeOp,
+    SetLimitOp,
+)
 from transport.frames import FrameDecoder, FrameError, frame
 from transport.schedule_requests import (
     ScheduleAddOp,
@@ -149,6 +157,24 @@ OPERATIONS: dict[type[Message], tuple[str, Run]] = {
     StatsOp: ("GET /api/v1/stats", lambda s, who, op: s.stats(op.stale)),
     WorkersOp: ("GET /api/v1/workers", lambda s, who, op: s.workers(op.stale)),
     ClusterOp: ("GET /api/v1/cluster", lambda s, who, op: s.cluster()),
+    CancelManyOp: (
+        "POST /api/v1/jobs/cancel",
+        lambda s, who, op: s.cancel_many(_unpack(s, op.body)),
+    ),
+    LimitsOp: ("GET /api/v1/limits", lambda s, who, op: s.limits(op.stale)),
+    SetLimitOp: (
+        "PUT /api/v1/limits/{type}",
+        lambda s, who, op: s.set_limit(op.type, _unpack(s, op.body)),
+    ),
+    ClearLimitOp: ("DELETE /api/v1/limits/{type}", lambda s, who, op: s.clear_limit(op.type)),
+    PauseTypeOp: (
+        "POST /api/v1/types/{type}/pause",
+        lambda s, who, op: s.pause_type(op.type, True),
+    ),
+    ResumeTypeOp: (
+        "POST /api/v1/types/{type}/resume",
+        lambda s, who, op: s.pause_type(op.type, False),
+    ),
     ScheduleAddOp: (
         "POST /api/v1/schedules",
         lambda s, who, op: s.schedules.add(who, _unpack(s, op.body)),

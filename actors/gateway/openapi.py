@@ -69,6 +69,31 @@ _JOB_SUBMIT: dict[str, Any] = {
             "type": ["number", "string", "null"],
         },
         "idempotency_key": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+        "unique_key": {
+            "description": "at most one pending, scheduled, blocked or running job holds this "
+            "key: a submit while one does returns that job (200, deduplicated: true)",
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 200,
+        },
+        "retry": {
+            "description": "this job's retry policy over the cluster's; a failure whose exit "
+            "code is in no_retry_exit_codes (or a handler raising podium.Permanent) ends the "
+            "job at once",
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "max_retries": {"type": "integer", "minimum": 0, "maximum": 1000},
+                "base_s": {"type": "number", "minimum": 0},
+                "multiplier": {"type": "number", "minimum": 1},
+                "cap_s": {"type": "number", "minimum": 0},
+                "jitter": {"type": "number", "minimum": 0, "maximum": 1},
+                "no_retry_exit_codes": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": -255, "maximum": 255},
+                },
+            },
+        },
     },
 }
 _STATUS = {
@@ -87,7 +112,14 @@ _STATUS = {
 _ACCEPTED = {
     "type": "object",
     "required": ["id", "status"],
-    "properties": {"id": {"type": "string"}, "status": _STATUS},
+    "properties": {
+        "id": {"type": "string"},
+        "status": _STATUS,
+        "deduplicated": {
+            "description": "true: a live job already held the unique_key; this is that job",
+            "type": "boolean",
+        },
+    },
 }
 
 _DELETED = {
@@ -167,6 +199,134 @@ def _schedule_change(summary: str) -> dict[str, Any]:
         },
     }
 
+
+_TYPE = {"name": "type", "in": "path", "required": True, "schema": {"type": "string"}}
+_TYPE_CONTROL = {
+    "type": "object",
+    "description": "a limited or paused job type: its limit, its bucket's tokens now, and "
+    "how many of its pending jobs the limit or pause holds back (throttled)",
+    "properties": {
+        "type": {"type": "string"},
+        "rate_per_s": {"type": ["number", "null"]},
+        "burst": {"type": ["number", "null"]},
+        "max_running": {"type": ["integer", "null"]},
+        "paused": {"type": "boolean"},
+        "tokens": {"type": ["number", "null"]},
+        "running": {"type": "integer"},
+        "pending": {"type": "integer"},
+        "throttled": {"type": "integer"},
+    },
+}
+_NO_TYPE = {"404": _json(_ERROR, "The type has no limit")}
+
+
+def _type_change(summary: str) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "security": _BEARER,
+        "parameters": [_TYPE],
+        "responses": {"200": _json(_TYPE_CONTROL, "The type now"), **_errors(401, 403, 503)},
+    }
+
+
+# limits, pauses and the bulk cancel
+_CONTROL_PATHS: dict[str, Any] = {
+    "/api/v1/jobs/cancel": {
+        "post": {
+            "summary": "Cancel live jobs in bulk: by ids, or by filters evaluated as the "
+            "cancel applies",
+            "security": _BEARER,
+            "requestBody": _json_body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "description": "ids, or at least one filter (all must match); not both",
+                    "properties": {
+                        "ids": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 10000,
+                            "items": {"type": "string", "minLength": 1},
+                        },
+                        "type": {"type": "string", "minLength": 1},
+                        "status": {
+                            "description": "pending, scheduled, blocked or running, or a list",
+                            "type": ["string", "array"],
+                            "items": {"type": "string"},
+                        },
+                        "schedule": {"type": "string", "minLength": 1},
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["cancelled"],
+                        "properties": {"cancelled": {"type": "integer", "minimum": 0}},
+                    },
+                    "How many live jobs were cancelled",
+                ),
+                **_errors(400, 401, 403, 408, 413, 503),
+            },
+        }
+    },
+    "/api/v1/limits": {
+        "get": {
+            "summary": "Every limited or paused job type",
+            "security": _BEARER,
+            "parameters": [_STALE],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"limits": {"type": "array", "items": _TYPE_CONTROL}},
+                    },
+                    "The types, by name",
+                ),
+                **_errors(400, 401, 403, 503),
+            },
+        }
+    },
+    "/api/v1/limits/{type}": {
+        "put": {
+            "summary": "Limit a job type across the cluster (admin); replaces its limit",
+            "security": _BEARER,
+            "parameters": [_TYPE],
+            "requestBody": _json_body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "description": "at least one field; burst needs rate_per_s (default: "
+                    "a second's worth, at least 1)",
+                    "properties": {
+                        "rate_per_s": {"type": ["number", "null"], "minimum": 0.001},
+                        "burst": {"type": ["number", "null"], "minimum": 1},
+                        "max_running": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                }
+            ),
+            "responses": {
+                "200": _json(_TYPE_CONTROL, "The type with its limit"),
+                **_errors(400, 401, 403, 408, 413, 503),
+            },
+        },
+        "delete": {
+            "summary": "Remove a job type's limit (admin)",
+            "security": _BEARER,
+            "parameters": [_TYPE],
+            "responses": {
+                "200": _json(_TYPE_CONTROL, "The type without its limit"),
+                **_errors(401, 403, 503),
+                **_NO_TYPE,
+            },
+        },
+    },
+    "/api/v1/types/{type}/pause": {
+        "post": _type_change("Pause a job type (admin): its jobs stay pending, running ones finish")
+    },
+    "/api/v1/types/{type}/resume": {"post": _type_change("Resume a paused job type (admin)")},
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -577,5 +737,6 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             }
         },
+        **_CONTROL_PATHS,
     },
 }

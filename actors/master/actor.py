@@ -42,11 +42,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 import attrs
 import trio
 
+from actors.master.control import ControlRequest, control_answer, control_command
 from actors.master.metrics import MasterMetrics
 from actors.raft.core import NotLeader, RaftConfig
 from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
+from actors.scheduler.control_views import control_stats, limits_view
 from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
@@ -111,6 +113,7 @@ from transport.commands import (
     SubmitCmd,
 )
 from transport.envelope import Ack
+from transport.queue_control import CONTROL_WRITES, GetLimits
 from transport.raft import Snapshot
 from transport.records import JobQuery, JobRecord
 from transport.schedule_requests import SCHEDULE_READS, SCHEDULE_WRITES, to_command
@@ -172,6 +175,7 @@ WRITES = (
     WorkerHeartbeat,
     ReportJobs,
     WorkerBye,
+    *CONTROL_WRITES,
     *SCHEDULE_WRITES,
 )
 # what a master answers from its own state: the job reads, and the schedule reads
@@ -394,6 +398,8 @@ class MasterActor(Actor):
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
             self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+        elif isinstance(msg, CONTROL_WRITES):
+            self._control(msg, now, reply)
         elif isinstance(msg, SCHEDULE_WRITES):
             self._propose(to_command(msg, now), reply)
 
@@ -572,6 +578,23 @@ class MasterActor(Actor):
 
         self._propose_cmd(CancelCmd(now, job_id), done)
 
+    def _control(self, msg: ControlRequest, now: float, reply: PendingReply) -> None:
+        """A limit, a pause or a bulk cancel; the running jobs a bulk cancel took are
+        stopped on their workers once it is committed, as a single cancel's is."""
+
+        def done(outcome: Message) -> None:
+            if isinstance(outcome, NotLeaderReply):
+                reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
+            elif isinstance(outcome, Committed):
+                answer, stops = control_answer(msg, outcome.result, self.jobs, self.ctx.wall_time())
+                for worker, stop in stops:
+                    self.ctx.ref(worker, WORKER).try_send(stop)
+                reply.resolve(answer)
+
+        self._propose_cmd(control_command(msg, now), done)
+
     async def _cancel_final(self, job_id: str, reply: PendingReply) -> None:
         if not await self._settled():
             reply.resolve(NotLeaderAnswer(self.raft.leader))
@@ -665,7 +688,15 @@ class MasterActor(Actor):
         rng = self.ctx.rng
         items = tuple(
             ReportItem(
-                r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random(), r.started
+                r.job_id,
+                r.attempt,
+                r.ok,
+                r.result,
+                r.error,
+                r.timed_out,
+                rng.random(),
+                r.started,
+                r.permanent,
             )
             for r in msg.reports
         )
@@ -731,7 +762,10 @@ class MasterActor(Actor):
         elif isinstance(msg, GetStats):
             body = stats_view(self.jobs)
             body["history_jobs"] = self.history.rows
+            body.update(control_stats(self.jobs, self.ctx.wall_time()))
             reply.resolve(_json(body))
+        elif isinstance(msg, GetLimits):
+            reply.resolve(_json(limits_view(self.jobs, self.ctx.wall_time())))
         elif isinstance(msg, GetWorkers):
             leading = self.raft.is_leader
             views = [

@@ -55,7 +55,7 @@ class Schedule:
     updated_at: float
     last_fired: float | None = None
     last_job: str | None = None
-    # jobs this schedule has made
+    # ticks this schedule has fired (each made a job, or found one live by its unique key)
     fired: int = 0
 
     @property
@@ -110,12 +110,18 @@ class ScheduleTable:
             if not self.unfired(entry, tick, now):
                 continue
             entry.mark = entry.last_fired = tick
-            entry.last_job = job_id
             entry.fired += 1
             jobs.append(_job(entry.spec, tick, job_id))
         if jobs:
             entry.updated_at = now
         return tuple(jobs)
+
+    def found(self, name: str, job_id: str) -> None:
+        """The job the last tick of ``name`` fired: the one it made, or the live one its
+        unique key found (which made none)."""
+        entry = self.entries.get(name)
+        if entry is not None:
+            entry.last_job = job_id
 
     @staticmethod
     def unfired(entry: Schedule, tick: float, now: float) -> bool:

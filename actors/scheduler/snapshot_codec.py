@@ -1,9 +1,9 @@
 """The live job table as snapshot bytes, and back, in pieces, with a format version.
 
 A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
-counters, workers, retention policy and schedules), then pieces of up to
-:data:`ROWS_PER_PIECE` rows each: the recent idempotency keys, then the live
-jobs in submission order.
+counters, workers, retention policy, type limits and pauses, and schedules),
+then pieces of up to :data:`ROWS_PER_PIECE` rows each: the recent idempotency
+keys, then the live jobs in submission order.
 Encoding and decoding are generators of pieces, so the Raft actor can yield
 to the event loop between pieces and a large backlog never stalls it; the
 table must not change while a snapshot is being encoded (the actor pauses
@@ -73,6 +73,7 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         "jobs": len(sm.jobs),
         "schedules": sm.schedules.rows(),
         "schedule_serial": sm.schedules.serial,
+        "control": sm.control.rows(),
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
     rows: list[list[Any]] = []
@@ -168,6 +169,8 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
     sm.counts_by_type_status = {(t, s): n for t, s, n in header["counts"]}
     keep, cap = header["retention"]
     sm.retention = Retention(keep, cap)
+    # limits and pauses (with their token buckets); a snapshot from before them has none
+    sm.control.restore(header.get("control", []))
     # a worker row without its prefetch was written before workers queued jobs
     for worker_id, capacity, types, state, registered_at, *prefetch in header["workers"]:
         worker = Worker(worker_id, capacity, tuple(types), *prefetch[:1])

@@ -428,6 +428,7 @@ class WorkerActor(Actor):
                     result=msgpack.packb(outcome.result, use_bin_type=True),
                     error=outcome.error,
                     timed_out=outcome.timed_out,
+                    permanent=outcome.permanent,
                 )
             weight = len(report.result) + len(report.error.encode()) + REPORT_OVERHEAD
             if batch and size + weight > MAX_RESULT_BYTES:

@@ -18,7 +18,8 @@ pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
   the child to exit.
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
   hello, then one reply per job: ``["ok", packed_result]`` or
-  ``["failed", detail, packed_result or None]``.
+  ``["failed", detail, packed_result or None, permanent]`` (``permanent``: the
+  handler raised :class:`~actors.worker.errors.Permanent`).
 
 To stop a running job the worker sends SIGUSR1 (timeout: raises
 :class:`SoftTimeLimit` inside the handler) or SIGUSR2 (cancel:
@@ -51,7 +52,7 @@ from actors.worker.capture import (
     packed_result,
     with_output,
 )
-from actors.worker.errors import JobCancelled, JobFailed, SoftTimeLimit
+from actors.worker.errors import JobCancelled, JobFailed, Permanent, SoftTimeLimit
 from actors.worker.handlers import HandlerRegistry, JobContext
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
 
@@ -137,6 +138,7 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             f"no sync handler for job type {request['type']!r} in the worker's child "
             "process: register it in a module named with --handlers",
             None,
+            False,
         ]
     context = JobContext(request["job"], request["attempt"])
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
@@ -149,22 +151,24 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             finally:
                 _Running.active = False
         except JobFailed as exc:
-            return _failed(str(exc), exc.result, tail)
+            return _failed(exc, tail)
         except BaseException as exc:  # a handler's SystemExit fails its job, not the child
-            return ["failed", failure_detail(exc, tail.text()), None]
+            return ["failed", failure_detail(exc, tail.text()), None, False]
     try:
         return ["ok", packed_result(result)]
     except UnstorableResult as exc:
-        return ["failed", with_output(str(exc), tail.text()), None]
+        return ["failed", with_output(str(exc), tail.text()), None, False]
 
 
-def _failed(message: str, result: object, tail: OutputTail) -> list[object]:
-    """A :class:`JobFailed`: its message and result (when the result can travel)."""
+def _failed(exc: JobFailed, tail: OutputTail) -> list[object]:
+    """A :class:`JobFailed`: its message and result (when the result can travel), and
+    whether it is :class:`Permanent`."""
+    message = str(exc)
     try:
-        packed = None if result is None else packed_result(result)
-    except UnstorableResult as exc:
-        message, packed = f"{message}\n{exc}", None
-    return ["failed", with_output(message, tail.text()), packed]
+        packed = None if exc.result is None else packed_result(exc.result)
+    except UnstorableResult as unstorable:
+        message, packed = f"{message}\n{unstorable}", None
+    return ["failed", with_output(message, tail.text()), packed, isinstance(exc, Permanent)]
 
 
 def main(argv: list[str]) -> int:

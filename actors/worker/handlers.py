@@ -44,7 +44,7 @@ from actors.worker.capture import (
     invoke_async,
     packed_result,
 )
-from actors.worker.errors import JobFailed
+from actors.worker.errors import JobFailed, Permanent
 from actors.worker.shell import run_shell
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class JobOutcome:
     result: object
     error: str
     timed_out: bool
+    # the handler raised Permanent: the job must not be tried again
+    permanent: bool = False
 
 
 @attrs.frozen
@@ -185,7 +187,10 @@ async def run_job(
                 # while it waits for a slot or for a replacement child to start
                 result = await pool.run(job_type, payload, context, scope, start_clock)
     except JobFailed as exc:
-        return _storable(JobOutcome(False, exc.result, bounded_error(str(exc)), False))
+        failed = JobOutcome(
+            False, exc.result, bounded_error(str(exc)), False, isinstance(exc, Permanent)
+        )
+        return _storable(failed)
     except Exception as exc:
         return JobOutcome(False, None, failure_detail(exc), False)
     if scope.cancelled_caught:
@@ -204,7 +209,7 @@ def _storable(outcome: JobOutcome) -> JobOutcome:
         packed_result(outcome.result)
     except UnstorableResult as exc:
         error = f"{outcome.error}\n{exc}" if outcome.error else str(exc)
-        return JobOutcome(False, None, bounded_error(error), False)
+        return JobOutcome(False, None, bounded_error(error), False, outcome.permanent)
     return outcome
 
 

@@ -38,7 +38,7 @@ import msgpack
 import trio
 
 from actors.worker.child import PIPE_FRAME_LIMIT, STOP_CANCEL, STOP_TIMEOUT
-from actors.worker.errors import JobFailed
+from actors.worker.errors import JobFailed, Permanent
 from actors.worker.handlers import JobContext
 from transport.frames import FrameDecoder, frame
 
@@ -247,7 +247,7 @@ class ProcessPool:
                 if reply[0] == "ok":
                     return msgpack.unpackb(reply[1], raw=False)
                 result = None if reply[2] is None else msgpack.unpackb(reply[2], raw=False)
-                raise JobFailed(reply[1], result)
+                raise (Permanent if reply[3] else JobFailed)(reply[1], result)
             finally:
                 if not self._book.release(child, reusable=reply is not None):
                     # a child that answered is idle and may exit on its own; any other is killed

@@ -23,7 +23,7 @@ from transport.schedule_commands import (
 from transport.schedule_requests import ScheduleChanged
 
 T0 = 1_800_000_000.0
-OPTIONS = JobOptions(unique_key="one-at-a-time", retry=RetryPolicy(base_s=2.0))
+OPTIONS = JobOptions(retry=RetryPolicy(base_s=2.0))
 JOB = JobSpec("report", msgpack.packb({"to": "ops"}), 7, 2, 30.0, None, None, OPTIONS)
 
 
@@ -57,10 +57,7 @@ def test_a_fire_makes_the_schedules_job_marked_with_the_tick() -> None:
     assert (job.type, job.payload, job.priority, job.max_retries) == ("report", JOB.payload, 7, 2)
     assert job.timeout_s == 30.0 and job.run_at is None and job.idempotency_key is None
     assert job.options == JobOptions(
-        unique_key="one-at-a-time",
-        retry=RetryPolicy(base_s=2.0),
-        schedule="s",
-        scheduled_for=T0 + 10,
+        retry=RetryPolicy(base_s=2.0), schedule="s", scheduled_for=T0 + 10
     )
     entry = sm.schedules.get("s")
     assert entry is not None
@@ -98,6 +95,19 @@ def test_a_fire_for_a_paused_deleted_or_redefined_schedule_makes_nothing() -> No
     assert sm.job("late") is None, "a fire meant for the deleted definition"
 
 
+def test_a_unique_key_keeps_one_live_job_however_many_ticks_fire() -> None:
+    only_one = JobSpec("report", JOB.payload, 5, 0, None, None, None, JobOptions(unique_key="u"))
+    sm = defined(job=only_one)
+    (first,) = fire(sm, T0 + 10.1, T0 + 10)
+    assert fire(sm, T0 + 20.1, T0 + 20) == [], "the tick found the live job"
+    entry = sm.schedules.get("s")
+    assert entry is not None and (entry.fired, entry.last_fired, entry.last_job) == (
+        2, T0 + 20, first
+    )  # fmt: skip
+    view = json.loads(sm.apply_command(PauseScheduleCmd(T0 + 21, "s", True)).view)  # type: ignore[union-attr]
+    assert view["job"]["unique_key"] == "u"
+
+
 def test_put_again_is_same_or_conflict_and_changes_answer_with_the_view() -> None:
     sm = defined()
     same = sm.apply_command(PutScheduleCmd(T0 + 5, spec(), True))
@@ -108,7 +118,7 @@ def test_put_again_is_same_or_conflict_and_changes_answer_with_the_view() -> Non
     assert view["paused"] is False and view["every_s"] == 10.0, "a repeat changes nothing"
     assert view["next_run_at"] == T0 + 10 and view["fired"] == 0
     assert view["job"] == {"type": "report", "payload": {"to": "ops"}, "priority": 7,
-                           "max_retries": 2, "timeout_s": 30.0, "unique_key": "one-at-a-time",
+                           "max_retries": 2, "timeout_s": 30.0,
                            "retry": {"base_s": 2.0, "multiplier": None, "cap_s": None,
                                      "jitter": None, "no_retry_exit_codes": []}}  # fmt: skip
     paused = sm.apply_command(PauseScheduleCmd(T0 + 6, "s", True))
