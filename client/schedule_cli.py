@@ -148,7 +148,7 @@ def _timing(view: Schedule) -> str:
 
 
 def schedule_table(schedules: Iterable[Schedule], at: float) -> Table:
-    """One line a schedule, by name: its timing, state, next run, last tick, jobs made."""
+    """One line a schedule, by name: its timing, state, next run, last tick, ticks fired."""
     table = render._table("name", "when", "job", "state", "next run", "last fired", "fired",
                           folding=("name", "when", "job"))  # fmt: skip
     for view in schedules:
@@ -184,7 +184,7 @@ def schedule_detail(view: Schedule, at: float) -> Table:
         ("next run", render.when(view["next_run_at"], at)),
         ("last fired", render.when(view["last_fired"], at)),
         ("last job", view["last_job"] or "-"),
-        ("jobs made", str(view["fired"])),
+        ("ticks fired", str(view["fired"])),
         ("created", render.when(view["created_at"], at)),
         ("job", json.dumps(view["job"])),
     ]

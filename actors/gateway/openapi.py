@@ -176,9 +176,13 @@ _SCHEDULE: dict[str, Any] = {
         "paused": {"type": "boolean"},
         "job": {"type": "object"},
         "next_run_at": {"type": ["number", "null"]},
-        "last_fired": {"description": "the last tick that made a job", "type": ["number", "null"]},
+        "last_fired": {"description": "the last tick fired", "type": ["number", "null"]},
         "last_job": {"type": ["string", "null"]},
-        "fired": {"description": "jobs made", "type": "integer"},
+        "fired": {
+            "description": "ticks fired (each made a job, or found the live one holding the "
+            "job's unique_key)",
+            "type": "integer",
+        },
         "created_at": {"type": "number"},
         "updated_at": {"type": "number"},
     },
@@ -650,7 +654,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/schedules/{name}": {
             "get": {
-                "summary": "One schedule: its definition, next run, last fired tick, jobs made",
+                "summary": "One schedule: its definition, next run, last fired tick, ticks fired",
                 "security": _BEARER,
                 "parameters": [_SCHEDULE_PARAM, _STALE],
                 "responses": {

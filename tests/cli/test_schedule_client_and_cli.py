@@ -111,7 +111,7 @@ def test_the_cli_reads_like_a_submit_with_a_timing(
     table = capsys.readouterr().out
     assert "backup" in table and "cron 0 3 * * *" in table and "active" in table
     assert podium(dev, "schedule", "show", "backup") == 0
-    assert "jobs made" in capsys.readouterr().out
+    assert "ticks fired" in capsys.readouterr().out
     assert podium(dev, *add, "--", "./other.sh") == EXIT[409]
     assert "delete it first" in capsys.readouterr().err
     assert podium(dev, "schedule", "pause", "backup", "--json") == 0

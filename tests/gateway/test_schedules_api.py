@@ -144,3 +144,17 @@ async def test_roles_users_manage_schedules_workers_read_them_shell_needs_its_ro
         refused = await c.post("/api/v1/schedules", json=shell, headers=bob)
         assert refused.status_code == 403 and "shell" in refused.json()["error"]
         assert (await c.post("/api/v1/schedules", json=shell, headers=ada)).status_code == 201
+
+
+async def test_a_schedules_live_jobs_are_cancelled_in_bulk_by_its_name() -> None:
+    async with running_api(worker=False) as api:
+        c = api.client
+        await c.post("/api/v1/schedules", json=EVERY_S)
+        await c.post("/api/v1/jobs", json={"type": "noop"})  # no schedule's: it stays
+        await wait_fired(api, "tick", 2)
+        await c.post("/api/v1/schedules/tick/pause")
+        fired = (await c.get("/api/v1/schedules/tick")).json()["fired"]
+        cancelled = await c.post("/api/v1/jobs/cancel", json={"schedule": "tick"})
+        assert cancelled.status_code == 200 and cancelled.json() == {"cancelled": fired}
+        stats = (await c.get("/api/v1/stats")).json()["jobs"]
+        assert stats["pending"] == 1 and stats["cancelled"] == fired
