@@ -191,17 +191,21 @@ _SCHEDULE_REF = {"$ref": "#/components/schemas/Schedule"}
 _NO_SCHEDULE = {"404": _json(_ERROR, "No such schedule")}
 
 
-def _schedule_change(summary: str) -> dict[str, Any]:
+def _change(
+    summary: str, param: dict[str, Any], now: dict[str, Any], says: str, **more: Any
+) -> dict[str, Any]:
+    """A POST on a named thing (a schedule, a job type) that answers with it as it now is;
+    ``more``: other responses, by status."""
     return {
         "summary": summary,
         "security": _BEARER,
-        "parameters": [_SCHEDULE_PARAM],
-        "responses": {
-            "200": _json(_SCHEDULE_REF, "The schedule now"),
-            **_errors(401, 403, 503),
-            **_NO_SCHEDULE,
-        },
+        "parameters": [param],
+        "responses": {"200": _json(now, says), **_errors(401, 403, 503), **more},
     }
+
+
+def _schedule_change(summary: str) -> dict[str, Any]:
+    return _change(summary, _SCHEDULE_PARAM, _SCHEDULE_REF, "The schedule now", **_NO_SCHEDULE)
 
 
 _TYPE = {"name": "type", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -225,12 +229,7 @@ _NO_TYPE = {"404": _json(_ERROR, "The type has no limit")}
 
 
 def _type_change(summary: str) -> dict[str, Any]:
-    return {
-        "summary": summary,
-        "security": _BEARER,
-        "parameters": [_TYPE],
-        "responses": {"200": _json(_TYPE_CONTROL, "The type now"), **_errors(401, 403, 503)},
-    }
+    return _change(summary, _TYPE, _TYPE_CONTROL, "The type now")
 
 
 # limits, pauses and the bulk cancel
