@@ -5,7 +5,9 @@ workers with 8 slots each, half of them partly busy. ``schedule.cycle@<workers>`
 is what the leader does per job, in its batches of 64: peek the next due
 jobs, choose a worker for each, and apply the batch's assignment to the state
 machine (the submits that refill the queue are not timed; ``submit.apply``
-measures them). ``submit.apply`` and
+measures them); ``schedule.cycle@100+10000blocked`` is the same with ten thousand
+blocked jobs waiting on a parent that never ends, which must cost it nothing
+(they are live work, not in the ready order). ``submit.apply`` and
 ``complete.apply`` are the state machine's cost per job for those commands
 (completion includes turning the finished job into its history record);
 ``history.write`` is the history writer's cost per finished job.
@@ -21,6 +23,7 @@ import msgpack
 
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
+from bench.deps import blocked_children
 from bench.harness import BenchCase
 from runtime.storage.history import insert, pack_row
 from runtime.storage.history_sqlite import SqliteHistory
@@ -70,8 +73,10 @@ def _jobs(start: int, count: int) -> tuple[NewJob, ...]:
     )
 
 
-def _cycle(workers: int) -> BenchCase:
+def _cycle(workers: int, blocked: int = 0) -> BenchCase:
     sm = _machine(workers)
+    if blocked:
+        sm.apply_command(SubmitCmd(1.0, blocked_children("waited-on", blocked)))
     pool = make_pool("least_loaded", Random(1))
     for w in range(workers):
         pool.add(f"w{w}", 1_000_000, ("noop",))
@@ -91,7 +96,8 @@ def _cycle(workers: int) -> BenchCase:
             sm.apply_command(AssignCmd(2.0, tuple(batch)))
         return OPS
 
-    return BenchCase(f"schedule.cycle@{workers}", run, refill)
+    name = f"schedule.cycle@{workers}" + (f"+{blocked}blocked" if blocked else "")
+    return BenchCase(name, run, refill)
 
 
 def _submit() -> BenchCase:
@@ -159,6 +165,7 @@ def cases() -> list[BenchCase]:
     return [
         *policy_cases,
         *(_cycle(n) for n in (10, 100, 1000)),
+        _cycle(100, blocked=10_000),
         _submit(),
         _complete(),
         _history_write(),

@@ -116,6 +116,17 @@ def _parser() -> argparse.ArgumentParser:
         dest="idempotency_key",
         help="idempotency key: a second submit with it makes no second job",
     )
+    submit.add_argument(
+        "--depends-on",
+        action="append",
+        metavar="ID",
+        help="wait until job ID is final (repeat it, or give IDs comma-separated)",
+    )
+    submit.add_argument(
+        "--on-parent-failure",
+        choices=("fail", "skip", "run"),
+        help="when a parent does not succeed: fail (default), skip, or run anyway",
+    )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
     submit.add_argument(
         "--wait",
@@ -256,6 +267,10 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
             print(json.dumps(job))
         else:
             console.print(render.job_detail(job, render.now()))
+            related = render.graph_ids(job)
+            if related:
+                found = client.get_many(related)["jobs"]
+                console.print(render.job_graph(job, {j["id"]: j for j in found}))
         return 0
     if command == "list":
         return _list(client, args, console)
@@ -338,6 +353,16 @@ def _next_page(args: argparse.Namespace, cursor: str) -> str:
     return " ".join([*words, "--cursor", cursor])
 
 
+def _ids(given: list[str] | None) -> list[str] | None:
+    """``--depends-on`` values, repeated or comma-separated (None when the flag is absent)."""
+    if given is None:
+        return None
+    ids = [i.strip() for text in given for i in text.split(",") if i.strip()]
+    if not ids:
+        raise PodiumError(400, "--depends-on needs a job id")
+    return ids
+
+
 def _statuses(given: list[str] | None) -> list[str] | None:
     """``--status`` values, repeated or comma-separated; None (every final status) only when
     the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
@@ -394,6 +419,8 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "delay_s": args.delay_s,
         "run_at": args.run_at,
         "idempotency_key": args.idempotency_key,
+        "depends_on": _ids(args.depends_on),
+        "on_parent_failure": args.on_parent_failure,
     }
     started = time.monotonic()
     if args.count == 1:
