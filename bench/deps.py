@@ -11,6 +11,8 @@ command of that release: one full step, per step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgpack
 
 from actors.scheduler.state import JobStateMachine
@@ -60,47 +62,38 @@ def _done() -> ReportCmd:
     return ReportCmd(3.0, "w0", (ReportItem("p", 1, True, _RESULT, "", False, 0.0),))
 
 
-def _submit() -> BenchCase:
+def _fresh(
+    name: str, table: Callable[[], JobStateMachine], work: Callable[[JobStateMachine], int]
+) -> BenchCase:
+    """A case timing ``work`` on a new ``table()`` each time (built off the clock)."""
     tables: list[JobStateMachine] = []
 
     def prepare() -> None:
-        tables[:] = [_table()]
+        tables[:] = [table()]
 
-    def run() -> int:
-        tables[0].apply_command(SubmitCmd(1.0, blocked_children("p", CHILDREN)))
-        return CHILDREN
-
-    return BenchCase(f"deps.submit@{CHILDREN}", run, prepare)
+    return BenchCase(name, lambda: work(tables[0]), prepare)
 
 
-def _release() -> BenchCase:
-    tables: list[JobStateMachine] = []
-
-    def prepare() -> None:
-        tables[:] = [_waiting()]
-
-    def run() -> int:
-        sm = tables[0]
-        sm.apply_command(_done())
-        while sm.deps.candidates:
-            sm.apply_command(TickCmd(4.0))
-        return CHILDREN
-
-    return BenchCase(f"deps.release@{CHILDREN}", run, prepare)
+def _submit(sm: JobStateMachine) -> int:
+    sm.apply_command(SubmitCmd(1.0, blocked_children("p", CHILDREN)))
+    return CHILDREN
 
 
-def _release_step() -> BenchCase:
-    tables: list[JobStateMachine] = []
+def _release(sm: JobStateMachine) -> int:
+    sm.apply_command(_done())
+    while sm.deps.candidates:
+        sm.apply_command(TickCmd(4.0))
+    return CHILDREN
 
-    def prepare() -> None:
-        tables[:] = [_waiting()]
 
-    def run() -> int:
-        tables[0].apply_command(_done())
-        return 1
-
-    return BenchCase(f"deps.release_step@{CHILDREN}", run, prepare)
+def _release_step(sm: JobStateMachine) -> int:
+    sm.apply_command(_done())
+    return 1
 
 
 def cases() -> list[BenchCase]:
-    return [_submit(), _release(), _release_step()]
+    return [
+        _fresh(f"deps.submit@{CHILDREN}", _table, _submit),
+        _fresh(f"deps.release@{CHILDREN}", _waiting, _release),
+        _fresh(f"deps.release_step@{CHILDREN}", _waiting, _release_step),
+    ]

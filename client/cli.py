@@ -353,25 +353,26 @@ def _next_page(args: argparse.Namespace, cursor: str) -> str:
     return " ".join([*words, "--cursor", cursor])
 
 
-def _ids(given: list[str] | None) -> list[str] | None:
-    """``--depends-on`` values, repeated or comma-separated (None when the flag is absent)."""
+def _listed(given: list[str] | None, needs: str) -> list[str] | None:
+    """A flag's values, repeated or comma-separated; None only when the flag is absent (an
+    empty value is refused with ``needs``, rather than taken as no flag)."""
     if given is None:
         return None
-    ids = [i.strip() for text in given for i in text.split(",") if i.strip()]
-    if not ids:
-        raise PodiumError(400, "--depends-on needs a job id")
-    return ids
+    values = [v.strip() for text in given for v in text.split(",") if v.strip()]
+    if not values:
+        raise PodiumError(400, needs)
+    return values
+
+
+def _ids(given: list[str] | None) -> list[str] | None:
+    """``--depends-on`` values."""
+    return _listed(given, "--depends-on needs a job id")
 
 
 def _statuses(given: list[str] | None) -> list[str] | None:
-    """``--status`` values, repeated or comma-separated; None (every final status) only when
-    the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
-    if given is None:
-        return None
-    statuses = [s.strip() for text in given for s in text.split(",") if s.strip()]
-    if not statuses:
-        raise PodiumError(400, "--status needs a status: succeeded, failed, dead or cancelled")
-    return statuses
+    """``--status`` values; None (every final status) only when the flag is absent, so an
+    empty ``--status "$S"`` can never widen a purge to everything."""
+    return _listed(given, "--status needs a status: succeeded, failed, dead or cancelled")
 
 
 def _login(client: Client, args: argparse.Namespace, console: Console, store: TokenStore) -> int:
