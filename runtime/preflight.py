@@ -11,7 +11,7 @@ setting, its value and what to do.
 The port check binds and closes a socket the way trio's listeners do
 (``SO_REUSEADDR``, so a port in TIME_WAIT is not a false alarm). Another
 process can still take the port between the check and the node's own bind;
-that rare race ends as it did before, in a traceback.
+the node then says the same line (:func:`cannot_listen`) from its own bind.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from runtime.config import NodeConfig
 from runtime.storage.check import check_data_dir
 
-__all__ = ["preflight"]
+__all__ = ["cannot_listen", "preflight"]
 
 
 def preflight(config: NodeConfig) -> str | None:
@@ -56,13 +56,16 @@ def _port(address: tuple[str, int], flag: str, text: str) -> str | None:
         try:
             probe.bind(sockaddr)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return (
-                    f"cannot listen on {text} (address in use); is another node running? use {flag}"
-                )
-            reason = exc.strerror or str(exc)
-            return f"cannot listen on {text} ({reason}); use {flag}"
+            return cannot_listen(exc, text, flag)
     return None
+
+
+def cannot_listen(exc: OSError, text: str, flag: str) -> str:
+    """The line for a failed bind of ``text`` (the value of ``flag``)."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {text} (address in use); is another node running? use {flag}"
+    reason = exc.strerror or str(exc)
+    return f"cannot listen on {text} ({reason}); use {flag}"
 
 
 def _data_dir(data: Path) -> str | None:
