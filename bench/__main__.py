@@ -40,7 +40,7 @@ from bench.submit import SubmitOptions, run_submit
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
     "codec": ("bench.codec",),
-    "hotpath": ("bench.hotpath", "bench.codec"),
+    "hotpath": ("bench.hotpath", "bench.deps", "bench.codec"),
     "raft": ("bench.raft_core", "bench.raft_storage"),
 }
 
@@ -367,7 +367,7 @@ counts the ticks every_s: 1 schedules fire while the leader is killed.
 python -m bench SUITE --help shows a suite's options."""
 SUITE_HELP = {
     "codec": "encode and decode of a typical job message",
-    "hotpath": "policies, the scheduling cycle, the state machine, the codec",
+    "hotpath": "policies, the scheduling cycle, the state machine, dependent jobs, the codec",
     "raft": "the Raft core's commit rate, SQLite log saves",
 }
 

@@ -126,11 +126,18 @@ def job_body(
     idempotency_key: str | None = None,
     unique_key: str | None = None,
     retry: Mapping[str, Any] | None = None,
+    depends_on: Sequence[str] | None = None,
+    on_parent_failure: str | None = None,
+    ref: str | None = None,
 ) -> dict[str, Any]:
     """One job as the API takes it (fields left out get the server's defaults).
+
     ``unique_key``: at most one live job holds it (a second submit returns that job,
     ``"deduplicated": True``); ``retry``: the job's own policy, ``{"max_retries",
-    "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes"}``."""
+    "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes"}``.
+    ``depends_on``: ids of jobs this one waits for (in a batch, also ``"ref:<name>"`` of
+    a sibling whose ``ref`` is ``<name>``); ``on_parent_failure``: ``"fail"`` (the
+    default), ``"skip"`` or ``"run"``, what it does when a parent does not succeed."""
     body: dict[str, Any] = {"type": job_type}
     optional = {
         "payload": payload,
@@ -142,6 +149,9 @@ def job_body(
         "idempotency_key": idempotency_key,
         "unique_key": unique_key,
         "retry": None if retry is None else dict(retry),
+        "depends_on": None if depends_on is None else list(depends_on),
+        "on_parent_failure": on_parent_failure,
+        "ref": ref,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
@@ -587,7 +597,8 @@ class Client(_Base):
         return await native.call(self._op(call), repeatable=call.repeatable, timeout=timeout)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
-        """Submit one job; returns ``{"id", "status"}`` once it is committed."""
+        """Submit one job; returns ``{"id", "status"}`` once it is committed. ``opts`` are
+        :func:`job_body`'s (``depends_on=[id, ...]``, ``on_parent_failure="skip"``, ...)."""
         result: Job = self.call(_Calls.submit(job_body(job_type, payload, **opts)))
         return result
 

@@ -118,6 +118,17 @@ def _parser() -> argparse.ArgumentParser:
         help="at most one live job with this key: while one is pending or running, a submit "
         "returns it (deduplicated) instead of making another",
     )
+    submit.add_argument(
+        "--depends-on",
+        action="append",
+        metavar="ID",
+        help="wait until job ID is final (repeat it, or give IDs comma-separated)",
+    )
+    submit.add_argument(
+        "--on-parent-failure",
+        choices=("fail", "skip", "run"),
+        help="when a parent does not succeed: fail (default), skip, or run anyway",
+    )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
     submit.add_argument(
         "--wait",
@@ -304,6 +315,10 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
             print(json.dumps(job))
         else:
             console.print(render.job_detail(job, render.now()))
+            related = render.graph_ids(job)
+            if related:
+                found = client.get_many(related)["jobs"]
+                console.print(render.job_graph(job, {j["id"]: j for j in found}))
         return 0
     if command == "list":
         return _list(client, args, console)
@@ -401,7 +416,13 @@ def _next_page(args: argparse.Namespace, cursor: str) -> str:
 def _cancel(client: Client, args: argparse.Namespace, console: Console) -> int:
     """One id: the single cancel (409 when the job is already final). Several ids, or the
     filters: one bulk cancel of whatever of it is live, counted."""
-    filters = {"type": args.type, "status": _split(args.status), "schedule": args.schedule}
+    filters = {
+        "type": args.type,
+        "status": _listed(
+            args.status, "--status needs a status: pending, scheduled, blocked or running"
+        ),
+        "schedule": args.schedule,
+    }
     given = {k: v for k, v in filters.items() if v is not None}
     if args.ids and given:
         raise PodiumError(400, "give job ids or filters (--type, --status, --schedule), not both")
@@ -442,22 +463,26 @@ def _limit(client: Client, args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _split(given: list[str] | None) -> list[str] | None:
-    """Values of a repeatable flag, repeated or comma-separated (None when absent)."""
+def _listed(given: list[str] | None, needs: str) -> list[str] | None:
+    """A flag's values, repeated or comma-separated; None only when the flag is absent (an
+    empty value is refused with ``needs``, rather than taken as no flag)."""
     if given is None:
         return None
-    return [s.strip() for text in given for s in text.split(",") if s.strip()]
+    values = [v.strip() for text in given for v in text.split(",") if v.strip()]
+    if not values:
+        raise PodiumError(400, needs)
+    return values
+
+
+def _ids(given: list[str] | None) -> list[str] | None:
+    """``--depends-on`` values."""
+    return _listed(given, "--depends-on needs a job id")
 
 
 def _statuses(given: list[str] | None) -> list[str] | None:
-    """``--status`` values, repeated or comma-separated; None (every final status) only when
-    the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
-    statuses = _split(given)
-    if statuses is None:
-        return None
-    if not statuses:
-        raise PodiumError(400, "--status needs a status: succeeded, failed, dead or cancelled")
-    return statuses
+    """``--status`` values; None (every final status) only when the flag is absent, so an
+    empty ``--status "$S"`` can never widen a purge to everything."""
+    return _listed(given, "--status needs a status: succeeded, failed, dead or cancelled")
 
 
 def _login(client: Client, args: argparse.Namespace, console: Console, store: TokenStore) -> int:
@@ -513,6 +538,8 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "run_at": args.run_at,
         "idempotency_key": args.idempotency_key,
         "unique_key": args.unique_key,
+        "depends_on": _ids(args.depends_on),
+        "on_parent_failure": args.on_parent_failure,
     }
     started = time.monotonic()
     if args.count == 1:

@@ -24,7 +24,9 @@ from rich.text import Text
 __all__ = [
     "age",
     "batch_summary",
+    "graph_ids",
     "job_detail",
+    "job_graph",
     "job_table",
     "limits_table",
     "now",
@@ -36,6 +38,8 @@ Job = Mapping[str, Any]
 TAIL_LINES = 20
 # jobs that did not succeed listed under a batch's summary
 FAILED_SHOWN = 10
+# parents, and children, drawn around a job by `podium status`
+GRAPH_SHOWN = 10
 
 
 def now() -> float:
@@ -175,6 +179,39 @@ def _earlier_attempts(job: Job, at: float) -> list[RenderableType]:
         where = f"#{entry['attempt']} on {entry['worker'] or '-'}, {when(entry['at'], at)}"
         lines.append(Text(f"  {where}: {entry['reason']}{last}"))
     return lines
+
+
+def graph_ids(job: Job) -> list[str]:
+    """The parents and children :func:`job_graph` draws (their statuses are needed)."""
+    parents = job.get("depends_on") or []
+    children = job.get("children") or []
+    return [*parents[:GRAPH_SHOWN], *children[:GRAPH_SHOWN]]
+
+
+def job_graph(job: Job, related: Mapping[str, Job]) -> RenderableType:
+    """The job between its parents (above, what it waits for) and its children (below,
+    what waits for it), each with its status; the first :data:`GRAPH_SHOWN` of each."""
+    table = _table("", "id", "status")
+    table.columns[0].no_wrap = True
+
+    def rows(ids: Sequence[str], mark: str, more_hint: str) -> None:
+        for job_id in ids[:GRAPH_SHOWN]:
+            other = related.get(job_id)
+            table.add_row(mark, job_id, other["status"] if other else "(no record)")
+        if len(ids) > GRAPH_SHOWN:
+            table.add_row("", f"... and {len(ids) - GRAPH_SHOWN} more", more_hint)
+
+    parents: list[str] = job.get("depends_on") or []
+    children: list[str] = job.get("children") or []
+    rows(parents, "parent", "")
+    rule = job.get("on_parent_failure", "fail")
+    table.add_row(Text("this job", style="bold"), job["id"], job["status"])
+    rows(children, "child", "(--json lists them)")
+    title = Text.assemble(
+        ("dependencies", "bold"),
+        f" (if a parent does not succeed: {rule})" if parents else "",
+    )
+    return Group(title, table)
 
 
 def batch_summary(jobs: Sequence[Job], elapsed_s: float, at: float) -> RenderableType:

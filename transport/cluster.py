@@ -29,6 +29,8 @@ class JobSpec(Message):
     idempotency_key: str | None
     # dependencies, uniqueness, retry policy (appended with a default: older frames read)
     options: JobOptions | None = None
+    # the job's name in its batch: siblings' depends_on say "ref:<name>" for its id
+    ref: str | None = None
 
 
 @message("c.submit")
@@ -190,6 +192,15 @@ class Unavailable(Message):
     reason: str
 
 
+@message("c.rejected")
+@frozen
+class Rejected(Message):
+    """The request is invalid in a way only the leader can tell (it names a job that
+    does not exist): nothing was done, and the gateway answers 400 with ``reason``."""
+
+    reason: str
+
+
 @message("c.in-doubt")
 @frozen
 class InDoubt(Message):
@@ -271,6 +282,8 @@ class Assignment(Message):
     type: str
     payload: bytes
     timeout_s: float | None
+    # the results of the job's final parents, a packed msgpack map (its ``ctx.parents``)
+    parents: bytes = b""
 
 
 @message("w.assign")

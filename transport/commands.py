@@ -20,6 +20,7 @@ from attrs import frozen
 from transport.cluster import RunningJob
 from transport.codec import Message, message
 from transport.job_options import JobOptions
+from transport.parents import FinalParent
 from transport.records import JobRecord
 
 
@@ -42,6 +43,8 @@ class NewJob(Message):
 class SubmitCmd(Message):
     now: float
     jobs: tuple[NewJob, ...]
+    # parents the jobs depend on that were final (in the leader's history) when proposed
+    parents: tuple[FinalParent, ...] = ()
 
 
 @message("j.assignment")

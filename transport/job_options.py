@@ -13,10 +13,13 @@ from attrs import frozen
 
 from transport.codec import Message, message
 
-__all__ = ["PARENT_FAILURE_RULES", "JobOptions", "RetryPolicy"]
+__all__ = ["PARENT_FAILURE_RULES", "REF_PREFIX", "JobOptions", "RetryPolicy"]
 
 # what a blocked job does when a parent ends in anything but success
 PARENT_FAILURE_RULES = ("fail", "skip", "run")
+# in a batch, depends_on may name a sibling by its ref: "ref:<name>" (the leader puts
+# the sibling's id in its place)
+REF_PREFIX = "ref:"
 
 
 @message("j.retry-policy")

@@ -41,6 +41,7 @@ from actors.gateway.auth import (
     Principal,
     Unauthorized,
 )
+from actors.gateway.batch_refs import check_refs
 from actors.gateway.batching import SubmitBatcher
 from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
 from actors.gateway.limits import BodyDeadline, allowed_methods
@@ -76,6 +77,7 @@ from transport.cluster import (
     ListJobs,
     NotLeader,
     PurgeJobs,
+    Rejected,
     Removed,
     RetryJob,
     SubmitJobs,
@@ -178,6 +180,7 @@ def _spec(job: JobRequest) -> JobSpec:
         run_at=job.run_at,
         idempotency_key=job.idempotency_key,
         options=job.options,
+        ref=job.ref,
     )
 
 
@@ -253,6 +256,8 @@ class Gateway:
                 raise ApiError(507, answer.reason)
             if isinstance(answer, Unavailable):
                 raise ApiError(503, answer.reason)
+            if isinstance(answer, Rejected):
+                raise ApiError(400, answer.reason)
             if answer is not None and not isinstance(answer, (NotLeader, InDoubt)):
                 return answer
             if isinstance(answer, NotLeader):
@@ -481,11 +486,14 @@ class Service:
         own (a bad one gets its own 400; a body already refused is its own answer), the
         valid ones committed together through the batchers, those without an idempotency
         key in one batch and the keyed ones in another. (Every job the Python client
-        submits is keyed, so keyed single submits must batch as well as plain ones.)"""
+        submits is keyed, so keyed single submits must batch as well as plain ones.) A job
+        that depends on others goes alone: the leader refuses a whole submit that names
+        an unknown parent, and one job's mistake must not refuse its neighbours'."""
         now = self.gateway.system.wall_clock()
         results: list[Answer | Refusal] = []
         plain: list[tuple[int, JobSpec]] = []
         keyed: list[tuple[int, JobSpec]] = []
+        linked: list[tuple[int, JobSpec]] = []
         for n, body in enumerate(bodies):
             if isinstance(body, REFUSALS):
                 results.append(body)
@@ -498,7 +506,10 @@ class Service:
                 results.append(exc)
                 continue
             results.append(Answer(201))
-            (plain if spec.idempotency_key is None else keyed).append((n, spec))
+            if spec.options is not None and spec.options.depends_on:
+                linked.append((n, spec))
+            else:
+                (plain if spec.idempotency_key is None else keyed).append((n, spec))
 
         async def commit(group: list[tuple[int, JobSpec]], batcher: SubmitBatcher) -> None:
             specs = tuple(spec for _, spec in group)
@@ -514,15 +525,27 @@ class Service:
                     "job submitted", extra={"job": status.id, "type": spec.type, "user": who.name}
                 )
 
+        async def alone(n: int, spec: JobSpec) -> None:
+            try:
+                answer = await self.gateway.call(SubmitJobs((spec,)))
+            except ApiError as exc:
+                results[n] = exc
+                return
+            assert isinstance(answer, Submitted)
+            results[n] = _submitted(spec, answer.jobs[0])
+
         async with trio.open_nursery() as nursery:
             if plain:
                 nursery.start_soon(commit, plain, self.batcher)
             if keyed:
                 nursery.start_soon(commit, keyed, self.keyed_batcher)
+            for n, spec in linked:
+                nursery.start_soon(alone, n, spec)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
         jobs = parse_batch(body, self.gateway.system.wall_clock())
+        check_refs(jobs)
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
         specs = tuple(_spec(job) for job in jobs)
         answer = await self.gateway.call(SubmitJobs(specs))

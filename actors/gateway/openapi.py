@@ -53,6 +53,22 @@ _STALE = {
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
+_DEPENDENCY_FIELDS: dict[str, Any] = {
+    "depends_on": {
+        "description": "ids of jobs this one waits for (status blocked) until each is final; "
+        'in a batch also "ref:<name>" of a sibling. An unknown id is a 400',
+        "type": ["array", "null"],
+        "maxItems": 1000,
+        "items": {"type": "string", "minLength": 1},
+    },
+    "on_parent_failure": {
+        "description": "when a parent ends other than succeeded: fail (the job ends dead, or "
+        "failed, reason parent_failed), skip (cancelled, reason parent_failed), run (anyway)",
+        "type": "string",
+        "enum": ["fail", "skip", "run"],
+        "default": "fail",
+    },
+}
 _JOB_SUBMIT: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -93,6 +109,21 @@ _JOB_SUBMIT: dict[str, Any] = {
                     "items": {"type": "integer", "minimum": -255, "maximum": 255},
                 },
             },
+        },
+        **_DEPENDENCY_FIELDS,
+    },
+}
+# a batch's job may name itself, for its siblings' depends_on ("ref:<name>")
+_BATCH_JOB: dict[str, Any] = {
+    **_JOB_SUBMIT,
+    "properties": {
+        **_JOB_SUBMIT["properties"],
+        "ref": {
+            "description": "this job's name in the batch; a sibling's depends_on names it "
+            'as "ref:<name>". Unique in the batch; references must make no cycle',
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 200,
         },
     },
 }
@@ -349,6 +380,7 @@ OPENAPI: dict[str, Any] = {
             "JobSubmit": _JOB_SUBMIT,
             "ScheduleSubmit": _SCHEDULE_SUBMIT,
             "Schedule": _SCHEDULE,
+            "BatchJob": _BATCH_JOB,
             "Accepted": _ACCEPTED,
             "Job": {
                 "type": "object",
@@ -371,6 +403,14 @@ OPENAPI: dict[str, Any] = {
                     "started_at": {"type": ["number", "null"]},
                     "finished_at": {"type": ["number", "null"]},
                     "updated_at": {"type": "number"},
+                    "depends_on": {"type": "array", "items": {"type": "string"}},
+                    "on_parent_failure": {"type": "string", "enum": ["fail", "skip", "run"]},
+                    "children": {
+                        "description": "jobs that depend on this one, live or final, in "
+                        "submission order (the first 1,000); GET /api/v1/jobs/{job_id} only",
+                        "type": "array",
+                        "items": {"type": "string"},
+                    },
                 },
             },
         },
@@ -444,7 +484,9 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/jobs/batch": {
             "post": {
-                "summary": "Submit up to 10,000 jobs in one committed write",
+                "summary": "Submit up to 10,000 jobs in one committed write; jobs may depend "
+                'on each other by ref ("depends_on": ["ref:<name>"]), so a chain or a '
+                "fan-out/fan-in is one atomic request",
                 "security": _BEARER,
                 "requestBody": _json_body(
                     {
@@ -456,7 +498,7 @@ OPENAPI: dict[str, Any] = {
                                 "type": "array",
                                 "minItems": 1,
                                 "maxItems": 10000,
-                                "items": {"$ref": "#/components/schemas/JobSubmit"},
+                                "items": {"$ref": "#/components/schemas/BatchJob"},
                             }
                         },
                     }
@@ -551,7 +593,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/jobs/{job_id}": {
             "get": {
-                "summary": "One job, live or finished",
+                "summary": "One job, live or finished, with its depends_on and children",
                 "security": _BEARER,
                 "parameters": [_JOB_ID, _STALE],
                 "responses": {

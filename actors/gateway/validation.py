@@ -16,7 +16,7 @@ from attrs import frozen
 
 from actors.payload_rules import payload_problem
 from runtime.storage.history import FINAL_STATUSES
-from transport.job_options import PARENT_FAILURE_RULES, JobOptions, RetryPolicy
+from transport.job_options import PARENT_FAILURE_RULES, REF_PREFIX, JobOptions, RetryPolicy
 
 DEFAULT_PRIORITY = 5
 DEFAULT_MAX_RETRIES = 3
@@ -42,8 +42,6 @@ _FIELDS = frozenset(
 _BATCH_FIELDS = _FIELDS | {"ref"}
 _RETRY_FIELDS = ("max_retries", "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes")
 MAX_PARENTS = 1000
-# a reference to a sibling in the same batch, in depends_on
-REF_PREFIX = "ref:"
 
 
 class BadRequest(ValueError):

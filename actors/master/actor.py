@@ -44,6 +44,7 @@ import trio
 
 from actors.master.control import ControlRequest, control_answer, control_command
 from actors.master.metrics import MasterMetrics
+from actors.master.parents import CHILDREN_SHOWN, LOOKUPS, Linked, children_view, has_parents, link
 from actors.raft.core import NotLeader, RaftConfig
 from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
@@ -60,7 +61,7 @@ from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.storage import Storage
-from runtime.storage.history import History, pack_row
+from runtime.storage.history import History, Link, pack_row
 from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
     READS,
@@ -82,6 +83,7 @@ from transport.cluster import (
     Linearizable,
     ListJobs,
     PurgeJobs,
+    Rejected,
     Removed,
     ReportJobs,
     RetryJob,
@@ -113,6 +115,7 @@ from transport.commands import (
     SubmitCmd,
 )
 from transport.envelope import Ack
+from transport.parents import ParentsMissing
 from transport.queue_control import CONTROL_WRITES, GetLimits
 from transport.raft import Snapshot
 from transport.records import JobQuery, JobRecord
@@ -226,6 +229,8 @@ class _JobLog:
         if jobs.finished:
             for finished_index, job in jobs.take_finished():
                 history.record(finished_index, pack_row(job, job.status._value_, finished_index))
+                if job.options is not None and job.options.depends_on:
+                    history.record(finished_index, Link(job.seq, job.id, job.options.depends_on))
         if jobs.revived:
             for job_id in jobs.take_revived():
                 history.record(index, RemoveRecord(job_id))
@@ -377,7 +382,7 @@ class MasterActor(Actor):
     def _write(self, msg: Message, reply: PendingReply) -> None:
         now = self.ctx.wall_time()
         if isinstance(msg, SubmitJobs):
-            if any(s.idempotency_key is not None for s in msg.jobs):
+            if has_parents(msg.jobs) or any(s.idempotency_key is not None for s in msg.jobs):
                 self._spawn(self._submit_keyed(msg, reply), reply)
             else:
                 self._propose(SubmitCmd(now, self._new_jobs(msg)), reply)
@@ -508,25 +513,34 @@ class MasterActor(Actor):
         await confirmed.wait()
         return outcome[0]
 
-    async def _submit_keyed(self, msg: SubmitJobs, reply: PendingReply) -> None:
-        """Jobs with idempotency keys: a key whose job is in the history answers with that
-        job; the rest are proposed. The live table catches keys of jobs that finish
-        between the lookup and the apply (see :data:`KEY_WINDOW`)."""
+    async def _submit_keyed(self, msg: SubmitJobs, reply: PendingReply, lookups: int = 1) -> None:
+        """Jobs with idempotency keys, or with parents: a key whose job is in the history
+        answers with that job; the rest are proposed, with refs resolved and final parents
+        written in (:mod:`actors.master.parents`). The live table catches keys of jobs that
+        finish between the lookup and the apply (see :data:`KEY_WINDOW`), and refuses a
+        submit whose parents finished meanwhile: then this looks again."""
         keys = _keys(msg)
         while True:
             if not await self._settled():
                 reply.resolve(NotLeaderAnswer(self.raft.leader))
                 return
             found = await self.history.by_keys(keys)
+            fresh = [s for s in msg.jobs if s.idempotency_key not in found]
+            jobs = self._new_jobs(SubmitJobs(tuple(fresh)))
+            linked: Linked | Rejected = (jobs, ())
+            if has_parents(fresh):
+                linked = await link(msg.jobs, jobs, found, self.jobs, self.history)
             if self.raft.unapplied + 1 <= KEY_WINDOW // 2:
                 break
-        fresh = [s for s in msg.jobs if s.idempotency_key not in found]
+        if isinstance(linked, Rejected):
+            reply.resolve(linked)
+            return
         if not fresh:
             # every job has a key here, and the history holds each
             answers = (_status(found[k], s) for s in msg.jobs if (k := s.idempotency_key))
             reply.resolve(Submitted(tuple(answers)))
             return
-        cmd = SubmitCmd(self.ctx.wall_time(), self._new_jobs(SubmitJobs(tuple(fresh))))
+        cmd = SubmitCmd(self.ctx.wall_time(), *linked)
 
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
@@ -535,7 +549,14 @@ class MasterActor(Actor):
             if isinstance(outcome, InDoubtReply):
                 reply.resolve(self._in_doubt(outcome))
                 return
-            assert isinstance(outcome, Committed) and isinstance(outcome.result, Submitted)
+            assert isinstance(outcome, Committed)
+            if isinstance(outcome.result, ParentsMissing):
+                if lookups >= LOOKUPS:
+                    reply.resolve(Unavailable("the jobs' parents kept changing; submit again"))
+                else:
+                    self._spawn(self._submit_keyed(msg, reply, lookups + 1), reply)
+                return
+            assert isinstance(outcome.result, Submitted)
             made = iter(outcome.result.jobs)
             reply.resolve(
                 Submitted(
@@ -750,11 +771,7 @@ class MasterActor(Actor):
     def _read(self, msg: Message, reply: PendingReply) -> None:
         """Answer from this master's own state (the caller decides if stale is fine)."""
         if isinstance(msg, GetJob):
-            job = self.jobs.job(msg.id)
-            if job is not None:
-                reply.resolve(_json(job_view(job, self.jobs)))
-            else:
-                self._spawn(self._get_final(msg.id, reply), reply)
+            self._spawn(self._get_one(msg.id, reply), reply)
         elif isinstance(msg, GetJobs):
             self._spawn(self._get_many(msg.ids, reply), reply)
         elif isinstance(msg, ListJobs):
@@ -783,13 +800,25 @@ class MasterActor(Actor):
         else:
             raise TypeError(f"not a read: {type(msg).__name__}")
 
-    async def _get_final(self, job_id: str, reply: PendingReply) -> None:
-        record = await self.history.get(job_id)
-        job = self.jobs.job(job_id)  # it may have been retried meanwhile
+    async def _get_one(self, job_id: str, reply: PendingReply) -> None:
+        """One job, live or final, with its ``children``: the final ones from the history,
+        the live ones from memory, the first :data:`~actors.master.parents.CHILDREN_SHOWN`."""
+        done = await self.history.children(job_id, CHILDREN_SHOWN)
+        job = self.jobs.job(job_id)
+        record = None
+        if job is None:
+            record = await self.history.get(job_id)
+            job = self.jobs.job(job_id)  # it may have been retried meanwhile
+        # no await from here on: the job and its live children as of this instant
         if job is not None:
-            reply.resolve(_json(job_view(job, self.jobs)))
+            view = job_view(job, self.jobs)
+        elif record is not None:
+            view = record_view(record)
         else:
-            reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
+            reply.resolve(JsonView(b""))
+            return
+        view["children"] = children_view(self.jobs.deps.children.get(job_id, {}), done)
+        reply.resolve(_json(view))
 
     async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
         """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the

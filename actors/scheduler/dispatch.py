@@ -274,7 +274,14 @@ class Dispatcher:
             if job is None or not jobs.is_current(a.job_id, a.attempt, a.worker):
                 continue
             per_worker.setdefault(a.worker, []).append(
-                Assignment(job.id, a.attempt, job.type, job.payload, job.timeout_s)
+                Assignment(
+                    job.id,
+                    a.attempt,
+                    job.type,
+                    job.payload,
+                    job.timeout_s,
+                    jobs.parent_results(job),
+                )
             )
         return per_worker
 

@@ -24,6 +24,11 @@ naming another attempt (or another worker) is stale and ignored, and counted.
 Leases are not here: they are the leader's soft state
 (:mod:`actors.scheduler.leases`).
 
+Jobs that depend on others wait ``blocked``; who waits on whom, and the release
+of waiting jobs in bounded steps, is :mod:`actors.scheduler.dependencies`. A
+submit naming a parent that is neither live nor known final makes nothing and
+answers :class:`~transport.parents.ParentsMissing` (the leader looks again).
+
 Idempotency keys of live jobs are in ``by_key``; a key whose job finished
 stays here for :data:`KEY_WINDOW` more log entries, which covers the gap
 between the leader looking the key up in its history and its submit being
@@ -46,6 +51,7 @@ import attrs
 from actors.scheduler.attempt_log import appended
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.bulk_cancel import matching
+from actors.scheduler.dependencies import PARENT_FAILED, Dependencies, Verdict
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
 from actors.scheduler.records import Job, Worker, same_body
@@ -82,6 +88,7 @@ from transport.limit_commands import (
     PauseTypeCmd,
     SetLimitCmd,
 )
+from transport.parents import ParentsMissing
 from transport.records import JobQuery
 from transport.schedule_commands import FireScheduleCmd
 
@@ -137,6 +144,7 @@ class JobStateMachine:
         self.recent_order: deque[tuple[int, str]] = deque()
         self.queue = ReadyQueue()
         self.scheduled: set[str] = set()
+        self.deps = Dependencies()
         self.workers_by_id: dict[str, Worker] = {}
         self.applied_index = 0
         self.stale_reports = 0
@@ -173,6 +181,12 @@ class JobStateMachine:
         return self.apply_command(cmd)
 
     def apply_command(self, cmd: Message) -> Message | None:
+        result = self._apply_one(cmd)
+        if self.deps.candidates:
+            self._release_blocked()
+        return result
+
+    def _apply_one(self, cmd: Message) -> Message | None:
         now = self.now = max(getattr(cmd, "now", 0.0), self.now)
         self._promote(now)
         if isinstance(cmd, SubmitCmd):
@@ -261,6 +275,9 @@ class JobStateMachine:
         unique = job.options.unique_key if job.options is not None else None
         if unique is not None:
             self.by_unique.setdefault(unique, job.id)
+        options = job.options
+        if options is not None and options.depends_on:
+            self.deps.link(job.id, job.seq, options.depends_on)
 
     def _leave(self, job: Job) -> None:
         """A final job leaves memory, for the history (unless the policy keeps none)."""
@@ -284,6 +301,11 @@ class JobStateMachine:
                 job.seq,
             )
             self.recent_order.append((self.applied_index, key))
+        options = job.options
+        if options is not None and options.depends_on:
+            self.deps.unlink(job.seq, options.depends_on)
+        if self.deps.children:
+            self.deps.parent_left(job.id, job.status._value_, job.result)
         if self.retention.keep_finished_s > 0:
             self.finished.append((self.applied_index, job))
 
@@ -313,8 +335,14 @@ class JobStateMachine:
         seen = self.recent_keys.get(key)
         return StatusOf(seen[1], seen[2]) if seen is not None else None
 
-    def _submit(self, cmd: SubmitCmd) -> Submitted:
+    def _submit(self, cmd: SubmitCmd) -> Submitted | ParentsMissing:
+        missing = self._missing_parents(cmd)
+        if missing:
+            return ParentsMissing(missing)
         out = []
+        # ids of jobs this command does not make, because a live job holds their unique
+        # key: that job stands in for them
+        stand_ins: dict[str, str] = {}
         for spec in cmd.jobs:
             key = spec.idempotency_key
             if key is not None:
@@ -328,16 +356,31 @@ class JobStateMachine:
             holder = self._unique_holder(spec.options)
             if holder is not None:
                 out.append(StatusOf(holder.id, holder.status._value_, DEDUPLICATED))
+                # a sibling that names this job waits for the one that holds the key
+                stand_ins[spec.id] = holder.id
                 continue
+            if stand_ins and spec.options is not None and spec.options.depends_on:
+                named = tuple(stand_ins.get(p, p) for p in spec.options.depends_on)
+                spec = attrs.evolve(
+                    spec, options=attrs.evolve(spec.options, depends_on=tuple(dict.fromkeys(named)))
+                )
             job = Job(spec, self.next_seq, self.now)
             self.next_seq += 1
-            if job.run_at is not None and job.run_at > self.now:
+            if job.options is not None and job.options.depends_on:
+                job.status = JobStatus.BLOCKED  # born waiting for its parents
+            elif job.run_at is not None and job.run_at > self.now:
                 job.status = JobStatus.SCHEDULED  # born delayed
             self._add(job)
             self._count_new(job)
             self._entered_new(job)
-            self._enqueue(job, self.now)
+            if job.status is JobStatus.BLOCKED:
+                self._block(job)
+            else:
+                self._enqueue(job, self.now)
             out.append(StatusOf(job.id, job.status._value_))
+        for parent in cmd.parents:
+            if parent.id not in self.jobs:
+                self.deps.remember(parent.id, parent.status, parent.result)
         return Submitted(tuple(out))
 
     def _unique_holder(self, options: JobOptions | None) -> Job | None:
@@ -345,6 +388,71 @@ class JobStateMachine:
         unique = options.unique_key if options is not None else None
         holder = self.by_unique.get(unique) if unique is not None else None
         return self.jobs[holder] if holder is not None else None
+
+    def _missing_parents(self, cmd: SubmitCmd) -> tuple[str, ...]:
+        """Parents named by jobs this submit would make that are neither live, made by
+        it, nor known final (here or in the command): then it must make nothing."""
+        linked = [s for s in cmd.jobs if s.options is not None and s.options.depends_on]
+        if not linked:
+            return ()
+        made: set[str] = set()
+        keys: set[str] = set()
+        for spec in cmd.jobs:
+            key = spec.idempotency_key
+            if key is not None:
+                if key in keys or self._known_key(key) is not None:
+                    continue  # answered with the job the key names: not made
+                keys.add(key)
+            # made, or stood in for by the live job holding its unique key
+            made.add(spec.id)
+        known = {parent.id for parent in cmd.parents}
+        jobs, deps = self.jobs, self.deps
+        missing = {
+            parent
+            for spec in linked
+            if spec.id in made and spec.options is not None
+            for parent in spec.options.depends_on
+            if parent not in made
+            and parent not in jobs
+            and parent not in known
+            and not deps.known_final(parent)
+        }
+        return tuple(sorted(missing))
+
+    def _block(self, job: Job) -> None:
+        """A job born blocked is looked at at the end of this very command if none of its
+        parents is live (a sibling made later in the command counts as live then)."""
+        assert job.options is not None
+        if not any(parent in self.jobs for parent in job.options.depends_on):
+            self.deps.candidates.append(job.id)
+
+    def _release_blocked(self) -> None:
+        """Look at the next :data:`~actors.scheduler.dependencies.RELEASE_STEP` candidates:
+        each still blocked with no live parent runs, is skipped or fails."""
+        deps, jobs, now = self.deps, self.jobs, self.now
+        blocked = JobStatus.BLOCKED
+        for job_id in deps.take():
+            job = jobs.get(job_id)
+            if job is None or job.status is not blocked or job.options is None:
+                continue
+            options = job.options
+            verdict, parent, status = deps.verdict(
+                options.depends_on, options.on_parent_failure, jobs
+            )
+            if verdict is Verdict.WAIT:
+                continue
+            if verdict is Verdict.RUN:
+                self._enqueue(job, now)
+                continue
+            job.last_reason = PARENT_FAILED
+            job.error = f"parent {parent} ended {status}"
+            job.finished_at = now
+            if verdict is Verdict.SKIP:
+                final = JobStatus.CANCELLED
+            else:
+                final = JobStatus.DEAD if self.dead_letter else JobStatus.FAILED
+            self._set_status(job, final, now)
+            self._leave(job)
 
     def _assign(self, cmd: AssignCmd) -> None:
         # limits and pauses are enforced here, on every master alike, whatever was proposed
@@ -621,8 +729,18 @@ class JobStateMachine:
         return self.counts_by_type_status.get((job_type, _RUNNING), 0)
 
     def next_run_at(self) -> float | None:
-        """When the earliest delayed job becomes due (the leader proposes a TickCmd then)."""
+        """When the earliest delayed job becomes due (the leader proposes a TickCmd then);
+        0.0 while blocked jobs wait to be looked at in the next step."""
+        if self.deps.candidates:
+            return 0.0
         return self.queue.next_run_at()
+
+    def parent_results(self, job: Job) -> bytes:
+        """The results of ``job``'s final parents, for its assignment (``ctx.parents``)."""
+        options = job.options
+        if options is None or not options.depends_on:
+            return b""
+        return self.deps.results(options.depends_on)
 
     def known_key(self, key: str) -> tuple[str, str] | None:
         """(id, status) of the job holding idempotency ``key``, if this table knows it."""

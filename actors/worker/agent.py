@@ -242,7 +242,12 @@ class WorkerActor(Actor):
 
     async def _run(self, job: _Job) -> None:
         job.started = True
-        context = JobContext(job.key.job_id, job.key.attempt)
+        parents = job.assignment.parents
+        context = JobContext(
+            job.key.job_id,
+            job.key.attempt,
+            msgpack.unpackb(parents, raw=False) if parents else {},
+        )
         job_type = job.assignment.type
         payload = msgpack.unpackb(job.assignment.payload, raw=False)
         timeout_s = job.assignment.timeout_s

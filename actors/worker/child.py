@@ -14,7 +14,7 @@ The child talks to the worker over a socket pair (FD, passed down by the
 pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
 
 - worker to child: ``{"path": sys.path, "modules": [...]}`` once, then one
-  ``{"type", "payload", "job", "attempt"}`` per job; closing the socket tells
+  ``{"type", "payload", "job", "attempt", "parents"}`` per job; closing the socket tells
   the child to exit.
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
   hello, then one reply per job: ``["ok", packed_result]`` or
@@ -140,7 +140,7 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             None,
             False,
         ]
-    context = JobContext(request["job"], request["attempt"])
+    context = JobContext(request["job"], request["attempt"], request.get("parents", {}))
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
     tail = OutputTail()
     with _captured(tail):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -66,6 +66,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class JobContext:
     job_id: str
     attempt: int
+    # the results of the job's parents (``depends_on``), by parent id; a result too large
+    # to hand on (see actors.scheduler.dependencies) is left out
+    parents: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen

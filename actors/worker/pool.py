@@ -268,6 +268,7 @@ class ProcessPool:
             "payload": payload,
             "job": context.job_id,
             "attempt": context.attempt,
+            "parents": dict(context.parents),
         }
         try:
             # cancelled while sending: the job never started, and the caller kills the child
