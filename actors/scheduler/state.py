@@ -222,8 +222,10 @@ class JobStateMachine:
             fired = self.schedules.fire(cmd, now)
             if fired:
                 # a job with a unique key still held finds that job instead of making one
+                # (a schedule's job has no parents, so nothing can be missing)
                 made = self._submit(SubmitCmd(now, fired))
-                self.schedules.found(cmd.name, made.jobs[-1].id)
+                if isinstance(made, Submitted):
+                    self.schedules.found(cmd.name, made.jobs[-1].id)
         elif isinstance(cmd, SCHEDULE_CHANGES):
             return self.schedules.change(cmd, now)
         elif not isinstance(cmd, TickCmd):
