@@ -411,6 +411,24 @@ OPENAPI: dict[str, Any] = {
                         "type": "array",
                         "items": {"type": "string"},
                     },
+                    "unique_key": {"type": ["string", "null"]},
+                    "retry": {
+                        "description": "the job's own retry policy, or null (the cluster's)",
+                        "type": ["object", "null"],
+                    },
+                    "schedule": {
+                        "description": "the schedule whose tick made this job, or null",
+                        "type": ["string", "null"],
+                    },
+                    "scheduled_for": {
+                        "description": "that tick's time (epoch seconds), or null",
+                        "type": ["number", "null"],
+                    },
+                    "attempts_log": {
+                        "description": "earlier attempts that failed, oldest first (the last 10)",
+                        "type": "array",
+                        "items": {"type": "object"},
+                    },
                 },
             },
         },
