@@ -12,6 +12,7 @@ from attrs import frozen
 
 from transport.codec import Message, message
 from transport.job_options import JobOptions
+from transport.progress import JobProgress
 from transport.queue_control import GetLimits
 
 # -- client requests (gateway -> master; a follower forwards writes to the leader) --
@@ -261,6 +262,8 @@ class WorkerHeartbeat(Message):
     worker: str
     running: tuple[RunningJob, ...]
     draining: bool
+    # the latest progress of running jobs whose handlers reported some
+    progress: tuple[JobProgress, ...] = ()
 
 
 @message("w.heartbeat-ack")

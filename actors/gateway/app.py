@@ -436,6 +436,7 @@ PERMISSIONS: dict[str, Permission | None] = {
     "DELETE /api/v1/schedules/{name}": P.SCHEDULE,
     "POST /api/v1/schedules/{name}/pause": P.SCHEDULE,
     "POST /api/v1/schedules/{name}/resume": P.SCHEDULE,
+    "GET /api/v1/events": P.READ,
     "GET /health": None,
     "GET /ready": None,
     "GET /metrics": None,
@@ -714,6 +715,7 @@ def build_app(
     ``service`` is shared with the node's native client sessions, so both
     protocols' single submits fill the same batches; by default the app makes its own.
     """
+    from actors.gateway.events_api import event_routes
     from actors.gateway.schedules import schedule_routes
 
     api = service or Service(gateway, auth)
@@ -879,6 +881,7 @@ def build_app(
         route("/api/v1/types/{type}/pause", "POST", pause_type),
         route("/api/v1/types/{type}/resume", "POST", resume_type),
         *schedule_routes(route, api),
+        *event_routes(route, gateway),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),

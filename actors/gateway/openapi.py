@@ -42,6 +42,38 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _json(_ERROR, text[code]) for code in codes}
 
 
+# GET /api/v1/events (see actors.gateway.events_api)
+EVENTS: dict[str, Any] = {
+    "summary": "Live events as server-sent events: jobs submitted, started, progress, "
+    "finished, retried, dead; workers joined, lost, left, draining; leader changed",
+    "description": 'Each event has an id ("<log index>-<n>", or "<index>-s<n>" for '
+    "events not in the log), an event type, and JSON data. Send the last id seen as "
+    "Last-Event-ID (or ?last_event_id=) to resume, on any master, without a gap or a "
+    "repeat for events still retained (http.events_retained); a stream.gap event says "
+    "some may be gone.",
+    "parameters": [
+        {
+            "name": "type",
+            "in": "query",
+            "description": "comma-separated event types (job.finished) or families (job, "
+            "worker, leader)",
+            "schema": {"type": "string"},
+        },
+        {"name": "job", "in": "query", "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "schema": {"type": "string"}},
+        {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
+        {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+    ],
+    "responses": {
+        "200": {
+            "description": "An endless event stream",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **_errors(400, 401, 403, 503),
+    },
+}
+
+
 _STALE = {
     "name": "stale",
     "in": "query",
@@ -429,6 +461,15 @@ OPENAPI: dict[str, Any] = {
                         "type": "array",
                         "items": {"type": "object"},
                     },
+                    "progress": {
+                        "description": "what the running attempt's handler last reported with "
+                        "ctx.progress (0..1), or null; live jobs only",
+                        "type": ["number", "null"],
+                    },
+                    "progress_message": {
+                        "description": "the message that came with progress, or null",
+                        "type": ["string", "null"],
+                    },
                 },
             },
         },
@@ -741,6 +782,7 @@ OPENAPI: dict[str, Any] = {
                 "Resume a schedule: ticks from now on fire (those that fell while paused never)"
             )
         },
+        "/api/v1/events": {"get": EVENTS},
         "/health": {
             "get": {
                 "summary": "Liveness",

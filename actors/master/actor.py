@@ -43,6 +43,7 @@ import attrs
 import trio
 
 from actors.master.control import ControlRequest, control_answer, control_command
+from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.metrics import MasterMetrics
 from actors.master.parents import CHILDREN_SHOWN, LOOKUPS, Linked, children_view, has_parents, link
 from actors.raft.core import NotLeader, RaftConfig
@@ -116,6 +117,7 @@ from transport.commands import (
 )
 from transport.envelope import Ack
 from transport.parents import ParentsMissing
+from transport.progress import JobProgress, SoftEvents
 from transport.queue_control import CONTROL_WRITES, GetLimits
 from transport.raft import Snapshot
 from transport.records import JobQuery, JobRecord
@@ -142,6 +144,8 @@ class MasterSettings:
     retention_check_s: float = 1.0
     # how often the leader looks for due schedule ticks (how late a tick may fire)
     schedule_check_s: float = 0.1
+    # events kept for GET /api/v1/events to resume from (http.events_retained)
+    events_retained: int = 10_000
 
 
 @attrs.frozen
@@ -196,11 +200,16 @@ class _JobLog:
     """
 
     def __init__(
-        self, jobs: JobStateMachine, history: History, metrics: MasterMetrics | None
+        self,
+        jobs: JobStateMachine,
+        history: History,
+        metrics: MasterMetrics | None,
+        feed: EventFeed,
     ) -> None:
         self.jobs = jobs
         self.history = history
         self.metrics = metrics
+        self.feed = feed
         self.proposed: dict[int, tuple[bytes, Message]] = {}
         # index -> who waits for the number of records a removal of ours took
         self.removals: dict[int, Callable[[int], None]] = {}
@@ -212,12 +221,14 @@ class _JobLog:
         ours = mine is not None and mine[0] == data
         cmd = mine[1] if mine is not None and ours else decode(data)
         metrics = self.metrics
+        before = self.feed.before(self.jobs, cmd)
         if metrics is None:
             result = self.jobs.apply_decoded(index, cmd)
         else:
             runs = metrics.before_apply(cmd)
             result = self.jobs.apply_decoded(index, cmd)
             metrics.after_apply(cmd, runs)
+        self.feed.after(index, cmd, result, self.jobs, before)
         self._to_history(index, cmd, result, waiter if ours else None)
         return result
 
@@ -264,6 +275,7 @@ class _JobLog:
         self.proposed.clear()
         self.removals.clear()
         await self.history.finish_install(snapshot.index)
+        self.feed.ring.restarted_at(snapshot.index)
         for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
             await trio.sleep(0)
 
@@ -293,7 +305,8 @@ class MasterActor(Actor):
         self.jobs = jobs or JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
         self.history = history
         self.metrics = metrics
-        self.job_log = _JobLog(self.jobs, history, metrics)
+        self.feed = EventFeed(settings.events_retained)
+        self.job_log = _JobLog(self.jobs, history, metrics, self.feed)
         self.seen_leader: str | None = None
         self.node_id = node_id
         self.raft = Replica(
@@ -343,6 +356,7 @@ class MasterActor(Actor):
         self.ctx.every(self.settings.schedule_check_s, FireSchedules())
 
     async def on_stop(self) -> None:
+        self.feed.ring.close()
         await self.history.close()
 
     # -- messages --------------------------------------------------------------------
@@ -355,6 +369,11 @@ class MasterActor(Actor):
             return self._linearizable(msg)
         if isinstance(msg, GetCluster):
             return self._cluster()
+        if isinstance(msg, OpenEvents):
+            return EventsOf(self.feed)
+        if isinstance(msg, SoftEvents):
+            self._soft_events(msg)
+            return None
         if isinstance(msg, Maintain):
             self._maintain()
             return None
@@ -740,11 +759,41 @@ class MasterActor(Actor):
         if worker is None or worker.state is WorkerState.LOST:
             reply.resolve(HeartbeatAck(False, (), self.raft.term))
             return
+        if msg.draining and not self.leases.is_draining(msg.worker):
+            self.feed.draining(msg.worker, now)
+            self._relay(SoftEvents(now, (), (msg.worker,)))
         self.leases.heard_from(msg.worker, now, draining=msg.draining)
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
+        if msg.progress:
+            self._progress(msg.progress, current, now)
         stale = tuple(r for r in msg.running if r not in current)
         self.beats.append((reply, HeartbeatAck(True, stale, self.raft.term)))
+
+    def _progress(
+        self, notes: tuple[JobProgress, ...], current: list[RunningJob], now: float
+    ) -> None:
+        """Keep the progress of the live runs; tell the other masters what changed."""
+        live = {(r.job_id, r.attempt) for r in current}
+        changed = self.feed.progressed(
+            tuple(n for n in notes if (n.job_id, n.attempt) in live), now
+        )
+        if changed:
+            self._relay(SoftEvents(now, tuple(changed)))
+
+    def _relay(self, msg: SoftEvents) -> None:
+        for peer in self.raft.voters:
+            if peer != self.node_id:
+                self.ctx.ref(peer, "master").try_send(msg)
+
+    def _soft_events(self, msg: SoftEvents) -> None:
+        """The leader's progress and draining news (a master that leads itself keeps its
+        own: a deposed leader's late news would only go back)."""
+        if self.raft.is_leader:
+            return
+        self.feed.progressed(msg.progress, msg.now)
+        for worker in msg.draining:
+            self.feed.draining(worker, msg.now)
 
     def _current(self, worker: str, running: Iterable[RunningJob]) -> list[RunningJob]:
         """The attempts ``worker`` says it runs that are the live run of their job."""
@@ -812,6 +861,7 @@ class MasterActor(Actor):
         # no await from here on: the job and its live children as of this instant
         if job is not None:
             view = job_view(job, self.jobs)
+            view.update(self.feed.progress_view(job.id, job.attempts))
         elif record is not None:
             view = record_view(record)
         else:
@@ -837,7 +887,9 @@ class MasterActor(Actor):
             job = self.jobs.job(job_id)
             record = found.get(job_id)
             if job is not None:
-                jobs.append(job_view(job, self.jobs))
+                view = job_view(job, self.jobs)
+                view.update(self.feed.progress_view(job.id, job.attempts))
+                jobs.append(view)
             elif record is not None:
                 jobs.append(record_view(record))
             else:
@@ -903,9 +955,11 @@ class MasterActor(Actor):
             if self.seen_leader is not None and self.metrics is not None:
                 self.metrics.leader_changes.inc()
             self.seen_leader = leader
+            self.feed.leader_changed(leader, self.raft.term, self.ctx.wall_time())
         if not self.raft.is_leader:
             if self.dispatch.leading:
                 self.dispatch.step_down()
+                self.feed.progress.clear()
                 self.firing.step_down()
                 self.retaining = False
             for reply, _ in self.beats:
