@@ -34,6 +34,7 @@ import attrs
 import httpx
 
 from client.errors import PodiumError
+from client.events import NATIVE_REFUSAL, Resume, SseParser, event_params
 from client.failover import (
     DEFAULT_RETRY_DEADLINE_S,
     RETRIABLE_STATUSES,
@@ -427,6 +428,22 @@ _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
+EVENTS_PATH = "/api/v1/events"
+
+
+def _stream_timeout(timeout: float) -> httpx.Timeout:
+    """No read timeout on an event stream (it is quiet while nothing happens; the server
+    pings every 15 s), the usual one to connect."""
+    return httpx.Timeout(timeout, read=None)
+
+
+def _stream_refused(response: httpx.Response) -> None:
+    """A stream answered other than 200: another master may serve it (a 503), or not."""
+    if response.status_code in RETRIABLE_STATUSES:
+        raise _Retry(_error(response), sent=True)
+    raise _error(response)
+
+
 class _Base:
     def __init__(
         self,
@@ -773,6 +790,46 @@ class Client(_Base):
         result: dict[str, int] = self.call(_Calls.delete_schedule(name))
         return result
 
+    def events(
+        self,
+        *,
+        type: str | None = None,
+        job: str | None = None,
+        status: str | None = None,
+        last_event_id: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Live events, parsed, until the caller stops iterating (see :mod:`client.events`).
+        A connection that drops is made again, to the next address, from the last event
+        seen (``Last-Event-ID``), so a leader change loses nothing still retained."""
+        if self.native is not None:
+            raise PodiumError(400, NATIVE_REFUSAL)
+        params = event_params(type, job, status)
+        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        while True:
+            base = self.urls[resume.index]
+            try:
+                with self.http.stream(
+                    "GET", base + EVENTS_PATH, params=params,
+                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
+                ) as response:  # fmt: skip
+                    if response.status_code != 200:
+                        response.read()
+                        _stream_refused(response)
+                    else:
+                        resume.connected(time.monotonic())
+                        parser = SseParser()
+                        for line in response.iter_lines():
+                            event = parser.feed(line)
+                            if event is not None:
+                                resume.saw(event)
+                                yield event
+            except (httpx.TransportError, _Retry):
+                pass
+            wait = resume.lost(time.monotonic())
+            if wait is None:
+                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
+            time.sleep(wait)
+
     def login(self, username: str, password: str) -> str:
         """Get a token and use it for the calls that follow (over HTTP only: a native
         client takes its token when it is made)."""
@@ -934,6 +991,44 @@ class AsyncClient(_Base):
     ) -> dict[str, int]:
         result: dict[str, int] = await self.call(_Calls.purge(status, type, before))
         return result
+
+    async def events(
+        self,
+        *,
+        type: str | None = None,
+        job: str | None = None,
+        status: str | None = None,
+        last_event_id: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """As :meth:`Client.events`."""
+        if self.native is not None:
+            raise PodiumError(400, NATIVE_REFUSAL)
+        params = event_params(type, job, status)
+        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        while True:
+            base = self.urls[resume.index]
+            try:
+                async with self.http.stream(
+                    "GET", base + EVENTS_PATH, params=params,
+                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
+                ) as response:  # fmt: skip
+                    if response.status_code != 200:
+                        await response.aread()
+                        _stream_refused(response)
+                    else:
+                        resume.connected(time.monotonic())
+                        parser = SseParser()
+                        async for line in response.aiter_lines():
+                            event = parser.feed(line)
+                            if event is not None:
+                                resume.saw(event)
+                                yield event
+            except (httpx.TransportError, _Retry):
+                pass
+            wait = resume.lost(time.monotonic())
+            if wait is None:
+                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
+            await anyio.sleep(wait)
 
     async def login(self, username: str, password: str) -> str:
         self.token = str((await self.call(_Calls.login(username, password)))["token"])

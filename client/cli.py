@@ -207,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument(
         "--before", metavar="WHEN", help=f"only jobs that finished before: {WHEN_HELP}"
     )
+    events = command("events", help="live events, one line each, until Ctrl-C")
+    events.add_argument("--type", help="event types or families (job, worker, leader), "
+                        "comma-separated: job.finished,job.dead")  # fmt: skip
+    events.add_argument("--job", metavar="ID", help="only this job's events")
+    events.add_argument("--status", help="only events with this job status: succeeded, dead...")
     command("workers", help="workers and what they run")
     command("cluster", help="masters, leader and term")
     command("stats", help="counts by status and type, queue depth")
@@ -322,6 +327,8 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return 0
     if command == "list":
         return _list(client, args, console)
+    if command == "events":
+        return _events(client, args)
     if command == "schedule":
         return schedule_cli.run(client, args, console, job_payload)
     if command == "cancel":
@@ -477,6 +484,16 @@ def _listed(given: list[str] | None, needs: str) -> list[str] | None:
 def _ids(given: list[str] | None) -> list[str] | None:
     """``--depends-on`` values."""
     return _listed(given, "--depends-on needs a job id")
+
+
+def _events(client: Client, args: argparse.Namespace) -> int:
+    """Print events as they come (``--json``: one JSON object a line) until Ctrl-C."""
+    try:
+        for event in client.events(type=args.type, job=args.job, status=args.status):
+            print(json.dumps(event) if args.json else render.event_line(event), flush=True)
+    except KeyboardInterrupt:
+        return 0
+    return 0
 
 
 def _statuses(given: list[str] | None) -> list[str] | None:

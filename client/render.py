@@ -145,6 +145,8 @@ def job_detail(job: Job, at: float) -> RenderableType:
         rows.append(("schedule", f"{job['schedule']}, tick {when(job['scheduled_for'], at)}"))
     if job.get("waiting_for"):
         rows.append(("waiting for", job["waiting_for"]))
+    if job.get("progress") is not None:
+        rows.append(("progress", progress_text(job["progress"], job.get("progress_message"))))
     for name, value in rows:
         fields.add_row(name, Text(value))
     parts: list[RenderableType] = [fields]
@@ -163,6 +165,34 @@ def job_detail(job: Job, at: float) -> RenderableType:
         parts.append(Text("result:", style="bold"))
         parts.append(Text(json.dumps(result, indent=2)))
     return Group(*parts)
+
+
+def progress_text(fraction: float, message: str | None) -> str:
+    """``40% resized 40 of 100``: what a handler's ctx.progress said, as one line."""
+    return f"{fraction:.0%} {message}" if message else f"{fraction:.0%}"
+
+
+def event_line(event: Mapping[str, Any]) -> str:
+    """One line of ``podium events``: when, what, which job or worker, and the rest."""
+    at = event.get("time")
+    clock = datetime.fromtimestamp(at).strftime("%H:%M:%S") if at is not None else "--:--:--"
+    parts = [clock, event["type"]]
+    for key in ("job", "worker", "status"):
+        if event.get(key) is not None:
+            parts.append(str(event[key]))
+    if event.get("attempt") is not None:
+        parts.append(f"attempt {event['attempt']}")
+    if event.get("progress") is not None:
+        parts.append(progress_text(event["progress"], event.get("progress_message")))
+    if event.get("leader") is not None:
+        parts.append(f"leader {event['leader']} (term {event.get('term')})")
+    if event.get("reason"):
+        parts.append(f"reason {event['reason']}")
+    if event.get("error"):
+        parts.append(f"error {event['error']}")
+    if event.get("oldest") is not None or event["type"] == "stream.gap":
+        parts.append(f"events after {event.get('after')} may be missing")
+    return "  ".join(parts)
 
 
 def _earlier_attempts(job: Job, at: float) -> list[RenderableType]:

@@ -41,6 +41,7 @@ from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
 from actors.worker.pool import ProcessPool
+from actors.worker.progress import Latest
 from runtime.actor import Actor, ActorRef
 from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
@@ -60,6 +61,7 @@ from transport.cluster import (
 )
 from transport.codec import Message
 from transport.envelope import Ack
+from transport.progress import JobProgress
 
 log = logging.getLogger("podium.worker")
 
@@ -79,6 +81,8 @@ class _Job:
     returned: bool = False
     # its handler was started: the attempt may never start here again
     started: bool = False
+    # what its handler last said with ctx.progress (sent with each heartbeat)
+    progress: Latest = attrs.Factory(Latest)
 
 
 class Drain(Message):
@@ -247,6 +251,7 @@ class WorkerActor(Actor):
             job.key.job_id,
             job.key.attempt,
             msgpack.unpackb(parents, raw=False) if parents else {},
+            job.progress.set,
         )
         job_type = job.assignment.type
         payload = msgpack.unpackb(job.assignment.payload, raw=False)
@@ -339,6 +344,14 @@ class WorkerActor(Actor):
     def _running(self) -> tuple[RunningJob, ...]:
         return tuple(self.jobs)
 
+    def _progress(self) -> tuple[JobProgress, ...]:
+        """The latest progress of each job still running that reported some."""
+        return tuple(
+            JobProgress(key.job_id, key.attempt, *job.progress.value)
+            for key, job in self.jobs.items()
+            if job.progress.value is not None and job.outcome is None
+        )
+
     def _candidate(self) -> str:
         if self.leader is not None:
             return self.leader
@@ -398,7 +411,9 @@ class WorkerActor(Actor):
             )
 
     async def _heartbeat(self) -> None:
-        beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining)
+        beat = WorkerHeartbeat(
+            self.worker_id, self._running(), self.draining, self._progress()
+        )
         sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):

@@ -19,7 +19,9 @@ pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
   hello, then one reply per job: ``["ok", packed_result]`` or
   ``["failed", detail, packed_result or None, permanent]`` (``permanent``: the
-  handler raised :class:`~actors.worker.errors.Permanent`).
+  handler raised :class:`~actors.worker.errors.Permanent`); while a job runs,
+  any number of ``["progress", job, attempt, fraction, message]`` before its
+  reply (``ctx.progress``, see :mod:`actors.worker.progress`).
 
 To stop a running job the worker sends SIGUSR1 (timeout: raises
 :class:`SoftTimeLimit` inside the handler) or SIGUSR2 (cancel:
@@ -54,6 +56,7 @@ from actors.worker.capture import (
 )
 from actors.worker.errors import JobCancelled, JobFailed, Permanent, SoftTimeLimit
 from actors.worker.handlers import HandlerRegistry, JobContext
+from actors.worker.progress import ChildProgress
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
 
 __all__ = ["PIPE_FRAME_LIMIT", "STOP_CANCEL", "STOP_TIMEOUT", "main"]
@@ -75,6 +78,15 @@ class _Pipe:
 
     def send(self, message: object) -> None:
         self._sock.sendall(frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT))
+
+    def send_unstoppable(self, message: object) -> None:
+        """Send with the stop signals held back, so none cuts a frame in half (a progress
+        value is sent from within the handler, where a stop may land)."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, (STOP_TIMEOUT, STOP_CANCEL))
+        try:
+            self.send(message)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def receive(self) -> Any:
         """The next message, or None once the worker closed its end."""
@@ -130,7 +142,19 @@ def _captured(tail: OutputTail) -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
-def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
+def _run(
+    registry: HandlerRegistry, request: dict[str, Any], progress: ChildProgress
+) -> list[object]:
+    progress.start(request["job"], request["attempt"])
+    try:
+        return _run_handler(registry, request, progress)
+    finally:
+        progress.stop()
+
+
+def _run_handler(
+    registry: HandlerRegistry, request: dict[str, Any], progress: ChildProgress
+) -> list[object]:
     entry = registry.get(request["type"])
     if entry is None or entry.is_async:
         return [
@@ -140,7 +164,9 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             None,
             False,
         ]
-    context = JobContext(request["job"], request["attempt"], request.get("parents", {}))
+    context = JobContext(
+        request["job"], request["attempt"], request.get("parents", {}), progress.report
+    )
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
     tail = OutputTail()
     with _captured(tail):
@@ -190,8 +216,9 @@ def main(argv: list[str]) -> int:
     signal.signal(STOP_TIMEOUT, _on_stop_signal)
     signal.signal(STOP_CANCEL, _on_stop_signal)
     pipe.send(["ready"])
+    progress = ChildProgress(pipe.send_unstoppable)
     while (request := pipe.receive()) is not None:
-        pipe.send(_run(registry, request))
+        pipe.send(_run(registry, request, progress))
     return 0
 
 

@@ -45,6 +45,7 @@ from actors.worker.capture import (
     packed_result,
 )
 from actors.worker.errors import JobFailed, Permanent
+from actors.worker.progress import checked
 from actors.worker.shell import run_shell
 
 if TYPE_CHECKING:
@@ -69,6 +70,17 @@ class JobContext:
     # the results of the job's parents (``depends_on``), by parent id; a result too large
     # to hand on (see actors.scheduler.dependencies) is left out
     parents: Mapping[str, Any] = attrs.field(factory=dict)
+    # where ctx.progress() values go (the worker's heartbeat, or a child's socket)
+    on_progress: Callable[[float, str], None] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Say how far the job is (0..1) and what it does; the worker sends the latest
+        value with its next heartbeat, so calling this often costs nothing more."""
+        value, text = checked(fraction, message)
+        if self.on_progress is not None:
+            self.on_progress(value, text)
 
 
 @attrs.frozen

@@ -110,6 +110,18 @@ class PoolBook(Generic[C]):
         return list(self._done)
 
 
+async def _reply(child: _Child, context: JobContext) -> Any:
+    """The child's reply to the job it runs; the progress it reports meanwhile goes to
+    ``context`` (a value of an earlier job, late on the socket, is dropped)."""
+    while True:
+        message = await child.receive()
+        if message is None or message[0] != "progress":
+            return message
+        _, job_id, attempt, fraction, text = message
+        if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
+            context.on_progress(fraction, text)
+
+
 def describe_exit(returncode: int) -> str:
     return f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
 
@@ -276,7 +288,7 @@ class ProcessPool:
         except trio.BrokenResourceError:
             return None
         try:
-            return await child.receive()
+            return await _reply(child, context)
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._stop(child, context, trio.current_time() >= scope.deadline)
@@ -287,7 +299,7 @@ class ProcessPool:
         caller then kills the child whatever happened (see the module doc)."""
         child.signal(STOP_TIMEOUT if timed_out else STOP_CANCEL)
         with trio.move_on_after(self.kill_grace_s):
-            if await child.receive() is not None:
+            if await _reply(child, context) is not None:
                 return
         if child.process.returncode is None:
             log.warning(
