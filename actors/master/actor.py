@@ -351,6 +351,7 @@ class MasterActor(Actor):
                 f"the history holds entries up to {self.history.recovered}, behind the "
                 f"snapshot at {self.raft.core.log.offset}: the data directory is damaged"
             )
+        self.feed.ring.starts_after(self.raft.core.log.offset)
         self.ctx.every(self.settings.lease_s / 4, Maintain())
         self.ctx.every(self.settings.retention_check_s, CheckRetention())
         self.ctx.every(self.settings.schedule_check_s, FireSchedules())

@@ -44,16 +44,16 @@ class EventRing:
         self.complete_from = 1
         # the master that filled it stopped: a listener asks the new one
         self.closed = False
+        # the key of the newest event the full ring let go of
+        self.dropped: EventKey | None = None
 
     def applied_entry(self, index: int, events: list[Event]) -> None:
         """Entry ``index`` applied, making ``events`` (often none)."""
         if index != self.applied:
-            if not self.applied:  # the first entry since the master started
-                self.complete_from = index
             self.applied = index
             self._soft_n = 0
         if events:
-            self.events.extend(events)
+            self._append(events)
             if self.waiters:
                 self._wake()
 
@@ -61,15 +61,28 @@ class EventRing:
         """The table was replaced by a snapshot at ``index``: events before it are not here."""
         self.applied = index
         self._soft_n = 0
+        self.starts_after(index)
+
+    def starts_after(self, index: int) -> None:
+        """The master started from a snapshot at ``index``: the events of entries up to it
+        were never derived here."""
         self.complete_from = index + 1
 
     def add_soft(self, kind: str, now: float, **fields: object) -> None:
         """A soft event made by this master now."""
         event = Event(self.applied, self._soft_n, True, kind, now, **fields)  # type: ignore[arg-type]
         self._soft_n += 1
-        self.events.append(event)
+        self._append([event])
         if self.waiters:
             self._wake()
+
+    def _append(self, new: list[Event]) -> None:
+        events = self.events
+        over = len(events) + len(new) - (events.maxlen or 0)
+        if over > 0:
+            gone = events[over - 1] if over <= len(events) else new[over - len(events) - 1]
+            self.dropped = event_key(gone)
+        events.extend(new)
 
     def close(self) -> None:
         self.closed = True
@@ -101,8 +114,7 @@ class EventRing:
         or before what this ring has seen)."""
         if key[0] + 1 < self.complete_from:
             return True
-        events = self.events
-        return len(events) == events.maxlen and bool(events) and event_key(events[0]) > key
+        return self.dropped is not None and key < self.dropped
 
 
 def matching(

@@ -411,9 +411,7 @@ class WorkerActor(Actor):
             )
 
     async def _heartbeat(self) -> None:
-        beat = WorkerHeartbeat(
-            self.worker_id, self._running(), self.draining, self._progress()
-        )
+        beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining, self._progress())
         sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):
