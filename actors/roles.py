@@ -45,6 +45,7 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
         dead_letter=sched.dead_letter,
         keep_finished_s=config.retention.keep_finished_s,
         max_finished=config.retention.max_finished,
+        events_retained=config.http.events_retained,
     )
     core_config = RaftConfig(
         election_ticks=raft.election_ticks,

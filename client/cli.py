@@ -212,6 +212,8 @@ def _parser() -> argparse.ArgumentParser:
                         "comma-separated: job.finished,job.dead")  # fmt: skip
     events.add_argument("--job", metavar="ID", help="only this job's events")
     events.add_argument("--status", help="only events with this job status: succeeded, dead...")
+    events.add_argument("--last-event-id", metavar="ID",
+                        help="start after this event id (default: with what happens next)")  # fmt: skip
     command("workers", help="workers and what they run")
     command("cluster", help="masters, leader and term")
     command("stats", help="counts by status and type, queue depth")
@@ -489,7 +491,10 @@ def _ids(given: list[str] | None) -> list[str] | None:
 def _events(client: Client, args: argparse.Namespace) -> int:
     """Print events as they come (``--json``: one JSON object a line) until Ctrl-C."""
     try:
-        for event in client.events(type=args.type, job=args.job, status=args.status):
+        stream = client.events(
+            type=args.type, job=args.job, status=args.status, last_event_id=args.last_event_id
+        )
+        for event in stream:
             print(json.dumps(event) if args.json else render.event_line(event), flush=True)
     except KeyboardInterrupt:
         return 0

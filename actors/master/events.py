@@ -106,6 +106,8 @@ class Event(NamedTuple):
     status: str | None = None
     worker: str | None = None
     attempt: int | None = None
+    job_type: str | None = None
+    # the rarer fields (a worker's capacity, a retry's reason, an error's first line)
     detail: Mapping[str, object] | None = None
 
     @property
@@ -123,6 +125,8 @@ class Event(NamedTuple):
             out["worker"] = self.worker
         if self.attempt is not None:
             out["attempt"] = self.attempt
+        if self.job_type is not None:
+            out["job_type"] = self.job_type
         if self.detail:
             out.update(self.detail)
         return out
@@ -216,7 +220,7 @@ def derive(
             if job is not None and job.status is _RUNNING:
                 out.append(
                     Event(index, len(out), False, STARTED, now, job.id, _RUNNING._value_,
-                          job.worker, job.attempts, {"job_type": job.type})
+                          job.worker, job.attempts, job.type)
                 )  # fmt: skip
     elif isinstance(cmd, RegisterWorkerCmd):
         detail = {"capacity": cmd.capacity, "types": list(cmd.types)}
@@ -252,8 +256,9 @@ def _submitted(
         job = by_seq.get(seq) or gone.get(seq)
         if job is None:
             continue
-        detail: dict[str, object] = {"job_type": job.type, "priority": job.priority}
-        out.append(Event(index, len(out), False, SUBMITTED, now, job.id, None, None, None, detail))
+        out.append(
+            Event(index, len(out), False, SUBMITTED, now, job.id, None, None, None, job.type)
+        )
 
 
 def _retries(
@@ -265,18 +270,16 @@ def _retries(
 
 
 def _retried(index: int, n: int, now: float, job: Job, reason: str) -> Event:
-    detail = {"job_type": job.type, "reason": reason, "run_at": job.run_at}
+    detail = {"reason": reason, "run_at": job.run_at}
     return Event(index, n, False, RETRIED, now, job.id, job.status._value_, job.worker,
-                 job.attempts, detail)  # fmt: skip
+                 job.attempts, job.type, detail)  # fmt: skip
 
 
 def _final(index: int, n: int, now: float, job: Job) -> Event:
     kind = DEAD if job.status is _DEAD else FINISHED
-    detail: dict[str, object] = {"job_type": job.type}
-    if job.error:
-        detail["error"] = job.error.partition("\n")[0][:200]
+    detail = {"error": job.error.partition("\n")[0][:200]} if job.error else None
     return Event(index, n, False, kind, now, job.id, job.status._value_, job.worker,
-                 job.attempts, detail)  # fmt: skip
+                 job.attempts, job.type, detail)  # fmt: skip
 
 
 def soft(index: int, n: int, kind: str, now: float, **fields: object) -> Event:

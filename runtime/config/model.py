@@ -111,6 +111,8 @@ class HttpConfig:
     listen: str = field(default="127.0.0.1:8080", validator=checked(address_or_empty))
     max_body_bytes: int = field(default=1 << 20, validator=checked(at_least(1)))
     body_timeout_s: float = field(default=30.0, validator=checked(positive))
+    # events each master keeps for GET /api/v1/events to resume from (Last-Event-ID)
+    events_retained: int = field(default=10_000, validator=checked(at_least(1)))
 
     @property
     def address(self) -> tuple[str, int] | None:

@@ -3,6 +3,10 @@ one) calls ctx.progress; the job's view, the events stream and ``podium status``
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +17,8 @@ import pytest
 from bench.loopback import LoopbackCluster
 from client import Client
 from client.cli import main
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +87,42 @@ def test_progress_reaches_the_job_the_stream_and_podium_status(
     assert progress[-1]["progress_message"] == message
     with Client(node) as client:
         assert client.get(job_id).get("progress") is None  # over once the job is final
+
+
+def test_podium_events_prints_a_line_per_event_until_ctrl_c(node: str) -> None:
+    with Client(node) as client:
+        job_id = client.submit("noop")["id"]
+    # this tree's CLI (the venv's podium script may run another checkout's)
+    podium = [sys.executable, "-c", "from client.cli import main; raise SystemExit(main())"]
+    argv = [*podium, "--url", node, "events", "--job", job_id, "--last-event-id", "0-0"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 20
+    while not any("job.finished" in line for line in lines):
+        assert time.monotonic() < deadline, lines
+        lines.append(proc.stdout.readline())
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+    assert [line.split()[1] for line in lines] == ["job.submitted", "job.started", "job.finished"]
+    assert f"{job_id}  m1  succeeded  attempt 1" in lines[-1]
+
+
+def test_the_readme_events_example_runs_as_written(node: str) -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Events and progress") :]
+    section = section[: section.index("\n## ", 3)]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    runnable = [b for b in blocks if b.startswith("from client import")]
+    assert runnable
+    for block in runnable:
+        done = subprocess.run(
+            [sys.executable, "-c", block],
+            env={**os.environ, "PODIUM_URL": node, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:3] == ["job.submitted None", "job.started running",
+                                                "job.finished succeeded"]  # fmt: skip
