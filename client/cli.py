@@ -212,8 +212,9 @@ def _parser() -> argparse.ArgumentParser:
                         "comma-separated: job.finished,job.dead")  # fmt: skip
     events.add_argument("--job", metavar="ID", help="only this job's events")
     events.add_argument("--status", help="only events with this job status: succeeded, dead...")
-    events.add_argument("--last-event-id", metavar="ID",
-                        help="start after this event id (default: with what happens next)")  # fmt: skip
+    events.add_argument(
+        "--last-event-id", metavar="ID", help="start after this event id (default: from now)"
+    )
     command("workers", help="workers and what they run")
     command("cluster", help="masters, leader and term")
     command("stats", help="counts by status and type, queue depth")

@@ -47,7 +47,8 @@ def log_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_follower_streams_across_a_leader_kill_and_resuming_elsewhere_is_exact(
     tmp_path: Path,
 ) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=1, env=FAST) as cluster:
+    handlers = ("--handlers", "tests.worker.progress_handlers")
+    with LoopbackCluster(tmp_path, masters=3, workers=1, env=FAST, worker_args=handlers) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready()
         follower, third = sorted(set(cluster.masters) - {leader})
@@ -57,6 +58,25 @@ def test_a_follower_streams_across_a_leader_kill_and_resuming_elsewhere_is_exact
         time.sleep(0.5)  # the stream is open before the jobs come
         before = cluster.submit_batch([{"type": "noop"}] * JOBS, master=follower)
         wait_for(lambda: set(before) <= reader.finished(), 30, "the first jobs' events")
+
+        # progress reaches the follower: its stale read, and its stream
+        release = tmp_path / "release"
+        [held] = cluster.submit_batch(
+            [{"type": "progress.hold", "payload": {"release": str(release)}}], master=follower
+        )
+
+        def follower_shows_progress() -> bool:
+            view = cluster.get(f"/api/v1/jobs/{held}", master=follower, stale="true").json()
+            return bool(view.get("progress") == 0.4)
+
+        wait_for(follower_shows_progress, 30, "progress on the follower's stale read")
+        wait_for(
+            lambda: any(e.get("job") == held and e.get("progress") == 0.4 for e in reader.events),
+            10,
+            "a job.progress event on the follower's stream",
+        )
+        release.touch()
+        wait_for(lambda: held in reader.finished(), 30, "the held job's end")
         cluster.masters[leader].kill()
         new_leader = cluster.wait_ready(30, workers=1)
         assert new_leader != leader
