@@ -418,6 +418,7 @@ PERMISSIONS: dict[str, Permission | None] = {
     "POST /api/v1/jobs/purge": P.DELETE,
     "POST /api/v1/jobs/status": P.READ,
     "GET /api/v1/jobs/{job_id}": P.READ,
+    "GET /api/v1/jobs/{job_id}/logs": P.READ,
     "DELETE /api/v1/jobs/{job_id}": P.DELETE,
     "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
     "POST /api/v1/jobs/{job_id}/retry": P.RETRY,
@@ -714,6 +715,7 @@ def build_app(
     ``service`` is shared with the node's native client sessions, so both
     protocols' single submits fill the same batches; by default the app makes its own.
     """
+    from actors.gateway.logs import logs_endpoint
     from actors.gateway.schedules import schedule_routes
 
     api = service or Service(gateway, auth)
@@ -870,6 +872,7 @@ def build_app(
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
         route("/api/v1/jobs/{job_id}/retry", "POST", retry),
+        route("/api/v1/jobs/{job_id}/logs", "GET", logs_endpoint(gateway)),
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),

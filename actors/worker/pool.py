@@ -40,6 +40,7 @@ import trio
 from actors.worker.child import PIPE_FRAME_LIMIT, STOP_CANCEL, STOP_TIMEOUT
 from actors.worker.errors import JobFailed, Permanent
 from actors.worker.handlers import JobContext
+from actors.worker.output_capture import current_sink
 from transport.frames import FrameDecoder, frame
 
 __all__ = ["KILL_GRACE_S", "PoolBook", "ProcessPool", "describe_exit"]
@@ -138,6 +139,15 @@ class _Child:
                 return None
             self.frames.extend(self.decoder.feed(data))
         return msgpack.unpackb(self.frames.pop(0), raw=False)
+
+    async def reply(self) -> Any:
+        """The child's reply to a job; the output it streams meanwhile goes into the
+        job's capture (see :mod:`actors.worker.output_capture`). None: it died."""
+        sink = current_sink()
+        while (message := await self.receive()) is not None and message[0] == "out":
+            if sink is not None:
+                sink.write(message[1])
+        return message
 
     def signal(self, signum: int) -> None:
         if self.process.returncode is None:
@@ -276,7 +286,7 @@ class ProcessPool:
         except trio.BrokenResourceError:
             return None
         try:
-            return await child.receive()
+            return await child.reply()
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._stop(child, context, trio.current_time() >= scope.deadline)
@@ -287,7 +297,7 @@ class ProcessPool:
         caller then kills the child whatever happened (see the module doc)."""
         child.signal(STOP_TIMEOUT if timed_out else STOP_CANCEL)
         with trio.move_on_after(self.kill_grace_s):
-            if await child.receive() is not None:
+            if await child.reply() is not None:
                 return
         if child.process.returncode is None:
             log.warning(
