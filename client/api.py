@@ -44,6 +44,7 @@ from client.failover import (
     split_url,
     with_key,
 )
+from client.logs import astream_text, logs_request, read_text, stream_text
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
 from transport import schedule_requests as schedule_ops
 from transport.client_wire import (
@@ -482,6 +483,10 @@ class _Base:
             "timeout": timeout,
         }
 
+    def _logs_request(self, job_id: str, attempt: int | None, follow: bool) -> dict[str, Any]:
+        native = self.native is not None
+        return logs_request(self.urls, self._current, self.token, native, job_id, attempt, follow)
+
     def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
         if isinstance(exc, _HOPELESS):
@@ -610,6 +615,16 @@ class Client(_Base):
     def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = self.call(_Calls.get(job_id, stale))
         return result
+
+    def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """What attempt ``attempt`` (default: the latest) of the job printed and logged,
+        head and tail when it wrote more than the worker keeps (HTTP only)."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> Iterator[str]:
+        """The attempt's output as it is written, ending when the attempt ends."""
+        return stream_text(self.http, self._logs_request(job_id, attempt, follow=True))
 
     def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
@@ -893,6 +908,15 @@ class AsyncClient(_Base):
     async def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = await self.call(_Calls.get(job_id, stale))
         return result
+
+    async def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """As :meth:`Client.logs`."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(await self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> AsyncIterator[str]:
+        """As :meth:`Client.follow_logs`: ``async for text in client.follow_logs(id)``."""
+        return astream_text(self.http, self._logs_request(job_id, attempt, follow=True))
 
     async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))

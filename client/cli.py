@@ -146,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = command("status", help="one job")
     status.add_argument("id")
+    logs = command("logs", help="what a job's attempt printed and logged")
+    logs.add_argument("id")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing as the attempt writes, until it ends")  # fmt: skip
+    logs.add_argument("--attempt", type=int, metavar="N", help="attempt N (default: the latest)")
     listing = command("list", help="jobs, as a table (newest first)")
     listing.add_argument("--status")
     listing.add_argument("--type")
@@ -294,6 +299,17 @@ def _parse(args: list[str]) -> argparse.Namespace:
     return parsed
 
 
+def _logs(client: Client, args: argparse.Namespace) -> int:
+    """The output as written (no markup: it is the job's, to pipe or grep)."""
+    if args.follow:
+        for text in client.follow_logs(args.id, args.attempt):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    else:
+        sys.stdout.write(client.logs(args.id, args.attempt))
+    return 0
+
+
 def _page_size(text: str) -> int:
     """``--limit``, refused here as the API would refuse it, with what to use instead."""
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LIST_LIMIT_MAX:
@@ -322,6 +338,8 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return 0
     if command == "list":
         return _list(client, args, console)
+    if command == "logs":
+        return _logs(client, args)
     if command == "schedule":
         return schedule_cli.run(client, args, console, job_payload)
     if command == "cancel":

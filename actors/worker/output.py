@@ -84,7 +84,10 @@ class HeadTail:
             return b"", self.total
         if offset < len(self.head):
             data = bytes(self.head[offset : offset + limit])
-            return data, offset + len(data)
+            if len(data) == limit:
+                return data, offset + len(data)
+            rest, after = self.read(offset + len(data), limit - len(data))
+            return data + rest, after
         tail = self.tail
         tail_start = self.total - len(tail)
         marker = b""

@@ -10,8 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+import trio
 
 from bench.loopback import LoopbackCluster
+from client import AsyncClient, Client, PodiumError
+from client.cli import EXIT, main
 from tests.dev_node import dev_node
 
 
@@ -127,3 +130,31 @@ def test_bad_queries_are_refused_naming_the_field(dev: LoopbackCluster) -> None:
         answer = dev.get(f"/api/v1/jobs/{job}/logs", **params)
         assert answer.status_code == 400 and field in answer.json()["error"]
     assert dev.get("/api/v1/jobs/nope/logs").status_code == 404
+
+
+def test_the_clients_and_the_cli_read_and_follow_output(
+    dev: LoopbackCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = submit(dev, {"type": "shell", "payload": {"cmd": "echo from-the-cli"}})
+    wait_status(dev, done, "succeeded")
+    wait_logs(dev, done, "from-the-cli")
+    with Client(url(dev)) as client:
+        assert client.logs(done) == "from-the-cli\n"
+        assert client.logs(done, attempt=1) == "from-the-cli\n"
+        with pytest.raises(PodiumError) as missing:
+            client.logs(done, attempt=5)
+        assert missing.value.status == 404
+        running = submit(dev, {"type": "shell", "payload": {"cmd": "echo a; sleep 1; echo b"}})
+        assert "".join(client.follow_logs(running)) == "a\nb\n"
+
+    async def read_async() -> str:
+        async with AsyncClient(url(dev)) as client:
+            return await client.logs(done)
+
+    assert trio.run(read_async) == "from-the-cli\n"
+    assert main(["--url", url(dev), "logs", done]) == 0
+    assert capsys.readouterr().out == "from-the-cli\n"
+    followed = submit(dev, {"type": "shell", "payload": {"cmd": "echo x; sleep 0.5; echo y"}})
+    assert main(["--url", url(dev), "logs", followed, "-f"]) == 0
+    assert capsys.readouterr().out == "x\ny\n"
+    assert main(["--url", url(dev), "logs", done, "--attempt", "2"]) == EXIT[404]
