@@ -651,6 +651,35 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/jobs/{job_id}/logs": {
+            "get": {
+                "summary": "What an attempt printed and logged (head and tail when over "
+                "log_max_bytes); the attempt read is in the Podium-Attempt header",
+                "security": _BEARER,
+                "parameters": [
+                    _JOB_ID,
+                    {
+                        "name": "attempt",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1},
+                        "description": "the attempt to read (default: the latest)",
+                    },
+                    {
+                        "name": "follow",
+                        "in": "query",
+                        "schema": {"type": "boolean", "default": False},
+                        "description": "stream the output as it is written, until the attempt ends",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The output as written",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 403, 404, 503),
+                },
+            }
+        },
         "/api/v1/stats": {
             "get": {
                 "summary": "Counts by status and type, queue depth, dead letters, retries",
