@@ -7,16 +7,21 @@ is then kept here too), else from the worker that ran it, which keeps its
 last few captures. A capture that nobody holds reads as empty: the attempt
 printed nothing (an empty capture is never shipped).
 
-A worker's :class:`~transport.output_messages.StoreOutput` is stored only if
-the job still exists here, so a capture that arrives after its job was
-deleted does not linger. The job itself is looked up in this master's own
-state (a stale read is right: output is not linearizable anyway).
+Captures a worker sends (:class:`~transport.output_messages.StoreOutput`)
+are gathered and written in one transaction per :data:`GATHER_S`, by one
+task, so a stream of printing jobs costs a write every few milliseconds,
+not one per job, and never touches the master's mailbox. (A job is deleted
+only once final, and its capture comes within moments of its report, so a
+capture outliving its record would need a delete in that moment.) Jobs are
+looked up, for reads only, in this master's own state: a stale read is
+right, since output is not linearizable anyway.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +40,8 @@ log = logging.getLogger("podium.output")
 
 # how long a read waits on a worker or a peer before trying elsewhere
 ASK_S = 2.0
+# captures arriving within this long of each other are written together
+GATHER_S = 0.02
 _WORKER = "worker"
 _MASTER = "master"
 
@@ -44,13 +51,19 @@ class OutputActor(Actor):
         self.node_id = node_id
         self.peers = [p for p in peers if p != node_id]
         self.store = store
+        self._pending: list[tuple[str, int, bytes]] = []
+        self._arrived = trio.Event()
+
+    async def on_start(self) -> None:
+        self.ctx.nursery.start_soon(self._writer)
 
     async def on_stop(self) -> None:
         self.store.close()
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, StoreOutput):
-            self.ctx.nursery.start_soon(self._store, msg)
+            self._pending.append((msg.job_id, msg.attempt, msg.data))
+            self._arrived.set()
         elif isinstance(msg, ReadOutput):
             reply = self.ctx.defer_reply()
 
@@ -67,13 +80,17 @@ class OutputActor(Actor):
         job: dict[str, Any] = json.loads(view.json)
         return job
 
-    async def _store(self, msg: StoreOutput) -> None:
-        try:
-            if await self._job(msg.job_id) is None:
-                return
-            await trio.to_thread.run_sync(self.store.put, msg.job_id, msg.attempt, msg.data)
-        except (AskTimeout, AskError, OSError) as exc:
-            log.warning("output not stored", extra={"job": msg.job_id, "error": str(exc)})
+    async def _writer(self) -> None:
+        while True:
+            await self._arrived.wait()
+            await trio.sleep(GATHER_S)
+            self._arrived = trio.Event()
+            rows, self._pending = self._pending, []
+            try:
+                await trio.to_thread.run_sync(self.store.put, rows)
+            except (OSError, sqlite3.Error) as exc:
+                # the peers and the workers still hold them; reads fetch them from there
+                log.warning("output not stored", extra={"captures": len(rows), "error": str(exc)})
 
     async def _stored(self, msg: ReadOutput, attempt: int) -> bytes | None:
         return await trio.to_thread.run_sync(self.store.get, msg.job_id, attempt)
@@ -119,7 +136,7 @@ class OutputActor(Actor):
         for peer in self.peers:
             held = await self._ask(peer, OUTPUT_ACTOR, whole)
             if held is not None and held.found:
-                await trio.to_thread.run_sync(self.store.put, msg.job_id, attempt, held.data)
+                await trio.to_thread.run_sync(self.store.put, [(msg.job_id, attempt, held.data)])
                 return held.data
         return None
 

@@ -49,14 +49,18 @@ class OutputStore:
                 self._db.close()
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
+            # as the history's: the capture is on the workers too until it is read
+            db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             self._db, self._inode = db, inode
         return self._db
 
-    def put(self, job_id: str, attempt: int, data: bytes) -> None:
-        self._conn().execute(
-            "INSERT OR REPLACE INTO job_output VALUES (?, ?, ?)", (job_id, attempt, data)
-        )
+    def put(self, rows: list[tuple[str, int, bytes]]) -> None:
+        """(job id, attempt, capture) rows, in one transaction."""
+        db = self._conn()
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO job_output VALUES (?, ?, ?)", rows)
+        db.execute("COMMIT")
 
     def get(self, job_id: str, attempt: int) -> bytes | None:
         row = (
