@@ -15,8 +15,8 @@ key (only where set), the owner (only where set: a ``user``'s listing walks
 their own jobs; older databases gain the column, empty), and ``(type,
 status)``, ordered by seq within each pair as SQLite appends the rowid: a
 type alone is its four final statuses' ranges merged, a status alone every
-type's range merged (the store keeps the types it has seen in a table of their own, and its record count in
-``meta``, so opening it costs nothing that grows with it). Time in the log
+type's range merged (the store keeps the types it has seen in a table of
+their own, and its record count in ``meta``, so opening it costs nothing that grows with it). Time in the log
 never goes back (the live table makes sure), so creation times follow seq
 and no job finished before it was created: ``since``/``until`` become a seq
 range by bisecting the table on seq, and "finished before T" lies within the
