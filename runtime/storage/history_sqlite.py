@@ -6,21 +6,21 @@ thread. WAL with ``synchronous=NORMAL``: a write is atomic but not fsynced
 the WAL into the database file, which syncs both, before the log is
 compacted.
 
-A row keeps as columns only what queries filter on and packs the rest into
-one ``body`` (:func:`~runtime.storage.history.pack_row`): every index costs
-each finished job a B-tree insert, so there are as few as the reads need.
-The rowid is the job's ``seq`` (submission order), so the default listing,
-newest first, walks the table itself. Indices: the job id, the idempotency
-key (only where set), the owner (only where set: a ``user``'s listing walks
-their own jobs; older databases gain the column, empty), and ``(type,
-status)``, ordered by seq within each pair as SQLite appends the rowid: a
-type alone is its four final statuses' ranges merged, a status alone every
-type's range merged (the store keeps the types it has seen in a table of
-their own, and its record count in ``meta``, so opening it costs nothing that grows with it). Time in the log
-never goes back (the live table makes sure), so creation times follow seq
-and no job finished before it was created: ``since``/``until`` become a seq
-range by bisecting the table on seq, and "finished before T" lies within the
-jobs created before T, so retention needs no index of its own.
+A row keeps as columns only what queries filter on and packs the rest into one
+``body`` (:func:`~runtime.storage.history.pack_row`): every index costs each
+finished job a B-tree insert, so there are as few as the reads need. The rowid
+is the job's ``seq`` (submission order), so the default listing, newest first,
+walks the table itself. Indices: the job id, the idempotency key (only where
+set), the owner (only where set: a ``user``'s listing walks their own jobs;
+older databases gain the column, empty), and ``(type, status)``, ordered by
+seq within each pair as SQLite appends the rowid: a type alone is its four
+final statuses' ranges merged, a status alone every type's range merged (the
+store keeps the types it has seen in a table of their own, and its record
+count in ``meta``, so opening it costs nothing that grows with it). Time in
+the log never goes back (the live table makes sure), so creation times follow
+seq and no job finished before it was created: ``since``/``until`` become a
+seq range by bisecting the table on seq, and "finished before T" lies within
+the jobs created before T, so retention needs no index of its own.
 
 A job that depended on others has a row per parent in ``parents`` (parent
 id, child seq, child id), so ``children`` of a parent is one range of its
