@@ -44,11 +44,23 @@ class Ownership:
         return who.name if self.auth.enabled and who.role == RESTRICTED_ROLE else None
 
     def stamp(self, spec: JobSpec, who: Principal) -> JobSpec:
-        """``spec`` with ``who`` as its owner (unchanged with auth off)."""
+        """``spec`` with ``who`` as its owner (unchanged with auth off). Its idempotency
+        and unique keys become the owner's own (``owner/key``): two users' keys never
+        meet, so neither a 409 nor a deduplicated answer names another user's job."""
         owner = self.owner_of(who)
         if owner is None:
             return spec
-        return attrs.evolve(spec, options=attrs.evolve(spec.options or JobOptions(), owner=owner))
+        options = spec.options or JobOptions()
+        unique = options.unique_key
+        return attrs.evolve(
+            spec,
+            idempotency_key=None
+            if spec.idempotency_key is None
+            else f"{owner}/{spec.idempotency_key}",
+            options=attrs.evolve(
+                options, owner=owner, unique_key=None if unique is None else f"{owner}/{unique}"
+            ),
+        )
 
     def sees(self, who: Principal, view: bytes) -> bool:
         """Whether ``who`` may see the job whose JSON view is ``view``."""

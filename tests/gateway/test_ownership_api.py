@@ -133,3 +133,19 @@ async def test_a_schedules_jobs_belong_to_whoever_defined_it() -> None:
         )
         assert made.status_code in (200, 201), made.text
         assert made.json()["owner"] == "cy"
+
+
+async def test_two_users_keys_never_meet() -> None:
+    """The same idempotency key or unique key from two users makes two jobs: neither
+    answer names the other user's job (a 409 or a deduplicated 200 would)."""
+    async with running_api(two_users(), worker=False) as api:
+        bob, cy = [await headers(api, u) for u in ("bob", "cy")]
+        for field in ("idempotency_key", "unique_key"):
+            key = {field: f"nightly-{field}"}
+            bobs = await submit(api, bob, delay_s=600, **key)
+            cys = await submit(api, cy, payload={"other": 1}, delay_s=600, **key)
+            assert bobs != cys
+            again = await api.client.post(
+                "/api/v1/jobs", json={"type": "noop", "delay_s": 600, **key}, headers=bob
+            )
+            assert again.status_code == 200 and again.json()["id"] == bobs
