@@ -27,6 +27,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -44,6 +45,7 @@ from client.failover import (
     split_url,
     with_key,
 )
+from client.https import ca_path, untrusted, verify_context
 from client.logs import astream_text, logs_request, read_text, stream_text
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
 from transport import schedule_requests as schedule_ops
@@ -436,9 +438,15 @@ class _Base:
         timeout: float,
         tls: TlsFiles | ssl.SSLContext | None,
         retry_deadline_s: float,
+        ca: str | Path | None = None,
     ) -> None:
         scheme, addresses = split_url(url or os.environ.get("PODIUM_URL") or DEFAULT_URL)
         native = scheme == SCHEME
+        if native and ca is not None:
+            raise ValueError("ca= is for HTTPS; a podium:// cluster port takes tls=TlsFiles(...)")
+        # the CA bundle HTTPS calls trust (None: the system's roots)
+        self.ca = ca_path(ca)
+        self.verify = verify_context(self.ca)
         self.url = SCHEME + ",".join(addresses) if native else ",".join(addresses)
         # the HTTP base URLs; the native client rotates among its addresses itself
         self.urls = [self.url] if native else addresses
@@ -491,6 +499,9 @@ class _Base:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
         if isinstance(exc, _HOPELESS):
             return PodiumError(0, f"cannot reach {base}: {exc!r}")
+        distrust = untrusted(exc, base, self.ca)
+        if distrust is not None:
+            return PodiumError(0, distrust)
         if isinstance(exc, _UNSENT):
             return _Retry(PodiumError(0, f"cannot reach {base}: {exc!r}"), sent=False)
         return _Retry(PodiumError(0, f"no answer from {base}: {exc!r}"), sent=True)
@@ -521,9 +532,10 @@ class Client(_Base):
     (their cluster ports); ``timeout``: seconds one attempt may take;
     ``retry_deadline_s``: seconds a call keeps trying, across the addresses,
     while masters are unreachable or answer 503; ``tls`` (native only): the
-    cluster CA and a client certificate it signed, when the cluster runs TLS.
-    One client may be shared by threads: over the native protocol their calls
-    are in flight together.
+    cluster CA and a client certificate it signed, when the cluster runs TLS;
+    ``ca`` (HTTPS only; default ``$PODIUM_CA``): the CA bundle that signed the API's
+    certificate, when it is not one the system trusts. One client may be shared by
+    threads: over the native protocol their calls are in flight together.
     """
 
     def __init__(
@@ -535,9 +547,10 @@ class Client(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.BaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=self.verify)
         self._loop = LoopThread() if self.native is not None else None
 
     def __enter__(self) -> Client:
@@ -834,9 +847,10 @@ class AsyncClient(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.AsyncBaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=self.verify)
 
     async def __aenter__(self) -> AsyncClient:
         return self

@@ -33,6 +33,7 @@ from rich.table import Table
 from client import render, schedule_cli
 from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
+from client.https import CaError
 from client.tokens import TokenStore
 
 __all__ = ["EXIT", "main"]
@@ -60,9 +61,10 @@ WHEN_HELP = (
 
 
 def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
-    """``--url``, ``--retry-deadline``, ``--token`` and ``--json``: before the command, and
-    (``after``) after it too, as people type them (``podium status ID --json``). After it,
-    a flag not given sets nothing, so the one before the command (or its default) stands."""
+    """``--url``, ``--retry-deadline``, ``--ca``, ``--token`` and ``--json``: before the
+    command, and (``after``) after it too, as people type them (``podium status ID
+    --json``). After it, a flag not given sets nothing, so the one before the command
+    (or its default) stands."""
 
     def default(value: Any) -> Any:
         return argparse.SUPPRESS if after else value
@@ -82,6 +84,9 @@ def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
         help="keep trying the masters for this long while none answers or all say 503 "
         f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
     )
+    parser.add_argument("--ca", default=default(None), metavar="PEM",
+                        help="CA bundle that signed an https:// API's certificate "
+                        "(default $PODIUM_CA, else the system's)")  # fmt: skip
     parser.add_argument("--token", default=default(None),
                         help="bearer token (default: the one `podium login` stored)")  # fmt: skip
     parser.add_argument("--json", action="store_true", default=default(False),
@@ -245,7 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         token = parsed.token or store.token_for(url)
-        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline)
+        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline, ca=parsed.ca)
+    except CaError as exc:
+        print(f"podium: --ca: {exc}", file=sys.stderr)
+        return EXIT[400]
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]

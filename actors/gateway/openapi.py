@@ -424,6 +424,12 @@ OPENAPI: dict[str, Any] = {
                         "description": "that tick's time (epoch seconds), or null",
                         "type": ["number", "null"],
                     },
+                    "owner": {
+                        "description": "who submitted it (a schedule's jobs: who defined the "
+                        "schedule); null with auth off. With auth on a user sees, lists and "
+                        "cancels only their own jobs (another's is a 404), an admin all",
+                        "type": ["string", "null"],
+                    },
                     "attempts_log": {
                         "description": "earlier attempts that failed, oldest first (the last 10)",
                         "type": "array",

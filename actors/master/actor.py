@@ -846,7 +846,14 @@ class MasterActor(Actor):
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
         query = JobQuery(
-            msg.status, msg.type, msg.since, msg.until, msg.after_seq, msg.ascending, msg.limit
+            msg.status,
+            msg.type,
+            msg.since,
+            msg.until,
+            msg.after_seq,
+            msg.ascending,
+            msg.limit,
+            msg.owner,
         )
         rows, more = await self.history.query(query)
         # no await from here on: the live page is taken at the instant the history's is

@@ -107,11 +107,14 @@ class RetentionConfig:
 @frozen
 class HttpConfig:
     """The JSON API; an empty ``listen`` turns it off. ``body_timeout_s``: how long a
-    request's body may take to arrive in full (then 408, and the connection closes)."""
+    request's body may take to arrive in full (then 408, and the connection closes).
+    ``cert`` and ``key`` (PEM files) make it HTTPS: logins and tokens cross the network."""
 
     listen: str = field(default="127.0.0.1:8080", validator=checked(address_or_empty))
     max_body_bytes: int = field(default=1 << 20, validator=checked(at_least(1)))
     body_timeout_s: float = field(default=30.0, validator=checked(positive))
+    cert: Path | None = None
+    key: Path | None = None
 
     @property
     def address(self) -> tuple[str, int] | None:
