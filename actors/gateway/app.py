@@ -919,7 +919,7 @@ def build_app(
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
         route("/api/v1/jobs/{job_id}/retry", "POST", retry),
-        route("/api/v1/jobs/{job_id}/logs", "GET", logs_endpoint(gateway)),
+        route("/api/v1/jobs/{job_id}/logs", "GET", logs_endpoint(api)),
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),

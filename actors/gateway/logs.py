@@ -10,6 +10,8 @@ tail); the attempt read is in the ``Podium-Attempt`` header.
 ``?follow=true`` streams: what is there now, then what comes, polled every
 :data:`FOLLOW_POLL_S`, until the attempt ends. Following a job that has not
 started yet waits for its first attempt (``attempt`` left out) or for the one named.
+With auth on, a ``user`` reads only the output of their own jobs (another's is
+a 404, as ``GET /api/v1/jobs/{id}`` answers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import trio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from actors.gateway.app import ApiError, Endpoint, Gateway, _no_query
+from actors.gateway.app import ApiError, Endpoint, Gateway, Service, _no_query
 from actors.gateway.auth import Principal
 from actors.gateway.validation import BadRequest
 from transport.output_messages import OUTPUT_ACTOR, OutputChunk, ReadOutput
@@ -81,11 +83,16 @@ async def _follow(gateway: Gateway, job_id: str, first: OutputChunk) -> AsyncIte
         attempt = attempt or chunk.attempt
 
 
-def logs_endpoint(gateway: Gateway) -> Endpoint:
+def logs_endpoint(api: Service) -> Endpoint:
+    gateway = api.gateway
+
     async def logs(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset({"attempt", "follow"}))
         attempt, follow = parse_logs_query(request.query_params)
         job_id = request.path_params["job_id"]
+        if api.owners.scope(who) is not None:
+            # a user reads only their own jobs' output: another's is a 404, as GET job is
+            await api.get_job(who, job_id, stale=True)
         first = await _read(gateway, job_id, attempt, 0)
         headers = {"Podium-Attempt": str(first.attempt)}
         if follow:
