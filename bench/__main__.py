@@ -146,7 +146,7 @@ def add_cluster_parser(sub: Any) -> None:
     p.add_argument("--masters", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--jobs", type=int, default=10_000)
-    p.add_argument("--type", dest="job_type", choices=("noop", "sleep"), default="noop")
+    p.add_argument("--type", dest="job_type", choices=("noop", "sleep", "echo"), default="noop")
     p.add_argument(
         "--sleep", dest="sleep_s", type=float, default=0.01, help="seconds per sleep job"
     )

@@ -27,6 +27,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -45,6 +46,8 @@ from client.failover import (
     split_url,
     with_key,
 )
+from client.https import ca_path, untrusted, verify_context
+from client.logs import astream_text, logs_request, read_text, stream_text
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
 from transport import schedule_requests as schedule_ops
 from transport.client_wire import (
@@ -452,9 +455,15 @@ class _Base:
         timeout: float,
         tls: TlsFiles | ssl.SSLContext | None,
         retry_deadline_s: float,
+        ca: str | Path | None = None,
     ) -> None:
         scheme, addresses = split_url(url or os.environ.get("PODIUM_URL") or DEFAULT_URL)
         native = scheme == SCHEME
+        if native and ca is not None:
+            raise ValueError("ca= is for HTTPS; a podium:// cluster port takes tls=TlsFiles(...)")
+        # the CA bundle HTTPS calls trust (None: the system's roots)
+        self.ca = ca_path(ca)
+        self.verify = verify_context(self.ca)
         self.url = SCHEME + ",".join(addresses) if native else ",".join(addresses)
         # the HTTP base URLs; the native client rotates among its addresses itself
         self.urls = [self.url] if native else addresses
@@ -499,10 +508,17 @@ class _Base:
             "timeout": timeout,
         }
 
+    def _logs_request(self, job_id: str, attempt: int | None, follow: bool) -> dict[str, Any]:
+        native = self.native is not None
+        return logs_request(self.urls, self._current, self.token, native, job_id, attempt, follow)
+
     def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
         if isinstance(exc, _HOPELESS):
             return PodiumError(0, f"cannot reach {base}: {exc!r}")
+        distrust = untrusted(exc, base, self.ca)
+        if distrust is not None:
+            return PodiumError(0, distrust)
         if isinstance(exc, _UNSENT):
             return _Retry(PodiumError(0, f"cannot reach {base}: {exc!r}"), sent=False)
         return _Retry(PodiumError(0, f"no answer from {base}: {exc!r}"), sent=True)
@@ -533,9 +549,10 @@ class Client(_Base):
     (their cluster ports); ``timeout``: seconds one attempt may take;
     ``retry_deadline_s``: seconds a call keeps trying, across the addresses,
     while masters are unreachable or answer 503; ``tls`` (native only): the
-    cluster CA and a client certificate it signed, when the cluster runs TLS.
-    One client may be shared by threads: over the native protocol their calls
-    are in flight together.
+    cluster CA and a client certificate it signed, when the cluster runs TLS;
+    ``ca`` (HTTPS only; default ``$PODIUM_CA``): the CA bundle that signed the API's
+    certificate, when it is not one the system trusts. One client may be shared by
+    threads: over the native protocol their calls are in flight together.
     """
 
     def __init__(
@@ -547,9 +564,10 @@ class Client(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.BaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=self.verify)
         self._loop = LoopThread() if self.native is not None else None
 
     def __enter__(self) -> Client:
@@ -627,6 +645,16 @@ class Client(_Base):
     def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = self.call(_Calls.get(job_id, stale))
         return result
+
+    def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """What attempt ``attempt`` (default: the latest) of the job printed and logged,
+        head and tail when it wrote more than the worker keeps (HTTP only)."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> Iterator[str]:
+        """The attempt's output as it is written, ending when the attempt ends."""
+        return stream_text(self.http, self._logs_request(job_id, attempt, follow=True))
 
     def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
@@ -876,9 +904,10 @@ class AsyncClient(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.AsyncBaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=self.verify)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -950,6 +979,15 @@ class AsyncClient(_Base):
     async def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = await self.call(_Calls.get(job_id, stale))
         return result
+
+    async def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """As :meth:`Client.logs`."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(await self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> AsyncIterator[str]:
+        """As :meth:`Client.follow_logs`: ``async for text in client.follow_logs(id)``."""
+        return astream_text(self.http, self._logs_request(job_id, attempt, follow=True))
 
     async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))

@@ -33,6 +33,7 @@ from rich.table import Table
 from client import render, schedule_cli
 from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
+from client.https import CaError
 from client.tokens import TokenStore
 
 __all__ = ["EXIT", "main"]
@@ -60,9 +61,10 @@ WHEN_HELP = (
 
 
 def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
-    """``--url``, ``--retry-deadline``, ``--token`` and ``--json``: before the command, and
-    (``after``) after it too, as people type them (``podium status ID --json``). After it,
-    a flag not given sets nothing, so the one before the command (or its default) stands."""
+    """``--url``, ``--retry-deadline``, ``--ca``, ``--token`` and ``--json``: before the
+    command, and (``after``) after it too, as people type them (``podium status ID
+    --json``). After it, a flag not given sets nothing, so the one before the command
+    (or its default) stands."""
 
     def default(value: Any) -> Any:
         return argparse.SUPPRESS if after else value
@@ -82,6 +84,9 @@ def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
         help="keep trying the masters for this long while none answers or all say 503 "
         f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
     )
+    parser.add_argument("--ca", default=default(None), metavar="PEM",
+                        help="CA bundle that signed an https:// API's certificate "
+                        "(default $PODIUM_CA, else the system's)")  # fmt: skip
     parser.add_argument("--token", default=default(None),
                         help="bearer token (default: the one `podium login` stored)")  # fmt: skip
     parser.add_argument("--json", action="store_true", default=default(False),
@@ -146,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = command("status", help="one job")
     status.add_argument("id")
+    logs = command("logs", help="what a job's attempt printed and logged")
+    logs.add_argument("id")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing as the attempt writes, until it ends")  # fmt: skip
+    logs.add_argument("--attempt", type=int, metavar="N", help="attempt N (default: the latest)")
     listing = command("list", help="jobs, as a table (newest first)")
     listing.add_argument("--status")
     listing.add_argument("--type")
@@ -248,7 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         token = parsed.token or store.token_for(url)
-        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline)
+        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline, ca=parsed.ca)
+    except CaError as exc:
+        print(f"podium: --ca: {exc}", file=sys.stderr)
+        return EXIT[400]
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]
@@ -302,6 +315,17 @@ def _parse(args: list[str]) -> argparse.Namespace:
     return parsed
 
 
+def _logs(client: Client, args: argparse.Namespace) -> int:
+    """The output as written (no markup: it is the job's, to pipe or grep)."""
+    if args.follow:
+        for text in client.follow_logs(args.id, args.attempt):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    else:
+        sys.stdout.write(client.logs(args.id, args.attempt))
+    return 0
+
+
 def _page_size(text: str) -> int:
     """``--limit``, refused here as the API would refuse it, with what to use instead."""
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= LIST_LIMIT_MAX:
@@ -332,6 +356,8 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return _list(client, args, console)
     if command == "events":
         return _events(client, args)
+    if command == "logs":
+        return _logs(client, args)
     if command == "schedule":
         return schedule_cli.run(client, args, console, job_payload)
     if command == "cancel":

@@ -19,6 +19,7 @@ import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import trio
@@ -84,11 +85,16 @@ def build_transport(config: NodeConfig) -> TcpTransport:
 async def serve_http(
     app: object,
     listen: tuple[str, int],
+    cert: Path | None = None,
+    key: Path | None = None,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    """The API on ``listen``; HTTPS (hypercorn's own TLS) when ``cert`` and ``key`` are set."""
     hconfig = HypercornConfig()
     hconfig.bind = [f"{listen[0]}:{listen[1]}"]
+    if cert is not None and key is not None:
+        hconfig.certfile, hconfig.keyfile = str(cert), str(key)
     hconfig.accesslog = None
     hconfig.errorlog = logging.getLogger("podium.http")
     await hypercorn_serve(app, hconfig, task_status=task_status)  # type: ignore[arg-type]
@@ -203,10 +209,11 @@ async def _run(config: NodeConfig) -> list[str]:
             )
             if config.http.address is not None:
                 app = roles.http_app(config, system)
-                await _listen(
-                    nursery, serve_http, config.http.listen, "--http", app, config.http.address
-                )
-                log.info("http listening", extra={"http": config.http.listen})
+                http = config.http
+                served = (app, http.address, http.cert, http.key)
+                await _listen(nursery, serve_http, http.listen, "--http", *served)
+                scheme = "https" if http.cert is not None else "http"
+                log.info("http listening", extra={"http": http.listen, "scheme": scheme})
 
             nursery.start_soon(stop_on_signals, signals, roles, config, system, nursery)
             # the node lives until a signal; a root supervisor that gives up

@@ -20,6 +20,7 @@ import errno
 import importlib
 import os
 import socket
+import ssl
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def preflight(config: NodeConfig) -> str | None:
     problem = _port(listen, "--listen", config.listen)
     if problem is None and config.http.address is not None:
         problem = _port(config.http.address, "--http", config.http.listen)
+    if problem is None and config.http.address is not None:
+        problem = _http_cert(config.http.cert, config.http.key)
     if problem is None and config.runs_master:
         problem = _data_dir(config.data)
     if problem is None and config.runs_worker:
@@ -57,6 +60,21 @@ def _port(address: tuple[str, int], flag: str, text: str) -> str | None:
             probe.bind(sockaddr)
         except OSError as exc:
             return cannot_listen(exc, text, flag)
+    return None
+
+
+def _http_cert(cert: Path | None, key: Path | None) -> str | None:
+    """Load the HTTPS certificate and key as the server will, so a wrong file is one line
+    now rather than a TLS error from inside the HTTP server once the node is up."""
+    if cert is None or key is None:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        return (
+            f"cannot load the HTTPS certificate {cert} with key {key} ({exc}); "
+            "set [http] cert and key to a PEM certificate and its private key"
+        )
     return None
 
 

@@ -109,6 +109,8 @@ class ListJobs(Message):
     ascending: bool
     since: float | None
     until: float | None
+    # only jobs this user submitted (appended with a default: older frames read)
+    owner: str | None = None
 
 
 @message("c.delete")

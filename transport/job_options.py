@@ -1,5 +1,5 @@
 """What a job asks for beyond running once: dependencies, uniqueness, its own retry
-policy, and where a schedule's tick put it.
+policy, where a schedule's tick put it, and who submitted it.
 
 Most jobs ask for none of it, so a job carries ``options=None`` and the hot
 path never looks further; a job that asks carries one :class:`JobOptions`,
@@ -47,3 +47,6 @@ class JobOptions(Message):
     # the schedule whose tick made this job, and that tick's time
     schedule: str | None = None
     scheduled_for: float | None = None
+    # who submitted it (the authenticated user; None with auth off): a ``user`` sees only
+    # their own jobs, and a schedule's jobs belong to whoever defined it
+    owner: str | None = None

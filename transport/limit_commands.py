@@ -68,6 +68,8 @@ class CancelManyCmd(Message):
     type: str | None
     statuses: tuple[str, ...]
     schedule: str | None
+    # only jobs this user submitted (appended with a default: older entries read)
+    owner: str | None = None
 
 
 # what a bulk cancel did: how many jobs, and the runs a worker must stop

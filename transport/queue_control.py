@@ -60,6 +60,8 @@ class CancelJobs(Message):
     type: str | None
     statuses: tuple[str, ...]
     schedule: str | None
+    # only jobs this user submitted (a ``user``'s bulk cancel); None: anyone's
+    owner: str | None = None
 
 
 @message("c.cancelled-jobs")

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgpack
 import trio
-from attrs import frozen
+from attrs import evolve, frozen
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -46,6 +46,7 @@ from actors.gateway.batching import SubmitBatcher
 from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
 from actors.gateway.limits import BodyDeadline, allowed_methods
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
+from actors.gateway.ownership import Ownership, audited
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -85,7 +86,7 @@ from transport.cluster import (
     Unavailable,
 )
 from transport.codec import Message
-from transport.queue_control import CancelledJobs, ClearTypeLimit, GetLimits, PauseType
+from transport.queue_control import CancelJobs, CancelledJobs, ClearTypeLimit, GetLimits, PauseType
 from transport.schedule_requests import RESENDABLE_SCHEDULE_WRITES, SCHEDULE_READS
 
 log = logging.getLogger("podium.gateway")
@@ -418,6 +419,7 @@ PERMISSIONS: dict[str, Permission | None] = {
     "POST /api/v1/jobs/purge": P.DELETE,
     "POST /api/v1/jobs/status": P.READ,
     "GET /api/v1/jobs/{job_id}": P.READ,
+    "GET /api/v1/jobs/{job_id}/logs": P.READ,
     "DELETE /api/v1/jobs/{job_id}": P.DELETE,
     "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
     "POST /api/v1/jobs/{job_id}/retry": P.RETRY,
@@ -457,6 +459,7 @@ class Service:
     def __init__(self, gateway: Gateway, auth: Authenticator) -> None:
         self.gateway = gateway
         self.auth = auth
+        self.owners = Ownership(auth)
         self.batcher = SubmitBatcher(gateway.call)
         # keyed submits batch among themselves, so a batch of plain ones never waits for
         # the keyed path's history lookup
@@ -502,7 +505,7 @@ class Service:
             try:
                 job = parse_job(body, now)
                 self._shell_check(who, [job], "POST /api/v1/jobs")
-                spec = _spec(job)
+                spec = self.owners.stamp(_spec(job), who)
             except REFUSALS as exc:
                 results.append(exc)
                 continue
@@ -548,7 +551,7 @@ class Service:
         jobs = parse_batch(body, self.gateway.system.wall_clock())
         check_refs(jobs)
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
-        specs = tuple(_spec(job) for job in jobs)
+        specs = tuple(self.owners.stamp(_spec(job), who) for job in jobs)
         answer = await self.gateway.call(SubmitJobs(specs))
         assert isinstance(answer, Submitted)
         entries: list[dict[str, Any]] = []
@@ -566,10 +569,14 @@ class Service:
         made = any(not j.duplicate for j in answer.jobs)
         return Answer(201 if made else 200, {"jobs": entries})
 
-    async def get_job(self, job_id: str, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+    async def get_job(self, who: Principal, job_id: str, stale: bool) -> Answer:
+        """One job; another user's is not found, as a job that does not exist."""
+        answer = _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+        if answer.json is not None and not self.owners.sees(who, answer.json):
+            raise ApiError(404, f"job {job_id!r} not found")
+        return answer
 
-    async def get_jobs(self, body: Any, stale: bool) -> Answer:
+    async def get_jobs(self, who: Principal, body: Any, stale: bool) -> Answer:
         """Many jobs in one read, ``body`` being ``{"ids": [...]}``: what a client waiting
         on a batch asks each round, instead of one request per job."""
         ids = body.get("ids") if isinstance(body, dict) and set(body) == {"ids"} else None
@@ -581,9 +588,11 @@ class Service:
             raise BadRequest(
                 f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
             )
-        return _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
+        answer = _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
+        assert answer.json is not None
+        return Answer(json=self.owners.visible_many(who, answer.json))
 
-    async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
+    async def list_jobs(self, who: Principal, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
         limit_text = query.get("limit", "100")
         if (
@@ -607,6 +616,7 @@ class Service:
             order == "asc",
             parse_time(since, "since") if since else None,
             parse_time(until, "until") if until else None,
+            owner=self.owners.scope(who),
         )
         return _view(await self.gateway.read(msg, stale), "page")
 
@@ -619,11 +629,35 @@ class Service:
             raise ApiError(409, answer.error)
         return Answer(value={"id": answer.id, "status": answer.status})
 
-    async def cancel(self, job_id: str) -> Answer:
-        return await self._change(CancelJob(job_id))
+    async def _audited(
+        self, who: Principal, event: str, target: dict[str, Any], change: Awaitable[Answer]
+    ) -> Answer:
+        """Run ``change`` and write its outcome to the audit trail: ok, or the refusal."""
+        try:
+            answer = await change
+        except REFUSALS as exc:
+            status, message = refusal(exc)
+            audited(who, event, {**target, "status": status, "reason": message}, "refused")
+            raise
+        audited(who, event, {**target, **(answer.value or {})}, "ok")
+        return answer
 
-    async def retry(self, job_id: str) -> Answer:
-        return await self._change(RetryJob(job_id))
+    async def _own(self, who: Principal, job_id: str) -> None:
+        """404 unless ``who`` may touch job ``job_id`` (read first only for a ``user``)."""
+        if self.owners.scope(who) is not None:
+            await self.get_job(who, job_id, False)
+
+    async def _owned_change(self, who: Principal, msg: CancelJob | RetryJob) -> Answer:
+        await self._own(who, msg.id)
+        return await self._change(msg)
+
+    async def cancel(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_change(who, CancelJob(job_id))
+        return await self._audited(who, "cancel", {"job": job_id}, change)
+
+    async def retry(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_change(who, RetryJob(job_id))
+        return await self._audited(who, "retry", {"job": job_id}, change)
 
     async def _removed(self, msg: Message, what: str) -> Answer:
         answer = await self.gateway.call(msg)
@@ -634,12 +668,19 @@ class Service:
             raise ApiError(409, answer.error)
         return Answer(value={"deleted": answer.deleted})
 
-    async def delete(self, job_id: str) -> Answer:
+    async def _owned_delete(self, who: Principal, job_id: str) -> Answer:
+        await self._own(who, job_id)
         return await self._removed(DeleteJob(job_id), f"job {job_id!r}")
 
-    async def purge(self, body: Any) -> Answer:
+    async def delete(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_delete(who, job_id)
+        return await self._audited(who, "delete", {"job": job_id}, change)
+
+    async def purge(self, who: Principal, body: Any) -> Answer:
         wanted = parse_purge({} if body is None else body)
-        return await self._removed(PurgeJobs(wanted.statuses, wanted.type, wanted.before), "jobs")
+        msg = PurgeJobs(wanted.statuses, wanted.type, wanted.before)
+        target = {"statuses": list(wanted.statuses), "type": wanted.type, "before": wanted.before}
+        return await self._audited(who, "purge", target, self._removed(msg, "jobs"))
 
     async def stats(self, stale: bool) -> Answer:
         return _view(await self.gateway.read(GetStats(), stale), "stats")
@@ -665,8 +706,15 @@ class Service:
     async def pause_type(self, job_type: str, paused: bool) -> Answer:
         return _view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
 
-    async def cancel_many(self, body: Any) -> Answer:
-        answer = await self.gateway.call(parse_bulk_cancel(body))
+    async def cancel_many(self, who: Principal, body: Any) -> Answer:
+        """A ``user``'s bulk cancel takes only their own jobs, whatever it names."""
+        msg = evolve(parse_bulk_cancel(body), owner=self.owners.scope(who))
+        target = {"ids": len(msg.ids), "type": msg.type, "statuses": list(msg.statuses),
+                  "schedule": msg.schedule}  # fmt: skip
+        return await self._audited(who, "bulk_cancel", target, self._cancel_many(msg))
+
+    async def _cancel_many(self, msg: CancelJobs) -> Answer:
+        answer = await self.gateway.call(msg)
         assert isinstance(answer, CancelledJobs), answer
         return Answer(value={"cancelled": answer.cancelled})
 
@@ -716,6 +764,7 @@ def build_app(
     protocols' single submits fill the same batches; by default the app makes its own.
     """
     from actors.gateway.events_api import event_routes
+    from actors.gateway.logs import logs_endpoint
     from actors.gateway.schedules import schedule_routes
 
     api = service or Service(gateway, auth)
@@ -728,34 +777,34 @@ def build_app(
 
     async def get_job(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _response(await api.get_job(request.path_params["job_id"], _stale(request)))
+        return _response(await api.get_job(who, request.path_params["job_id"], _stale(request)))
 
     async def get_jobs(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _response(await api.get_jobs(await gateway.body(request), _stale(request)))
+        return _response(await api.get_jobs(who, await gateway.body(request), _stale(request)))
 
     async def list_jobs(request: Request, who: Principal) -> Response:
         _no_query(
             request,
             frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
         )
-        return _response(await api.list_jobs(request.query_params, _stale(request)))
+        return _response(await api.list_jobs(who, request.query_params, _stale(request)))
 
     async def cancel(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.cancel(request.path_params["job_id"]))
+        return _response(await api.cancel(who, request.path_params["job_id"]))
 
     async def retry(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.retry(request.path_params["job_id"]))
+        return _response(await api.retry(who, request.path_params["job_id"]))
 
     async def delete(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.delete(request.path_params["job_id"]))
+        return _response(await api.delete(who, request.path_params["job_id"]))
 
     async def purge(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.purge(await gateway.body(request)))
+        return _response(await api.purge(who, await gateway.body(request)))
 
     async def stats(request: Request, who: Principal) -> Response:
         _no_query(request)
@@ -770,7 +819,7 @@ def build_app(
 
     async def cancel_many(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.cancel_many(await gateway.body(request)))
+        return _response(await api.cancel_many(who, await gateway.body(request)))
 
     async def limits(request: Request, who: Principal) -> Response:
         _no_query(request)
@@ -872,6 +921,7 @@ def build_app(
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
         route("/api/v1/jobs/{job_id}/retry", "POST", retry),
+        route("/api/v1/jobs/{job_id}/logs", "GET", logs_endpoint(api)),
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),
@@ -881,7 +931,7 @@ def build_app(
         route("/api/v1/types/{type}/pause", "POST", pause_type),
         route("/api/v1/types/{type}/resume", "POST", resume_type),
         *schedule_routes(route, api),
-        *event_routes(route, gateway),
+        *event_routes(route, api),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors.gateway.app import MASTER, STATUSES, ApiError, Endpoint, Gateway
+from actors.gateway.app import MASTER, STATUSES, ApiError, Endpoint, Gateway, Service
 from actors.gateway.auth import Principal
 from actors.gateway.validation import BadRequest
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
@@ -54,12 +54,20 @@ GAP = "stream.gap"
 
 
 class EventFilters:
-    """What a listener asked for; ``None`` admits everything."""
+    """What a listener asked for; ``None`` admits everything. ``owner``: the only owner
+    whose jobs' events the listener may see (a ``user`` with auth on)."""
 
-    def __init__(self, types: frozenset[str] | None, job: str | None, status: str | None) -> None:
+    def __init__(
+        self,
+        types: frozenset[str] | None,
+        job: str | None,
+        status: str | None,
+        owner: str | None = None,
+    ) -> None:
         self.types = types
         self.job = job
         self.status = status
+        self.owner = owner
 
 
 def parse_filters(query: Mapping[str, str]) -> EventFilters:
@@ -136,13 +144,19 @@ async def stream(
             await _wait(feed)
             continue
         key = event_key(events[-1])
-        for event in matching(events, filters.types, filters.job, filters.status):
+        admitted = matching(events, filters.types, filters.job, filters.status, filters.owner)
+        for event in admitted:
             yield ServerSentEvent(data=json.dumps(event.body()), event=event.type, id=event.id)
 
 
-def event_routes(route: Callable[[str, str, Endpoint], Route], gateway: Gateway) -> list[Route]:
+def event_routes(route: Callable[[str, str, Endpoint], Route], api: Service) -> list[Route]:
+    """The route; a ``user`` (auth on) gets only their own jobs' events, as they see only
+    their own jobs (:mod:`actors.gateway.ownership`)."""
+    gateway = api.gateway
+
     async def events(request: Request, who: Principal) -> Response:
         filters = parse_filters(request.query_params)
+        filters.owner = api.owners.scope(who)
         key = resume_key(request)
         feed = await open_feed(gateway)
         # taken before the answer starts: a client that sees the headers misses nothing

@@ -456,6 +456,12 @@ OPENAPI: dict[str, Any] = {
                         "description": "that tick's time (epoch seconds), or null",
                         "type": ["number", "null"],
                     },
+                    "owner": {
+                        "description": "who submitted it (a schedule's jobs: who defined the "
+                        "schedule); null with auth off. With auth on a user sees, lists and "
+                        "cancels only their own jobs (another's is a 404), an admin all",
+                        "type": ["string", "null"],
+                    },
                     "attempts_log": {
                         "description": "earlier attempts that failed, oldest first (the last 10)",
                         "type": "array",
@@ -689,6 +695,35 @@ OPENAPI: dict[str, Any] = {
                 "responses": {
                     "200": _json(_ACCEPTED, "Back in the queue"),
                     **_errors(400, 401, 403, 404, 409, 503),
+                },
+            }
+        },
+        "/api/v1/jobs/{job_id}/logs": {
+            "get": {
+                "summary": "What an attempt printed and logged (head and tail when over "
+                "log_max_bytes); the attempt read is in the Podium-Attempt header",
+                "security": _BEARER,
+                "parameters": [
+                    _JOB_ID,
+                    {
+                        "name": "attempt",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1},
+                        "description": "the attempt to read (default: the latest)",
+                    },
+                    {
+                        "name": "follow",
+                        "in": "query",
+                        "schema": {"type": "boolean", "default": False},
+                        "description": "stream the output as it is written, until the attempt ends",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The output as written",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 403, 404, 503),
                 },
             }
         },

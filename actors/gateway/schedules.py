@@ -64,7 +64,7 @@ class ScheduleService:
             request.every_s,
             request.timezone,
             request.catch_up,
-            _spec(request.job),
+            self.service.owners.stamp(_spec(request.job), who),
         )
         return await self._change(PutSchedule(spec, request.paused))
 

@@ -777,7 +777,7 @@ class MasterActor(Actor):
         """Keep the progress of the live runs; tell the other masters what changed."""
         live = {(r.job_id, r.attempt) for r in current}
         changed = self.feed.progressed(
-            tuple(n for n in notes if (n.job_id, n.attempt) in live), now
+            tuple(n for n in notes if (n.job_id, n.attempt) in live), now, self.jobs
         )
         if changed:
             self._relay(SoftEvents(now, tuple(changed)))
@@ -792,7 +792,7 @@ class MasterActor(Actor):
         own: a deposed leader's late news would only go back)."""
         if self.raft.is_leader:
             return
-        self.feed.progressed(msg.progress, msg.now)
+        self.feed.progressed(msg.progress, msg.now, self.jobs)
         for worker in msg.draining:
             self.feed.draining(worker, msg.now)
 
@@ -899,7 +899,14 @@ class MasterActor(Actor):
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
         query = JobQuery(
-            msg.status, msg.type, msg.since, msg.until, msg.after_seq, msg.ascending, msg.limit
+            msg.status,
+            msg.type,
+            msg.since,
+            msg.until,
+            msg.after_seq,
+            msg.ascending,
+            msg.limit,
+            msg.owner,
         )
         rows, more = await self.history.query(query)
         # no await from here on: the live page is taken at the instant the history's is

@@ -42,7 +42,7 @@ def control_command(msg: ControlRequest, now: float) -> Message:
         return ClearLimitCmd(now, msg.type)
     if isinstance(msg, PauseType):
         return PauseTypeCmd(now, msg.type, msg.paused)
-    return CancelManyCmd(now, msg.ids, msg.type, msg.statuses, msg.schedule)
+    return CancelManyCmd(now, msg.ids, msg.type, msg.statuses, msg.schedule, msg.owner)
 
 
 def control_answer(

@@ -23,6 +23,7 @@ from actors.master.events import (
     Before,
     capture,
     derive,
+    owner_of,
 )
 from actors.master.progress import ProgressTable
 from actors.scheduler.state import JobStateMachine
@@ -79,7 +80,9 @@ class EventFeed:
 
     # -- soft events -------------------------------------------------------------------
 
-    def progressed(self, notes: tuple[JobProgress, ...], now: float) -> list[JobProgress]:
+    def progressed(
+        self, notes: tuple[JobProgress, ...], now: float, table: JobStateMachine
+    ) -> list[JobProgress]:
         """Keep what running attempts reported; the notes that changed (each an event)."""
         changed = [
             note
@@ -87,11 +90,14 @@ class EventFeed:
             if self.progress.update(note.job_id, note.attempt, note.fraction, note.message)
         ]
         for note in changed:
+            job = table.job(note.job_id)
             self.ring.add_soft(
                 PROGRESS,
                 now,
                 job=note.job_id,
                 attempt=note.attempt,
+                job_type=job.type if job is not None else None,
+                owner=owner_of(job) if job is not None else None,
                 detail={"progress": note.fraction, "progress_message": note.message},
             )
         return changed

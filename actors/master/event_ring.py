@@ -122,12 +122,15 @@ def matching(
     types: frozenset[str] | None,
     job: str | None,
     status: str | None,
+    owner: str | None = None,
 ) -> list[Event]:
-    """The events a listener's filters admit (``types`` holds full types and families)."""
+    """The events a listener's filters admit (``types`` holds full types and families);
+    with ``owner``, of jobs only that owner's (worker and leader events are everyone's)."""
     return [
         e
         for e in events
         if (types is None or e.type in types or e.type.partition(".")[0] in types)
         and (job is None or e.job == job)
         and (status is None or e.status == status)
+        and (owner is None or e.job is None or e.owner == owner)
     ]

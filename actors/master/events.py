@@ -109,6 +109,8 @@ class Event(NamedTuple):
     job_type: str | None = None
     # the rarer fields (a worker's capacity, a retry's reason, an error's first line)
     detail: Mapping[str, object] | None = None
+    # who submitted the job (with auth on): a ``user`` sees only their own jobs' events
+    owner: str | None = None
 
     @property
     def id(self) -> str:
@@ -127,6 +129,8 @@ class Event(NamedTuple):
             out["attempt"] = self.attempt
         if self.job_type is not None:
             out["job_type"] = self.job_type
+        if self.owner is not None:
+            out["owner"] = self.owner
         if self.detail:
             out.update(self.detail)
         return out
@@ -220,7 +224,7 @@ def derive(
             if job is not None and job.status is _RUNNING:
                 out.append(
                     Event(index, len(out), False, STARTED, now, job.id, _RUNNING._value_,
-                          job.worker, job.attempts, job.type)
+                          job.worker, job.attempts, job.type, owner=owner_of(job))
                 )  # fmt: skip
     elif isinstance(cmd, RegisterWorkerCmd):
         detail = {"capacity": cmd.capacity, "types": list(cmd.types)}
@@ -257,7 +261,19 @@ def _submitted(
         if job is None:
             continue
         out.append(
-            Event(index, len(out), False, SUBMITTED, now, job.id, None, None, None, job.type)
+            Event(
+                index,
+                len(out),
+                False,
+                SUBMITTED,
+                now,
+                job.id,
+                None,
+                None,
+                None,
+                job.type,
+                owner=owner_of(job),
+            )
         )
 
 
@@ -272,16 +288,17 @@ def _retries(
 def _retried(index: int, n: int, now: float, job: Job, reason: str) -> Event:
     detail = {"reason": reason, "run_at": job.run_at}
     return Event(index, n, False, RETRIED, now, job.id, job.status._value_, job.worker,
-                 job.attempts, job.type, detail)  # fmt: skip
+                 job.attempts, job.type, detail, owner_of(job))  # fmt: skip
 
 
 def _final(index: int, n: int, now: float, job: Job) -> Event:
     kind = DEAD if job.status is _DEAD else FINISHED
     detail = {"error": job.error.partition("\n")[0][:200]} if job.error else None
     return Event(index, n, False, kind, now, job.id, job.status._value_, job.worker,
-                 job.attempts, job.type, detail)  # fmt: skip
+                 job.attempts, job.type, detail, owner_of(job))  # fmt: skip
 
 
-def soft(index: int, n: int, kind: str, now: float, **fields: object) -> Event:
-    """A soft event: ``n``-th made by this master since it applied ``index``."""
-    return Event(index, n, True, kind, now, **fields)  # type: ignore[arg-type]
+def owner_of(job: Job) -> str | None:
+    """Who submitted ``job`` (None with auth off)."""
+    options = job.options
+    return options.owner if options is not None else None

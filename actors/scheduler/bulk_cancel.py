@@ -34,5 +34,7 @@ def matching(jobs: Mapping[str, Job], cmd: CancelManyCmd) -> list[Job]:
             and (not statuses or job.status._value_ in statuses)
             and (schedule is None or (job.options is not None and job.options.schedule == schedule))
         ]
+    if cmd.owner is not None:
+        found = [job for job in found if job.options is not None and job.options.owner == cmd.owner]
     found.sort(key=_seq)
     return found

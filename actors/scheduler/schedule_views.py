@@ -45,6 +45,8 @@ def schedule_view(entry: Schedule, now: float) -> dict[str, object]:
         "timezone": spec.timezone,
         "catch_up": spec.catch_up,
         "paused": entry.paused,
+        # who defined it: the owner of every job it fires
+        "owner": options.owner if options is not None else None,
         "job": job_body,
         "next_run_at": None if entry.paused else _next_run(entry, now),
         "last_fired": entry.last_fired,

@@ -796,6 +796,8 @@ class JobStateMachine:
             job = by_seq.get(seqs[pos])
             if job is None or not q.admits(job.status._value_, job.type, job.created_at, job.seq):
                 continue
+            if q.owner is not None and not q.owns(job.options):
+                continue
             page.append(job)
             if len(page) >= q.limit:
                 break

@@ -40,6 +40,9 @@ from actors.worker.capture import MAX_RESULT_BYTES
 from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
+from actors.worker.output import DEFAULT_LOG_MAX_BYTES, RecentOutputs
+from actors.worker.output_capture import capturing
+from actors.worker.output_shipping import read_held, ship_output
 from actors.worker.pool import ProcessPool
 from actors.worker.progress import Latest
 from runtime.actor import Actor, ActorRef
@@ -61,6 +64,7 @@ from transport.cluster import (
 )
 from transport.codec import Message
 from transport.envelope import Ack
+from transport.output_messages import ReadOutput
 from transport.progress import JobProgress
 
 log = logging.getLogger("podium.worker")
@@ -107,6 +111,7 @@ class WorkerActor(Actor):
         metrics: WorkerMetrics | None = None,
         pool: PoolKind = "process",
         max_jobs_per_child: int = 0,
+        log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
     ) -> None:
         """``prefetch``: jobs taken beyond ``capacity`` and queued here, so that a slot
         freed starts the next job at once instead of after a round trip to the leader.
@@ -154,6 +159,8 @@ class WorkerActor(Actor):
         self.metrics = metrics
         self.slots = SlotTurnaround(capacity)
         self.fence = AttemptFence()
+        # what running and recently finished attempts printed (see actors.worker.output)
+        self.outputs = RecentOutputs(log_max_bytes)
 
     # -- mailbox ------------------------------------------------------------------
 
@@ -189,6 +196,8 @@ class WorkerActor(Actor):
                     self.ctx.nursery.start_soon(self._slot, job)
                 else:
                     self.queued.append(job)
+        elif isinstance(msg, ReadOutput):
+            return read_held(self.outputs, msg)
         elif isinstance(msg, CancelRunning):
             self._cancel(RunningJob(msg.job_id, msg.attempt))
         elif isinstance(msg, Drain):
@@ -260,13 +269,17 @@ class WorkerActor(Actor):
         if self.pool is not None and entry is not None and not entry.is_async:
             # the first sync job starts the pool's lifetime; async-only workers never do
             self.pool.serve_in(self.ctx.nursery)
+        output = self.outputs.start(job.key.job_id, job.key.attempt)
         try:
-            job.outcome = await run_job(
-                self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
-            )
+            with capturing(output):
+                job.outcome = await run_job(
+                    self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
+                )
         finally:
             # the slot is free once the job is gone (a stopped handler's child included)
             self.slots.job_finished(trio.current_time())
+            self.outputs.finish(job.key.job_id, job.key.attempt)
+            ship_output(self.ctx, self.masters, job.key, output)
         # a cancelled job is no longer ours: nothing to report
         if self.jobs.get(job.key) is job:
             if not job.outcome.ok:

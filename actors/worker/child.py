@@ -17,7 +17,8 @@ pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
   ``{"type", "payload", "job", "attempt", "parents"}`` per job; closing the socket tells
   the child to exit.
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
-  hello, then one reply per job: ``["ok", packed_result]`` or
+  hello, then per job any number of ``["out", bytes]`` (what the handler printed
+  or logged, line by line, for the attempt's capture) and one reply: ``["ok", packed_result]`` or
   ``["failed", detail, packed_result or None, permanent]`` (``permanent``: the
   handler raised :class:`~actors.worker.errors.Permanent`); while a job runs,
   any number of ``["progress", job, attempt, fraction, message]`` before its
@@ -56,11 +57,14 @@ from actors.worker.capture import (
 )
 from actors.worker.errors import JobCancelled, JobFailed, Permanent, SoftTimeLimit
 from actors.worker.handlers import HandlerRegistry, JobContext
+from actors.worker.output_capture import LOG_FORMAT
 from actors.worker.progress import ChildProgress
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
 
 __all__ = ["PIPE_FRAME_LIMIT", "STOP_CANCEL", "STOP_TIMEOUT", "main"]
 
+# the most output one ``["out", ...]`` message carries
+OUTPUT_CHUNK = 64 * 1024
 STOP_TIMEOUT = signal.SIGUSR1
 STOP_CANCEL = signal.SIGUSR2
 # a request carries a payload that came in one wire frame, plus a few fields
@@ -75,9 +79,13 @@ class _Pipe:
         self._sock = sock
         self._decoder = FrameDecoder(PIPE_FRAME_LIMIT)
         self._frames: list[bytes] = []
+        self._sending = threading.Lock()
 
     def send(self, message: object) -> None:
-        self._sock.sendall(frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT))
+        body = frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT)
+        # the handler's thread and the progress timer's both send: one frame at a time
+        with self._sending:
+            self._sock.sendall(body)
 
     def send_unstoppable(self, message: object) -> None:
         """Send with the stop signals held back, so none cuts a frame in half (a progress
@@ -126,12 +134,45 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="podium-parent-watch", daemon=True).start()
 
 
+class _Streamed(OutputTail):
+    """The job's output: its tail kept for a failure's detail, and every line sent on to
+    the worker as ``["out", bytes]`` (for the attempt's capture) as it is written.
+
+    Lines are sent whole (a ``print`` is two writes), in pieces of at most
+    :data:`OUTPUT_CHUNK`, with the stop signals held meanwhile: a stop that raised in
+    the middle of a frame would leave the worker half a message."""
+
+    def __init__(self, pipe: _Pipe) -> None:
+        super().__init__()
+        self._pipe = pipe
+        self._pending = bytearray()
+
+    def write(self, text: str) -> int:
+        super().write(text)
+        self._pending += text.encode("utf-8", "replace")
+        if "\n" in text or len(self._pending) >= OUTPUT_CHUNK:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        stops = {STOP_TIMEOUT, STOP_CANCEL}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            while self._pending:
+                self._pipe.send(["out", bytes(self._pending[:OUTPUT_CHUNK])])
+                del self._pending[:OUTPUT_CHUNK]
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+
 @contextlib.contextmanager
-def _captured(tail: OutputTail) -> Iterator[None]:
+def _captured(tail: _Streamed) -> Iterator[None]:
     """stdout, stderr and logging into ``tail`` for one job."""
     root = logging.getLogger()
     handler = logging.StreamHandler(tail)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = tail
     root.addHandler(handler)
@@ -140,20 +181,21 @@ def _captured(tail: OutputTail) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         sys.stdout, sys.stderr = saved
+        tail.flush()
 
 
 def _run(
-    registry: HandlerRegistry, request: dict[str, Any], progress: ChildProgress
+    registry: HandlerRegistry, request: dict[str, Any], pipe: _Pipe, progress: ChildProgress
 ) -> list[object]:
     progress.start(request["job"], request["attempt"])
     try:
-        return _run_handler(registry, request, progress)
+        return _run_handler(registry, request, pipe, progress)
     finally:
         progress.stop()
 
 
 def _run_handler(
-    registry: HandlerRegistry, request: dict[str, Any], progress: ChildProgress
+    registry: HandlerRegistry, request: dict[str, Any], pipe: _Pipe, progress: ChildProgress
 ) -> list[object]:
     entry = registry.get(request["type"])
     if entry is None or entry.is_async:
@@ -168,7 +210,7 @@ def _run_handler(
         request["job"], request["attempt"], request.get("parents", {}), progress.report
     )
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
-    tail = OutputTail()
+    tail = _Streamed(pipe)
     with _captured(tail):
         try:
             try:
@@ -218,7 +260,7 @@ def main(argv: list[str]) -> int:
     pipe.send(["ready"])
     progress = ChildProgress(pipe.send_unstoppable)
     while (request := pipe.receive()) is not None:
-        pipe.send(_run(registry, request, progress))
+        pipe.send(_run(registry, request, pipe, progress))
     return 0
 
 

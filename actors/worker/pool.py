@@ -40,6 +40,7 @@ import trio
 from actors.worker.child import PIPE_FRAME_LIMIT, STOP_CANCEL, STOP_TIMEOUT
 from actors.worker.errors import JobFailed, Permanent
 from actors.worker.handlers import JobContext
+from actors.worker.output_capture import current_sink
 from transport.frames import FrameDecoder, frame
 
 __all__ = ["KILL_GRACE_S", "PoolBook", "ProcessPool", "describe_exit"]
@@ -110,16 +111,16 @@ class PoolBook(Generic[C]):
         return list(self._done)
 
 
-async def _reply(child: _Child, context: JobContext) -> Any:
-    """The child's reply to the job it runs; the progress it reports meanwhile goes to
-    ``context`` (a value of an earlier job, late on the socket, is dropped)."""
-    while True:
-        message = await child.receive()
-        if message is None or message[0] != "progress":
-            return message
-        _, job_id, attempt, fraction, text = message
-        if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
-            context.on_progress(fraction, text)
+# what a child sends while a job runs, before its reply
+_STREAMED = frozenset({"out", "progress"})
+
+
+def _progressed(context: JobContext, message: list[Any]) -> None:
+    """A child's ``["progress", job, attempt, fraction, text]``, to ``context`` (a value of
+    an earlier job, late on the socket, is dropped)."""
+    _, job_id, attempt, fraction, text = message
+    if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
+        context.on_progress(fraction, text)
 
 
 def describe_exit(returncode: int) -> str:
@@ -150,6 +151,18 @@ class _Child:
                 return None
             self.frames.extend(self.decoder.feed(data))
         return msgpack.unpackb(self.frames.pop(0), raw=False)
+
+    async def reply(self, context: JobContext) -> Any:
+        """The child's reply to a job; the output it streams meanwhile goes into the
+        job's capture (see :mod:`actors.worker.output_capture`), its progress to
+        ``context``. None: it died."""
+        sink = current_sink()
+        while (message := await self.receive()) is not None and message[0] in _STREAMED:
+            if message[0] == "progress":
+                _progressed(context, message)
+            elif sink is not None:
+                sink.write(message[1])
+        return message
 
     def signal(self, signum: int) -> None:
         if self.process.returncode is None:
@@ -288,7 +301,7 @@ class ProcessPool:
         except trio.BrokenResourceError:
             return None
         try:
-            return await _reply(child, context)
+            return await child.reply(context)
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._stop(child, context, trio.current_time() >= scope.deadline)
@@ -299,7 +312,7 @@ class ProcessPool:
         caller then kills the child whatever happened (see the module doc)."""
         child.signal(STOP_TIMEOUT if timed_out else STOP_CANCEL)
         with trio.move_on_after(self.kill_grace_s):
-            if await _reply(child, context) is not None:
+            if await child.reply(context) is not None:
                 return
         if child.process.returncode is None:
             log.warning(

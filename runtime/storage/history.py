@@ -118,8 +118,11 @@ ROW_COLUMNS = (
     "finished_at",
     "finished_index",
     "body",
+    # who submitted the job (JobOptions.owner, also in the body): a column of its own
+    # so a user's listing walks an index rather than every record
+    "owner",
 )
-Row = tuple[int, str, str, str, str | None, float, float | None, int, bytes]
+Row = tuple[int, str, str, str, str | None, float, float | None, int, bytes, str | None]
 
 
 class RecordLike(Protocol):
@@ -178,6 +181,7 @@ def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
         r.finished_at,
         finished_index,
         body,
+        None if r.options is None else r.options.owner,
     )
 
 
@@ -187,7 +191,7 @@ def insert(record: JobRecord) -> Row:
 
 
 def unpack_row(row: Sequence[Any]) -> JobRecord:
-    seq, job_id, job_type, status, key, created_at, finished_at, finished_index, body = row
+    seq, job_id, job_type, status, key, created_at, finished_at, finished_index, body = row[:9]
     (
         payload,
         priority,

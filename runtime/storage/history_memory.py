@@ -132,7 +132,7 @@ class MemoryHistory:
             (
                 r
                 for r in self.image.rows.values()
-                if q.admits(r.status, r.type, r.created_at, r.seq)
+                if q.admits(r.status, r.type, r.created_at, r.seq) and q.owns(r.options)
             ),
             key=lambda r: r.seq,
             reverse=not q.ascending,

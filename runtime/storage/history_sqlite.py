@@ -6,20 +6,21 @@ thread. WAL with ``synchronous=NORMAL``: a write is atomic but not fsynced
 the WAL into the database file, which syncs both, before the log is
 compacted.
 
-A row keeps as columns only what queries filter on and packs the rest into
-one ``body`` (:func:`~runtime.storage.history.pack_row`): every index costs
-each finished job a B-tree insert, so there are as few as the reads need.
-The rowid is the job's ``seq`` (submission order), so the default listing,
-newest first, walks the table itself. Indices: the job id, the idempotency
-key (only where set), and ``(type, status)``, ordered by seq within each
-pair as SQLite appends the rowid: a type alone is its four final statuses'
-ranges merged, a status alone every type's range merged (the store keeps
-the types it has seen in a table of their own, and its record count in
-``meta``, so opening it costs nothing that grows with it). Time in the log
-never goes back (the live table makes sure), so creation times follow seq
-and no job finished before it was created: ``since``/``until`` become a seq
-range by bisecting the table on seq, and "finished before T" lies within the
-jobs created before T, so retention needs no index of its own.
+A row keeps as columns only what queries filter on and packs the rest into one
+``body`` (:func:`~runtime.storage.history.pack_row`): every index costs each
+finished job a B-tree insert, so there are as few as the reads need. The rowid
+is the job's ``seq`` (submission order), so the default listing, newest first,
+walks the table itself. Indices: the job id, the idempotency key (only where
+set), the owner (only where set: a ``user``'s listing walks their own jobs;
+older databases gain the column, empty), and ``(type, status)``, ordered by
+seq within each pair as SQLite appends the rowid: a type alone is its four
+final statuses' ranges merged, a status alone every type's range merged (the
+store keeps the types it has seen in a table of their own, and its record
+count in ``meta``, so opening it costs nothing that grows with it). Time in
+the log never goes back (the live table makes sure), so creation times follow
+seq and no job finished before it was created: ``since``/``until`` become a
+seq range by bisecting the table on seq, and "finished before T" lies within
+the jobs created before T, so retention needs no index of its own.
 
 A job that depended on others has a row per parent in ``parents`` (parent
 id, child seq, child id), so ``children`` of a parent is one range of its
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS types (type TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     idempotency_key TEXT, created_at REAL NOT NULL, finished_at REAL,
-    finished_index INTEGER NOT NULL, body BLOB NOT NULL);
+    finished_index INTEGER NOT NULL, body BLOB NOT NULL, owner TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (id);
 CREATE INDEX IF NOT EXISTS jobs_key ON jobs (idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -73,6 +74,11 @@ CREATE TABLE IF NOT EXISTS parents (
     parent TEXT NOT NULL, child_seq INTEGER NOT NULL, child TEXT NOT NULL,
     PRIMARY KEY (parent, child_seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS parents_child ON parents (child_seq);
+"""
+# jobs by who submitted them, in seq order (SQLite appends the rowid); only where set, so a
+# cluster without auth pays nothing. Made after the column exists in an older database.
+OWNER_INDEX = """
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;
 """
 # a record is inserted once (the recovery rule never replays what the store holds, and a
 # retried job's old record goes first), so a second insert is a bug and fails loudly
@@ -100,6 +106,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     db.execute("PRAGMA temp_store=MEMORY")
     db.executescript(SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    if "owner" not in columns:
+        # a database from before owners were kept: its records have none
+        db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+    db.executescript(OWNER_INDEX)
     return db
 
 
@@ -222,6 +233,9 @@ class SqliteHistory:
         low, high = self._seq_range(q)
         if low is not None and high is not None and low >= high:
             return []
+        if q.owner is not None:
+            # one range of the owner index, the other filters checked along it
+            return self._select(q, q.type, q.status, low, high)
         if q.type is not None and q.status is None:
             ranges = [(q.type, status) for status in FINAL_STATUSES]
         elif q.status is not None and q.type is None:
@@ -258,6 +272,9 @@ class SqliteHistory:
         if status is not None:
             where.append("status = ?")
             args.append(status)
+        if q.owner is not None:
+            where.append("owner = ?")
+            args.append(q.owner)
         if low is not None:
             where.append("seq >= ?")
             args.append(low)
@@ -382,7 +399,7 @@ def _links(rows: Sequence[Sequence[Any]]) -> list[tuple[str, int, str]]:
     """The parents rows of received records: only a body holding options is read."""
     out: list[tuple[str, int, str]] = []
     for row in rows:
-        if _OPTIONS_TAG not in row[-1]:
+        if _OPTIONS_TAG not in row[8]:
             continue
         record = unpack_row(row)
         if record.options is not None:

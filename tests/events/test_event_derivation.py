@@ -178,8 +178,8 @@ def test_progress_is_a_soft_event_kept_until_the_job_ends() -> None:
     node.apply(SubmitCmd(1.0, (new("a"),)))
     node.apply(assign("a", 1, 2.0))
     note = JobProgress("a", 1, 0.4, "resized 40 of 100")
-    assert node.feed.progressed((note,), 2.5) == [note]
-    assert node.feed.progressed((note,), 2.6) == []  # the same value again: no event
+    assert node.feed.progressed((note,), 2.5, node.table) == [note]
+    assert node.feed.progressed((note,), 2.6, node.table) == []  # the same value again: no event
     event = node.feed.ring.events[-1]
     assert (event.type, event.id, event.soft) == ("job.progress", "3-s0", True)
     assert event.body()["progress"] == 0.4

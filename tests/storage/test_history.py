@@ -392,10 +392,10 @@ def test_a_record_keeps_its_attempt_log_and_old_rows_still_read() -> None:
     assert unpack_row(row) == logged
     # a row written before jobs had options, and one before attempts were logged: the
     # body lacks its last element, or its last two
-    body = msgpack.unpackb(row[-1], raw=False)
-    before_options = (*row[:-1], msgpack.packb(body[:-1], use_bin_type=True))
+    body = msgpack.unpackb(row[8], raw=False)
+    before_options = (*row[:8], msgpack.packb(body[:-1], use_bin_type=True))
     assert unpack_row(before_options) == logged
-    before_log = (*row[:-1], msgpack.packb(body[:-2], use_bin_type=True))
+    before_log = (*row[:8], msgpack.packb(body[:-2], use_bin_type=True))
     assert unpack_row(before_log) == attrs.evolve(logged, attempts_log=b"")
 
 
