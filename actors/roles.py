@@ -16,6 +16,8 @@ from actors.gateway.auth import Authenticator
 from actors.gateway.native import NativeSessions
 from actors.master.actor import MasterActor, MasterSettings
 from actors.master.metrics import MasterMetrics
+from actors.master.output_actor import OutputActor
+from actors.master.output_store import OutputStore
 from actors.raft.core import RaftConfig
 from actors.scheduler.backoff import Backoff
 from actors.worker.agent import Drain, WorkerActor
@@ -28,6 +30,7 @@ from runtime.storage.history import History
 from runtime.storage.history_sqlite import SqliteHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+from transport.output_messages import OUTPUT_ACTOR
 from transport.tcp import ClientHandler
 
 
@@ -45,6 +48,7 @@ def master_actor(config: NodeConfig, metrics: MasterMetrics | None = None) -> Ma
         dead_letter=sched.dead_letter,
         keep_finished_s=config.retention.keep_finished_s,
         max_finished=config.retention.max_finished,
+        events_retained=config.http.events_retained,
     )
     core_config = RaftConfig(
         election_ticks=raft.election_ticks,
@@ -85,7 +89,12 @@ def worker_actor(config: NodeConfig, metrics: WorkerMetrics | None = None) -> Wo
         metrics=metrics,
         pool=config.pool,
         max_jobs_per_child=config.max_jobs_per_child,
+        log_max_bytes=config.log_max_bytes,
     )
+
+
+def output_actor(config: NodeConfig) -> OutputActor:
+    return OutputActor(config.id, sorted(config.peers), OutputStore(config.data / HISTORY_FILE))
 
 
 class NodeRoles:
@@ -100,6 +109,7 @@ class NodeRoles:
         children: list[ChildSpec] = []
         if config.runs_master:
             children.append(ChildSpec("master", lambda: master_actor(config, self.metrics)))
+            children.append(ChildSpec(OUTPUT_ACTOR, lambda: output_actor(config)))
         if config.runs_worker:
             children.append(ChildSpec("worker", lambda: worker_actor(config, self.worker_metrics)))
         return Supervisor(f"node-{config.id}", children)

@@ -10,7 +10,9 @@ unless the cluster stayed healthy throughout; ``submit`` measures
 acknowledged single submits per second on a dev node over the native
 protocol and over HTTP (:mod:`bench.submit`). ``pool`` times CPU-bound sync
 handlers one after the other, on threads and in the process pool
-(:mod:`bench.pool`).
+(:mod:`bench.pool`). ``limits`` measures the rate of a job type limited to
+50/s on a dev node (:mod:`bench.limits`). ``schedules`` counts the ticks
+schedules fire while the leader is SIGKILLed (:mod:`bench.schedules`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from bench import schedules as schedules_bench
 from bench.cluster import ClusterBench, ClusterOptions
 from bench.harness import BenchCase, BenchResult, measure_all
+from bench.limits import LimitsOptions, run_limits
 from bench.pool import PoolOptions
 from bench.soak import SoakBench, SoakOptions, problems
 from bench.submit import SubmitOptions, run_submit
@@ -35,7 +40,7 @@ from bench.submit import SubmitOptions, run_submit
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
     "codec": ("bench.codec",),
-    "hotpath": ("bench.hotpath", "bench.codec"),
+    "hotpath": ("bench.hotpath", "bench.deps", "bench.codec"),
     "raft": ("bench.raft_core", "bench.raft_storage"),
 }
 
@@ -141,7 +146,7 @@ def add_cluster_parser(sub: Any) -> None:
     p.add_argument("--masters", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--jobs", type=int, default=10_000)
-    p.add_argument("--type", dest="job_type", choices=("noop", "sleep"), default="noop")
+    p.add_argument("--type", dest="job_type", choices=("noop", "sleep", "echo"), default="noop")
     p.add_argument(
         "--sleep", dest="sleep_s", type=float, default=0.01, help="seconds per sleep job"
     )
@@ -256,12 +261,21 @@ def add_submit_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
-def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
+def _measured(
+    label: str, run: Callable[[Callable[[str], None]], dict[str, Any]], *, as_json: bool
+) -> dict[str, Any]:
+    """``run(show)`` with its progress on stderr; the result printed as JSON if asked."""
     console = Console(stderr=True, quiet=as_json)
-    with console.status("submit") as status:
-        result = run_submit(options, lambda what: status.update(what))
+    with console.status(label) as status:
+        result = run(lambda what: status.update(what))
     if as_json:
         print(json.dumps(result))
+    return result
+
+
+def show_submit(options: SubmitOptions, *, as_json: bool) -> dict[str, Any]:
+    result = _measured("submit", lambda show: run_submit(options, show), as_json=as_json)
+    if as_json:
         return result
     table = Table(title="bench submit: acknowledged single submits on a dev node")
     table.add_column("protocol", no_wrap=True)
@@ -320,6 +334,35 @@ def add_pool_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
+def add_limits_parser(sub: Any) -> None:
+    p = sub.add_parser("limits", help="the measured rate of a type limited to 50/s, on a dev node")
+    p.add_argument("--rate", type=float, default=50.0, help="the limit, starts a second")
+    p.add_argument("--burst", type=float, default=None, help="default: a second of the rate")
+    p.add_argument("--seconds", type=float, default=30.0, help="the window measured")
+    p.add_argument("--type", default="noop", help="the job type limited and submitted")
+    p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
+    p.add_argument("--json", action="store_true", help="print only a JSON object")
+
+
+def show_limits(options: LimitsOptions, *, as_json: bool) -> dict[str, Any]:
+    result = _measured("limits", lambda show: run_limits(options, show), as_json=as_json)
+    if as_json:
+        return result
+    table = Table("figure", Column("value", justify="right"),
+                  title=f"bench limits: {result['type']} limited to {result['rate_per_s']:g}/s, "
+                        f"burst {result['burst']:g}, on a dev node")  # fmt: skip
+    table.add_row(
+        f"started in the first {result['seconds']:g} s", f"{result['started_in_window']:,}"
+    )
+    table.add_row("measured rate (starts/s)", f"{result['measured_per_s']:.2f}")
+    table.add_row("measured rate without the burst", f"{result['after_burst_per_s']:.2f}")
+    table.add_row("most starts in one second", str(result["max_in_1s"]))
+    table.add_row("every window within rate x window + burst", str(result["bound_held"]))
+    table.add_row("jobs succeeded", f"{result['succeeded']:,} of {result['jobs']:,}")
+    Console().print(table)
+    return result
+
+
 # what `python -m bench --help` says: the module docstring is for readers of the code
 # (its ``markup`` would show as it is), this is for people at a terminal
 DESCRIPTION = """podium's benchmarks. codec, hotpath and raft time small pieces (warm-up,
@@ -327,11 +370,13 @@ repeats, the median) and print a table, or with --json a list of {name, ns_per_o
 ops_per_s}. cluster puts load on a real loopback cluster, end to end; soak runs
 millions of jobs through one and exits 1 unless it stayed healthy; submit counts
 acknowledged single submits a second on a dev node, native protocol against HTTP;
-pool times CPU-bound handlers one after the other, on threads and in processes.
+pool times CPU-bound handlers one after the other, on threads and in processes;
+limits measures the rate of a type limited to 50/s on a dev node; schedules
+counts the ticks every_s: 1 schedules fire while the leader is killed.
 python -m bench SUITE --help shows a suite's options."""
 SUITE_HELP = {
     "codec": "encode and decode of a typical job message",
-    "hotpath": "policies, the scheduling cycle, the state machine, the codec",
+    "hotpath": "policies, the scheduling cycle, the state machine, dependent jobs, the codec",
     "raft": "the Raft core's commit rate, SQLite log saves",
 }
 
@@ -349,7 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     add_soak_parser(sub)
     add_submit_parser(sub)
     add_pool_parser(sub)
+    add_limits_parser(sub)
+    schedules_bench.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.suite == "schedules":
+        return schedules_bench.main(args)
+    if args.suite == "limits":
+        fields = {f.name for f in LimitsOptions.__attrs_attrs__}
+        limits = LimitsOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        result = show_limits(limits, as_json=args.json)
+        return 0 if result["bound_held"] else 1
     if args.suite == "submit":
         fields = {f.name for f in SubmitOptions.__attrs_attrs__}
         submit = SubmitOptions(**{k: v for k, v in vars(args).items() if k in fields})

@@ -36,6 +36,8 @@ from runtime.clock import system_wall_clock
 from runtime.storage.history import FINAL_STATUSES
 
 TURNAROUND_METRIC = "podium_worker_slot_turnaround_seconds"
+# the echo jobs' command: five lines of output, about 200 bytes
+ECHO_LINES = 'for i in 1 2 3 4 5; do echo "line $i of a job that says what it does"; done'
 
 
 @attrs.frozen
@@ -43,6 +45,7 @@ class ClusterOptions:
     masters: int = 3
     workers: int = 2
     jobs: int = 10_000
+    # noop, sleep, or echo (a shell job printing a few lines)
     job_type: str = "noop"
     sleep_s: float = 0.01
     concurrency: int = 8
@@ -117,6 +120,10 @@ class ClusterBench:
         body: dict[str, Any] = {"type": self.o.job_type, "idempotency_key": f"{self.run_id}-{n}"}
         if self.o.job_type == "sleep":
             body["payload"] = {"seconds": self.o.sleep_s}
+        elif self.o.job_type == "echo":
+            # a shell job printing a few lines: what capturing output costs
+            body["type"] = "shell"
+            body["payload"] = {"argv": ["/bin/sh", "-c", ECHO_LINES]}
         return body
 
     # -- the run ---------------------------------------------------------------------

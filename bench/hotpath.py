@@ -5,7 +5,12 @@ workers with 8 slots each, half of them partly busy. ``schedule.cycle@<workers>`
 is what the leader does per job, in its batches of 64: peek the next due
 jobs, choose a worker for each, and apply the batch's assignment to the state
 machine (the submits that refill the queue are not timed; ``submit.apply``
-measures them). ``submit.apply`` and
+measures them); ``schedule.cycle.limited@<workers>`` is the same with the
+type under a rate limit that never binds, so every job takes its token as
+its assignment applies, and the peek is capped; ``schedule.cycle@100+10000blocked``
+is the plain cycle with ten thousand blocked jobs waiting on a parent that never
+ends, which must cost it nothing (they are live work, not in the ready order).
+``submit.apply`` and
 ``complete.apply`` are the state machine's cost per job for those commands
 (completion includes turning the finished job into its history record);
 ``history.write`` is the history writer's cost per finished job.
@@ -21,6 +26,7 @@ import msgpack
 
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
+from bench.deps import blocked_children
 from bench.harness import BenchCase
 from runtime.storage.history import insert, pack_row
 from runtime.storage.history_sqlite import SqliteHistory
@@ -33,6 +39,7 @@ from transport.commands import (
     ReportItem,
     SubmitCmd,
 )
+from transport.limit_commands import SetLimitCmd
 from transport.records import JobRecord
 
 PAYLOAD = msgpack.packb({"n": 1})
@@ -70,8 +77,14 @@ def _jobs(start: int, count: int) -> tuple[NewJob, ...]:
     )
 
 
-def _cycle(workers: int) -> BenchCase:
+def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCase:
     sm = _machine(workers)
+    caps = None
+    if limited:
+        sm.apply_command(SetLimitCmd(0.0, "noop", 1e12, 1e12, None))
+        caps = {"noop": BATCH}
+    if blocked:
+        sm.apply_command(SubmitCmd(1.0, blocked_children("waited-on", blocked)))
     pool = make_pool("least_loaded", Random(1))
     for w in range(workers):
         pool.add(f"w{w}", 1_000_000, ("noop",))
@@ -84,14 +97,16 @@ def _cycle(workers: int) -> BenchCase:
     def run() -> int:
         for _ in range(OPS // BATCH):
             batch = []
-            for job in sm.due_jobs(("noop",), BATCH):
+            for job in sm.due_jobs(("noop",), BATCH, (), caps):
                 worker = pool.choose("noop")
                 assert worker is not None
                 batch.append(AssignmentCmd(job.id, worker, 1, 1e12))
             sm.apply_command(AssignCmd(2.0, tuple(batch)))
         return OPS
 
-    return BenchCase(f"schedule.cycle@{workers}", run, refill)
+    name = "schedule.cycle.limited" if limited else "schedule.cycle"
+    name = f"{name}@{workers}" + (f"+{blocked}blocked" if blocked else "")
+    return BenchCase(name, run, refill)
 
 
 def _submit() -> BenchCase:
@@ -159,6 +174,8 @@ def cases() -> list[BenchCase]:
     return [
         *policy_cases,
         *(_cycle(n) for n in (10, 100, 1000)),
+        _cycle(1000, limited=True),
+        _cycle(100, blocked=10_000),
         _submit(),
         _complete(),
         _history_write(),

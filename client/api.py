@@ -1,5 +1,8 @@
 """The Python client: ``Client(url).submit("noop")``, ``.get(id)``, ``.get_many(ids)``,
-``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``.
+``.wait(ids)``, ``.list()``, ``.delete(id)``, ``.purge(status="dead")``, and schedules:
+``.add_schedule(name, job_body("noop"), cron="0 3 * * *")``, ``.list_schedules()``,
+``.get_schedule(name)``, ``.pause_schedule(name)``, ``.resume_schedule(name)``,
+``.delete_schedule(name)``.
 
 Each API call is described once, as a :class:`Call`: the HTTP request
 (method, path, query, body) and the same request as an operation of the
@@ -24,6 +27,7 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -31,6 +35,7 @@ import attrs
 import httpx
 
 from client.errors import PodiumError
+from client.events import NATIVE_REFUSAL, Resume, SseParser, event_params
 from client.failover import (
     DEFAULT_RETRY_DEADLINE_S,
     RETRIABLE_STATUSES,
@@ -41,7 +46,10 @@ from client.failover import (
     split_url,
     with_key,
 )
+from client.https import ca_path, untrusted, verify_context
+from client.logs import astream_text, logs_request, read_text, stream_text
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
+from transport import schedule_requests as schedule_ops
 from transport.client_wire import (
     CancelOp,
     ClusterOp,
@@ -58,6 +66,14 @@ from transport.client_wire import (
     resent,
 )
 from transport.codec import Message, packer
+from transport.control_wire import (
+    CancelManyOp,
+    ClearLimitOp,
+    LimitsOp,
+    PauseTypeOp,
+    ResumeTypeOp,
+    SetLimitOp,
+)
 
 __all__ = [
     "FINAL",
@@ -68,6 +84,7 @@ __all__ = [
     "TlsFiles",
     "When",
     "job_body",
+    "schedule_body",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -112,8 +129,20 @@ def job_body(
     delay_s: float | None = None,
     run_at: float | str | None = None,
     idempotency_key: str | None = None,
+    unique_key: str | None = None,
+    retry: Mapping[str, Any] | None = None,
+    depends_on: Sequence[str] | None = None,
+    on_parent_failure: str | None = None,
+    ref: str | None = None,
 ) -> dict[str, Any]:
-    """One job as the API takes it (fields left out get the server's defaults)."""
+    """One job as the API takes it (fields left out get the server's defaults).
+
+    ``unique_key``: at most one live job holds it (a second submit returns that job,
+    ``"deduplicated": True``); ``retry``: the job's own policy, ``{"max_retries",
+    "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes"}``.
+    ``depends_on``: ids of jobs this one waits for (in a batch, also ``"ref:<name>"`` of
+    a sibling whose ``ref`` is ``<name>``); ``on_parent_failure``: ``"fail"`` (the
+    default), ``"skip"`` or ``"run"``, what it does when a parent does not succeed."""
     body: dict[str, Any] = {"type": job_type}
     optional = {
         "payload": payload,
@@ -123,9 +152,31 @@ def job_body(
         "delay_s": delay_s,
         "run_at": run_at,
         "idempotency_key": idempotency_key,
+        "unique_key": unique_key,
+        "retry": None if retry is None else dict(retry),
+        "depends_on": None if depends_on is None else list(depends_on),
+        "on_parent_failure": on_parent_failure,
+        "ref": ref,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
+
+
+def schedule_body(
+    name: str,
+    job: Mapping[str, Any],
+    *,
+    cron: str | None = None,
+    every_s: float | None = None,
+    timezone: str | None = None,
+    catch_up: str | None = None,
+    paused: bool | None = None,
+) -> dict[str, Any]:
+    """One schedule as the API takes it: ``job`` (e.g. from :func:`job_body`) made at
+    every tick of ``cron`` or ``every_s``; fields left out get the server's defaults."""
+    fields = {"name": name, "job": dict(job), "cron": cron, "every_s": every_s,
+              "timezone": timezone, "catch_up": catch_up, "paused": paused}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 class _Calls:
@@ -230,6 +281,79 @@ class _Calls:
         return Call("GET", "/api/v1/cluster", op=ClusterOp(), repeatable=True)
 
     @staticmethod
+    def add_schedule(body: Mapping[str, Any]) -> Call:
+        # the same definition sent again is answered 200 with the schedule: safe to repeat
+        op = schedule_ops.ScheduleAddOp(packer().pack(body))
+        return Call("POST", "/api/v1/schedules", body=body, op=op, repeatable=True)
+
+    @staticmethod
+    def list_schedules() -> Call:
+        return Call(
+            "GET", "/api/v1/schedules", op=schedule_ops.ScheduleListOp(False), repeatable=True
+        )
+
+    @staticmethod
+    def get_schedule(name: str) -> Call:
+        op = schedule_ops.ScheduleGetOp(name, False)
+        return Call("GET", f"/api/v1/schedules/{name}", op=op, repeatable=True)
+
+    @staticmethod
+    def delete_schedule(name: str) -> Call:
+        # a delete sent again finds the schedule gone (404): what the first one did
+        settle = Settle("delete", name)
+        op = schedule_ops.ScheduleDeleteOp(name)
+        return Call("DELETE", f"/api/v1/schedules/{name}", op=op, settle=settle)
+
+    @staticmethod
+    def pause_schedule(name: str, paused: bool) -> Call:
+        op = schedule_ops.SchedulePauseOp(name) if paused else schedule_ops.ScheduleResumeOp(name)
+        path = f"/api/v1/schedules/{name}/{'pause' if paused else 'resume'}"
+        return Call("POST", path, op=op, repeatable=True)
+
+    @staticmethod
+    def set_limit(
+        job_type: str, rate_per_s: float | None, burst: float | None, max_running: int | None
+    ) -> Call:
+        fields = {"rate_per_s": rate_per_s, "burst": burst, "max_running": max_running}
+        body = {k: v for k, v in fields.items() if v is not None}
+        op = SetLimitOp(job_type, packer().pack(body))
+        # setting the same limit again changes nothing (the bucket keeps its tokens)
+        return Call("PUT", f"/api/v1/limits/{job_type}", body=body, op=op, repeatable=True)
+
+    @staticmethod
+    def clear_limit(job_type: str) -> Call:
+        return Call("DELETE", f"/api/v1/limits/{job_type}", op=ClearLimitOp(job_type))
+
+    @staticmethod
+    def limits() -> Call:
+        return Call("GET", "/api/v1/limits", op=LimitsOp(False), repeatable=True)
+
+    @staticmethod
+    def pause_type(job_type: str, paused: bool) -> Call:
+        action = "pause" if paused else "resume"
+        op = PauseTypeOp(job_type) if paused else ResumeTypeOp(job_type)
+        return Call("POST", f"/api/v1/types/{job_type}/{action}", op=op, repeatable=True)
+
+    @staticmethod
+    def cancel_many(
+        ids: Sequence[str] | None,
+        job_type: str | None,
+        status: str | Sequence[str] | None,
+        schedule: str | None,
+    ) -> Call:
+        statuses = status if status is None or isinstance(status, str) else list(status)
+        fields = {
+            "ids": None if ids is None else list(ids),
+            "type": job_type,
+            "status": statuses,
+            "schedule": schedule,
+        }
+        body = {k: v for k, v in fields.items() if v is not None}
+        # a filter, or ids: sent again it cancels nothing twice (the count is the last's)
+        op = CancelManyOp(packer().pack(body))
+        return Call("POST", "/api/v1/jobs/cancel", body=body, op=op, repeatable=True)
+
+    @staticmethod
     def login(username: str, password: str) -> Call:
         # a token comes from the HTTP API: the native protocol takes one, it does not issue one
         return Call("POST", "/auth/login", body={"username": username, "password": password})
@@ -309,6 +433,22 @@ _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
+EVENTS_PATH = "/api/v1/events"
+
+
+def _stream_timeout(timeout: float) -> httpx.Timeout:
+    """No read timeout on an event stream (it is quiet while nothing happens; the server
+    pings every 15 s), the usual one to connect."""
+    return httpx.Timeout(timeout, read=None)
+
+
+def _stream_refused(response: httpx.Response) -> None:
+    """A stream answered other than 200: another master may serve it (a 503), or not."""
+    if response.status_code in RETRIABLE_STATUSES:
+        raise _Retry(_error(response), sent=True)
+    raise _error(response)
+
+
 class _Base:
     def __init__(
         self,
@@ -317,9 +457,15 @@ class _Base:
         timeout: float,
         tls: TlsFiles | ssl.SSLContext | None,
         retry_deadline_s: float,
+        ca: str | Path | None = None,
     ) -> None:
         scheme, addresses = split_url(url or os.environ.get("PODIUM_URL") or DEFAULT_URL)
         native = scheme == SCHEME
+        if native and ca is not None:
+            raise ValueError("ca= is for HTTPS; a podium:// cluster port takes tls=TlsFiles(...)")
+        # the CA bundle HTTPS calls trust (None: the system's roots)
+        self.ca = ca_path(ca)
+        self.verify = verify_context(self.ca)
         self.url = SCHEME + ",".join(addresses) if native else ",".join(addresses)
         # the HTTP base URLs; the native client rotates among its addresses itself
         self.urls = [self.url] if native else addresses
@@ -364,10 +510,17 @@ class _Base:
             "timeout": timeout,
         }
 
+    def _logs_request(self, job_id: str, attempt: int | None, follow: bool) -> dict[str, Any]:
+        native = self.native is not None
+        return logs_request(self.urls, self._current, self.token, native, job_id, attempt, follow)
+
     def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
         if isinstance(exc, _HOPELESS):
             return PodiumError(0, f"cannot reach {base}: {exc!r}")
+        distrust = untrusted(exc, base, self.ca)
+        if distrust is not None:
+            return PodiumError(0, distrust)
         if isinstance(exc, _UNSENT):
             return _Retry(PodiumError(0, f"cannot reach {base}: {exc!r}"), sent=False)
         return _Retry(PodiumError(0, f"no answer from {base}: {exc!r}"), sent=True)
@@ -398,9 +551,10 @@ class Client(_Base):
     (their cluster ports); ``timeout``: seconds one attempt may take;
     ``retry_deadline_s``: seconds a call keeps trying, across the addresses,
     while masters are unreachable or answer 503; ``tls`` (native only): the
-    cluster CA and a client certificate it signed, when the cluster runs TLS.
-    One client may be shared by threads: over the native protocol their calls
-    are in flight together.
+    cluster CA and a client certificate it signed, when the cluster runs TLS;
+    ``ca`` (HTTPS only; default ``$PODIUM_CA``): the CA bundle that signed the API's
+    certificate, when it is not one the system trusts. One client may be shared by
+    threads: over the native protocol their calls are in flight together.
     """
 
     def __init__(
@@ -412,9 +566,10 @@ class Client(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.BaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=self.verify)
         self._loop = LoopThread() if self.native is not None else None
 
     def __enter__(self) -> Client:
@@ -482,7 +637,8 @@ class Client(_Base):
         return await native.call(op, repeatable=call.repeatable, timeout=timeout)
 
     def submit(self, job_type: str, payload: Mapping[str, Any] | None = None, **opts: Any) -> Job:
-        """Submit one job; returns ``{"id", "status"}`` once it is committed."""
+        """Submit one job; returns ``{"id", "status"}`` once it is committed. ``opts`` are
+        :func:`job_body`'s (``depends_on=[id, ...]``, ``on_parent_failure="skip"``, ...)."""
         result: Job = self.call(_Calls.submit(job_body(job_type, payload, **opts)))
         return result
 
@@ -494,6 +650,16 @@ class Client(_Base):
     def get(self, job_id: str, *, stale: bool = False) -> Job:
         result: Job = self.call(_Calls.get(job_id, stale))
         return result
+
+    def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """What attempt ``attempt`` (default: the latest) of the job printed and logged,
+        head and tail when it wrote more than the worker keeps (HTTP only)."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> Iterator[str]:
+        """The attempt's output as it is written, ending when the attempt ends."""
+        return stream_text(self.http, self._logs_request(job_id, attempt, follow=True))
 
     def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
@@ -575,6 +741,53 @@ class Client(_Base):
         result: dict[str, Any] = self.call(_Calls.stats())
         return result
 
+    def set_limit(
+        self,
+        job_type: str,
+        *,
+        rate_per_s: float | None = None,
+        burst: float | None = None,
+        max_running: int | None = None,
+    ) -> dict[str, Any]:
+        """Limit ``job_type`` across the cluster (replacing its limit): at most
+        ``rate_per_s`` starts a second with bursts of ``burst``, at most ``max_running``
+        at once. Returns the type as :meth:`limits` lists it."""
+        result: dict[str, Any] = self.call(
+            _Calls.set_limit(job_type, rate_per_s, burst, max_running)
+        )
+        return result
+
+    def clear_limit(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.clear_limit(job_type))
+        return result
+
+    def limits(self) -> Jobs:
+        """Every limited or paused type: its limit, tokens, running, pending, throttled."""
+        result: Jobs = self.call(_Calls.limits())["limits"]
+        return result
+
+    def pause_type(self, job_type: str) -> dict[str, Any]:
+        """Start no more jobs of ``job_type`` (running ones finish) until resumed."""
+        result: dict[str, Any] = self.call(_Calls.pause_type(job_type, True))
+        return result
+
+    def resume_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_type(job_type, False))
+        return result
+
+    def cancel_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        schedule: str | None = None,
+    ) -> int:
+        """Cancel live jobs by ``ids``, or every live job matching the filters; returns
+        how many were cancelled."""
+        result: int = self.call(_Calls.cancel_many(ids, type, status, schedule))["cancelled"]
+        return result
+
     def workers(self) -> Jobs:
         result: Jobs = self.call(_Calls.workers())["workers"]
         return result
@@ -582,6 +795,73 @@ class Client(_Base):
     def cluster(self) -> dict[str, Any]:
         result: dict[str, Any] = self.call(_Calls.cluster())
         return result
+
+    def add_schedule(self, name: str, job: Mapping[str, Any], **opts: Any) -> dict[str, Any]:
+        """Define a schedule (``cron=`` or ``every_s=``, and ``timezone``, ``catch_up``,
+        ``paused``; see :func:`schedule_body`): the schedule as the server shows it."""
+        result: dict[str, Any] = self.call(_Calls.add_schedule(schedule_body(name, job, **opts)))
+        return result
+
+    def list_schedules(self) -> Jobs:
+        result: Jobs = self.call(_Calls.list_schedules())["schedules"]
+        return result
+
+    def get_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.get_schedule(name))
+        return result
+
+    def pause_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_schedule(name, True))
+        return result
+
+    def resume_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call(_Calls.pause_schedule(name, False))
+        return result
+
+    def delete_schedule(self, name: str) -> dict[str, int]:
+        """``{"deleted": 1}``; the jobs the schedule made stay."""
+        result: dict[str, int] = self.call(_Calls.delete_schedule(name))
+        return result
+
+    def events(
+        self,
+        *,
+        type: str | None = None,
+        job: str | None = None,
+        status: str | None = None,
+        last_event_id: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Live events, parsed, until the caller stops iterating (see :mod:`client.events`).
+        A connection that drops is made again, to the next address, from the last event
+        seen (``Last-Event-ID``), so a leader change loses nothing still retained."""
+        if self.native is not None:
+            raise PodiumError(400, NATIVE_REFUSAL)
+        params = event_params(type, job, status)
+        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        while True:
+            base = self.urls[resume.index]
+            try:
+                with self.http.stream(
+                    "GET", base + EVENTS_PATH, params=params,
+                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
+                ) as response:  # fmt: skip
+                    if response.status_code != 200:
+                        response.read()
+                        _stream_refused(response)
+                    else:
+                        resume.connected(time.monotonic())
+                        parser = SseParser()
+                        for line in response.iter_lines():
+                            event = parser.feed(line)
+                            if event is not None:
+                                resume.saw(event)
+                                yield event
+            except (httpx.TransportError, _Retry):
+                pass
+            wait = resume.lost(time.monotonic())
+            if wait is None:
+                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
+            time.sleep(wait)
 
     def login(self, username: str, password: str) -> str:
         """Get a token and use it for the calls that follow (over HTTP only: a native
@@ -629,9 +909,10 @@ class AsyncClient(_Base):
         retry_deadline_s: float = DEFAULT_RETRY_DEADLINE_S,
         transport: httpx.AsyncBaseTransport | None = None,
         tls: TlsFiles | ssl.SSLContext | None = None,
+        ca: str | Path | None = None,
     ) -> None:
-        super().__init__(url, token, timeout, tls, retry_deadline_s)
-        self.http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        super().__init__(url, token, timeout, tls, retry_deadline_s, ca)
+        self.http = httpx.AsyncClient(timeout=timeout, transport=transport, verify=self.verify)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -704,6 +985,15 @@ class AsyncClient(_Base):
         result: Job = await self.call(_Calls.get(job_id, stale))
         return result
 
+    async def logs(self, job_id: str, attempt: int | None = None) -> str:
+        """As :meth:`Client.logs`."""
+        request = self._logs_request(job_id, attempt, follow=False)
+        return read_text(await self.http.request(**request))
+
+    def follow_logs(self, job_id: str, attempt: int | None = None) -> AsyncIterator[str]:
+        """As :meth:`Client.follow_logs`: ``async for text in client.follow_logs(id)``."""
+        return astream_text(self.http, self._logs_request(job_id, attempt, follow=True))
+
     async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))
         return result
@@ -745,6 +1035,44 @@ class AsyncClient(_Base):
         result: dict[str, int] = await self.call(_Calls.purge(status, type, before))
         return result
 
+    async def events(
+        self,
+        *,
+        type: str | None = None,
+        job: str | None = None,
+        status: str | None = None,
+        last_event_id: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """As :meth:`Client.events`."""
+        if self.native is not None:
+            raise PodiumError(400, NATIVE_REFUSAL)
+        params = event_params(type, job, status)
+        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        while True:
+            base = self.urls[resume.index]
+            try:
+                async with self.http.stream(
+                    "GET", base + EVENTS_PATH, params=params,
+                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
+                ) as response:  # fmt: skip
+                    if response.status_code != 200:
+                        await response.aread()
+                        _stream_refused(response)
+                    else:
+                        resume.connected(time.monotonic())
+                        parser = SseParser()
+                        async for line in response.aiter_lines():
+                            event = parser.feed(line)
+                            if event is not None:
+                                resume.saw(event)
+                                yield event
+            except (httpx.TransportError, _Retry):
+                pass
+            wait = resume.lost(time.monotonic())
+            if wait is None:
+                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
+            await anyio.sleep(wait)
+
     async def login(self, username: str, password: str) -> str:
         self.token = str((await self.call(_Calls.login(username, password)))["token"])
         return self.token
@@ -753,12 +1081,78 @@ class AsyncClient(_Base):
         result: dict[str, Any] = await self.call(_Calls.stats())
         return result
 
+    async def set_limit(
+        self,
+        job_type: str,
+        *,
+        rate_per_s: float | None = None,
+        burst: float | None = None,
+        max_running: int | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(
+            _Calls.set_limit(job_type, rate_per_s, burst, max_running)
+        )
+        return result
+
+    async def clear_limit(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.clear_limit(job_type))
+        return result
+
+    async def limits(self) -> Jobs:
+        result: Jobs = (await self.call(_Calls.limits()))["limits"]
+        return result
+
+    async def pause_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_type(job_type, True))
+        return result
+
+    async def resume_type(self, job_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_type(job_type, False))
+        return result
+
+    async def cancel_many(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        type: str | None = None,
+        status: str | Sequence[str] | None = None,
+        schedule: str | None = None,
+    ) -> int:
+        answer = await self.call(_Calls.cancel_many(ids, type, status, schedule))
+        result: int = answer["cancelled"]
+        return result
+
     async def workers(self) -> Jobs:
         result: Jobs = (await self.call(_Calls.workers()))["workers"]
         return result
 
     async def cluster(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.cluster())
+        return result
+
+    async def add_schedule(self, name: str, job: Mapping[str, Any], **opts: Any) -> dict[str, Any]:
+        call = _Calls.add_schedule(schedule_body(name, job, **opts))
+        result: dict[str, Any] = await self.call(call)
+        return result
+
+    async def list_schedules(self) -> Jobs:
+        result: Jobs = (await self.call(_Calls.list_schedules()))["schedules"]
+        return result
+
+    async def get_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.get_schedule(name))
+        return result
+
+    async def pause_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_schedule(name, True))
+        return result
+
+    async def resume_schedule(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self.call(_Calls.pause_schedule(name, False))
+        return result
+
+    async def delete_schedule(self, name: str) -> dict[str, int]:
+        result: dict[str, int] = await self.call(_Calls.delete_schedule(name))
         return result
 
     async def iter_jobs(

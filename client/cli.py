@@ -30,9 +30,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from client import render
+from client import render, schedule_cli
 from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
+from client.https import CaError
 from client.tokens import TokenStore
 
 __all__ = ["EXIT", "main"]
@@ -60,9 +61,10 @@ WHEN_HELP = (
 
 
 def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
-    """``--url``, ``--retry-deadline``, ``--token`` and ``--json``: before the command, and
-    (``after``) after it too, as people type them (``podium status ID --json``). After it,
-    a flag not given sets nothing, so the one before the command (or its default) stands."""
+    """``--url``, ``--retry-deadline``, ``--ca``, ``--token`` and ``--json``: before the
+    command, and (``after``) after it too, as people type them (``podium status ID
+    --json``). After it, a flag not given sets nothing, so the one before the command
+    (or its default) stands."""
 
     def default(value: Any) -> Any:
         return argparse.SUPPRESS if after else value
@@ -82,6 +84,9 @@ def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
         help="keep trying the masters for this long while none answers or all say 503 "
         f"(default {DEFAULT_RETRY_DEADLINE_S:g})",
     )
+    parser.add_argument("--ca", default=default(None), metavar="PEM",
+                        help="CA bundle that signed an https:// API's certificate "
+                        "(default $PODIUM_CA, else the system's)")  # fmt: skip
     parser.add_argument("--token", default=default(None),
                         help="bearer token (default: the one `podium login` stored)")  # fmt: skip
     parser.add_argument("--json", action="store_true", default=default(False),
@@ -99,11 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         return made
 
     submit = command("submit", help="submit a job: podium submit shell -- echo hi")
-    submit.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
-    submit.add_argument("--payload", help="payload as a JSON object")
-    submit.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
-    submit.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
-    submit.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
+    job_flags(submit)
     when = submit.add_mutually_exclusive_group()
     when.add_argument("--delay", type=float, dest="delay_s", help="run after this many s")
     when.add_argument(
@@ -115,6 +116,23 @@ def _parser() -> argparse.ArgumentParser:
         "--key",
         dest="idempotency_key",
         help="idempotency key: a second submit with it makes no second job",
+    )
+    submit.add_argument(
+        "--unique-key",
+        metavar="KEY",
+        help="at most one live job with this key: while one is pending or running, a submit "
+        "returns it (deduplicated) instead of making another",
+    )
+    submit.add_argument(
+        "--depends-on",
+        action="append",
+        metavar="ID",
+        help="wait until job ID is final (repeat it, or give IDs comma-separated)",
+    )
+    submit.add_argument(
+        "--on-parent-failure",
+        choices=("fail", "skip", "run"),
+        help="when a parent does not succeed: fail (default), skip, or run anyway",
     )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")
     submit.add_argument(
@@ -128,11 +146,16 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print only the job ids, one a line: ID=$(podium submit -q ...)",
     )
-    submit.set_defaults(argv=[])
     submit.epilog = "A shell job's command goes after --: podium submit shell -- ls -l /tmp"
+    schedule_cli.add_parser(command, lambda made: _global_options(made, after=True), job_flags)
 
     status = command("status", help="one job")
     status.add_argument("id")
+    logs = command("logs", help="what a job's attempt printed and logged")
+    logs.add_argument("id")
+    logs.add_argument("-f", "--follow", action="store_true",
+                      help="keep printing as the attempt writes, until it ends")  # fmt: skip
+    logs.add_argument("--attempt", type=int, metavar="N", help="attempt N (default: the latest)")
     listing = command("list", help="jobs, as a table (newest first)")
     listing.add_argument("--status")
     listing.add_argument("--type")
@@ -149,8 +172,41 @@ def _parser() -> argparse.ArgumentParser:
                          help="desc: newest first (default); asc: oldest first")  # fmt: skip
     listing.add_argument("--since", metavar="WHEN", help=f"created at or after: {WHEN_HELP}")
     listing.add_argument("--until", metavar="WHEN", help=f"created before: {WHEN_HELP}")
-    for name in ("cancel", "retry"):
-        command(name, help=f"{name} a job").add_argument("id")
+    cancel = command(
+        "cancel", help="cancel a job, several (ids), or every live job matching the filters"
+    )
+    cancel.add_argument("ids", nargs="*", metavar="ID")
+    cancel.add_argument("--type", help="live jobs of this type")
+    cancel.add_argument("--status", action="append", metavar="S",
+                        help="pending, scheduled, blocked or running; repeat or "
+                             "comma-separate")  # fmt: skip
+    cancel.add_argument("--schedule", metavar="NAME", help="jobs fired by this schedule")
+    command("retry", help="retry a job").add_argument("id")
+    limit = command("limit", help="rate and concurrency limits per job type: set, list, clear")
+    limits = limit.add_subparsers(dest="limit_command", required=True)
+    limit_set = limits.add_parser("set", help="limit a type (replaces its limit)")
+    _global_options(limit_set, after=True)
+    limit_set.add_argument("type")
+    limit_set.add_argument(
+        "--rate",
+        type=float,
+        dest="rate_per_s",
+        metavar="PER_S",
+        help="at most this many starts a second, across the cluster",
+    )
+    limit_set.add_argument(
+        "--burst", type=float, help="tokens the rate's bucket holds (default: a second's worth)"
+    )
+    limit_set.add_argument(
+        "--max-running", type=int, metavar="N", help="at most N running at once, cluster-wide"
+    )
+    _global_options(limits.add_parser("list", help="limited and paused types"), after=True)
+    limit_clear = limits.add_parser("clear", help="remove a type's limit")
+    _global_options(limit_clear, after=True)
+    limit_clear.add_argument("type")
+    for name, says in (("pause", "start no more jobs of a type (running ones finish)"),
+                       ("resume", "start jobs of a paused type again")):  # fmt: skip
+        command(name, help=says).add_argument("type")
     delete = command("delete", help="delete a final job for good (cancel a live one first)")
     delete.add_argument("id")
     purge = command("purge", help="delete final jobs in bulk (no flags: all of them)")
@@ -161,6 +217,14 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument(
         "--before", metavar="WHEN", help=f"only jobs that finished before: {WHEN_HELP}"
     )
+    events = command("events", help="live events, one line each, until Ctrl-C")
+    events.add_argument("--type", help="event types or families (job, worker, leader), "
+                        "comma-separated: job.finished,job.dead")  # fmt: skip
+    events.add_argument("--job", metavar="ID", help="only this job's events")
+    events.add_argument("--status", help="only events with this job status: succeeded, dead...")
+    events.add_argument(
+        "--last-event-id", metavar="ID", help="start after this event id (default: from now)"
+    )
     command("workers", help="workers and what they run")
     command("cluster", help="masters, leader and term")
     command("stats", help="counts by status and type, queue depth")
@@ -169,6 +233,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, says in sorted(OPERATOR_COMMANDS.items()):
         sub.add_parser(name, help=says, add_help=False)
     return parser
+
+
+def job_flags(parser: argparse.ArgumentParser) -> None:
+    """A job's type and its flags, as ``submit`` takes them (and ``schedule add``); a
+    shell job's command goes after ``--`` (``argv``)."""
+    parser.add_argument("type", help="job type: shell, sleep, noop, or a handler's")
+    parser.add_argument("--payload", help="payload as a JSON object")
+    parser.add_argument("--priority", type=int, help="0..9, higher runs first (default 5)")
+    parser.add_argument("--retries", type=int, dest="max_retries", help="max retries (default 3)")
+    parser.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per attempt")
+    parser.set_defaults(argv=[])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,7 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         token = parsed.token or store.token_for(url)
-        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline)
+        client = Client(url, token=token, retry_deadline_s=parsed.retry_deadline, ca=parsed.ca)
+    except CaError as exc:
+        print(f"podium: --ca: {exc}", file=sys.stderr)
+        return EXIT[400]
     except ValueError as exc:
         print(f"podium: --url: {exc}", file=sys.stderr)
         return EXIT[400]
@@ -219,9 +297,11 @@ def _parse(args: list[str]) -> argparse.Namespace:
         cut = args.index("--")
         args, command_argv = args[:cut], args[cut + 1 :]
     parsed, extra = parser.parse_known_args(args)
+    # the commands that take one: submit and schedule add (job_flags gives them argv)
+    takes_command = hasattr(parsed, "argv")
     if extra:
         unknown = f"unrecognized arguments: {' '.join(extra)}"
-        if parsed.command != "submit" or command_argv:
+        if not takes_command or command_argv:
             parser.error(unknown)
         rest = list(args)
         for word in extra:
@@ -229,10 +309,21 @@ def _parse(args: list[str]) -> argparse.Namespace:
         meant = shlex.join(["podium", *rest, "--", *extra])
         parser.error(f"{unknown}\nhint: a command goes after --: {meant}")
     if command_argv:
-        if parsed.command != "submit":
-            parser.error("only submit takes a command after --")
+        if not takes_command:
+            parser.error("only submit and schedule add take a command after --")
         parsed.argv = command_argv
     return parsed
+
+
+def _logs(client: Client, args: argparse.Namespace) -> int:
+    """The output as written (no markup: it is the job's, to pipe or grep)."""
+    if args.follow:
+        for text in client.follow_logs(args.id, args.attempt):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    else:
+        sys.stdout.write(client.logs(args.id, args.attempt))
+    return 0
 
 
 def _page_size(text: str) -> int:
@@ -256,12 +347,32 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
             print(json.dumps(job))
         else:
             console.print(render.job_detail(job, render.now()))
+            related = render.graph_ids(job)
+            if related:
+                found = client.get_many(related)["jobs"]
+                console.print(render.job_graph(job, {j["id"]: j for j in found}))
         return 0
     if command == "list":
         return _list(client, args, console)
-    if command in ("cancel", "retry"):
-        changed = client.cancel(args.id) if command == "cancel" else client.retry(args.id)
+    if command == "events":
+        return _events(client, args)
+    if command == "logs":
+        return _logs(client, args)
+    if command == "schedule":
+        return schedule_cli.run(client, args, console, job_payload)
+    if command == "cancel":
+        return _cancel(client, args, console)
+    if command == "retry":
+        changed = client.retry(args.id)
         _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    if command == "limit":
+        return _limit(client, args, console)
+    if command in ("pause", "resume"):
+        pause = command == "pause"
+        view = client.pause_type(args.type) if pause else client.resume_type(args.type)
+        held = f"; {view['throttled']} pending held" if pause else ""
+        _say(args, console, view, f"{args.type}: {'paused' if pause else 'resumed'}{held}")
         return 0
     if command == "delete":
         deleted = client.delete(args.id)
@@ -338,15 +449,89 @@ def _next_page(args: argparse.Namespace, cursor: str) -> str:
     return " ".join([*words, "--cursor", cursor])
 
 
-def _statuses(given: list[str] | None) -> list[str] | None:
-    """``--status`` values, repeated or comma-separated; None (every final status) only when
-    the flag is absent, so an empty ``--status "$S"`` can never widen a purge to everything."""
+def _cancel(client: Client, args: argparse.Namespace, console: Console) -> int:
+    """One id: the single cancel (409 when the job is already final). Several ids, or the
+    filters: one bulk cancel of whatever of it is live, counted."""
+    filters = {
+        "type": args.type,
+        "status": _listed(
+            args.status, "--status needs a status: pending, scheduled, blocked or running"
+        ),
+        "schedule": args.schedule,
+    }
+    given = {k: v for k, v in filters.items() if v is not None}
+    if args.ids and given:
+        raise PodiumError(400, "give job ids or filters (--type, --status, --schedule), not both")
+    if not args.ids and not given:
+        raise PodiumError(
+            400, "name the jobs: podium cancel ID [ID...], or --type, --status, --schedule"
+        )
+    if len(args.ids) == 1:
+        changed = client.cancel(args.ids[0])
+        _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        return 0
+    n = client.cancel_many(args.ids or None, **given)
+    _say(args, console, {"cancelled": n}, f"cancelled {n} job{'' if n == 1 else 's'}")
+    return 0
+
+
+def _limit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    if args.limit_command == "set":
+        view = client.set_limit(
+            args.type, rate_per_s=args.rate_per_s, burst=args.burst, max_running=args.max_running
+        )
+        if not args.json:
+            console.print(render.limits_table([view]))
+        else:
+            print(json.dumps(view))
+        return 0
+    if args.limit_command == "clear":
+        view = client.clear_limit(args.type)
+        _say(args, console, view, f"{args.type}: limit cleared")
+        return 0
+    limits = client.limits()
+    if args.json:
+        print(json.dumps(limits))
+    elif limits:
+        console.print(render.limits_table(limits))
+    else:
+        console.print("no type is limited or paused")
+    return 0
+
+
+def _listed(given: list[str] | None, needs: str) -> list[str] | None:
+    """A flag's values, repeated or comma-separated; None only when the flag is absent (an
+    empty value is refused with ``needs``, rather than taken as no flag)."""
     if given is None:
         return None
-    statuses = [s.strip() for text in given for s in text.split(",") if s.strip()]
-    if not statuses:
-        raise PodiumError(400, "--status needs a status: succeeded, failed, dead or cancelled")
-    return statuses
+    values = [v.strip() for text in given for v in text.split(",") if v.strip()]
+    if not values:
+        raise PodiumError(400, needs)
+    return values
+
+
+def _ids(given: list[str] | None) -> list[str] | None:
+    """``--depends-on`` values."""
+    return _listed(given, "--depends-on needs a job id")
+
+
+def _events(client: Client, args: argparse.Namespace) -> int:
+    """Print events as they come (``--json``: one JSON object a line) until Ctrl-C."""
+    try:
+        stream = client.events(
+            type=args.type, job=args.job, status=args.status, last_event_id=args.last_event_id
+        )
+        for event in stream:
+            print(json.dumps(event) if args.json else render.event_line(event), flush=True)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _statuses(given: list[str] | None) -> list[str] | None:
+    """``--status`` values; None (every final status) only when the flag is absent, so an
+    empty ``--status "$S"`` can never widen a purge to everything."""
+    return _listed(given, "--status needs a status: succeeded, failed, dead or cancelled")
 
 
 def _login(client: Client, args: argparse.Namespace, console: Console, store: TokenStore) -> int:
@@ -376,7 +561,9 @@ def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> No
         console.print(text)
 
 
-def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+def job_payload(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The job's payload from ``--payload`` and a shell command after ``--``, for the
+    commands with :func:`job_flags` (None when neither is given)."""
     payload: dict[str, Any] | None = None
     if args.payload is not None:
         try:
@@ -387,6 +574,11 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
             raise PodiumError(400, "--payload must be a JSON object, like '{\"seconds\": 2}'")
     if args.argv:
         payload = {**(payload or {}), "argv": list(args.argv)}
+    return payload
+
+
+def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
+    payload = job_payload(args)
     options = {
         "priority": args.priority,
         "max_retries": args.max_retries,
@@ -394,6 +586,9 @@ def _submit(client: Client, args: argparse.Namespace, console: Console) -> int:
         "delay_s": args.delay_s,
         "run_at": args.run_at,
         "idempotency_key": args.idempotency_key,
+        "unique_key": args.unique_key,
+        "depends_on": _ids(args.depends_on),
+        "on_parent_failure": args.on_parent_failure,
     }
     started = time.monotonic()
     if args.count == 1:

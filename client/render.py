@@ -24,8 +24,11 @@ from rich.text import Text
 __all__ = [
     "age",
     "batch_summary",
+    "graph_ids",
     "job_detail",
+    "job_graph",
     "job_table",
+    "limits_table",
     "now",
     "workers_table",
 ]
@@ -35,6 +38,8 @@ Job = Mapping[str, Any]
 TAIL_LINES = 20
 # jobs that did not succeed listed under a batch's summary
 FAILED_SHOWN = 10
+# parents, and children, drawn around a job by `podium status`
+GRAPH_SHOWN = 10
 
 
 def now() -> float:
@@ -136,8 +141,12 @@ def job_detail(job: Job, at: float) -> RenderableType:
         rows.append(("last failure", job["last_reason"]))  # error, timeout, worker lost
     if job.get("idempotency_key"):
         rows.append(("key", job["idempotency_key"]))
+    if job.get("schedule"):
+        rows.append(("schedule", f"{job['schedule']}, tick {when(job['scheduled_for'], at)}"))
     if job.get("waiting_for"):
         rows.append(("waiting for", job["waiting_for"]))
+    if job.get("progress") is not None:
+        rows.append(("progress", progress_text(job["progress"], job.get("progress_message"))))
     for name, value in rows:
         fields.add_row(name, Text(value))
     parts: list[RenderableType] = [fields]
@@ -158,6 +167,34 @@ def job_detail(job: Job, at: float) -> RenderableType:
     return Group(*parts)
 
 
+def progress_text(fraction: float, message: str | None) -> str:
+    """``40% resized 40 of 100``: what a handler's ctx.progress said, as one line."""
+    return f"{fraction:.0%} {message}" if message else f"{fraction:.0%}"
+
+
+def event_line(event: Mapping[str, Any]) -> str:
+    """One line of ``podium events``: when, what, which job or worker, and the rest."""
+    at = event.get("time")
+    clock = datetime.fromtimestamp(at).strftime("%H:%M:%S") if at is not None else "--:--:--"
+    parts = [clock, event["type"]]
+    for key in ("job", "worker", "status"):
+        if event.get(key) is not None:
+            parts.append(str(event[key]))
+    if event.get("attempt") is not None:
+        parts.append(f"attempt {event['attempt']}")
+    if event.get("progress") is not None:
+        parts.append(progress_text(event["progress"], event.get("progress_message")))
+    if event.get("leader") is not None:
+        parts.append(f"leader {event['leader']} (term {event.get('term')})")
+    if event.get("reason"):
+        parts.append(f"reason {event['reason']}")
+    if event.get("error"):
+        parts.append(f"error {event['error']}")
+    if event.get("oldest") is not None or event["type"] == "stream.gap":
+        parts.append(f"events after {event.get('after')} may be missing")
+    return "  ".join(parts)
+
+
 def _earlier_attempts(job: Job, at: float) -> list[RenderableType]:
     """Failed attempts before the last outcome (whose error is shown below): one line
     each, with the error's last line, where the exception is."""
@@ -172,6 +209,39 @@ def _earlier_attempts(job: Job, at: float) -> list[RenderableType]:
         where = f"#{entry['attempt']} on {entry['worker'] or '-'}, {when(entry['at'], at)}"
         lines.append(Text(f"  {where}: {entry['reason']}{last}"))
     return lines
+
+
+def graph_ids(job: Job) -> list[str]:
+    """The parents and children :func:`job_graph` draws (their statuses are needed)."""
+    parents = job.get("depends_on") or []
+    children = job.get("children") or []
+    return [*parents[:GRAPH_SHOWN], *children[:GRAPH_SHOWN]]
+
+
+def job_graph(job: Job, related: Mapping[str, Job]) -> RenderableType:
+    """The job between its parents (above, what it waits for) and its children (below,
+    what waits for it), each with its status; the first :data:`GRAPH_SHOWN` of each."""
+    table = _table("", "id", "status")
+    table.columns[0].no_wrap = True
+
+    def rows(ids: Sequence[str], mark: str, more_hint: str) -> None:
+        for job_id in ids[:GRAPH_SHOWN]:
+            other = related.get(job_id)
+            table.add_row(mark, job_id, other["status"] if other else "(no record)")
+        if len(ids) > GRAPH_SHOWN:
+            table.add_row("", f"... and {len(ids) - GRAPH_SHOWN} more", more_hint)
+
+    parents: list[str] = job.get("depends_on") or []
+    children: list[str] = job.get("children") or []
+    rows(parents, "parent", "")
+    rule = job.get("on_parent_failure", "fail")
+    table.add_row(Text("this job", style="bold"), job["id"], job["status"])
+    rows(children, "child", "(--json lists them)")
+    title = Text.assemble(
+        ("dependencies", "bold"),
+        f" (if a parent does not succeed: {rule})" if parents else "",
+    )
+    return Group(title, table)
 
 
 def batch_summary(jobs: Sequence[Job], elapsed_s: float, at: float) -> RenderableType:
@@ -208,5 +278,32 @@ def workers_table(workers: Iterable[Job], at: float) -> Table:
             str(w["running"]),
             "-" if heard is None else f"{age(at - heard)} ago",
             Text(", ".join(w["types"])),
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def limits_table(limits: Iterable[Job]) -> Table:
+    """Limited and paused types: the limit, the bucket's tokens now, and how many pending
+    jobs the limit (or the pause) holds back (``held``: the API's ``throttled``)."""
+    # the type is what the next command takes: it never folds (as a job's id)
+    table = _table(
+        "type", "rate/s", "burst", "max run", "paused", "tokens", "running", "pending",
+        "held", folding=(),
+    )  # fmt: skip
+    for t in limits:
+        table.add_row(
+            Text(t["type"]),
+            _number(t["rate_per_s"]),
+            _number(t["burst"]),
+            _number(t["max_running"]),
+            "yes" if t["paused"] else "no",
+            _number(t["tokens"]),
+            str(t["running"]),
+            str(t["pending"]),
+            str(t["throttled"]),
         )
     return table

@@ -6,6 +6,12 @@ frame of it is read. Node certificates carry the node id and the hosts
 peers dial (``--hosts``; IP addresses and DNS names) as subject alternative
 names, since the dialing side checks the name it dialed, and are valid for
 both server and client authentication. Keys are ECDSA P-256, written 0600.
+
+``http_hosts`` also issues ``http.pem``/``http-key.pem`` for the HTTPS API
+(``[http] cert``/``key``), under the same CA, with the hosts clients dial as
+its names and for server authentication only: clients trust it by the CA
+(``podium --ca certs/ca.pem``), and one certificate serves every master whose
+host it names.
 """
 
 from __future__ import annotations
@@ -63,7 +69,11 @@ def _write_cert(path: Path, cert: x509.Certificate) -> None:
 
 
 def _alt_names(node: str, hosts: Sequence[str]) -> list[x509.GeneralName]:
-    names: list[x509.GeneralName] = [x509.DNSName(node)]
+    return [x509.DNSName(node), *_host_names(hosts)]
+
+
+def _host_names(hosts: Sequence[str]) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
     for host in hosts:
         try:
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
@@ -79,8 +89,10 @@ def init_certs(
     hosts: Sequence[str] = ("127.0.0.1", "localhost"),
     days: int = 825,
     now: dt.datetime | None = None,
+    http_hosts: Sequence[str] = (),
 ) -> list[Path]:
-    """Write ``ca.pem``, ``ca-key.pem`` and ``<node>.pem``/``<node>-key.pem`` under ``out``.
+    """Write ``ca.pem``, ``ca-key.pem`` and ``<node>.pem``/``<node>-key.pem`` under ``out``,
+    and ``http.pem``/``http-key.pem`` for the API when ``http_hosts`` names its hosts.
 
     An existing CA in ``out`` is reused, so nodes can be added later with the
     same command; returns the files written.
@@ -116,7 +128,11 @@ def init_certs(
         _write_key(ca_key_path, ca_key)
         _write_cert(ca_cert_path, ca_cert)
         written += [ca_cert_path, ca_key_path]
-    for node in nodes:
+    both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    leaves = [(node, _alt_names(node, hosts), both) for node in nodes]
+    if http_hosts:
+        leaves.append(("http", _host_names(http_hosts), [ExtendedKeyUsageOID.SERVER_AUTH]))
+    for node, alt_names, usages in leaves:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
             x509.CertificateBuilder()
@@ -127,13 +143,8 @@ def init_certs(
             .not_valid_before(start)
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(_alt_names(node, hosts)), critical=False)
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
+            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                 critical=False,

@@ -1,7 +1,7 @@
 """Operator commands that need no running cluster: ``python -m runtime.cli ...``.
 
 ``node`` (``python -m runtime.node``), ``hash-password`` (for ``[[auth.users]]``),
-``certs init`` (a CA and node certificates for mutual TLS) and ``version``.
+``certs init`` (a CA, node certificates for mutual TLS, and the HTTPS API's) and ``version``.
 The ``podium`` command (:mod:`client.cli`) offers these too, beside the
 commands that talk to the API.
 """
@@ -32,11 +32,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="prompt for a password (or read one line of stdin) and print its scrypt hash",
     )
     sub.add_parser("version", help="print the installed version")
-    certs = sub.add_parser("certs", help="certificates for mutual TLS between nodes")
+    certs = sub.add_parser("certs", help="certificates for mutual TLS and the HTTPS API")
     certs_sub = certs.add_subparsers(dest="certs_command", required=True)
-    init = certs_sub.add_parser("init", help="write a cluster CA and one cert per node")
+    init = certs_sub.add_parser(
+        "init", help="write a cluster CA, one cert per node and (--http-hosts) one for HTTPS"
+    )
     init.add_argument("--out", type=Path, default=Path("certs"), help="directory (./certs)")
-    init.add_argument("--nodes", required=True, help="node ids, comma-separated: m1,m2,m3,w1,w2")
+    init.add_argument("--nodes", default="", help="node ids, comma-separated: m1,m2,m3,w1,w2")
+    init.add_argument(
+        "--http-hosts",
+        default="",
+        metavar="HOSTS",
+        help="also write http.pem and http-key.pem for the HTTPS API, valid for these "
+        "comma-separated hosts clients dial (e.g. 127.0.0.1,localhost,podium.example.com)",
+    )
     init.add_argument(
         "--hosts",
         default="127.0.0.1,localhost",
@@ -54,15 +63,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif parsed.command == "certs":
         from runtime.certs import init_certs
 
-        nodes = [n.strip() for n in parsed.nodes.split(",") if n.strip()]
-        hosts = [h.strip() for h in parsed.hosts.split(",") if h.strip()]
-        for path in init_certs(parsed.out, nodes, hosts=hosts, days=parsed.days):
-            print(path)
-        print(
-            f"[tls] enabled = true, ca = {parsed.out / 'ca.pem'}, and per node "
-            f"cert = {parsed.out}/<id>.pem, key = {parsed.out}/<id>-key.pem",
-            file=sys.stderr,
+        nodes, hosts, http_hosts = (
+            [n.strip() for n in text.split(",") if n.strip()]
+            for text in (parsed.nodes, parsed.hosts, parsed.http_hosts)
         )
+        if not nodes and not http_hosts:
+            init.error("give --nodes, --http-hosts or both")
+        written = init_certs(
+            parsed.out, nodes, hosts=hosts, days=parsed.days, http_hosts=http_hosts
+        )
+        for path in written:
+            print(path)
+        if nodes:
+            print(
+                f"[tls] enabled = true, ca = {parsed.out / 'ca.pem'}, and per node "
+                f"cert = {parsed.out}/<id>.pem, key = {parsed.out}/<id>-key.pem",
+                file=sys.stderr,
+            )
+        if http_hosts:
+            print(
+                f"[http] cert = {parsed.out / 'http.pem'}, key = {parsed.out / 'http-key.pem'}; "
+                f"clients: podium --ca {parsed.out / 'ca.pem'} --url https://HOST:PORT",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -18,7 +18,8 @@ import random
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import trio
@@ -27,7 +28,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from runtime.config import ConfigError, NodeConfig, load_config
 from runtime.logs import setup_logging
-from runtime.preflight import preflight
+from runtime.preflight import cannot_listen, preflight
 from runtime.supervisor import Supervisor
 from runtime.system import ActorSystem
 from transport.tcp import ClientHandler, TcpTransport
@@ -84,11 +85,16 @@ def build_transport(config: NodeConfig) -> TcpTransport:
 async def serve_http(
     app: object,
     listen: tuple[str, int],
+    cert: Path | None = None,
+    key: Path | None = None,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    """The API on ``listen``; HTTPS (hypercorn's own TLS) when ``cert`` and ``key`` are set."""
     hconfig = HypercornConfig()
     hconfig.bind = [f"{listen[0]}:{listen[1]}"]
+    if cert is not None and key is not None:
+        hconfig.certfile, hconfig.keyfile = str(cert), str(key)
     hconfig.accesslog = None
     hconfig.errorlog = logging.getLogger("podium.http")
     await hypercorn_serve(app, hconfig, task_status=task_status)  # type: ignore[arg-type]
@@ -145,9 +151,42 @@ async def _drain_then_stop(
     nursery.cancel_scope.cancel()
 
 
+class _CannotListen(Exception):
+    """A port preflight found free was taken before the node bound it."""
+
+
+async def _listen(
+    nursery: trio.Nursery,
+    serve: Callable[..., Awaitable[object]],
+    text: str,
+    flag: str,
+    *args: object,
+) -> None:
+    """Start a listener; a failed bind (raised bare, or from the listener's own nursery
+    as a group) becomes the line preflight would have said."""
+    try:
+        await nursery.start(serve, *args)
+    except* OSError as group:
+        first: BaseException = group
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        assert isinstance(first, OSError)
+        raise _CannotListen(cannot_listen(first, text, flag)) from None
+
+
 async def run_node(config: NodeConfig) -> str | None:
-    """Run until a signal; returns where this node's id is already in use, if the
-    masters refused it (another process was started with the same ``--id``)."""
+    """Run until a signal; returns why the node could not run, as one line: its id is
+    already in use (another process was started with the same ``--id``), or a port was
+    taken between the preflight check and the bind."""
+    why: list[str] = []
+    try:
+        why.extend(await _run(config))
+    except* _CannotListen as group:
+        why.extend(str(exc) for exc in group.exceptions)
+    return why[0] if why else None
+
+
+async def _run(config: NodeConfig) -> list[str]:
     roles = load_roles()
     transport = build_transport(config)
     refused: list[str] = []
@@ -163,22 +202,29 @@ async def run_node(config: NodeConfig) -> str | None:
                 nursery.cancel_scope.cancel()
 
             transport.on_refused = id_in_use
-            await nursery.start(system.serve)
+            await _listen(nursery, system.serve, config.listen, "--listen")
             log.info(
                 "node started",
                 extra={"role": config.role, "listen": transport.listen_port, "event": "start"},
             )
             if config.http.address is not None:
                 app = roles.http_app(config, system)
-                await nursery.start(serve_http, app, config.http.address)
-                log.info("http listening", extra={"http": config.http.listen})
+                http = config.http
+                served = (app, http.address, http.cert, http.key)
+                await _listen(nursery, serve_http, http.listen, "--http", *served)
+                scheme = "https" if http.cert is not None else "http"
+                log.info("http listening", extra={"http": http.listen, "scheme": scheme})
 
             nursery.start_soon(stop_on_signals, signals, roles, config, system, nursery)
             # the node lives until a signal; a root supervisor that gives up
             # raises out of here and the process exits with an error
             await nursery.start(roles.root(config, system).run, system)
     log.info("node stopped")
-    return refused[0] if refused else None
+    kind = "worker" if config.role == "worker" else "node"
+    return [
+        f"{kind} id {config.id} is already connected from {holder}; give each node its own --id"
+        for holder in refused[:1]
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,14 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # everything imported so far lives as long as the process: keep it out of the
     # collector's full passes, which otherwise pause the event loop for tens of ms
     gc.freeze()
-    holder = trio.run(run_node, config)
-    if holder is not None:
-        kind = "worker" if config.role == "worker" else "node"
-        print(
-            f"podium: {kind} id {config.id} is already connected from {holder}; "
-            "give each node its own --id",
-            file=sys.stderr,
-        )
+    problem = trio.run(run_node, config)
+    if problem is not None:
+        print(f"podium: {problem}", file=sys.stderr)
         return 2
     return 0
 

@@ -11,7 +11,7 @@ setting, its value and what to do.
 The port check binds and closes a socket the way trio's listeners do
 (``SO_REUSEADDR``, so a port in TIME_WAIT is not a false alarm). Another
 process can still take the port between the check and the node's own bind;
-that rare race ends as it did before, in a traceback.
+the node then says the same line (:func:`cannot_listen`) from its own bind.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import errno
 import importlib
 import os
 import socket
+import ssl
 import sys
 from pathlib import Path
 
 from runtime.config import NodeConfig
 from runtime.storage.check import check_data_dir
 
-__all__ = ["preflight"]
+__all__ = ["cannot_listen", "preflight"]
 
 
 def preflight(config: NodeConfig) -> str | None:
@@ -35,6 +36,8 @@ def preflight(config: NodeConfig) -> str | None:
     problem = _port(listen, "--listen", config.listen)
     if problem is None and config.http.address is not None:
         problem = _port(config.http.address, "--http", config.http.listen)
+    if problem is None and config.http.address is not None:
+        problem = _http_cert(config.http.cert, config.http.key)
     if problem is None and config.runs_master:
         problem = _data_dir(config.data)
     if problem is None and config.runs_worker:
@@ -56,13 +59,31 @@ def _port(address: tuple[str, int], flag: str, text: str) -> str | None:
         try:
             probe.bind(sockaddr)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return (
-                    f"cannot listen on {text} (address in use); is another node running? use {flag}"
-                )
-            reason = exc.strerror or str(exc)
-            return f"cannot listen on {text} ({reason}); use {flag}"
+            return cannot_listen(exc, text, flag)
     return None
+
+
+def _http_cert(cert: Path | None, key: Path | None) -> str | None:
+    """Load the HTTPS certificate and key as the server will, so a wrong file is one line
+    now rather than a TLS error from inside the HTTP server once the node is up."""
+    if cert is None or key is None:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        return (
+            f"cannot load the HTTPS certificate {cert} with key {key} ({exc}); "
+            "set [http] cert and key to a PEM certificate and its private key"
+        )
+    return None
+
+
+def cannot_listen(exc: OSError, text: str, flag: str) -> str:
+    """The line for a failed bind of ``text`` (the value of ``flag``)."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {text} (address in use); is another node running? use {flag}"
+    reason = exc.strerror or str(exc)
+    return f"cannot listen on {text} ({reason}); use {flag}"
 
 
 def _data_dir(data: Path) -> str | None:

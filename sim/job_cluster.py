@@ -20,6 +20,9 @@ it applies.
 - priority order: when an assignment commits, no better job (priority, due
   time, sequence) of the same type that was pending when the leader chose,
   and that it was not already assigning, is left waiting;
+- with dependent jobs in the load, a child never starts (nor is skipped or
+  failed for its parents) before every parent is final
+  (:mod:`sim.dependent_load`);
 
 and, after the final heal, convergence: one leader, every master applied the
 same log to the same table, every acknowledged job is final, every
@@ -41,7 +44,7 @@ from actors.master.actor import MasterActor, MasterSettings
 from actors.raft.core import RaftConfig
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
-from actors.scheduler.lifecycle import JobStatus
+from actors.scheduler.lifecycle import TERMINAL, JobStatus
 from actors.scheduler.policies import POLICIES
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
@@ -55,8 +58,10 @@ from runtime.storage.history import History
 from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
+from sim.dependent_load import DependentLoad, ParentWatch
 from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
+from sim.limit_check import LimitCheck
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
 from transport.commands import AssignCmd
@@ -116,6 +121,9 @@ class JobObserver:
         self.keys: dict[str, str] = {}
         self.submitting = True
         self.now = now
+        # checks of what every master's table applies (a scenario's type limit)
+        self.table_checks: list[LimitCheck] = []
+        self.parents = ParentWatch(self.problems)
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -129,6 +137,7 @@ class JobObserver:
             )
         self.executions.append(run)
         self.running[worker, context.job_id, context.attempt] = run
+        self.parents.started(context.job_id, run.started)
         return run
 
     def ended(self, run: Execution) -> None:
@@ -187,10 +196,13 @@ class ObservedJobs(JobStateMachine):
         if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
             self.observer.assigns_checked.add(index)
             self._check_priority(cmd)
+        for check in self.observer.table_checks:
+            check.applied(self.node, self, index, cmd)
         return result
 
     def _add(self, job: Job) -> None:
         super()._add(job)
+        self.observer.parents.added(job)
         # a restored snapshot does not say when a job became pending: no later than its index
         if job.status is JobStatus.PENDING:
             self.pending_since[job.id] = self.applied_index
@@ -213,12 +225,17 @@ class ObservedJobs(JobStateMachine):
     def _saw(self, job: Job) -> None:
         if job.status is JobStatus.PENDING:
             self.pending_since[job.id] = self.applied_index
+        elif job.status is JobStatus.RUNNING:
+            for check in self.observer.table_checks:
+                check.started(self.node, self, job)
         elif job.status is JobStatus.SUCCEEDED:
             if job.id in self.succeeded:
                 self.observer.problems.append(f"{job.id} succeeded twice on {self.node}")
             self.succeeded.add(job.id)
         elif job.status is JobStatus.CANCELLED:
             self.observer.cancelled(job.id)
+        if job.status in TERMINAL:
+            self.observer.parents.final(job, self.observer.now())
 
     def _check_priority(self, cmd: AssignCmd) -> None:
         decision = self.observer.decisions.get(encode(cmd))
@@ -297,10 +314,18 @@ class LoadClient(Actor):
     """Submits a small batch every period through the gateway's forwarding, to a random
     master; sometimes cancels a job it was acknowledged."""
 
-    def __init__(self, masters: Sequence[str], observer: JobObserver, rng: random.Random) -> None:
+    def __init__(
+        self,
+        masters: Sequence[str],
+        observer: JobObserver,
+        rng: random.Random,
+        deps: DependentLoad | None = None,
+    ) -> None:
+        """``deps`` makes some of the jobs depend on others."""
         self.masters = list(masters)
         self.observer = observer
         self.rng = rng
+        self.deps = deps
         self.sent = 0
 
     async def on_start(self) -> None:
@@ -328,11 +353,12 @@ class LoadClient(Actor):
                 )
             )
         home = rng.choice(self.masters)
+        batch = tuple(specs) if self.deps is None else self.deps.shape(specs)
         # every other batch sends its keys as fresh (as the Python client does with keys it
         # made): no lookup, so a copy the network delivers late, or a gateway's resend,
         # must still make no second job (the observer's key check)
         fresh = self.sent % 2 == 0
-        self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(tuple(specs), fresh))
+        self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(batch, fresh))
         if self.observer.acked and rng.random() < 0.15:
             victim = rng.choice(sorted(self.observer.acked))
             self.ctx.nursery.start_soon(self._cancel, home, victim)
@@ -350,6 +376,8 @@ class LoadClient(Actor):
         if isinstance(answer, Submitted):
             for status in answer.jobs:
                 self.observer.acked.setdefault(status.id, self.ctx.wall_time())
+                if self.deps is not None:
+                    self.deps.acknowledged(status.id)
 
     async def _cancel(self, home: str, job_id: str) -> None:
         try:
@@ -388,8 +416,10 @@ class JobCluster:
         capacity: int = 3,
         snapshot_every: int = 400,
         keep_finished_s: float | None = None,
+        dependencies: bool = False,
     ) -> None:
-        """``keep_finished_s`` turns retention on (by default nothing is old enough to go)."""
+        """``keep_finished_s`` turns retention on (by default nothing is old enough to go);
+        ``dependencies`` makes some of the load's jobs depend on others."""
         self.sim = sim
         self.master_names = tuple(masters)
         self.worker_names = tuple(workers)
@@ -412,6 +442,7 @@ class JobCluster:
         self.retention_on = keep_finished_s is not None
         self.capacity = capacity
         self.snapshot_every = snapshot_every
+        self.deps = DependentLoad(sim.rng("deps")) if dependencies else None
         for name in masters:
             sim.add_node(name, self._master_root, self.masters[name])
         for name in workers:
@@ -433,13 +464,17 @@ class JobCluster:
                 self.settings,
                 tick_s=TICK_S,
                 snapshot_every=self.snapshot_every,
-                jobs=ObservedJobs(member.name, self.observer, self.settings.backoff),
+                jobs=self._jobs(member.name),
             )
             actor.observer = self.observer
             member.actor = actor
             return actor
 
         return Supervisor("root", [ChildSpec("master", master)])
+
+    def _jobs(self, node: str) -> ObservedJobs:
+        """A master's job table (a scenario that observes more replaces it)."""
+        return ObservedJobs(node, self.observer, self.settings.backoff)
 
     def _worker_root(self, system: ActorSystem, name: str) -> Supervisor:
         def worker() -> WorkerActor:
@@ -460,7 +495,12 @@ class JobCluster:
     def _client_root(self, system: ActorSystem, _: None) -> Supervisor:
         rng = self.sim.rng("load")
         return Supervisor(
-            "root", [ChildSpec("client", lambda: LoadClient(self.master_names, self.observer, rng))]
+            "root",
+            [
+                ChildSpec(
+                    "client", lambda: LoadClient(self.master_names, self.observer, rng, self.deps)
+                )
+            ],
         )
 
     # -- driving it ----------------------------------------------------------------------
@@ -588,4 +628,5 @@ class JobCluster:
             "runs": len(observer.executions),
             "cancels": len(observer.cancel_acked),
             "installs": sum(observer.installs.values()),
+            "children": len(observer.parents.parents_of),
         }

@@ -22,8 +22,10 @@ ALLOWED = {
     # the client speaks the native protocol through transport's codec and messages, and
     # reaches into runtime for the operator commands
     "client": {"transport", "runtime", "client"},
+    # the handler API under its public name, re-exported from the worker
+    "podium": {"transport", "runtime", "actors", "podium"},
 }
-OURS = {"transport", "runtime", "actors", "sim", "bench", "client", "tests", "examples"}
+OURS = {"transport", "runtime", "actors", "sim", "bench", "client", "tests", "examples", "podium"}
 CORE_GLOBS = ["actors/raft/*.py", "actors/scheduler/*.py"]
 # the shells that host the cores on the runtime (and the test harness)
 NOT_CORE = {"actor.py", "replica.py", "harness.py", "__init__.py"}

@@ -12,6 +12,8 @@ from attrs import frozen
 
 from transport.codec import Message, message
 from transport.job_options import JobOptions
+from transport.progress import JobProgress
+from transport.queue_control import GetLimits
 
 # -- client requests (gateway -> master; a follower forwards writes to the leader) --
 
@@ -28,6 +30,8 @@ class JobSpec(Message):
     idempotency_key: str | None
     # dependencies, uniqueness, retry policy (appended with a default: older frames read)
     options: JobOptions | None = None
+    # the job's name in its batch: siblings' depends_on say "ref:<name>" for its id
+    ref: str | None = None
 
 
 @message("c.submit")
@@ -45,8 +49,9 @@ class SubmitJobs(Message):
 @frozen
 class JobStatus(Message):
     """A submitted job's id and status. ``duplicate`` is ``""`` for a job made now;
-    ``same`` when its idempotency key already named this job (the same body), and
-    ``conflict`` when the key names a job with another body."""
+    ``same`` when its idempotency key already named this job (the same body),
+    ``conflict`` when the key names a job with another body, and ``unique`` when a live
+    job already held its unique_key (this is that job; none was made)."""
 
     id: str
     status: str
@@ -109,6 +114,8 @@ class ListJobs(Message):
     ascending: bool
     since: float | None
     until: float | None
+    # only jobs this user submitted (appended with a default: older frames read)
+    owner: str | None = None
 
 
 @message("c.delete")
@@ -165,7 +172,7 @@ class GetWorkers(Message):
 
 
 # what a master answers from its own state, changing nothing: a gateway may ask again
-READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers)
+READS = (GetJob, GetJobs, ListJobs, GetStats, GetWorkers, GetLimits)
 
 
 @message("c.linearizable")
@@ -189,6 +196,15 @@ class NotLeader(Message):
 @frozen
 class Unavailable(Message):
     """The request could not be committed in time (no quorum, leader change)."""
+
+    reason: str
+
+
+@message("c.rejected")
+@frozen
+class Rejected(Message):
+    """The request is invalid in a way only the leader can tell (it names a job that
+    does not exist): nothing was done, and the gateway answers 400 with ``reason``."""
 
     reason: str
 
@@ -253,6 +269,8 @@ class WorkerHeartbeat(Message):
     worker: str
     running: tuple[RunningJob, ...]
     draining: bool
+    # the latest progress of running jobs whose handlers reported some
+    progress: tuple[JobProgress, ...] = ()
 
 
 @message("w.heartbeat-ack")
@@ -274,6 +292,8 @@ class Assignment(Message):
     type: str
     payload: bytes
     timeout_s: float | None
+    # the results of the job's final parents, a packed msgpack map (its ``ctx.parents``)
+    parents: bytes = b""
 
 
 @message("w.assign")
@@ -305,6 +325,8 @@ class JobReport(Message):
     timed_out: bool
     # False: handed back unstarted (by a draining worker), so the attempt does not count
     started: bool = True
+    # the handler raised podium.Permanent: the job fails at once, without further attempts
+    permanent: bool = False
 
 
 @message("w.reports")

@@ -20,6 +20,7 @@ from attrs import frozen
 from transport.cluster import RunningJob
 from transport.codec import Message, message
 from transport.job_options import JobOptions
+from transport.parents import FinalParent
 from transport.records import JobRecord
 
 
@@ -42,6 +43,8 @@ class NewJob(Message):
 class SubmitCmd(Message):
     now: float
     jobs: tuple[NewJob, ...]
+    # parents the jobs depend on that were final (in the leader's history) when proposed
+    parents: tuple[FinalParent, ...] = ()
 
 
 @message("j.assignment")
@@ -74,6 +77,8 @@ class ReportItem(Message):
     jitter: float
     # False: the worker handed the job back without starting it
     started: bool = True
+    # the handler said the failure is final (podium.Permanent): no further attempts
+    permanent: bool = False
 
 
 @message("j.report")

@@ -1,5 +1,5 @@
 """What a job asks for beyond running once: dependencies, uniqueness, its own retry
-policy, and where a schedule's tick put it.
+policy, where a schedule's tick put it, and who submitted it.
 
 Most jobs ask for none of it, so a job carries ``options=None`` and the hot
 path never looks further; a job that asks carries one :class:`JobOptions`,
@@ -13,10 +13,13 @@ from attrs import frozen
 
 from transport.codec import Message, message
 
-__all__ = ["PARENT_FAILURE_RULES", "JobOptions", "RetryPolicy"]
+__all__ = ["PARENT_FAILURE_RULES", "REF_PREFIX", "JobOptions", "RetryPolicy"]
 
 # what a blocked job does when a parent ends in anything but success
 PARENT_FAILURE_RULES = ("fail", "skip", "run")
+# in a batch, depends_on may name a sibling by its ref: "ref:<name>" (the leader puts
+# the sibling's id in its place)
+REF_PREFIX = "ref:"
 
 
 @message("j.retry-policy")
@@ -44,3 +47,6 @@ class JobOptions(Message):
     # the schedule whose tick made this job, and that tick's time
     schedule: str | None = None
     scheduled_for: float | None = None
+    # who submitted it (the authenticated user; None with auth off): a ``user`` sees only
+    # their own jobs, and a schedule's jobs belong to whoever defined it
+    owner: str | None = None

@@ -73,6 +73,12 @@ class JobQuery:
     after_seq: int | None = None
     ascending: bool = False
     limit: int = 100
+    # only the jobs this user submitted (a ``user``'s listing); None: everyone's
+    owner: str | None = None
+
+    def owns(self, options: JobOptions | None) -> bool:
+        """Whether a job with these options belongs to the owner asked for (if any)."""
+        return self.owner is None or (options is not None and options.owner == self.owner)
 
     def admits(self, status: str, job_type: str, created_at: float, seq: int) -> bool:
         """Whether a job with these fields belongs in the answer (ignoring the limit)."""

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import msgpack
 import trio
-from attrs import frozen
+from attrs import evolve, frozen
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -42,9 +42,12 @@ from actors.gateway.auth import (
     Principal,
     Unauthorized,
 )
+from actors.gateway.batch_refs import check_refs
 from actors.gateway.batching import SubmitBatcher
+from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
 from actors.gateway.limits import BodyDeadline, allowed_methods
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
+from actors.gateway.ownership import Ownership, audited
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -54,6 +57,7 @@ from actors.gateway.validation import (
     parse_time,
 )
 from actors.scheduler.lifecycle import JobStatus as Status
+from actors.scheduler.state import DEDUPLICATED
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
 from transport.client_wire import AUTO_KEY_PREFIX
@@ -76,6 +80,7 @@ from transport.cluster import (
     ListJobs,
     NotLeader,
     PurgeJobs,
+    Rejected,
     Removed,
     RetryJob,
     SubmitJobs,
@@ -83,6 +88,8 @@ from transport.cluster import (
     Unavailable,
 )
 from transport.codec import Message
+from transport.queue_control import CancelJobs, CancelledJobs, ClearTypeLimit, GetLimits, PauseType
+from transport.schedule_requests import RESENDABLE_SCHEDULE_WRITES, SCHEDULE_READS
 
 log = logging.getLogger("podium.gateway")
 
@@ -131,9 +138,13 @@ class _Abandoned(Exception):
 
 def resendable(msg: Message) -> bool:
     """Whether ``msg`` may be sent again after its first sending went unanswered: a read,
-    or a submit whose every job has an idempotency key (the leader answers a repeated
-    key with the job it made the first time). Anything else may already have applied."""
-    if isinstance(msg, (Linearizable, GetCluster, *READS)):
+    a submit whose every job has an idempotency key (the leader answers a repeated
+    key with the job it made the first time), or a schedule's definition, pause or
+    resume (done twice, each leaves what once does). Anything else may already have
+    applied."""
+    if isinstance(msg, (Linearizable, GetCluster, *READS, *SCHEDULE_READS)):
+        return True
+    if isinstance(msg, RESENDABLE_SCHEDULE_WRITES):
         return True
     return isinstance(msg, SubmitJobs) and all(
         spec.idempotency_key is not None for spec in msg.jobs
@@ -150,8 +161,11 @@ def _sent_once(msg: Message) -> Message:
 
 def _submitted(spec: JobSpec, status: JobStatus) -> Answer | ApiError:
     """How one submitted job is answered: 201 made now, 200 when its idempotency key
-    already named this same job, 409 when the key names a job with another body."""
-    body = {"id": status.id, "status": status.status}
+    already named this same job, 409 when the key names a job with another body; 200 and
+    ``"deduplicated": true`` when a live job already held its unique_key (that job)."""
+    body: dict[str, Any] = {"id": status.id, "status": status.status}
+    if status.duplicate == DEDUPLICATED:
+        body["deduplicated"] = True
     if status.duplicate == "conflict":
         return ApiError(
             409,
@@ -177,6 +191,7 @@ def _spec(job: JobRequest) -> JobSpec:
         run_at=job.run_at,
         idempotency_key=job.idempotency_key,
         options=job.options,
+        ref=job.ref,
     )
 
 
@@ -254,6 +269,8 @@ class Gateway:
                 raise ApiError(507, answer.reason)
             if isinstance(answer, Unavailable):
                 raise ApiError(503, answer.reason)
+            if isinstance(answer, Rejected):
+                raise ApiError(400, answer.reason)
             if answer is not None and not isinstance(answer, (NotLeader, InDoubt)):
                 return answer
             if isinstance(answer, NotLeader):
@@ -414,12 +431,26 @@ PERMISSIONS: dict[str, Permission | None] = {
     "POST /api/v1/jobs/purge": P.DELETE,
     "POST /api/v1/jobs/status": P.READ,
     "GET /api/v1/jobs/{job_id}": P.READ,
+    "GET /api/v1/jobs/{job_id}/logs": P.READ,
     "DELETE /api/v1/jobs/{job_id}": P.DELETE,
     "POST /api/v1/jobs/{job_id}/cancel": P.CANCEL,
     "POST /api/v1/jobs/{job_id}/retry": P.RETRY,
     "GET /api/v1/stats": P.READ,
     "GET /api/v1/workers": P.WORKERS,
     "GET /api/v1/cluster": P.CLUSTER,
+    "POST /api/v1/jobs/cancel": P.CANCEL,
+    "GET /api/v1/limits": P.READ,
+    "PUT /api/v1/limits/{type}": P.CONTROL,
+    "DELETE /api/v1/limits/{type}": P.CONTROL,
+    "POST /api/v1/types/{type}/pause": P.CONTROL,
+    "POST /api/v1/types/{type}/resume": P.CONTROL,
+    "POST /api/v1/schedules": P.SCHEDULE,
+    "GET /api/v1/schedules": P.READ,
+    "GET /api/v1/schedules/{name}": P.READ,
+    "DELETE /api/v1/schedules/{name}": P.SCHEDULE,
+    "POST /api/v1/schedules/{name}/pause": P.SCHEDULE,
+    "POST /api/v1/schedules/{name}/resume": P.SCHEDULE,
+    "GET /api/v1/events": P.READ,
     "GET /health": None,
     "GET /ready": None,
     "GET /metrics": None,
@@ -440,12 +471,17 @@ class Service:
     def __init__(self, gateway: Gateway, auth: Authenticator) -> None:
         self.gateway = gateway
         self.auth = auth
+        self.owners = Ownership(auth)
         self.batcher = SubmitBatcher(gateway.call)
         # keyed submits batch among themselves, so a batch of plain ones never waits for
         # the keyed path's history lookup
         self.keyed_batcher = SubmitBatcher(gateway.call)
         # and those whose keys their client just made skip it altogether
         self.fresh_batcher = SubmitBatcher(gateway.call, fresh=True)
+        # imported here: the schedule operations are built on this module's parts
+        from actors.gateway.schedules import ScheduleService
+
+        self.schedules = ScheduleService(self)
 
     def authorize(self, who: Principal, what: str) -> None:
         """Raise Forbidden unless ``who`` may call the route ``what`` ("POST /api/v1/jobs")."""
@@ -470,7 +506,9 @@ class Service:
         own (a bad one gets its own 400; a body already refused is its own answer), the
         valid ones committed together through the batchers, those without an idempotency
         key in one batch and the keyed ones in another. (Every job the Python client
-        submits is keyed, so keyed single submits must batch as well as plain ones.)
+        submits is keyed, so keyed single submits must batch as well as plain ones.) A job
+        that depends on others goes alone: the leader refuses a whole submit that names
+        an unknown parent, and one job's mistake must not refuse its neighbours'.
         ``fresh``: the positions of bodies whose client says their key is its own, sent
         for the first time; those that hold such a key batch apart, with no lookup."""
         now = self.gateway.system.wall_clock()
@@ -478,6 +516,7 @@ class Service:
         plain: list[tuple[int, JobSpec]] = []
         keyed: list[tuple[int, JobSpec]] = []
         new_keys: list[tuple[int, JobSpec]] = []
+        linked: list[tuple[int, JobSpec]] = []
         for n, body in enumerate(bodies):
             if isinstance(body, REFUSALS):
                 results.append(body)
@@ -485,13 +524,15 @@ class Service:
             try:
                 job = parse_job(body, now)
                 self._shell_check(who, [job], "POST /api/v1/jobs")
-                spec = _spec(job)
+                spec = self.owners.stamp(_spec(job), who)
             except REFUSALS as exc:
                 results.append(exc)
                 continue
             results.append(Answer(201))
             key = spec.idempotency_key
-            if key is None:
+            if spec.options is not None and spec.options.depends_on:
+                linked.append((n, spec))
+            elif key is None:
                 plain.append((n, spec))
             elif n in fresh and key.startswith(AUTO_KEY_PREFIX):
                 new_keys.append((n, spec))
@@ -512,6 +553,15 @@ class Service:
                     "job submitted", extra={"job": status.id, "type": spec.type, "user": who.name}
                 )
 
+        async def alone(n: int, spec: JobSpec) -> None:
+            try:
+                answer = await self.gateway.call(SubmitJobs((spec,)))
+            except ApiError as exc:
+                results[n] = exc
+                return
+            assert isinstance(answer, Submitted)
+            results[n] = _submitted(spec, answer.jobs[0])
+
         async with trio.open_nursery() as nursery:
             if plain:
                 nursery.start_soon(commit, plain, self.batcher)
@@ -519,19 +569,24 @@ class Service:
                 nursery.start_soon(commit, keyed, self.keyed_batcher)
             if new_keys:
                 nursery.start_soon(commit, new_keys, self.fresh_batcher)
+            for n, spec in linked:
+                nursery.start_soon(alone, n, spec)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
         jobs = parse_batch(body, self.gateway.system.wall_clock())
+        check_refs(jobs)
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
-        specs = tuple(_spec(job) for job in jobs)
+        specs = tuple(self.owners.stamp(_spec(job), who) for job in jobs)
         answer = await self.gateway.call(SubmitJobs(specs))
         assert isinstance(answer, Submitted)
         entries: list[dict[str, Any]] = []
         for spec, status in zip(specs, answer.jobs, strict=True):
             outcome = _submitted(spec, status)
-            entry = {"id": status.id, "status": status.status}
-            if status.duplicate:
+            entry: dict[str, Any] = {"id": status.id, "status": status.status}
+            if status.duplicate == DEDUPLICATED:
+                entry["deduplicated"] = True
+            elif status.duplicate:
                 entry["duplicate"] = status.duplicate
             if isinstance(outcome, ApiError):
                 entry["error"] = outcome.message
@@ -540,10 +595,14 @@ class Service:
         made = any(not j.duplicate for j in answer.jobs)
         return Answer(201 if made else 200, {"jobs": entries})
 
-    async def get_job(self, job_id: str, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+    async def get_job(self, who: Principal, job_id: str, stale: bool) -> Answer:
+        """One job; another user's is not found, as a job that does not exist."""
+        answer = _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+        if answer.json is not None and not self.owners.sees(who, answer.json):
+            raise ApiError(404, f"job {job_id!r} not found")
+        return answer
 
-    async def get_jobs(self, body: Any, stale: bool) -> Answer:
+    async def get_jobs(self, who: Principal, body: Any, stale: bool) -> Answer:
         """Many jobs in one read, ``body`` being ``{"ids": [...]}``: what a client waiting
         on a batch asks each round, instead of one request per job."""
         ids = body.get("ids") if isinstance(body, dict) and set(body) == {"ids"} else None
@@ -555,9 +614,11 @@ class Service:
             raise BadRequest(
                 f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
             )
-        return _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
+        answer = _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
+        assert answer.json is not None
+        return Answer(json=self.owners.visible_many(who, answer.json))
 
-    async def list_jobs(self, query: Mapping[str, str], stale: bool) -> Answer:
+    async def list_jobs(self, who: Principal, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
         limit_text = query.get("limit", "100")
         if (
@@ -581,6 +642,7 @@ class Service:
             order == "asc",
             parse_time(since, "since") if since else None,
             parse_time(until, "until") if until else None,
+            owner=self.owners.scope(who),
         )
         return _view(await self.gateway.read(msg, stale), "page")
 
@@ -593,11 +655,35 @@ class Service:
             raise ApiError(409, answer.error)
         return Answer(value={"id": answer.id, "status": answer.status})
 
-    async def cancel(self, job_id: str) -> Answer:
-        return await self._change(CancelJob(job_id))
+    async def _audited(
+        self, who: Principal, event: str, target: dict[str, Any], change: Awaitable[Answer]
+    ) -> Answer:
+        """Run ``change`` and write its outcome to the audit trail: ok, or the refusal."""
+        try:
+            answer = await change
+        except REFUSALS as exc:
+            status, message = refusal(exc)
+            audited(who, event, {**target, "status": status, "reason": message}, "refused")
+            raise
+        audited(who, event, {**target, **(answer.value or {})}, "ok")
+        return answer
 
-    async def retry(self, job_id: str) -> Answer:
-        return await self._change(RetryJob(job_id))
+    async def _own(self, who: Principal, job_id: str) -> None:
+        """404 unless ``who`` may touch job ``job_id`` (read first only for a ``user``)."""
+        if self.owners.scope(who) is not None:
+            await self.get_job(who, job_id, False)
+
+    async def _owned_change(self, who: Principal, msg: CancelJob | RetryJob) -> Answer:
+        await self._own(who, msg.id)
+        return await self._change(msg)
+
+    async def cancel(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_change(who, CancelJob(job_id))
+        return await self._audited(who, "cancel", {"job": job_id}, change)
+
+    async def retry(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_change(who, RetryJob(job_id))
+        return await self._audited(who, "retry", {"job": job_id}, change)
 
     async def _removed(self, msg: Message, what: str) -> Answer:
         answer = await self.gateway.call(msg)
@@ -608,12 +694,19 @@ class Service:
             raise ApiError(409, answer.error)
         return Answer(value={"deleted": answer.deleted})
 
-    async def delete(self, job_id: str) -> Answer:
+    async def _owned_delete(self, who: Principal, job_id: str) -> Answer:
+        await self._own(who, job_id)
         return await self._removed(DeleteJob(job_id), f"job {job_id!r}")
 
-    async def purge(self, body: Any) -> Answer:
+    async def delete(self, who: Principal, job_id: str) -> Answer:
+        change = self._owned_delete(who, job_id)
+        return await self._audited(who, "delete", {"job": job_id}, change)
+
+    async def purge(self, who: Principal, body: Any) -> Answer:
         wanted = parse_purge({} if body is None else body)
-        return await self._removed(PurgeJobs(wanted.statuses, wanted.type, wanted.before), "jobs")
+        msg = PurgeJobs(wanted.statuses, wanted.type, wanted.before)
+        target = {"statuses": list(wanted.statuses), "type": wanted.type, "before": wanted.before}
+        return await self._audited(who, "purge", target, self._removed(msg, "jobs"))
 
     async def stats(self, stale: bool) -> Answer:
         return _view(await self.gateway.read(GetStats(), stale), "stats")
@@ -623,6 +716,33 @@ class Service:
 
     async def cluster(self) -> Answer:
         return _view(await self.gateway.call(GetCluster(), forward=False), "cluster")
+
+    # -- job types: limits, pauses; bulk cancel ----------------------------------------
+
+    async def set_limit(self, job_type: str, body: Any) -> Answer:
+        return _view(await self.gateway.call(parse_limit(job_type, body)), "type")
+
+    async def clear_limit(self, job_type: str) -> Answer:
+        answer = await self.gateway.call(ClearTypeLimit(parse_type(job_type)))
+        return _view(answer, f"a limit on type {job_type!r}")
+
+    async def limits(self, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetLimits(), stale), "limits")
+
+    async def pause_type(self, job_type: str, paused: bool) -> Answer:
+        return _view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
+
+    async def cancel_many(self, who: Principal, body: Any) -> Answer:
+        """A ``user``'s bulk cancel takes only their own jobs, whatever it names."""
+        msg = evolve(parse_bulk_cancel(body), owner=self.owners.scope(who))
+        target = {"ids": len(msg.ids), "type": msg.type, "statuses": list(msg.statuses),
+                  "schedule": msg.schedule}  # fmt: skip
+        return await self._audited(who, "bulk_cancel", target, self._cancel_many(msg))
+
+    async def _cancel_many(self, msg: CancelJobs) -> Answer:
+        answer = await self.gateway.call(msg)
+        assert isinstance(answer, CancelledJobs), answer
+        return Answer(value={"cancelled": answer.cancelled})
 
 
 def _not_ready(info: Mapping[str, Any]) -> str:
@@ -669,6 +789,10 @@ def build_app(
     ``service`` is shared with the node's native client sessions, so both
     protocols' single submits fill the same batches; by default the app makes its own.
     """
+    from actors.gateway.events_api import event_routes
+    from actors.gateway.logs import logs_endpoint
+    from actors.gateway.schedules import schedule_routes
+
     api = service or Service(gateway, auth)
 
     async def submit(request: Request, who: Principal) -> Response:
@@ -679,34 +803,34 @@ def build_app(
 
     async def get_job(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _response(await api.get_job(request.path_params["job_id"], _stale(request)))
+        return _response(await api.get_job(who, request.path_params["job_id"], _stale(request)))
 
     async def get_jobs(request: Request, who: Principal) -> Response:
         _no_query(request)
-        return _response(await api.get_jobs(await gateway.body(request), _stale(request)))
+        return _response(await api.get_jobs(who, await gateway.body(request), _stale(request)))
 
     async def list_jobs(request: Request, who: Principal) -> Response:
         _no_query(
             request,
             frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
         )
-        return _response(await api.list_jobs(request.query_params, _stale(request)))
+        return _response(await api.list_jobs(who, request.query_params, _stale(request)))
 
     async def cancel(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.cancel(request.path_params["job_id"]))
+        return _response(await api.cancel(who, request.path_params["job_id"]))
 
     async def retry(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.retry(request.path_params["job_id"]))
+        return _response(await api.retry(who, request.path_params["job_id"]))
 
     async def delete(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.delete(request.path_params["job_id"]))
+        return _response(await api.delete(who, request.path_params["job_id"]))
 
     async def purge(request: Request, who: Principal) -> Response:
         _no_query(request, frozenset())
-        return _response(await api.purge(await gateway.body(request)))
+        return _response(await api.purge(who, await gateway.body(request)))
 
     async def stats(request: Request, who: Principal) -> Response:
         _no_query(request)
@@ -718,6 +842,31 @@ def build_app(
 
     async def cluster(request: Request, who: Principal) -> Response:
         return _response(await api.cluster())
+
+    async def cancel_many(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.cancel_many(who, await gateway.body(request)))
+
+    async def limits(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await api.limits(_stale(request)))
+
+    async def set_limit(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        job_type = request.path_params["type"]
+        return _response(await api.set_limit(job_type, await gateway.body(request)))
+
+    async def clear_limit(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.clear_limit(request.path_params["type"]))
+
+    async def pause_type(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.pause_type(request.path_params["type"], True))
+
+    async def resume_type(request: Request, who: Principal) -> Response:
+        _no_query(request, frozenset())
+        return _response(await api.pause_type(request.path_params["type"], False))
 
     async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})
@@ -792,14 +941,23 @@ def build_app(
         route("/api/v1/jobs", "GET", list_jobs),
         route("/api/v1/jobs/batch", "POST", submit_batch),
         route("/api/v1/jobs/purge", "POST", purge),
+        route("/api/v1/jobs/cancel", "POST", cancel_many),
         route("/api/v1/jobs/status", "POST", get_jobs),
         route("/api/v1/jobs/{job_id}", "GET", get_job),
         route("/api/v1/jobs/{job_id}", "DELETE", delete),
         route("/api/v1/jobs/{job_id}/cancel", "POST", cancel),
         route("/api/v1/jobs/{job_id}/retry", "POST", retry),
+        route("/api/v1/jobs/{job_id}/logs", "GET", logs_endpoint(api)),
         route("/api/v1/stats", "GET", stats),
         route("/api/v1/workers", "GET", workers),
         route("/api/v1/cluster", "GET", cluster),
+        route("/api/v1/limits", "GET", limits),
+        route("/api/v1/limits/{type}", "PUT", set_limit),
+        route("/api/v1/limits/{type}", "DELETE", clear_limit),
+        route("/api/v1/types/{type}/pause", "POST", pause_type),
+        route("/api/v1/types/{type}/resume", "POST", resume_type),
+        *schedule_routes(route, api),
+        *event_routes(route, api),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),

@@ -6,9 +6,9 @@ Passwords are checked against their scrypt hash on a thread, since one check
 costs ~50 ms of CPU by design, and an unknown user costs the same as a wrong
 password so the timing does not tell which names exist.
 
-Roles: ``user`` submits, reads and cancels jobs; ``admin`` may also retry
-dead jobs, delete and purge finished ones, and see workers and the cluster's
-membership; ``worker`` (for
+Roles: ``user`` submits, reads and cancels jobs and manages schedules; ``admin``
+may also retry dead jobs, delete and purge finished ones, limit and pause job
+types, and see workers and the cluster's membership; ``worker`` (for
 automation beside workers) reads jobs and stats. ``shell`` jobs run
 arbitrary commands, so only the roles in ``auth.shell_roles`` may submit one.
 With auth off (the development profile), every request is allowed.
@@ -44,11 +44,13 @@ class Permission(enum.Enum):
     WORKERS = "see workers"
     CLUSTER = "see cluster membership"
     SHELL = "submit shell jobs"
+    SCHEDULE = "define, pause and delete schedules"
+    CONTROL = "limit and pause job types"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission) - {Permission.SHELL},
-    "user": frozenset({Permission.SUBMIT, Permission.READ, Permission.CANCEL}),
+    "user": frozenset({Permission.SUBMIT, Permission.READ, Permission.CANCEL, Permission.SCHEDULE}),
     "worker": frozenset({Permission.READ}),
 }
 

@@ -62,7 +62,23 @@ from transport.client_wire import (
     WorkersOp,
 )
 from transport.codec import DecodeError, Message, decode, encode, packer
+from transport.control_wire import (
+    CancelManyOp,
+    ClearLimitOp,
+    LimitsOp,
+    PauseTypeOp,
+    ResumeTypeOp,
+    SetLimitOp,
+)
 from transport.frames import FrameDecoder, FrameError, frame
+from transport.schedule_requests import (
+    ScheduleAddOp,
+    ScheduleDeleteOp,
+    ScheduleGetOp,
+    ScheduleListOp,
+    SchedulePauseOp,
+    ScheduleResumeOp,
+)
 from transport.tcp import peer_address
 
 log = logging.getLogger("podium.gateway")
@@ -129,19 +145,58 @@ OPERATIONS: dict[type[Message], tuple[str, Run]] = {
         "POST /api/v1/jobs/batch",
         lambda s, who, op: s.submit_batch(who, _unpack(s, op.batch)),
     ),
-    GetOp: ("GET /api/v1/jobs/{job_id}", lambda s, who, op: s.get_job(op.id, op.stale)),
+    GetOp: ("GET /api/v1/jobs/{job_id}", lambda s, who, op: s.get_job(who, op.id, op.stale)),
     GetManyOp: (
         "POST /api/v1/jobs/status",
-        lambda s, who, op: s.get_jobs({"ids": list(op.ids)}, op.stale),
+        lambda s, who, op: s.get_jobs(who, {"ids": list(op.ids)}, op.stale),
     ),
-    ListOp: ("GET /api/v1/jobs", lambda s, who, op: s.list_jobs(_query(op), op.stale)),
-    CancelOp: ("POST /api/v1/jobs/{job_id}/cancel", lambda s, who, op: s.cancel(op.id)),
-    RetryOp: ("POST /api/v1/jobs/{job_id}/retry", lambda s, who, op: s.retry(op.id)),
-    DeleteOp: ("DELETE /api/v1/jobs/{job_id}", lambda s, who, op: s.delete(op.id)),
-    PurgeOp: ("POST /api/v1/jobs/purge", lambda s, who, op: s.purge(_unpack(s, op.body))),
+    ListOp: ("GET /api/v1/jobs", lambda s, who, op: s.list_jobs(who, _query(op), op.stale)),
+    CancelOp: ("POST /api/v1/jobs/{job_id}/cancel", lambda s, who, op: s.cancel(who, op.id)),
+    RetryOp: ("POST /api/v1/jobs/{job_id}/retry", lambda s, who, op: s.retry(who, op.id)),
+    DeleteOp: ("DELETE /api/v1/jobs/{job_id}", lambda s, who, op: s.delete(who, op.id)),
+    PurgeOp: ("POST /api/v1/jobs/purge", lambda s, who, op: s.purge(who, _unpack(s, op.body))),
     StatsOp: ("GET /api/v1/stats", lambda s, who, op: s.stats(op.stale)),
     WorkersOp: ("GET /api/v1/workers", lambda s, who, op: s.workers(op.stale)),
     ClusterOp: ("GET /api/v1/cluster", lambda s, who, op: s.cluster()),
+    CancelManyOp: (
+        "POST /api/v1/jobs/cancel",
+        lambda s, who, op: s.cancel_many(who, _unpack(s, op.body)),
+    ),
+    LimitsOp: ("GET /api/v1/limits", lambda s, who, op: s.limits(op.stale)),
+    SetLimitOp: (
+        "PUT /api/v1/limits/{type}",
+        lambda s, who, op: s.set_limit(op.type, _unpack(s, op.body)),
+    ),
+    ClearLimitOp: ("DELETE /api/v1/limits/{type}", lambda s, who, op: s.clear_limit(op.type)),
+    PauseTypeOp: (
+        "POST /api/v1/types/{type}/pause",
+        lambda s, who, op: s.pause_type(op.type, True),
+    ),
+    ResumeTypeOp: (
+        "POST /api/v1/types/{type}/resume",
+        lambda s, who, op: s.pause_type(op.type, False),
+    ),
+    ScheduleAddOp: (
+        "POST /api/v1/schedules",
+        lambda s, who, op: s.schedules.add(who, _unpack(s, op.body)),
+    ),
+    ScheduleListOp: ("GET /api/v1/schedules", lambda s, who, op: s.schedules.list(op.stale)),
+    ScheduleGetOp: (
+        "GET /api/v1/schedules/{name}",
+        lambda s, who, op: s.schedules.get(op.name, op.stale),
+    ),
+    ScheduleDeleteOp: (
+        "DELETE /api/v1/schedules/{name}",
+        lambda s, who, op: s.schedules.delete(op.name),
+    ),
+    SchedulePauseOp: (
+        "POST /api/v1/schedules/{name}/pause",
+        lambda s, who, op: s.schedules.pause(op.name),
+    ),
+    ScheduleResumeOp: (
+        "POST /api/v1/schedules/{name}/resume",
+        lambda s, who, op: s.schedules.resume(op.name),
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from attrs import frozen
 
 from actors.payload_rules import payload_problem
 from runtime.storage.history import FINAL_STATUSES
-from transport.job_options import PARENT_FAILURE_RULES, JobOptions, RetryPolicy
+from transport.job_options import PARENT_FAILURE_RULES, REF_PREFIX, JobOptions, RetryPolicy
 
 DEFAULT_PRIORITY = 5
 DEFAULT_MAX_RETRIES = 3
@@ -42,8 +42,6 @@ _FIELDS = frozenset(
 _BATCH_FIELDS = _FIELDS | {"ref"}
 _RETRY_FIELDS = ("max_retries", "base_s", "multiplier", "cap_s", "jitter", "no_retry_exit_codes")
 MAX_PARENTS = 1000
-# a reference to a sibling in the same batch, in depends_on
-REF_PREFIX = "ref:"
 
 
 class BadRequest(ValueError):
@@ -124,6 +122,21 @@ class PurgeRequest:
     before: float | None
 
 
+def status_list(value: Any, allowed: tuple[str, ...], why: str) -> tuple[str, ...]:
+    """One status or a list of them, each in ``allowed`` (``why`` says what the rest are
+    not), in ``allowed``'s order without repeats."""
+    statuses = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(statuses, list)
+        or not statuses
+        or not all(isinstance(s, str) and s in allowed for s in statuses)
+    ):
+        raise BadRequest(
+            f"status must be one of {', '.join(allowed)} (or a list of them): {why}, got {value!r}"
+        )
+    return tuple(sorted(set(statuses), key=allowed.index))
+
+
 def parse_purge(body: Any) -> PurgeRequest:
     """``{"status": "dead" or [...], "type": ..., "before": ...}``; every field optional
     (no status: every final status)."""
@@ -133,24 +146,17 @@ def parse_purge(body: Any) -> PurgeRequest:
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: before, status, type")
     status = body.get("status")
-    statuses = [status] if isinstance(status, str) else status
-    if statuses is None:
-        statuses = list(FINAL_STATUSES)
-    if (
-        not isinstance(statuses, list)
-        or not statuses
-        or not all(isinstance(s, str) and s in FINAL_STATUSES for s in statuses)
-    ):
-        raise BadRequest(
-            f"status must be one of {', '.join(FINAL_STATUSES)} (or a list of them): only "
-            f"final jobs are purged, got {status!r}"
-        )
+    statuses = (
+        FINAL_STATUSES
+        if status is None
+        else status_list(status, FINAL_STATUSES, "only final jobs are purged")
+    )
     job_type = body.get("type")
     if job_type is not None and (not isinstance(job_type, str) or not job_type):
         raise BadRequest("type must be a non-empty string")
     before = body.get("before")
     return PurgeRequest(
-        tuple(sorted(set(statuses), key=FINAL_STATUSES.index)),
+        statuses,
         job_type,
         None if before is None else parse_time(before, "before"),
     )

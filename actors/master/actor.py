@@ -42,21 +42,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 import attrs
 import trio
 
+from actors.master.control import ControlRequest, control_answer, control_command
+from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.metrics import MasterMetrics
+from actors.master.parents import CHILDREN_SHOWN, LOOKUPS, Linked, children_view, has_parents, link
 from actors.raft.core import NotLeader, RaftConfig
 from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
+from actors.scheduler.control_views import control_stats, limits_view
 from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.lifecycle import WorkerState
 from actors.scheduler.records import same_body
+from actors.scheduler.schedule_firing import ScheduleFiring
+from actors.scheduler.schedule_views import schedules_read
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view, worker_view
 from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.storage import Storage
-from runtime.storage.history import History, pack_row
+from runtime.storage.history import History, Link, pack_row
 from runtime.storage.history import Remove as RemoveRecord
 from transport.cluster import (
     READS,
@@ -78,6 +84,7 @@ from transport.cluster import (
     Linearizable,
     ListJobs,
     PurgeJobs,
+    Rejected,
     Removed,
     ReportJobs,
     RetryJob,
@@ -109,8 +116,12 @@ from transport.commands import (
     SubmitCmd,
 )
 from transport.envelope import Ack
+from transport.parents import ParentsMissing
+from transport.progress import JobProgress, SoftEvents
+from transport.queue_control import CONTROL_WRITES, GetLimits
 from transport.raft import Snapshot
 from transport.records import JobQuery, JobRecord
+from transport.schedule_requests import SCHEDULE_READS, SCHEDULE_WRITES, to_command
 
 log = logging.getLogger("podium.master")
 
@@ -131,6 +142,10 @@ class MasterSettings:
     keep_finished_s: float = 86_400.0
     max_finished: int = 10_000_000
     retention_check_s: float = 1.0
+    # how often the leader looks for due schedule ticks (how late a tick may fire)
+    schedule_check_s: float = 0.1
+    # events kept for GET /api/v1/events to resume from (http.events_retained)
+    events_retained: int = 10_000
 
 
 @attrs.frozen
@@ -141,6 +156,11 @@ class Maintain(Message):
 @attrs.frozen
 class CheckRetention(Message):
     """Local only: propose removing what the retention policy no longer keeps."""
+
+
+@attrs.frozen
+class FireSchedules(Message):
+    """Local only: propose the schedule ticks that are due."""
 
 
 def _json(body: object) -> JsonView:
@@ -162,7 +182,11 @@ WRITES = (
     WorkerHeartbeat,
     ReportJobs,
     WorkerBye,
+    *CONTROL_WRITES,
+    *SCHEDULE_WRITES,
 )
+# what a master answers from its own state: the job reads, and the schedule reads
+_READS = (*READS, *SCHEDULE_READS)
 _ACK = Ack()
 
 
@@ -176,11 +200,16 @@ class _JobLog:
     """
 
     def __init__(
-        self, jobs: JobStateMachine, history: History, metrics: MasterMetrics | None
+        self,
+        jobs: JobStateMachine,
+        history: History,
+        metrics: MasterMetrics | None,
+        feed: EventFeed,
     ) -> None:
         self.jobs = jobs
         self.history = history
         self.metrics = metrics
+        self.feed = feed
         self.proposed: dict[int, tuple[bytes, Message]] = {}
         # index -> who waits for the number of records a removal of ours took
         self.removals: dict[int, Callable[[int], None]] = {}
@@ -192,12 +221,14 @@ class _JobLog:
         ours = mine is not None and mine[0] == data
         cmd = mine[1] if mine is not None and ours else decode(data)
         metrics = self.metrics
+        before = self.feed.before(self.jobs, cmd)
         if metrics is None:
             result = self.jobs.apply_decoded(index, cmd)
         else:
             runs = metrics.before_apply(cmd)
             result = self.jobs.apply_decoded(index, cmd)
             metrics.after_apply(cmd, runs)
+        self.feed.after(index, cmd, result, self.jobs, before)
         self._to_history(index, cmd, result, waiter if ours else None)
         return result
 
@@ -209,6 +240,8 @@ class _JobLog:
         if jobs.finished:
             for finished_index, job in jobs.take_finished():
                 history.record(finished_index, pack_row(job, job.status._value_, finished_index))
+                if job.options is not None and job.options.depends_on:
+                    history.record(finished_index, Link(job.seq, job.id, job.options.depends_on))
         if jobs.revived:
             for job_id in jobs.take_revived():
                 history.record(index, RemoveRecord(job_id))
@@ -242,6 +275,7 @@ class _JobLog:
         self.proposed.clear()
         self.removals.clear()
         await self.history.finish_install(snapshot.index)
+        self.feed.ring.restarted_at(snapshot.index)
         for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
             await trio.sleep(0)
 
@@ -271,7 +305,8 @@ class MasterActor(Actor):
         self.jobs = jobs or JobStateMachine(settings.backoff, dead_letter=settings.dead_letter)
         self.history = history
         self.metrics = metrics
-        self.job_log = _JobLog(self.jobs, history, metrics)
+        self.feed = EventFeed(settings.events_retained)
+        self.job_log = _JobLog(self.jobs, history, metrics, self.feed)
         self.seen_leader: str | None = None
         self.node_id = node_id
         self.raft = Replica(
@@ -303,6 +338,7 @@ class MasterActor(Actor):
         # types whose pending jobs no worker handles, already warned about
         self.unserved_warned: set[str] = set()
         self.retaining = False
+        self.firing = ScheduleFiring(lambda: self.jobs.schedules)
 
     async def on_start(self) -> None:
         if self.metrics is not None:
@@ -315,24 +351,35 @@ class MasterActor(Actor):
                 f"the history holds entries up to {self.history.recovered}, behind the "
                 f"snapshot at {self.raft.core.log.offset}: the data directory is damaged"
             )
+        self.feed.ring.starts_after(self.raft.core.log.offset)
         self.ctx.every(self.settings.lease_s / 4, Maintain())
         self.ctx.every(self.settings.retention_check_s, CheckRetention())
+        self.ctx.every(self.settings.schedule_check_s, FireSchedules())
 
     async def on_stop(self) -> None:
+        self.feed.ring.close()
         await self.history.close()
 
     # -- messages --------------------------------------------------------------------
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
-        if isinstance(msg, READS):
+        if isinstance(msg, _READS):
             self._read(msg, self.ctx.defer_reply())
             return None
         if isinstance(msg, Linearizable):
             return self._linearizable(msg)
         if isinstance(msg, GetCluster):
             return self._cluster()
+        if isinstance(msg, OpenEvents):
+            return EventsOf(self.feed)
+        if isinstance(msg, SoftEvents):
+            self._soft_events(msg)
+            return None
         if isinstance(msg, Maintain):
             self._maintain()
+            return None
+        if isinstance(msg, FireSchedules):
+            self._fire_schedules()
             return None
         if isinstance(msg, CheckRetention):
             if self.raft.is_leader and self.dispatch.leading and not self.retaining:
@@ -355,7 +402,9 @@ class MasterActor(Actor):
     def _write(self, msg: Message, reply: PendingReply) -> None:
         now = self.ctx.wall_time()
         if isinstance(msg, SubmitJobs):
-            if not msg.fresh and any(s.idempotency_key is not None for s in msg.jobs):
+            if has_parents(msg.jobs) or (
+                not msg.fresh and any(s.idempotency_key is not None for s in msg.jobs)
+            ):
                 self._spawn(self._submit_keyed(msg, reply), reply)
             else:
                 self._propose(SubmitCmd(now, self._new_jobs(msg)), reply)
@@ -376,6 +425,10 @@ class MasterActor(Actor):
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
             self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+        elif isinstance(msg, CONTROL_WRITES):
+            self._control(msg, now, reply)
+        elif isinstance(msg, SCHEDULE_WRITES):
+            self._propose(to_command(msg, now), reply)
 
     @property
     def disk_full(self) -> str | None:
@@ -482,25 +535,34 @@ class MasterActor(Actor):
         await confirmed.wait()
         return outcome[0]
 
-    async def _submit_keyed(self, msg: SubmitJobs, reply: PendingReply) -> None:
-        """Jobs with idempotency keys: a key whose job is in the history answers with that
-        job; the rest are proposed. The live table catches keys of jobs that finish
-        between the lookup and the apply (see :data:`KEY_WINDOW`)."""
+    async def _submit_keyed(self, msg: SubmitJobs, reply: PendingReply, lookups: int = 1) -> None:
+        """Jobs with idempotency keys, or with parents: a key whose job is in the history
+        answers with that job; the rest are proposed, with refs resolved and final parents
+        written in (:mod:`actors.master.parents`). The live table catches keys of jobs that
+        finish between the lookup and the apply (see :data:`KEY_WINDOW`), and refuses a
+        submit whose parents finished meanwhile: then this looks again."""
         keys = _keys(msg)
         while True:
             if not await self._settled():
                 reply.resolve(NotLeaderAnswer(self.raft.leader))
                 return
             found = await self.history.by_keys(keys)
+            fresh = [s for s in msg.jobs if s.idempotency_key not in found]
+            jobs = self._new_jobs(SubmitJobs(tuple(fresh)))
+            linked: Linked | Rejected = (jobs, ())
+            if has_parents(fresh):
+                linked = await link(msg.jobs, jobs, found, self.jobs, self.history)
             if self.raft.unapplied + 1 <= KEY_WINDOW // 2:
                 break
-        fresh = [s for s in msg.jobs if s.idempotency_key not in found]
+        if isinstance(linked, Rejected):
+            reply.resolve(linked)
+            return
         if not fresh:
             # every job has a key here, and the history holds each
             answers = (_status(found[k], s) for s in msg.jobs if (k := s.idempotency_key))
             reply.resolve(Submitted(tuple(answers)))
             return
-        cmd = SubmitCmd(self.ctx.wall_time(), self._new_jobs(SubmitJobs(tuple(fresh))))
+        cmd = SubmitCmd(self.ctx.wall_time(), *linked)
 
         def done(outcome: Message) -> None:
             if isinstance(outcome, NotLeaderReply):
@@ -509,7 +571,14 @@ class MasterActor(Actor):
             if isinstance(outcome, InDoubtReply):
                 reply.resolve(self._in_doubt(outcome))
                 return
-            assert isinstance(outcome, Committed) and isinstance(outcome.result, Submitted)
+            assert isinstance(outcome, Committed)
+            if isinstance(outcome.result, ParentsMissing):
+                if lookups >= LOOKUPS:
+                    reply.resolve(Unavailable("the jobs' parents kept changing; submit again"))
+                else:
+                    self._spawn(self._submit_keyed(msg, reply, lookups + 1), reply)
+                return
+            assert isinstance(outcome.result, Submitted)
             made = iter(outcome.result.jobs)
             reply.resolve(
                 Submitted(
@@ -551,6 +620,23 @@ class MasterActor(Actor):
             reply.resolve(result)
 
         self._propose_cmd(CancelCmd(now, job_id), done)
+
+    def _control(self, msg: ControlRequest, now: float, reply: PendingReply) -> None:
+        """A limit, a pause or a bulk cancel; the running jobs a bulk cancel took are
+        stopped on their workers once it is committed, as a single cancel's is."""
+
+        def done(outcome: Message) -> None:
+            if isinstance(outcome, NotLeaderReply):
+                reply.resolve(NotLeaderAnswer(outcome.leader))
+            elif isinstance(outcome, InDoubtReply):
+                reply.resolve(self._in_doubt(outcome))
+            elif isinstance(outcome, Committed):
+                answer, stops = control_answer(msg, outcome.result, self.jobs, self.ctx.wall_time())
+                for worker, stop in stops:
+                    self.ctx.ref(worker, WORKER).try_send(stop)
+                reply.resolve(answer)
+
+        self._propose_cmd(control_command(msg, now), done)
 
     async def _cancel_final(self, job_id: str, reply: PendingReply) -> None:
         if not await self._settled():
@@ -645,7 +731,15 @@ class MasterActor(Actor):
         rng = self.ctx.rng
         items = tuple(
             ReportItem(
-                r.job_id, r.attempt, r.ok, r.result, r.error, r.timed_out, rng.random(), r.started
+                r.job_id,
+                r.attempt,
+                r.ok,
+                r.result,
+                r.error,
+                r.timed_out,
+                rng.random(),
+                r.started,
+                r.permanent,
             )
             for r in msg.reports
         )
@@ -668,11 +762,41 @@ class MasterActor(Actor):
         if worker is None or worker.state is WorkerState.LOST:
             reply.resolve(HeartbeatAck(False, (), self.raft.term))
             return
+        if msg.draining and not self.leases.is_draining(msg.worker):
+            self.feed.draining(msg.worker, now)
+            self._relay(SoftEvents(now, (), (msg.worker,)))
         self.leases.heard_from(msg.worker, now, draining=msg.draining)
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
+        if msg.progress:
+            self._progress(msg.progress, current, now)
         stale = tuple(r for r in msg.running if r not in current)
         self.beats.append((reply, HeartbeatAck(True, stale, self.raft.term)))
+
+    def _progress(
+        self, notes: tuple[JobProgress, ...], current: list[RunningJob], now: float
+    ) -> None:
+        """Keep the progress of the live runs; tell the other masters what changed."""
+        live = {(r.job_id, r.attempt) for r in current}
+        changed = self.feed.progressed(
+            tuple(n for n in notes if (n.job_id, n.attempt) in live), now, self.jobs
+        )
+        if changed:
+            self._relay(SoftEvents(now, tuple(changed)))
+
+    def _relay(self, msg: SoftEvents) -> None:
+        for peer in self.raft.voters:
+            if peer != self.node_id:
+                self.ctx.ref(peer, "master").try_send(msg)
+
+    def _soft_events(self, msg: SoftEvents) -> None:
+        """The leader's progress and draining news (a master that leads itself keeps its
+        own: a deposed leader's late news would only go back)."""
+        if self.raft.is_leader:
+            return
+        self.feed.progressed(msg.progress, msg.now, self.jobs)
+        for worker in msg.draining:
+            self.feed.draining(worker, msg.now)
 
     def _current(self, worker: str, running: Iterable[RunningJob]) -> list[RunningJob]:
         """The attempts ``worker`` says it runs that are the live run of their job."""
@@ -699,11 +823,7 @@ class MasterActor(Actor):
     def _read(self, msg: Message, reply: PendingReply) -> None:
         """Answer from this master's own state (the caller decides if stale is fine)."""
         if isinstance(msg, GetJob):
-            job = self.jobs.job(msg.id)
-            if job is not None:
-                reply.resolve(_json(job_view(job, self.jobs)))
-            else:
-                self._spawn(self._get_final(msg.id, reply), reply)
+            self._spawn(self._get_one(msg.id, reply), reply)
         elif isinstance(msg, GetJobs):
             self._spawn(self._get_many(msg.ids, reply), reply)
         elif isinstance(msg, ListJobs):
@@ -711,7 +831,10 @@ class MasterActor(Actor):
         elif isinstance(msg, GetStats):
             body = stats_view(self.jobs)
             body["history_jobs"] = self.history.rows
+            body.update(control_stats(self.jobs, self.ctx.wall_time()))
             reply.resolve(_json(body))
+        elif isinstance(msg, GetLimits):
+            reply.resolve(_json(limits_view(self.jobs, self.ctx.wall_time())))
         elif isinstance(msg, GetWorkers):
             leading = self.raft.is_leader
             views = [
@@ -724,16 +847,31 @@ class MasterActor(Actor):
                 for w in self.jobs.workers()
             ]
             reply.resolve(_json({"workers": views}))
+        elif isinstance(msg, SCHEDULE_READS):
+            reply.resolve(JsonView(schedules_read(msg, self.jobs.schedules, self.ctx.wall_time())))
         else:
             raise TypeError(f"not a read: {type(msg).__name__}")
 
-    async def _get_final(self, job_id: str, reply: PendingReply) -> None:
-        record = await self.history.get(job_id)
-        job = self.jobs.job(job_id)  # it may have been retried meanwhile
+    async def _get_one(self, job_id: str, reply: PendingReply) -> None:
+        """One job, live or final, with its ``children``: the final ones from the history,
+        the live ones from memory, the first :data:`~actors.master.parents.CHILDREN_SHOWN`."""
+        done = await self.history.children(job_id, CHILDREN_SHOWN)
+        job = self.jobs.job(job_id)
+        record = None
+        if job is None:
+            record = await self.history.get(job_id)
+            job = self.jobs.job(job_id)  # it may have been retried meanwhile
+        # no await from here on: the job and its live children as of this instant
         if job is not None:
-            reply.resolve(_json(job_view(job, self.jobs)))
+            view = job_view(job, self.jobs)
+            view.update(self.feed.progress_view(job.id, job.attempts))
+        elif record is not None:
+            view = record_view(record)
         else:
-            reply.resolve(JsonView(json.dumps(record_view(record)).encode() if record else b""))
+            reply.resolve(JsonView(b""))
+            return
+        view["children"] = children_view(self.jobs.deps.children.get(job_id, {}), done)
+        reply.resolve(_json(view))
 
     async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
         """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the
@@ -752,7 +890,9 @@ class MasterActor(Actor):
             job = self.jobs.job(job_id)
             record = found.get(job_id)
             if job is not None:
-                jobs.append(job_view(job, self.jobs))
+                view = job_view(job, self.jobs)
+                view.update(self.feed.progress_view(job.id, job.attempts))
+                jobs.append(view)
             elif record is not None:
                 jobs.append(record_view(record))
             else:
@@ -761,7 +901,14 @@ class MasterActor(Actor):
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
         query = JobQuery(
-            msg.status, msg.type, msg.since, msg.until, msg.after_seq, msg.ascending, msg.limit
+            msg.status,
+            msg.type,
+            msg.since,
+            msg.until,
+            msg.after_seq,
+            msg.ascending,
+            msg.limit,
+            msg.owner,
         )
         rows, more = await self.history.query(query)
         # no await from here on: the live page is taken at the instant the history's is
@@ -775,7 +922,7 @@ class MasterActor(Actor):
         reply.resolve(JsonView(json.dumps(body).encode()))
 
     def _linearizable(self, msg: Linearizable) -> Message | None:
-        if not isinstance(msg.read, READS):
+        if not isinstance(msg.read, _READS):
             return Unavailable(f"{type(msg.read).__name__} is not a read")
         if not self.raft.is_leader:
             return NotLeaderAnswer(self.raft.leader)
@@ -818,9 +965,12 @@ class MasterActor(Actor):
             if self.seen_leader is not None and self.metrics is not None:
                 self.metrics.leader_changes.inc()
             self.seen_leader = leader
+            self.feed.leader_changed(leader, self.raft.term, self.ctx.wall_time())
         if not self.raft.is_leader:
             if self.dispatch.leading:
                 self.dispatch.step_down()
+                self.feed.progress.clear()
+                self.firing.step_down()
                 self.retaining = False
             for reply, _ in self.beats:
                 reply.resolve(NotLeaderAnswer(self.raft.leader))
@@ -904,6 +1054,29 @@ class MasterActor(Actor):
     def _retained(self) -> None:
         self.retaining = False
 
+    def _fire_schedules(self) -> None:
+        """Propose the due ticks of every schedule (:mod:`actors.scheduler.schedule_firing`),
+        once this leader has applied its predecessors' fires. The log's time is used when
+        this master's clock is behind it, as the job table does."""
+        raft = self.raft
+        if not (raft.is_leader and self.dispatch.leading and raft.applied_own_term):
+            return
+        if self.disk_full is not None:
+            return
+        firing = self.firing
+        now = max(self.ctx.wall_time(), self.jobs.now)
+        millis = int(now * 1000) & ((1 << 48) - 1)
+        fires = firing.due(now, lambda: self._new_id(millis))
+        for cmd in fires:
+            self._propose_cmd(cmd, _calling(firing.done, cmd.name))
+        if fires:
+            self.ctx.self_ref.try_send(Wake())
+        for name in firing.take_unusable():
+            log.warning(
+                "schedule cannot fire here: its timing is unknown to this master",
+                extra={"schedule": name, "event": "schedule_unusable"},
+            )
+
 
 def _keys(msg: SubmitJobs) -> list[str]:
     return [s.idempotency_key for s in msg.jobs if s.idempotency_key is not None]
@@ -916,3 +1089,8 @@ def _status(record: JobRecord, spec: JobSpec) -> StatusOf:
 
 def _seq_of(record: JobRecord) -> int:
     return record.seq
+
+
+def _calling(then: Callable[[str], None], name: str) -> Callable[[Message], None]:
+    """A proposal's callback that, whatever the outcome, calls ``then(name)``."""
+    return lambda _: then(name)

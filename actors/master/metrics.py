@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from actors.scheduler.control_views import throttled
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from transport.codec import Message
 from transport.commands import AssignCmd, ReportCmd
@@ -79,6 +80,15 @@ class _TableCollector(Collector):
         yield GaugeMetricFamily(
             "podium_live_jobs", "Jobs in memory: pending, scheduled and running", len(jobs.jobs)
         )
+        held = GaugeMetricFamily(
+            "podium_jobs_throttled",
+            "Pending jobs a type's limit or pause holds back now (limited or paused types)",
+            labels=["type"],
+        )
+        now = master.ctx.wall_time()
+        for job_type in jobs.control.types():
+            held.add_metric([job_type], throttled(jobs, job_type, now))
+        yield held
         yield GaugeMetricFamily(
             "podium_history_jobs",
             "Finished jobs kept in this master's history",

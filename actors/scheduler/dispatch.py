@@ -27,6 +27,7 @@ import attrs
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import WorkerState
 from actors.scheduler.policies import WorkerPool, make_pool
+from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
 from transport.cluster import Assignment
 from transport.commands import (
@@ -79,6 +80,10 @@ class Dispatcher:
         # and the next assignment rides the same log write as the report
         self.freeing: dict[str, set[str]] = {}
         self.ticking = False
+        # job id -> type, for jobs of limited or paused types being assigned: the tokens
+        # and running slots they will take once applied
+        self.controlled: dict[str, str] = {}
+        self.controlled_by_type: dict[str, int] = {}
 
     @property
     def leading(self) -> bool:
@@ -102,6 +107,8 @@ class Dispatcher:
         self.reserved.clear()
         self.freeing.clear()
         self.ticking = False
+        self.controlled.clear()
+        self.controlled_by_type.clear()
 
     # -- planning ----------------------------------------------------------------------
 
@@ -155,7 +162,11 @@ class Dispatcher:
         if not free:
             return None
         limit = min(free, self.max_batch)
-        due = self.jobs.due_jobs(pool.handled_types(), limit, self.assigning)
+        types: frozenset[str] = pool.handled_types()
+        caps: dict[str, int] | None = None
+        if self.jobs.control.active:
+            types, caps = self._within_limits(types, now)
+        due = self.jobs.due_jobs(types, limit, self.assigning, caps)
         if not due:
             return None
         lease = now + self.lease_s
@@ -172,7 +183,49 @@ class Dispatcher:
         for a in batch:
             self.assigning.add(a.job_id)
             self.leases.assigned(a.job_id, a.attempt, lease)
+        if caps is not None:
+            self._count_controlled(due, {a.job_id for a in batch})
         return AssignCmd(now, tuple(batch))
+
+    def _within_limits(
+        self, types: frozenset[str], now: float
+    ) -> tuple[frozenset[str], dict[str, int]]:
+        """The types to plan for and how many jobs each limited one may have now: a paused
+        or throttled type is left out whole (its queue is not even looked at), and the
+        tokens and running slots of assignments in flight are counted as taken."""
+        control = self.jobs.control
+        in_flight = self.controlled_by_type
+        caps: dict[str, int] = {}
+        closed: set[str] = set()
+        for job_type in control.types():
+            if job_type not in types:
+                continue
+            room = control.room(
+                job_type, now, self.jobs.running_of(job_type), in_flight.get(job_type, 0)
+            )
+            if room is None:
+                continue
+            if room <= 0:
+                closed.add(job_type)
+            else:
+                caps[job_type] = room
+        return (types - closed if closed else types), caps
+
+    def _count_controlled(self, due: list[Job], chosen: set[str]) -> None:
+        control = self.jobs.control
+        for job in due:
+            if job.id in chosen and (job.type in control.limits or job.type in control.paused):
+                self.controlled[job.id] = job.type
+                self.controlled_by_type[job.type] = self.controlled_by_type.get(job.type, 0) + 1
+
+    def _settled_controlled(self, job_id: str) -> None:
+        job_type = self.controlled.pop(job_id, None)
+        if job_type is not None:
+            left = self.controlled_by_type[job_type] - 1
+            if left:
+                self.controlled_by_type[job_type] = left
+            else:
+                del self.controlled_by_type[job_type]
 
     # -- outcomes ----------------------------------------------------------------------
 
@@ -208,6 +261,8 @@ class Dispatcher:
         jobs = self.jobs
         for a in cmd.assignments:
             self.assigning.discard(a.job_id)
+            if self.controlled:
+                self._settled_controlled(a.job_id)
             left = reserved.get(a.worker, 0) - 1
             if left > 0:
                 reserved[a.worker] = left
@@ -219,7 +274,14 @@ class Dispatcher:
             if job is None or not jobs.is_current(a.job_id, a.attempt, a.worker):
                 continue
             per_worker.setdefault(a.worker, []).append(
-                Assignment(job.id, a.attempt, job.type, job.payload, job.timeout_s)
+                Assignment(
+                    job.id,
+                    a.attempt,
+                    job.type,
+                    job.payload,
+                    job.timeout_s,
+                    jobs.parent_results(job),
+                )
             )
         return per_worker
 

@@ -16,7 +16,7 @@ committed assignment removes a job).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Container, Iterator
+from collections.abc import Collection, Container, Iterator, Mapping
 
 __all__ = ["ReadyQueue"]
 
@@ -89,21 +89,32 @@ class ReadyQueue:
                 moved.append(job_id)
         return moved
 
-    def peek_due(self, types: Collection[str], limit: int, skip: Container[str] = ()) -> list[str]:
-        """The first ``limit`` jobs of ``types`` in scheduling order, leaving out ``skip``."""
+    def peek_due(
+        self,
+        types: Collection[str],
+        limit: int,
+        skip: Container[str] = (),
+        caps: Mapping[str, int] | None = None,
+    ) -> list[str]:
+        """The first ``limit`` jobs of ``types`` in scheduling order, leaving out ``skip``;
+        at most ``caps[type]`` jobs of a type that has a cap (its heap is left as soon as
+        the cap is reached, so a type limited to a few jobs costs a few steps)."""
         out: list[str] = []
         if limit <= 0:
             return out
         live = self._live
         seen: set[str] = set()
-        frontier: list[tuple[Key, int, list[Key]]] = []
+        left = dict(caps) if caps else None
+        frontier: list[tuple[Key, int, list[Key], str]] = []
         for job_type in sorted(types):
             heap = self._heaps.get(job_type)
-            if heap:
-                frontier.append((heap[0], 0, heap))
+            if heap and (left is None or left.get(job_type, 1) > 0):
+                frontier.append((heap[0], 0, heap, job_type))
         heapq.heapify(frontier)
         while frontier and len(out) < limit:
-            key, pos, heap = heapq.heappop(frontier)
+            key, pos, heap, job_type = heapq.heappop(frontier)
+            if left is not None and left.get(job_type, 1) <= 0:
+                continue  # the type's cap is reached: none of its heap below this entry
             job_id = key[3]
             current = live.get(job_id)
             # a job removed and pushed again with the same key has two entries: take one
@@ -111,9 +122,11 @@ class ReadyQueue:
             if fresh and job_id not in skip:
                 seen.add(job_id)
                 out.append(job_id)
+                if left is not None and job_type in left:
+                    left[job_type] -= 1
             for child in (2 * pos + 1, 2 * pos + 2):
                 if child < len(heap):
-                    heapq.heappush(frontier, (heap[child], child, heap))
+                    heapq.heappush(frontier, (heap[child], child, heap, job_type))
         return out
 
     def _count(self, key: Key, delta: int) -> None:

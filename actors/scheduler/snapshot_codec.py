@@ -1,9 +1,11 @@
 """The live job table as snapshot bytes, and back, in pieces, with a format version.
 
 A snapshot is a stream of msgpack objects: first ``[FORMAT, header]`` (the
-counters, workers and retention policy), then pieces of up to
-:data:`ROWS_PER_PIECE` rows each: the recent idempotency keys, then the live
-jobs in submission order.
+counters, workers, retention policy, type limits and pauses, and schedules),
+then pieces of up to :data:`ROWS_PER_PIECE` rows each: the recent idempotency
+keys, the live jobs in submission order, then what dependent jobs need beyond
+their rows (the final parents they wait on or read, and the blocked jobs due to
+be looked at; the parent -> children index is rebuilt from the jobs).
 Encoding and decoding are generators of pieces, so the Raft actor can yield
 to the event loop between pieces and a large backlog never stalls it; the
 table must not change while a snapshot is being encoded (the actor pauses
@@ -46,7 +48,7 @@ _OPTIONS = "options"
 # the fields appended to a job row since format 2 began, with the values older rows mean
 _LATER_DEFAULTS = (b"", None)  # attempts_log, options
 # what a piece after the header holds
-_KEYS, _JOBS = "k", "j"
+_KEYS, _JOBS, _FINALS, _CANDIDATES = "k", "j", "f", "c"
 
 
 class SnapshotFormatError(ValueError):
@@ -71,6 +73,11 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         ],
         "keys": len(sm.recent_keys),
         "jobs": len(sm.jobs),
+        "schedules": sm.schedules.rows(),
+        "schedule_serial": sm.schedules.serial,
+        "control": sm.control.rows(),
+        "finals": len(sm.deps.finals),
+        "candidates": len(sm.deps.candidates),
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
     rows: list[list[Any]] = []
@@ -96,6 +103,13 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
             rows = []
     if rows:
         yield msgpack.packb([_JOBS, rows], use_bin_type=True)
+    yield from _chunked(_FINALS, sm.deps.final_rows(), rows_per_piece)
+    yield from _chunked(_CANDIDATES, list(sm.deps.candidates), rows_per_piece)
+
+
+def _chunked(kind: str, rows: list[Any], rows_per_piece: int) -> Iterator[bytes]:
+    for start in range(0, len(rows), rows_per_piece):
+        yield msgpack.packb([kind, rows[start : start + rows_per_piece]], use_bin_type=True)
 
 
 def _cell(job: Job, field: str) -> Any:
@@ -124,14 +138,27 @@ def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
             for key, index, job_id, status, job_type, finished_at, seq in rows:
                 sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
                 sm.recent_order.append((index, key))
+        elif kind == _FINALS:
+            sm.deps.restore(rows, ())
+        elif kind == _CANDIDATES:
+            sm.deps.restore((), rows)
         else:
             for row in rows:
                 _restore_job(sm, row)
         yield
-    if len(sm.jobs) != header["jobs"] or len(sm.recent_keys) != header["keys"]:
+    # a snapshot from before dependencies has neither count (nor any such piece)
+    finals, candidates = header.get("finals", 0), header.get("candidates", 0)
+    if (
+        len(sm.jobs) != header["jobs"]
+        or len(sm.recent_keys) != header["keys"]
+        or len(sm.deps.finals) != finals
+        or len(sm.deps.candidates) != candidates
+    ):
         raise SnapshotFormatError(
             f"snapshot is truncated: {len(sm.jobs)} of {header['jobs']} live jobs, "
-            f"{len(sm.recent_keys)} of {header['keys']} recent keys"
+            f"{len(sm.recent_keys)} of {header['keys']} recent keys, "
+            f"{len(sm.deps.finals)} of {finals} final parents, "
+            f"{len(sm.deps.candidates)} of {candidates} blocked jobs to look at"
         )
 
 
@@ -166,12 +193,16 @@ def _restore_header(sm: JobStateMachine, header: dict[str, Any]) -> None:
     sm.counts_by_type_status = {(t, s): n for t, s, n in header["counts"]}
     keep, cap = header["retention"]
     sm.retention = Retention(keep, cap)
+    # limits and pauses (with their token buckets); a snapshot from before them has none
+    sm.control.restore(header.get("control", []))
     # a worker row without its prefetch was written before workers queued jobs
     for worker_id, capacity, types, state, registered_at, *prefetch in header["workers"]:
         worker = Worker(worker_id, capacity, tuple(types), *prefetch[:1])
         worker.state = WorkerState(state)
         worker.registered_at = registered_at
         sm.workers_by_id[worker_id] = worker
+    # a snapshot from before schedules holds none
+    sm.schedules.restore(header.get("schedules", []), header.get("schedule_serial", 0))
 
 
 def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:

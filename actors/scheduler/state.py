@@ -24,25 +24,40 @@ naming another attempt (or another worker) is stale and ignored, and counted.
 Leases are not here: they are the leader's soft state
 (:mod:`actors.scheduler.leases`).
 
+Jobs that depend on others wait ``blocked``; who waits on whom, and the release
+of waiting jobs in bounded steps, is :mod:`actors.scheduler.dependencies`. A
+submit naming a parent that is neither live nor known final makes nothing and
+answers :class:`~transport.parents.ParentsMissing` (the leader looks again).
+
 Idempotency keys of live jobs are in ``by_key``; a key whose job finished
 stays here for :data:`KEY_WINDOW` more log entries, which covers the gap
 between the leader looking the key up in its history and its submit being
-applied (the leader re-checks when that gap would be wider).
+applied (the leader re-checks when that gap would be wider). Unique keys are
+in ``by_unique`` while their job is live, and only then.
+
+Limits and pauses of job types (:mod:`actors.scheduler.type_control`) are
+enforced here, as assignments apply: an assignment over its type's limit,
+or of a paused type, is refused on every master alike, whoever proposed it.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Collection, Container, Iterator
+from collections.abc import Callable, Collection, Container, Iterator, Mapping
 
 import attrs
 
 from actors.scheduler.attempt_log import appended
 from actors.scheduler.backoff import Backoff
+from actors.scheduler.bulk_cancel import matching
+from actors.scheduler.dependencies import PARENT_FAILED, Dependencies, Verdict
 from actors.scheduler.lifecycle import TERMINAL, JobStatus, WorkerState, transition
 from actors.scheduler.ready_queue import ReadyQueue
 from actors.scheduler.records import Job, Worker, same_body
+from actors.scheduler.retry_policy import backoff_for, exit_code_is_final
+from actors.scheduler.schedules import SCHEDULE_CHANGES, ScheduleTable
+from actors.scheduler.type_control import Limit, TypeControl
 from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
 from transport.codec import Message, decode
@@ -63,9 +78,21 @@ from transport.commands import (
     TickCmd,
     removes,
 )
+from transport.job_options import JobOptions
+from transport.limit_commands import (
+    CancelledMany,
+    CancelledRun,
+    CancelManyCmd,
+    ClearLimitCmd,
+    LimitCleared,
+    PauseTypeCmd,
+    SetLimitCmd,
+)
+from transport.parents import ParentsMissing
 from transport.records import JobQuery
+from transport.schedule_commands import FireScheduleCmd
 
-__all__ = ["KEY_WINDOW", "JobStateMachine", "Retention"]
+__all__ = ["DEDUPLICATED", "KEY_WINDOW", "JobStateMachine", "Retention"]
 
 # log entries for which a finished job's idempotency key is still remembered here: the
 # leader proposes a keyed submit within half of it of its history lookup (a few
@@ -75,7 +102,10 @@ KEY_WINDOW = 256
 RecentKey = tuple[int, str, str, str, float | None, int]
 _FINAL_NAMES = frozenset(status.value for status in TERMINAL)
 # failure reasons that come with the worker's own error for the attempt
-_REPORTED = frozenset({"error", "timeout"})
+_REPORTED = frozenset({"error", "timeout", "permanent"})
+_RUNNING = JobStatus.RUNNING.value
+# what a submit answers when a live job already holds the new job's unique_key
+DEDUPLICATED = "unique"
 
 
 @attrs.frozen
@@ -104,12 +134,17 @@ class JobStateMachine:
         # the log's own clock: the latest ``now`` of any command applied
         self.now = 0.0
         self.by_key: dict[str, str] = {}
+        # unique_key -> the live job holding it (at most one live job per key)
+        self.by_unique: dict[str, str] = {}
+        # limits and pauses of job types
+        self.control = TypeControl()
         # key -> what is left of its finished job (:data:`RecentKey`); and the keys in
         # finishing order
         self.recent_keys: dict[str, RecentKey] = {}
         self.recent_order: deque[tuple[int, str]] = deque()
         self.queue = ReadyQueue()
         self.scheduled: set[str] = set()
+        self.deps = Dependencies()
         self.workers_by_id: dict[str, Worker] = {}
         self.applied_index = 0
         self.stale_reports = 0
@@ -126,6 +161,8 @@ class JobStateMachine:
         # for the shell: (index, job) that left memory, and ids revived from the history
         self.finished: list[tuple[int, Job]] = []
         self.revived: list[str] = []
+        # the schedules (:mod:`actors.scheduler.schedules`): a fire makes its jobs here
+        self.schedules = ScheduleTable()
 
     # -- applying the log ------------------------------------------------------------
 
@@ -144,6 +181,12 @@ class JobStateMachine:
         return self.apply_command(cmd)
 
     def apply_command(self, cmd: Message) -> Message | None:
+        result = self._apply_one(cmd)
+        if self.deps.candidates:
+            self._release_blocked()
+        return result
+
+    def _apply_one(self, cmd: Message) -> Message | None:
         now = self.now = max(getattr(cmd, "now", 0.0), self.now)
         self._promote(now)
         if isinstance(cmd, SubmitCmd):
@@ -171,6 +214,20 @@ class JobStateMachine:
             self._forget_keys(lambda k: removes(cmd, k[5], k[2], k[3], k[4]))
         elif isinstance(cmd, SetRetentionCmd):
             self.retention = Retention(cmd.keep_finished_s, cmd.max_finished)
+        elif isinstance(cmd, SetLimitCmd | ClearLimitCmd | PauseTypeCmd):
+            return self._control(cmd)
+        elif isinstance(cmd, CancelManyCmd):
+            return self._cancel_many(cmd)
+        elif isinstance(cmd, FireScheduleCmd):
+            fired = self.schedules.fire(cmd, now)
+            if fired:
+                # a job with a unique key still held finds that job instead of making one
+                # (a schedule's job has no parents, so nothing can be missing)
+                made = self._submit(SubmitCmd(now, fired))
+                if isinstance(made, Submitted):
+                    self.schedules.found(cmd.name, made.jobs[-1].id)
+        elif isinstance(cmd, SCHEDULE_CHANGES):
+            return self.schedules.change(cmd, now)
         elif not isinstance(cmd, TickCmd):
             raise TypeError(f"not a job command: {type(cmd).__name__}")
         return None
@@ -217,6 +274,12 @@ class JobStateMachine:
                 seqs.insert(pos, job.seq)
         if job.idempotency_key is not None:
             self.by_key.setdefault(job.idempotency_key, job.id)
+        unique = job.options.unique_key if job.options is not None else None
+        if unique is not None:
+            self.by_unique.setdefault(unique, job.id)
+        options = job.options
+        if options is not None and options.depends_on:
+            self.deps.link(job.id, job.seq, options.depends_on)
 
     def _leave(self, job: Job) -> None:
         """A final job leaves memory, for the history (unless the policy keeps none)."""
@@ -224,6 +287,9 @@ class JobStateMachine:
         del self.by_seq[job.seq]
         if len(self.seq_index) > 2 * len(self.by_seq) + 1024:
             self.seq_index = sorted(self.by_seq)
+        unique = job.options.unique_key if job.options is not None else None
+        if unique is not None and self.by_unique.get(unique) == job.id:
+            del self.by_unique[unique]
         key = job.idempotency_key
         if key is not None:
             if self.by_key.get(key) == job.id:
@@ -237,6 +303,11 @@ class JobStateMachine:
                 job.seq,
             )
             self.recent_order.append((self.applied_index, key))
+        options = job.options
+        if options is not None and options.depends_on:
+            self.deps.unlink(job.seq, options.depends_on)
+        if self.deps.children:
+            self.deps.parent_left(job.id, job.status._value_, job.result)
         if self.retention.keep_finished_s > 0:
             self.finished.append((self.applied_index, job))
 
@@ -266,8 +337,14 @@ class JobStateMachine:
         seen = self.recent_keys.get(key)
         return StatusOf(seen[1], seen[2]) if seen is not None else None
 
-    def _submit(self, cmd: SubmitCmd) -> Submitted:
+    def _submit(self, cmd: SubmitCmd) -> Submitted | ParentsMissing:
+        missing = self._missing_parents(cmd)
+        if missing:
+            return ParentsMissing(missing)
         out = []
+        # ids of jobs this command does not make, because a live job holds their unique
+        # key: that job stands in for them
+        stand_ins: dict[str, str] = {}
         for spec in cmd.jobs:
             key = spec.idempotency_key
             if key is not None:
@@ -278,18 +355,111 @@ class JobStateMachine:
                     same = live is None or same_body(live, spec)
                     out.append(StatusOf(first.id, first.status, "same" if same else "conflict"))
                     continue
+            holder = self._unique_holder(spec.options)
+            if holder is not None:
+                out.append(StatusOf(holder.id, holder.status._value_, DEDUPLICATED))
+                # a sibling that names this job waits for the one that holds the key
+                stand_ins[spec.id] = holder.id
+                continue
+            if stand_ins and spec.options is not None and spec.options.depends_on:
+                named = tuple(stand_ins.get(p, p) for p in spec.options.depends_on)
+                spec = attrs.evolve(
+                    spec, options=attrs.evolve(spec.options, depends_on=tuple(dict.fromkeys(named)))
+                )
             job = Job(spec, self.next_seq, self.now)
             self.next_seq += 1
-            if job.run_at is not None and job.run_at > self.now:
+            if job.options is not None and job.options.depends_on:
+                job.status = JobStatus.BLOCKED  # born waiting for its parents
+            elif job.run_at is not None and job.run_at > self.now:
                 job.status = JobStatus.SCHEDULED  # born delayed
             self._add(job)
             self._count_new(job)
             self._entered_new(job)
-            self._enqueue(job, self.now)
+            if job.status is JobStatus.BLOCKED:
+                self._block(job)
+            else:
+                self._enqueue(job, self.now)
             out.append(StatusOf(job.id, job.status._value_))
+        for parent in cmd.parents:
+            if parent.id not in self.jobs:
+                self.deps.remember(parent.id, parent.status, parent.result)
         return Submitted(tuple(out))
 
+    def _unique_holder(self, options: JobOptions | None) -> Job | None:
+        """The live job holding the unique key ``options`` asks for, if any."""
+        unique = options.unique_key if options is not None else None
+        holder = self.by_unique.get(unique) if unique is not None else None
+        return self.jobs[holder] if holder is not None else None
+
+    def _missing_parents(self, cmd: SubmitCmd) -> tuple[str, ...]:
+        """Parents named by jobs this submit would make that are neither live, made by
+        it, nor known final (here or in the command): then it must make nothing."""
+        linked = [s for s in cmd.jobs if s.options is not None and s.options.depends_on]
+        if not linked:
+            return ()
+        made: set[str] = set()
+        keys: set[str] = set()
+        for spec in cmd.jobs:
+            key = spec.idempotency_key
+            if key is not None:
+                if key in keys or self._known_key(key) is not None:
+                    continue  # answered with the job the key names: not made
+                keys.add(key)
+            # made, or stood in for by the live job holding its unique key
+            made.add(spec.id)
+        known = {parent.id for parent in cmd.parents}
+        jobs, deps = self.jobs, self.deps
+        missing = {
+            parent
+            for spec in linked
+            if spec.id in made and spec.options is not None
+            for parent in spec.options.depends_on
+            if parent not in made
+            and parent not in jobs
+            and parent not in known
+            and not deps.known_final(parent)
+        }
+        return tuple(sorted(missing))
+
+    def _block(self, job: Job) -> None:
+        """A job born blocked is looked at at the end of this very command if none of its
+        parents is live (a sibling made later in the command counts as live then)."""
+        assert job.options is not None
+        if not any(parent in self.jobs for parent in job.options.depends_on):
+            self.deps.candidates.append(job.id)
+
+    def _release_blocked(self) -> None:
+        """Look at the next :data:`~actors.scheduler.dependencies.RELEASE_STEP` candidates:
+        each still blocked with no live parent runs, is skipped or fails."""
+        deps, jobs, now = self.deps, self.jobs, self.now
+        blocked = JobStatus.BLOCKED
+        for job_id in deps.take():
+            job = jobs.get(job_id)
+            if job is None or job.status is not blocked or job.options is None:
+                continue
+            options = job.options
+            verdict, parent, status = deps.verdict(
+                options.depends_on, options.on_parent_failure, jobs
+            )
+            if verdict is Verdict.WAIT:
+                continue
+            if verdict is Verdict.RUN:
+                self._enqueue(job, now)
+                continue
+            job.last_reason = PARENT_FAILED
+            job.error = f"parent {parent} ended {status}"
+            job.finished_at = now
+            if verdict is Verdict.SKIP:
+                final = JobStatus.CANCELLED
+            else:
+                final = JobStatus.DEAD if self.dead_letter else JobStatus.FAILED
+            self._set_status(job, final, now)
+            self._leave(job)
+
     def _assign(self, cmd: AssignCmd) -> None:
+        # limits and pauses are enforced here, on every master alike, whatever was proposed
+        control = self.control if self.control.active else None
+        counts = self.counts_by_type_status
         for a in cmd.assignments:
             job = self.jobs.get(a.job_id)
             worker = self.workers_by_id.get(a.worker)
@@ -299,6 +469,10 @@ class JobStateMachine:
                 or worker.state is WorkerState.LOST
                 or job.status is not JobStatus.PENDING
                 or a.attempt != job.attempts + 1
+            ):
+                continue
+            if control is not None and not control.admit(
+                job.type, self.now, counts.get((job.type, _RUNNING), 0)
             ):
                 continue
             self.queue.remove(job.id)
@@ -339,7 +513,8 @@ class JobStateMachine:
                 self._leave(job)
             else:
                 reason = "timeout" if item.timed_out else "error"
-                self._fail(job, reason, item.jitter, self.now)
+                final = item.permanent or exit_code_is_final(job.options, item.result)
+                self._fail(job, reason, item.jitter, self.now, permanent=final)
 
     def _hand_back(self, job: Job) -> None:
         """A worker gave the job back without running it (it is stopping): the job is
@@ -357,16 +532,21 @@ class JobStateMachine:
             worker.running.discard(job.id)
             self._refresh(worker)
 
-    def _fail(self, job: Job, reason: str, jitter: float, now: float) -> None:
-        """A run ended without success: retry after a backoff, or dead-letter the job."""
+    def _fail(
+        self, job: Job, reason: str, jitter: float, now: float, *, permanent: bool = False
+    ) -> None:
+        """A run ended without success: retry after a backoff (the job's own, if it has
+        one), or dead-letter the job; a ``permanent`` failure is never retried."""
         self._release(job)
+        if permanent:
+            reason = "permanent"
         job.last_reason = reason
         # the worker's error belongs to this attempt only when the worker reported it
         error = job.error if reason in _REPORTED else ""
         job.attempts_log = appended(job.attempts_log, job.attempts, job.worker, reason, error, now)
-        if job.attempts <= job.max_retries:
+        if job.attempts <= job.max_retries and not permanent:
             self.retries_by_reason[reason] = self.retries_by_reason.get(reason, 0) + 1
-            job.run_at = now + self.backoff.delay(job.attempts, jitter)
+            job.run_at = now + backoff_for(self.backoff, job.options).delay(job.attempts, jitter)
             self._enqueue(job, now)
         else:
             job.finished_at = now
@@ -409,6 +589,14 @@ class JobStateMachine:
                 f"only dead or failed jobs can be retried; this one is {record.status}",
                 False,
             )
+        holder = self._unique_holder(record.options)
+        if holder is not None:
+            return JobChanged(
+                record.id,
+                record.status,
+                f"its unique_key is held by live job {holder.id}; cancel that one first",
+                False,
+            )
         job = Job.revive(record)
         self._add(job)
         job.max_retries += job.attempts
@@ -418,6 +606,27 @@ class JobStateMachine:
         self._enqueue(job, self.now)
         self.revived.append(job.id)
         return JobChanged(job.id, job.status.value, "", False)
+
+    def _control(self, cmd: SetLimitCmd | ClearLimitCmd | PauseTypeCmd) -> LimitCleared | None:
+        if isinstance(cmd, SetLimitCmd):
+            limit = Limit(cmd.rate_per_s, cmd.burst, cmd.max_running)
+            self.control.set(cmd.type, limit, self.now)
+        elif isinstance(cmd, ClearLimitCmd):
+            return LimitCleared(self.control.clear(cmd.type))
+        else:
+            self.control.pause(cmd.type, cmd.paused)
+        return None
+
+    def _cancel_many(self, cmd: CancelManyCmd) -> CancelledMany:
+        """Cancel what ``cmd`` names, in submission order, each as a single cancel would;
+        the runs cancelled are returned so the leader tells their workers."""
+        running: list[CancelledRun] = []
+        found = matching(self.jobs, cmd)
+        for job in found:
+            if job.status is JobStatus.RUNNING and job.worker is not None:
+                running.append(CancelledRun(job.worker, job.id, job.attempts))
+            self._cancel(CancelCmd(cmd.now, job.id))
+        return CancelledMany(len(found), tuple(running))
 
     def _forget_keys(self, removed: Callable[[RecentKey], bool]) -> None:
         for key in [k for k, seen in self.recent_keys.items() if removed(seen)]:
@@ -506,13 +715,34 @@ class JobStateMachine:
             for job_id in sorted(worker.running):
                 yield worker.id, job_id, self.jobs[job_id].attempts
 
-    def due_jobs(self, types: Collection[str], limit: int, skip: Container[str] = ()) -> list[Job]:
-        """The next ``limit`` pending jobs of ``types``, in exact scheduling order."""
-        return [self.jobs[i] for i in self.queue.peek_due(types, limit, skip)]
+    def due_jobs(
+        self,
+        types: Collection[str],
+        limit: int,
+        skip: Container[str] = (),
+        caps: Mapping[str, int] | None = None,
+    ) -> list[Job]:
+        """The next ``limit`` pending jobs of ``types``, in exact scheduling order, at most
+        ``caps[type]`` of a type that has a cap."""
+        return [self.jobs[i] for i in self.queue.peek_due(types, limit, skip, caps)]
+
+    def running_of(self, job_type: str) -> int:
+        """Running jobs of ``job_type`` (kept counted, never scanned)."""
+        return self.counts_by_type_status.get((job_type, _RUNNING), 0)
 
     def next_run_at(self) -> float | None:
-        """When the earliest delayed job becomes due (the leader proposes a TickCmd then)."""
+        """When the earliest delayed job becomes due (the leader proposes a TickCmd then);
+        0.0 while blocked jobs wait to be looked at in the next step."""
+        if self.deps.candidates:
+            return 0.0
         return self.queue.next_run_at()
+
+    def parent_results(self, job: Job) -> bytes:
+        """The results of ``job``'s final parents, for its assignment (``ctx.parents``)."""
+        options = job.options
+        if options is None or not options.depends_on:
+            return b""
+        return self.deps.results(options.depends_on)
 
     def known_key(self, key: str) -> tuple[str, str] | None:
         """(id, status) of the job holding idempotency ``key``, if this table knows it."""
@@ -565,6 +795,8 @@ class JobStateMachine:
         for pos in positions:
             job = by_seq.get(seqs[pos])
             if job is None or not q.admits(job.status._value_, job.type, job.created_at, job.seq):
+                continue
+            if q.owner is not None and not q.owns(job.options):
                 continue
             page.append(job)
             if len(page) >= q.limit:

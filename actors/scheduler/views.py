@@ -74,6 +74,7 @@ def options_view(options: JobOptions | None, max_retries: int) -> dict[str, obje
         },
         "schedule": options.schedule,
         "scheduled_for": options.scheduled_for,
+        "owner": options.owner,
     }
 
 

@@ -40,7 +40,11 @@ from actors.worker.capture import MAX_RESULT_BYTES
 from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
+from actors.worker.output import DEFAULT_LOG_MAX_BYTES, RecentOutputs
+from actors.worker.output_capture import capturing
+from actors.worker.output_shipping import read_held, ship_output
 from actors.worker.pool import ProcessPool
+from actors.worker.progress import Latest
 from runtime.actor import Actor, ActorRef
 from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
@@ -60,6 +64,8 @@ from transport.cluster import (
 )
 from transport.codec import Message
 from transport.envelope import Ack
+from transport.output_messages import ReadOutput
+from transport.progress import JobProgress
 
 log = logging.getLogger("podium.worker")
 
@@ -79,6 +85,8 @@ class _Job:
     returned: bool = False
     # its handler was started: the attempt may never start here again
     started: bool = False
+    # what its handler last said with ctx.progress (sent with each heartbeat)
+    progress: Latest = attrs.Factory(Latest)
 
 
 class Drain(Message):
@@ -103,6 +111,7 @@ class WorkerActor(Actor):
         metrics: WorkerMetrics | None = None,
         pool: PoolKind = "process",
         max_jobs_per_child: int = 0,
+        log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
     ) -> None:
         """``prefetch``: jobs taken beyond ``capacity`` and queued here, so that a slot
         freed starts the next job at once instead of after a round trip to the leader.
@@ -150,6 +159,8 @@ class WorkerActor(Actor):
         self.metrics = metrics
         self.slots = SlotTurnaround(capacity)
         self.fence = AttemptFence()
+        # what running and recently finished attempts printed (see actors.worker.output)
+        self.outputs = RecentOutputs(log_max_bytes)
 
     # -- mailbox ------------------------------------------------------------------
 
@@ -185,6 +196,8 @@ class WorkerActor(Actor):
                     self.ctx.nursery.start_soon(self._slot, job)
                 else:
                     self.queued.append(job)
+        elif isinstance(msg, ReadOutput):
+            return read_held(self.outputs, msg)
         elif isinstance(msg, CancelRunning):
             self._cancel(RunningJob(msg.job_id, msg.attempt))
         elif isinstance(msg, Drain):
@@ -242,7 +255,13 @@ class WorkerActor(Actor):
 
     async def _run(self, job: _Job) -> None:
         job.started = True
-        context = JobContext(job.key.job_id, job.key.attempt)
+        parents = job.assignment.parents
+        context = JobContext(
+            job.key.job_id,
+            job.key.attempt,
+            msgpack.unpackb(parents, raw=False) if parents else {},
+            job.progress.set,
+        )
         job_type = job.assignment.type
         payload = msgpack.unpackb(job.assignment.payload, raw=False)
         timeout_s = job.assignment.timeout_s
@@ -250,13 +269,17 @@ class WorkerActor(Actor):
         if self.pool is not None and entry is not None and not entry.is_async:
             # the first sync job starts the pool's lifetime; async-only workers never do
             self.pool.serve_in(self.ctx.nursery)
+        output = self.outputs.start(job.key.job_id, job.key.attempt)
         try:
-            job.outcome = await run_job(
-                self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
-            )
+            with capturing(output):
+                job.outcome = await run_job(
+                    self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
+                )
         finally:
             # the slot is free once the job is gone (a stopped handler's child included)
             self.slots.job_finished(trio.current_time())
+            self.outputs.finish(job.key.job_id, job.key.attempt)
+            ship_output(self.ctx, self.masters, job.key, output)
         # a cancelled job is no longer ours: nothing to report
         if self.jobs.get(job.key) is job:
             if not job.outcome.ok:
@@ -334,6 +357,14 @@ class WorkerActor(Actor):
     def _running(self) -> tuple[RunningJob, ...]:
         return tuple(self.jobs)
 
+    def _progress(self) -> tuple[JobProgress, ...]:
+        """The latest progress of each job still running that reported some."""
+        return tuple(
+            JobProgress(key.job_id, key.attempt, *job.progress.value)
+            for key, job in self.jobs.items()
+            if job.progress.value is not None and job.outcome is None
+        )
+
     def _candidate(self) -> str:
         if self.leader is not None:
             return self.leader
@@ -393,7 +424,7 @@ class WorkerActor(Actor):
             )
 
     async def _heartbeat(self) -> None:
-        beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining)
+        beat = WorkerHeartbeat(self.worker_id, self._running(), self.draining, self._progress())
         sent_at = trio.current_time()
         answer = await self._ask_leader(beat)
         if isinstance(answer, HeartbeatAck):
@@ -428,6 +459,7 @@ class WorkerActor(Actor):
                     result=msgpack.packb(outcome.result, use_bin_type=True),
                     error=outcome.error,
                     timed_out=outcome.timed_out,
+                    permanent=outcome.permanent,
                 )
             weight = len(report.result) + len(report.error.encode()) + REPORT_OVERHEAD
             if batch and size + weight > MAX_RESULT_BYTES:

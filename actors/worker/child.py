@@ -14,11 +14,15 @@ The child talks to the worker over a socket pair (FD, passed down by the
 pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
 
 - worker to child: ``{"path": sys.path, "modules": [...]}`` once, then one
-  ``{"type", "payload", "job", "attempt"}`` per job; closing the socket tells
+  ``{"type", "payload", "job", "attempt", "parents"}`` per job; closing the socket tells
   the child to exit.
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
-  hello, then one reply per job: ``["ok", packed_result]`` or
-  ``["failed", detail, packed_result or None]``.
+  hello, then per job any number of ``["out", bytes]`` (what the handler printed
+  or logged, line by line, for the attempt's capture) and one reply: ``["ok", packed_result]`` or
+  ``["failed", detail, packed_result or None, permanent]`` (``permanent``: the
+  handler raised :class:`~actors.worker.errors.Permanent`); while a job runs,
+  any number of ``["progress", job, attempt, fraction, message]`` before its
+  reply (``ctx.progress``, see :mod:`actors.worker.progress`).
 
 To stop a running job the worker sends SIGUSR1 (timeout: raises
 :class:`SoftTimeLimit` inside the handler) or SIGUSR2 (cancel:
@@ -51,12 +55,16 @@ from actors.worker.capture import (
     packed_result,
     with_output,
 )
-from actors.worker.errors import JobCancelled, JobFailed, SoftTimeLimit
+from actors.worker.errors import JobCancelled, JobFailed, Permanent, SoftTimeLimit
 from actors.worker.handlers import HandlerRegistry, JobContext
+from actors.worker.output_capture import LOG_FORMAT
+from actors.worker.progress import ChildProgress
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
 
 __all__ = ["PIPE_FRAME_LIMIT", "STOP_CANCEL", "STOP_TIMEOUT", "main"]
 
+# the most output one ``["out", ...]`` message carries
+OUTPUT_CHUNK = 64 * 1024
 STOP_TIMEOUT = signal.SIGUSR1
 STOP_CANCEL = signal.SIGUSR2
 # a request carries a payload that came in one wire frame, plus a few fields
@@ -71,9 +79,22 @@ class _Pipe:
         self._sock = sock
         self._decoder = FrameDecoder(PIPE_FRAME_LIMIT)
         self._frames: list[bytes] = []
+        self._sending = threading.Lock()
 
     def send(self, message: object) -> None:
-        self._sock.sendall(frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT))
+        body = frame(msgpack.packb(message, use_bin_type=True), PIPE_FRAME_LIMIT)
+        # the handler's thread and the progress timer's both send: one frame at a time
+        with self._sending:
+            self._sock.sendall(body)
+
+    def send_unstoppable(self, message: object) -> None:
+        """Send with the stop signals held back, so none cuts a frame in half (a progress
+        value is sent from within the handler, where a stop may land)."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, (STOP_TIMEOUT, STOP_CANCEL))
+        try:
+            self.send(message)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def receive(self) -> Any:
         """The next message, or None once the worker closed its end."""
@@ -113,12 +134,45 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="podium-parent-watch", daemon=True).start()
 
 
+class _Streamed(OutputTail):
+    """The job's output: its tail kept for a failure's detail, and every line sent on to
+    the worker as ``["out", bytes]`` (for the attempt's capture) as it is written.
+
+    Lines are sent whole (a ``print`` is two writes), in pieces of at most
+    :data:`OUTPUT_CHUNK`, with the stop signals held meanwhile: a stop that raised in
+    the middle of a frame would leave the worker half a message."""
+
+    def __init__(self, pipe: _Pipe) -> None:
+        super().__init__()
+        self._pipe = pipe
+        self._pending = bytearray()
+
+    def write(self, text: str) -> int:
+        super().write(text)
+        self._pending += text.encode("utf-8", "replace")
+        if "\n" in text or len(self._pending) >= OUTPUT_CHUNK:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        stops = {STOP_TIMEOUT, STOP_CANCEL}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            while self._pending:
+                self._pipe.send(["out", bytes(self._pending[:OUTPUT_CHUNK])])
+                del self._pending[:OUTPUT_CHUNK]
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+
 @contextlib.contextmanager
-def _captured(tail: OutputTail) -> Iterator[None]:
+def _captured(tail: _Streamed) -> Iterator[None]:
     """stdout, stderr and logging into ``tail`` for one job."""
     root = logging.getLogger()
     handler = logging.StreamHandler(tail)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     saved = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = tail
     root.addHandler(handler)
@@ -127,9 +181,22 @@ def _captured(tail: OutputTail) -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         sys.stdout, sys.stderr = saved
+        tail.flush()
 
 
-def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
+def _run(
+    registry: HandlerRegistry, request: dict[str, Any], pipe: _Pipe, progress: ChildProgress
+) -> list[object]:
+    progress.start(request["job"], request["attempt"])
+    try:
+        return _run_handler(registry, request, pipe, progress)
+    finally:
+        progress.stop()
+
+
+def _run_handler(
+    registry: HandlerRegistry, request: dict[str, Any], pipe: _Pipe, progress: ChildProgress
+) -> list[object]:
     entry = registry.get(request["type"])
     if entry is None or entry.is_async:
         return [
@@ -137,10 +204,13 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             f"no sync handler for job type {request['type']!r} in the worker's child "
             "process: register it in a module named with --handlers",
             None,
+            False,
         ]
-    context = JobContext(request["job"], request["attempt"])
+    context = JobContext(
+        request["job"], request["attempt"], request.get("parents", {}), progress.report
+    )
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
-    tail = OutputTail()
+    tail = _Streamed(pipe)
     with _captured(tail):
         try:
             try:
@@ -149,22 +219,24 @@ def _run(registry: HandlerRegistry, request: dict[str, Any]) -> list[object]:
             finally:
                 _Running.active = False
         except JobFailed as exc:
-            return _failed(str(exc), exc.result, tail)
+            return _failed(exc, tail)
         except BaseException as exc:  # a handler's SystemExit fails its job, not the child
-            return ["failed", failure_detail(exc, tail.text()), None]
+            return ["failed", failure_detail(exc, tail.text()), None, False]
     try:
         return ["ok", packed_result(result)]
     except UnstorableResult as exc:
-        return ["failed", with_output(str(exc), tail.text()), None]
+        return ["failed", with_output(str(exc), tail.text()), None, False]
 
 
-def _failed(message: str, result: object, tail: OutputTail) -> list[object]:
-    """A :class:`JobFailed`: its message and result (when the result can travel)."""
+def _failed(exc: JobFailed, tail: OutputTail) -> list[object]:
+    """A :class:`JobFailed`: its message and result (when the result can travel), and
+    whether it is :class:`Permanent`."""
+    message = str(exc)
     try:
-        packed = None if result is None else packed_result(result)
-    except UnstorableResult as exc:
-        message, packed = f"{message}\n{exc}", None
-    return ["failed", with_output(message, tail.text()), packed]
+        packed = None if exc.result is None else packed_result(exc.result)
+    except UnstorableResult as unstorable:
+        message, packed = f"{message}\n{unstorable}", None
+    return ["failed", with_output(message, tail.text()), packed, isinstance(exc, Permanent)]
 
 
 def main(argv: list[str]) -> int:
@@ -186,8 +258,9 @@ def main(argv: list[str]) -> int:
     signal.signal(STOP_TIMEOUT, _on_stop_signal)
     signal.signal(STOP_CANCEL, _on_stop_signal)
     pipe.send(["ready"])
+    progress = ChildProgress(pipe.send_unstoppable)
     while (request := pipe.receive()) is not None:
-        pipe.send(_run(registry, request))
+        pipe.send(_run(registry, request, pipe, progress))
     return 0
 
 

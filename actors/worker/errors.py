@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["JobCancelled", "JobFailed", "JobInterrupted", "SoftTimeLimit"]
+__all__ = ["JobCancelled", "JobFailed", "JobInterrupted", "Permanent", "SoftTimeLimit"]
 
 
 class JobFailed(Exception):
@@ -11,6 +11,16 @@ class JobFailed(Exception):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class Permanent(JobFailed):
+    """Fails a job for good: no further attempts, whatever retries it has left.
+
+    For failures another attempt cannot cure (bad input, a record that no
+    longer exists): the job goes straight to the dead-letter queue (or
+    ``failed``) with ``last_reason`` ``permanent``. The message is the job's
+    error, as with :class:`JobFailed`. Import it as ``from podium import Permanent``.
+    """
 
 
 class JobInterrupted(BaseException):

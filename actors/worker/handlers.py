@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -44,7 +44,8 @@ from actors.worker.capture import (
     invoke_async,
     packed_result,
 )
-from actors.worker.errors import JobFailed
+from actors.worker.errors import JobFailed, Permanent
+from actors.worker.progress import checked
 from actors.worker.shell import run_shell
 
 if TYPE_CHECKING:
@@ -66,6 +67,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 class JobContext:
     job_id: str
     attempt: int
+    # the results of the job's parents (``depends_on``), by parent id; a result too large
+    # to hand on (see actors.scheduler.dependencies) is left out
+    parents: Mapping[str, Any] = attrs.field(factory=dict)
+    # where ctx.progress() values go (the worker's heartbeat, or a child's socket)
+    on_progress: Callable[[float, str], None] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Say how far the job is (0..1) and what it does; the worker sends the latest
+        value with its next heartbeat, so calling this often costs nothing more."""
+        value, text = checked(fraction, message)
+        if self.on_progress is not None:
+            self.on_progress(value, text)
 
 
 @attrs.frozen
@@ -74,6 +89,8 @@ class JobOutcome:
     result: object
     error: str
     timed_out: bool
+    # the handler raised Permanent: the job must not be tried again
+    permanent: bool = False
 
 
 @attrs.frozen
@@ -185,7 +202,10 @@ async def run_job(
                 # while it waits for a slot or for a replacement child to start
                 result = await pool.run(job_type, payload, context, scope, start_clock)
     except JobFailed as exc:
-        return _storable(JobOutcome(False, exc.result, bounded_error(str(exc)), False))
+        failed = JobOutcome(
+            False, exc.result, bounded_error(str(exc)), False, isinstance(exc, Permanent)
+        )
+        return _storable(failed)
     except Exception as exc:
         return JobOutcome(False, None, failure_detail(exc), False)
     if scope.cancelled_caught:
@@ -204,7 +224,7 @@ def _storable(outcome: JobOutcome) -> JobOutcome:
         packed_result(outcome.result)
     except UnstorableResult as exc:
         error = f"{outcome.error}\n{exc}" if outcome.error else str(exc)
-        return JobOutcome(False, None, bounded_error(error), False)
+        return JobOutcome(False, None, bounded_error(error), False, outcome.permanent)
     return outcome
 
 

@@ -38,8 +38,9 @@ import msgpack
 import trio
 
 from actors.worker.child import PIPE_FRAME_LIMIT, STOP_CANCEL, STOP_TIMEOUT
-from actors.worker.errors import JobFailed
+from actors.worker.errors import JobFailed, Permanent
 from actors.worker.handlers import JobContext
+from actors.worker.output_capture import current_sink
 from transport.frames import FrameDecoder, frame
 
 __all__ = ["KILL_GRACE_S", "PoolBook", "ProcessPool", "describe_exit"]
@@ -110,6 +111,18 @@ class PoolBook(Generic[C]):
         return list(self._done)
 
 
+# what a child sends while a job runs, before its reply
+_STREAMED = frozenset({"out", "progress"})
+
+
+def _progressed(context: JobContext, message: list[Any]) -> None:
+    """A child's ``["progress", job, attempt, fraction, text]``, to ``context`` (a value of
+    an earlier job, late on the socket, is dropped)."""
+    _, job_id, attempt, fraction, text = message
+    if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
+        context.on_progress(fraction, text)
+
+
 def describe_exit(returncode: int) -> str:
     return f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
 
@@ -138,6 +151,18 @@ class _Child:
                 return None
             self.frames.extend(self.decoder.feed(data))
         return msgpack.unpackb(self.frames.pop(0), raw=False)
+
+    async def reply(self, context: JobContext) -> Any:
+        """The child's reply to a job; the output it streams meanwhile goes into the
+        job's capture (see :mod:`actors.worker.output_capture`), its progress to
+        ``context``. None: it died."""
+        sink = current_sink()
+        while (message := await self.receive()) is not None and message[0] in _STREAMED:
+            if message[0] == "progress":
+                _progressed(context, message)
+            elif sink is not None:
+                sink.write(message[1])
+        return message
 
     def signal(self, signum: int) -> None:
         if self.process.returncode is None:
@@ -247,7 +272,7 @@ class ProcessPool:
                 if reply[0] == "ok":
                     return msgpack.unpackb(reply[1], raw=False)
                 result = None if reply[2] is None else msgpack.unpackb(reply[2], raw=False)
-                raise JobFailed(reply[1], result)
+                raise (Permanent if reply[3] else JobFailed)(reply[1], result)
             finally:
                 if not self._book.release(child, reusable=reply is not None):
                     # a child that answered is idle and may exit on its own; any other is killed
@@ -268,6 +293,7 @@ class ProcessPool:
             "payload": payload,
             "job": context.job_id,
             "attempt": context.attempt,
+            "parents": dict(context.parents),
         }
         try:
             # cancelled while sending: the job never started, and the caller kills the child
@@ -275,7 +301,7 @@ class ProcessPool:
         except trio.BrokenResourceError:
             return None
         try:
-            return await child.receive()
+            return await child.reply(context)
         except trio.Cancelled:
             with trio.CancelScope(shield=True):
                 await self._stop(child, context, trio.current_time() >= scope.deadline)
@@ -286,7 +312,7 @@ class ProcessPool:
         caller then kills the child whatever happened (see the module doc)."""
         child.signal(STOP_TIMEOUT if timed_out else STOP_CANCEL)
         with trio.move_on_after(self.kill_grace_s):
-            if await child.receive() is not None:
+            if await child.reply(context) is not None:
                 return
         if child.process.returncode is None:
             log.warning(

@@ -3,8 +3,9 @@
 The process starts a new session, so a timeout or a cancel can kill the whole
 group (the shell and anything it spawned), first politely (SIGTERM), then
 for good (SIGKILL) after a short grace. Output is read as it comes and only
-the last ``OUTPUT_TAIL_BYTES`` of each stream are kept, so a chatty job
-cannot fill the worker's memory.
+the last ``OUTPUT_TAIL_BYTES`` of each stream are kept in the result, so a
+chatty job cannot fill the worker's memory; both streams also go, as they
+come, into the attempt's bounded capture (``podium logs``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import trio
 
 from actors.payload_rules import payload_problem
 from actors.worker.errors import JobFailed
+from actors.worker.output import HeadTail
+from actors.worker.output_capture import current_sink
 
 __all__ = ["KILL_GRACE_S", "OUTPUT_TAIL_BYTES", "run_shell"]
 
@@ -44,8 +47,10 @@ def _allowed(command: list[str], allow: Sequence[str] | None) -> bool:
     return program in allow or os.path.basename(program) in allow
 
 
-async def _tail(stream: trio.abc.ReceiveStream, sink: bytearray) -> None:
+async def _tail(stream: trio.abc.ReceiveStream, sink: bytearray, output: HeadTail | None) -> None:
     while chunk := await stream.receive_some(65536):
+        if output is not None:
+            output.write(chunk)
         sink += chunk
         if len(sink) > 2 * OUTPUT_TAIL_BYTES:
             del sink[:-OUTPUT_TAIL_BYTES]
@@ -73,11 +78,13 @@ async def run_shell(payload: object, allow: Sequence[str] | None) -> dict[str, o
     except OSError as exc:
         raise JobFailed(f"could not start {command[0]!r}: {exc}") from None
     out, err = bytearray(), bytearray()
+    # the job's capture takes both streams as they come, interleaved
+    output = current_sink()
     try:
         async with trio.open_nursery() as nursery:
             assert process.stdout is not None and process.stderr is not None
-            nursery.start_soon(_tail, process.stdout, out)
-            nursery.start_soon(_tail, process.stderr, err)
+            nursery.start_soon(_tail, process.stdout, out, output)
+            nursery.start_soon(_tail, process.stderr, err, output)
             code = await process.wait()
     except BaseException:
         with trio.CancelScope(shield=True):

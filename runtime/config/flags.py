@@ -40,6 +40,10 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
         ("max_jobs_per_child",),
         "replace a pool process after this many jobs (default 0: never)",
     ),
+    "--log-max-bytes": (
+        ("log_max_bytes",),
+        "output kept per job attempt, head and tail (default 1048576)",
+    ),
     "--handlers": (("handlers",), "modules registering job handlers: pkg.mod[,pkg.mod]"),
     "--types": (("types",), "job types this worker accepts: a,b (default all)"),
     "--shell-allow": (

@@ -37,6 +37,7 @@ from runtime.config.checks import (
     unique,
 )
 from runtime.config.hostport import parse_hostport
+from transport.frames import MAX_FRAME_SIZE
 
 Role = Literal["dev", "master", "worker"]
 Policy = Literal["round_robin", "least_loaded", "capacity_aware", "random", "lru"]
@@ -106,11 +107,16 @@ class RetentionConfig:
 @frozen
 class HttpConfig:
     """The JSON API; an empty ``listen`` turns it off. ``body_timeout_s``: how long a
-    request's body may take to arrive in full (then 408, and the connection closes)."""
+    request's body may take to arrive in full (then 408, and the connection closes).
+    ``cert`` and ``key`` (PEM files) make it HTTPS: logins and tokens cross the network."""
 
     listen: str = field(default="127.0.0.1:8080", validator=checked(address_or_empty))
     max_body_bytes: int = field(default=1 << 20, validator=checked(at_least(1)))
     body_timeout_s: float = field(default=30.0, validator=checked(positive))
+    cert: Path | None = None
+    key: Path | None = None
+    # events each master keeps for GET /api/v1/events to resume from (Last-Event-ID)
+    events_retained: int = field(default=10_000, validator=checked(at_least(1)))
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -197,6 +203,11 @@ class NodeConfig:
     # stop the handler) or threads; and after how many jobs a child is replaced (0: never)
     pool: PoolKind = field(default="process", validator=checked(one_of(POOL_KINDS)))
     max_jobs_per_child: int = field(default=0, validator=checked(at_least(0)))
+    # what a worker keeps of each attempt's output (its head and tail); at most half a
+    # wire frame, since a finished capture travels to the masters in one message
+    log_max_bytes: int = field(
+        default=1 << 20, validator=checked(between(1024, MAX_FRAME_SIZE // 2))
+    )
     handlers: tuple[str, ...] = field(default=(), validator=checked(each(module_name), unique))
     types: tuple[str, ...] = field(default=(), validator=checked(each(non_empty), unique))
     # argv[0] of the shell jobs this worker runs (empty: any command)

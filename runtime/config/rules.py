@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from runtime.config.model import AuthConfig, NodeConfig, TlsConfig
+from runtime.config.model import AuthConfig, HttpConfig, NodeConfig, TlsConfig
 from runtime.config.problems import Finding
 
 MIN_SECRET_BYTES = 32
@@ -20,6 +20,7 @@ def rule_findings(config: NodeConfig) -> Iterator[Finding]:
     yield from _order_findings(config)
     yield from _auth_findings(config.auth, production)
     yield from _tls_findings(config.tls, production)
+    yield from _http_findings(config.http, production)
 
 
 def _role_findings(config: NodeConfig) -> Iterator[Finding]:
@@ -109,3 +110,22 @@ def _tls_findings(tls: TlsConfig, production: bool) -> Iterator[Finding]:
             yield Finding(("tls", name), f"must name a PEM file {when}")
         elif not path.is_file():
             yield Finding(("tls", name), "must name an existing file", path)
+
+
+def _http_findings(http: HttpConfig, production: bool) -> Iterator[Finding]:
+    """HTTPS takes both files; the production profile wants it wherever the API listens,
+    since logins and bearer tokens would otherwise cross the network in clear."""
+    if http.cert is None and http.key is None:
+        if production and http.listen:
+            yield Finding(
+                ("http", "cert"),
+                "and http.key must name PEM files in the production profile "
+                "(the API would carry passwords and tokens in clear)",
+            )
+        return
+    for name, other in (("cert", "key"), ("key", "cert")):
+        path = getattr(http, name)
+        if path is None:
+            yield Finding(("http", name), f"must name a PEM file when http.{other} is set")
+        elif not path.is_file():
+            yield Finding(("http", name), "must name an existing file", path)

@@ -57,6 +57,7 @@ __all__ = [
     "FINAL_STATUSES",
     "History",
     "HistoryBackend",
+    "Link",
     "Op",
     "Remove",
     "Row",
@@ -88,10 +89,20 @@ class Remove:
     job_id: str
 
 
+@attrs.frozen
+class Link:
+    """A final job's parents (its ``depends_on``), written beside its record, so that a
+    parent's children are found by an index rather than by reading every record."""
+
+    child_seq: int
+    child_id: str
+    parents: tuple[str, ...]
+
+
 # An operation on the history, in log order: a row inserts that record (see
 # :func:`pack_row`); removals by predicate are the log's own commands, so both sides
 # read them alike.
-Op = Union["Row", Remove, PurgeCmd, RetainCmd]
+Op = Union["Row", Remove, PurgeCmd, RetainCmd, Link]
 
 
 # How a backend stores a record, and how a snapshot transfer carries it: the fields
@@ -107,8 +118,11 @@ ROW_COLUMNS = (
     "finished_at",
     "finished_index",
     "body",
+    # who submitted the job (JobOptions.owner, also in the body): a column of its own
+    # so a user's listing walks an index rather than every record
+    "owner",
 )
-Row = tuple[int, str, str, str, str | None, float, float | None, int, bytes]
+Row = tuple[int, str, str, str, str | None, float, float | None, int, bytes, str | None]
 
 
 class RecordLike(Protocol):
@@ -167,6 +181,7 @@ def pack_row(r: RecordLike, status: str, finished_index: int) -> Row:
         r.finished_at,
         finished_index,
         body,
+        None if r.options is None else r.options.owner,
     )
 
 
@@ -176,7 +191,7 @@ def insert(record: JobRecord) -> Row:
 
 
 def unpack_row(row: Sequence[Any]) -> JobRecord:
-    seq, job_id, job_type, status, key, created_at, finished_at, finished_index, body = row
+    seq, job_id, job_type, status, key, created_at, finished_at, finished_index, body = row[:9]
     (
         payload,
         priority,
@@ -230,7 +245,7 @@ def removes(op: Op, record: JobRecord) -> bool:
     """Whether ``op`` removes ``record``."""
     if isinstance(op, Remove):
         return op.job_id == record.id
-    if isinstance(op, tuple):
+    if isinstance(op, tuple | Link):
         return False
     return removes_record(op, record.seq, record.status, record.type, record.finished_at)
 
@@ -253,6 +268,9 @@ class HistoryBackend(Protocol):
     def get(self, job_id: str) -> JobRecord | None: ...
 
     def by_keys(self, keys: Sequence[str]) -> dict[str, JobRecord]: ...
+
+    def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
+        """(seq, id) of up to ``limit`` records linked to parent ``job_id``, by seq."""
 
     def query(self, q: JobQuery) -> list[JobRecord]:
         """Up to ``q.limit`` records matching ``q``, in seq order."""
@@ -470,6 +488,26 @@ class History:
                     for key in [k for k, r in found.items() if removes(op, r)]:
                         del found[key]
             return found
+
+    async def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
+        """(seq, id) of up to ``limit`` final jobs that named ``job_id`` in their
+        ``depends_on``, in submission order."""
+        want = limit
+        while True:
+            async with self._lock:
+                stored = await self._call(self.backend.children, job_id, want)
+                found = dict(stored)
+                for op, _ in self._pending:
+                    if isinstance(op, Link) and job_id in op.parents:
+                        found[op.child_seq] = op.child_id
+            first = [(seq, found[seq]) for seq in sorted(found)[:want]]
+            # a child whose removal is still pending has no record: leave it out, and
+            # look further when that left the page short
+            present = await self.get_many([i for _, i in first]) if first else {}
+            kept = [(seq, i) for seq, i in first if i in present]
+            if len(kept) >= limit or len(stored) < want:
+                return kept[:limit]
+            want *= 2
 
     async def query(self, q: JobQuery) -> tuple[list[JobRecord], bool]:
         """A page for ``q`` as of now, and whether the store may hold more beyond it."""

@@ -117,12 +117,22 @@ class MemoryHistory:
             if r.idempotency_key is not None and r.idempotency_key in wanted
         }
 
+    def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
+        """A scan of every record (the simulator's histories are small); link operations
+        are not kept: a record's options say who its parents are."""
+        found = sorted(
+            (r.seq, r.id)
+            for r in self.image.rows.values()
+            if r.options is not None and job_id in r.options.depends_on
+        )
+        return found[:limit]
+
     def query(self, q: JobQuery) -> list[JobRecord]:
         found = sorted(
             (
                 r
                 for r in self.image.rows.values()
-                if q.admits(r.status, r.type, r.created_at, r.seq)
+                if q.admits(r.status, r.type, r.created_at, r.seq) and q.owns(r.options)
             ),
             key=lambda r: r.seq,
             reverse=not q.ascending,

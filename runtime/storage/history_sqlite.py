@@ -6,23 +6,30 @@ thread. WAL with ``synchronous=NORMAL``: a write is atomic but not fsynced
 the WAL into the database file, which syncs both, before the log is
 compacted.
 
-A row keeps as columns only what queries filter on and packs the rest into
-one ``body`` (:func:`~runtime.storage.history.pack_row`): every index costs
-each finished job a B-tree insert, so there are as few as the reads need.
-The rowid is the job's ``seq`` (submission order), so the default listing,
-newest first, walks the table itself. Indices: the job id, the idempotency
-key (only where set), and ``(type, status)``, ordered by seq within each
-pair as SQLite appends the rowid: a type alone is its four final statuses'
-ranges merged, a status alone every type's range merged (the store keeps
-the types it has seen in a table of their own, and its record count in
-``meta``, so opening it costs nothing that grows with it). Time in the log
-never goes back (the live table makes sure), so creation times follow seq
-and no job finished before it was created: ``since``/``until`` become a seq
-range by bisecting the table on seq, and "finished before T" lies within the
-jobs created before T, so retention needs no index of its own.
+A row keeps as columns only what queries filter on and packs the rest into one
+``body`` (:func:`~runtime.storage.history.pack_row`): every index costs each
+finished job a B-tree insert, so there are as few as the reads need. The rowid
+is the job's ``seq`` (submission order), so the default listing, newest first,
+walks the table itself. Indices: the job id, the idempotency key (only where
+set), the owner (only where set: a ``user``'s listing walks their own jobs;
+older databases gain the column, empty), and ``(type, status)``, ordered by
+seq within each pair as SQLite appends the rowid: a type alone is its four
+final statuses' ranges merged, a status alone every type's range merged (the
+store keeps the types it has seen in a table of their own, and its record
+count in ``meta``, so opening it costs nothing that grows with it). Time in
+the log never goes back (the live table makes sure), so creation times follow
+seq and no job finished before it was created: ``since``/``until`` become a
+seq range by bisecting the table on seq, and "finished before T" lies within
+the jobs created before T, so retention needs no index of its own.
+
+A job that depended on others has a row per parent in ``parents`` (parent
+id, child seq, child id), so ``children`` of a parent is one range of its
+primary key; those rows go with their child's record, removed by the same
+predicate first (only while the table holds any: most histories have none).
 
 A follower catching up receives rows into a separate file that replaces
-this one when complete (:meth:`SqliteHistory.finish_install`).
+this one when complete (:meth:`SqliteHistory.finish_install`); the parents of
+the rows it receives are read from the rows themselves.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import msgpack
 from runtime.storage.history import (
     FINAL_STATUSES,
     ROW_COLUMNS,
+    Link,
     Op,
     Remove,
     unpack_row,
@@ -57,21 +65,34 @@ CREATE TABLE IF NOT EXISTS types (type TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
     idempotency_key TEXT, created_at REAL NOT NULL, finished_at REAL,
-    finished_index INTEGER NOT NULL, body BLOB NOT NULL);
+    finished_index INTEGER NOT NULL, body BLOB NOT NULL, owner TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_id ON jobs (id);
 CREATE INDEX IF NOT EXISTS jobs_key ON jobs (idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_type_status ON jobs (type, status);
+CREATE TABLE IF NOT EXISTS parents (
+    parent TEXT NOT NULL, child_seq INTEGER NOT NULL, child TEXT NOT NULL,
+    PRIMARY KEY (parent, child_seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS parents_child ON parents (child_seq);
+"""
+# jobs by who submitted them, in seq order (SQLite appends the rowid); only where set, so a
+# cluster without auth pays nothing. Made after the column exists in an older database.
+OWNER_INDEX = """
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner) WHERE owner IS NOT NULL;
 """
 # a record is inserted once (the recovery rule never replays what the store holds, and a
 # retried job's old record goes first), so a second insert is a bug and fails loudly
 INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+# a record written again (replayed over a crash's partial write) links once
+LINK = "INSERT OR IGNORE INTO parents VALUES (?, ?, ?)"
 # pages of the database kept in memory (negative: KiB)
 CACHE_KIB = 32 * 1024
 # idempotency keys looked up in one statement
 KEYS_PER_QUERY = 500
 # a seq past every job
 _END = 1 << 62
+# every packed JobOptions holds its tag: a body without it has no parents
+_OPTIONS_TAG = b"j.options"
 
 
 class HistoryFormatError(RuntimeError):
@@ -85,6 +106,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     db.execute("PRAGMA temp_store=MEMORY")
     db.executescript(SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    if "owner" not in columns:
+        # a database from before owners were kept: its records have none
+        db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+    db.executescript(OWNER_INDEX)
     return db
 
 
@@ -98,6 +124,8 @@ class SqliteHistory:
         self._incoming: sqlite3.Connection | None = None
         # the job types with records here (a status alone is a range per type)
         self.types: set[str] = set()
+        # whether ``parents`` may hold rows (removals then clear them too)
+        self.linked = False
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -121,6 +149,7 @@ class SqliteHistory:
 
     def _load_types(self) -> None:
         self.types = {row[0] for row in self.db.execute("SELECT type FROM types")}
+        self.linked = self.db.execute("SELECT 1 FROM parents LIMIT 1").fetchone() is not None
 
     def write(self, ops: Sequence[Op], applied_index: int) -> list[int]:
         db = self.db
@@ -128,18 +157,30 @@ class SqliteHistory:
         db.execute("BEGIN")
         try:
             run: list[tuple[Any, ...]] = []
+            links: list[tuple[str, int, str]] = []
             inserted = 0
             for op in ops:
                 if isinstance(op, tuple):
                     run.append(op)
                     removed.append(0)
                     continue
+                if isinstance(op, Link):
+                    links.extend((parent, op.child_seq, op.child_id) for parent in op.parents)
+                    removed.append(0)
+                    continue
                 if run:
                     inserted += self._insert(db, run)
                     run = []
+                if links:
+                    self._link(db, links)
+                    links = []
+                if self.linked:
+                    _unlink(db, op)
                 removed.append(_remove(db, op))
             if run:
                 inserted += self._insert(db, run)
+            if links:
+                self._link(db, links)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('applied_index', ?)", (applied_index,))
             _add_rows(db, inserted - sum(removed))
             db.execute("COMMIT")
@@ -158,6 +199,10 @@ class SqliteHistory:
             db.executemany("INSERT OR IGNORE INTO types VALUES (?)", [(t,) for t in new])
             self.types |= new
         return len(rows)
+
+    def _link(self, db: sqlite3.Connection, links: list[tuple[str, int, str]]) -> None:
+        db.executemany(LINK, links)
+        self.linked = True
 
     def sync(self) -> None:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -178,12 +223,19 @@ class SqliteHistory:
                 found[row[4]] = unpack_row(row)
         return found
 
+    def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
+        sql = "SELECT child_seq, child FROM parents WHERE parent = ? ORDER BY child_seq LIMIT ?"
+        return [(int(seq), str(child)) for seq, child in self.db.execute(sql, (job_id, limit))]
+
     def query(self, q: JobQuery) -> list[JobRecord]:
         if q.status is not None and q.status not in FINAL_STATUSES:
             return []
         low, high = self._seq_range(q)
         if low is not None and high is not None and low >= high:
             return []
+        if q.owner is not None:
+            # one range of the owner index, the other filters checked along it
+            return self._select(q, q.type, q.status, low, high)
         if q.type is not None and q.status is None:
             ranges = [(q.type, status) for status in FINAL_STATUSES]
         elif q.status is not None and q.type is None:
@@ -220,6 +272,9 @@ class SqliteHistory:
         if status is not None:
             where.append("status = ?")
             args.append(status)
+        if q.owner is not None:
+            where.append("owner = ?")
+            args.append(q.owner)
         if low is not None:
             where.append("seq >= ?")
             args.append(low)
@@ -277,6 +332,7 @@ class SqliteHistory:
         db = self._incoming
         db.execute("BEGIN")
         db.executemany(INSERT, rows)
+        db.executemany(LINK, _links(rows))
         db.executemany("INSERT OR IGNORE INTO types VALUES (?)", {(row[2],) for row in rows})
         _add_rows(db, len(rows))
         db.execute("COMMIT")
@@ -339,19 +395,58 @@ def _first_seq_created(db: sqlite3.Connection, at: float) -> int:
     return int(db.execute(first_from, (lo,)).fetchone()[0])
 
 
+def _links(rows: Sequence[Sequence[Any]]) -> list[tuple[str, int, str]]:
+    """The parents rows of received records: only a body holding options is read."""
+    out: list[tuple[str, int, str]] = []
+    for row in rows:
+        if _OPTIONS_TAG not in row[8]:
+            continue
+        record = unpack_row(row)
+        if record.options is not None:
+            out.extend((parent, record.seq, record.id) for parent in record.options.depends_on)
+    return out
+
+
+def _unlink(db: sqlite3.Connection, op: Op) -> None:
+    """Remove the parents rows of the records ``op`` is about to remove."""
+    if isinstance(op, Remove):
+        db.execute(
+            "DELETE FROM parents WHERE child_seq IN (SELECT seq FROM jobs WHERE id = ?)",
+            (op.job_id,),
+        )
+    elif isinstance(op, PurgeCmd):
+        where, args = _purged(op)
+        sql = f"DELETE FROM parents WHERE child_seq IN (SELECT seq FROM jobs WHERE {where})"
+        db.execute(sql, args)
+    elif isinstance(op, RetainCmd):
+        db.execute("DELETE FROM parents WHERE child_seq <= ?", (op.upto_seq,))
+        if op.finished_before is not None:
+            db.execute(
+                "DELETE FROM parents WHERE child_seq IN "
+                "(SELECT seq FROM jobs WHERE seq < ? AND finished_at < ?)",
+                (_first_seq_created(db, op.finished_before), op.finished_before),
+            )
+
+
+def _purged(op: PurgeCmd) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) of the records ``op`` removes."""
+    where = [f"status IN ({', '.join('?' * len(op.statuses))})"]
+    args: list[Any] = list(op.statuses)
+    if op.type is not None:
+        where.append("type = ?")
+        args.append(op.type)
+    if op.finished_before is not None:
+        where.append("finished_at < ?")
+        args.append(op.finished_before)
+    return " AND ".join(where), args
+
+
 def _remove(db: sqlite3.Connection, op: Op) -> int:
     if isinstance(op, Remove):
         return db.execute("DELETE FROM jobs WHERE id = ?", (op.job_id,)).rowcount
     if isinstance(op, PurgeCmd):
-        where = [f"status IN ({', '.join('?' * len(op.statuses))})"]
-        args: list[Any] = list(op.statuses)
-        if op.type is not None:
-            where.append("type = ?")
-            args.append(op.type)
-        if op.finished_before is not None:
-            where.append("finished_at < ?")
-            args.append(op.finished_before)
-        return db.execute(f"DELETE FROM jobs WHERE {' AND '.join(where)}", args).rowcount
+        where, args = _purged(op)
+        return db.execute(f"DELETE FROM jobs WHERE {where}", args).rowcount
     if isinstance(op, RetainCmd):
         removed = db.execute("DELETE FROM jobs WHERE seq <= ?", (op.upto_seq,)).rowcount
         if op.finished_before is not None:

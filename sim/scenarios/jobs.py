@@ -120,8 +120,8 @@ async def leader_pause(sim: Simulation) -> Summary:
 async def jobs_chaos(sim: Simulation) -> Summary:
     """Every fault at random (crashes of masters and workers, partitions, one-way cuts,
     isolation, pauses, slow disks, skewed master clocks, a master's disk full for a while)
-    under a steady load of jobs that sleep, fail and get cancelled."""
-    cluster = JobCluster(sim, MASTERS, WORKERS)
+    under a steady load of jobs that sleep, fail, get cancelled and depend on others."""
+    cluster = JobCluster(sim, MASTERS, WORKERS, dependencies=True)
     nodes = (*MASTERS, *WORKERS)
     faults = sim.rng("faults")
     random_skew(sim, faults, MASTERS, LEASE_S)

@@ -297,7 +297,7 @@ def test_production_refuses_to_start_and_lists_what_is_missing() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(["--profile", "production"], env={"PODIUM_AUTH__SECRET": "too-short"})
     assert str(caught.value) == (
-        "config error: 7 problems:\n"
+        "config error: 8 problems:\n"
         "  - auth.enabled must be true in the production profile (got false from defaults)\n"
         "  - auth.secret must be at least 32 bytes in the production profile "
         "(got 9 bytes from PODIUM_AUTH__SECRET)\n"
@@ -306,7 +306,9 @@ def test_production_refuses_to_start_and_lists_what_is_missing() -> None:
         "  - tls.enabled must be true in the production profile (got false from defaults)\n"
         "  - tls.ca must name a PEM file in the production profile (from defaults)\n"
         "  - tls.cert must name a PEM file in the production profile (from defaults)\n"
-        "  - tls.key must name a PEM file in the production profile (from defaults)"
+        "  - tls.key must name a PEM file in the production profile (from defaults)\n"
+        "  - http.cert and http.key must name PEM files in the production profile "
+        "(the API would carry passwords and tokens in clear) (from defaults)"
     )
     assert "too-short" not in str(caught.value)
 
@@ -327,6 +329,9 @@ password_hash = "scrypt$x"
 [tls]
 enabled = true
 ca = "{tmp_path}/ca.pem"
+cert = "{tmp_path}/cert.pem"
+key = "{tmp_path}/key.pem"
+[http]
 cert = "{tmp_path}/cert.pem"
 key = "{tmp_path}/key.pem"
 """,

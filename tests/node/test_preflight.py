@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.config import load_config
+from runtime.node import run_node
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,15 +39,20 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def ports_with(holder: socket.socket, taken: str) -> tuple[str, list[str]]:
+    """``holder`` listens on a port; the node's flags give that port to ``taken``."""
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    busy = f"127.0.0.1:{holder.getsockname()[1]}"
+    ports = {"--listen": f"127.0.0.1:{free_port()}", "--http": f"127.0.0.1:{free_port()}"}
+    ports[taken] = busy
+    return busy, ["--listen", ports["--listen"], "--http", ports["--http"]]
+
+
 @pytest.mark.parametrize("taken", ["--listen", "--http"])
 def test_a_port_in_use_is_named_with_its_flag(tmp_path: Path, taken: str) -> None:
     with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        busy = f"127.0.0.1:{holder.getsockname()[1]}"
-        ports = {"--listen": f"127.0.0.1:{free_port()}", "--http": f"127.0.0.1:{free_port()}"}
-        ports[taken] = busy
-        args = ("--listen", ports["--listen"], "--http", ports["--http"])
+        busy, args = ports_with(holder, taken)
         line = one_line(start(tmp_path, "--data", str(tmp_path / "d"), *args))
     assert line == (
         f"podium: cannot listen on {busy} (address in use); is another node running? use {taken}"
@@ -74,4 +82,18 @@ def test_handler_modules_are_imported_before_anything_listens(tmp_path: Path) ->
     assert line == (
         "podium: handlers module 'broken' failed to import: RuntimeError: missing API key; "
         "fix it or leave it out of --handlers"
+    )
+
+
+@pytest.mark.parametrize("taken", ["--listen", "--http"])
+async def test_a_port_taken_after_the_check_is_the_same_one_line(
+    tmp_path: Path, taken: str
+) -> None:
+    """Another process binds the port between preflight and the node's own bind."""
+    with socket.socket() as holder:
+        busy, args = ports_with(holder, taken)
+        config = load_config(["--data", str(tmp_path / "d"), *args])
+        line = await run_node(config)
+    assert line == (
+        f"cannot listen on {busy} (address in use); is another node running? use {taken}"
     )

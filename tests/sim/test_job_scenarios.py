@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container
+from collections.abc import Collection, Container, Mapping
 
 import pytest
 
@@ -46,10 +46,14 @@ def test_a_seed_replays_identically() -> None:
 
 
 def worst_first(
-    self: JobStateMachine, types: Collection[str], limit: int, skip: Container[str] = ()
+    self: JobStateMachine,
+    types: Collection[str],
+    limit: int,
+    skip: Container[str] = (),
+    caps: Mapping[str, int] | None = None,
 ) -> list[Job]:
     """The mutation: the leader takes the *last* due jobs instead of the first."""
-    ids = self.queue.peek_due(types, len(self.queue), skip)
+    ids = self.queue.peek_due(types, len(self.queue), skip, caps)
     return [self.jobs[i] for i in ids[-limit:]]
 
 

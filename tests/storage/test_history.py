@@ -16,6 +16,7 @@ from actors.scheduler.attempt_log import appended
 from runtime.storage.history import (
     History,
     HistoryBackend,
+    Link,
     Op,
     Remove,
     insert,
@@ -157,21 +158,31 @@ def test_finished_before_looks_only_where_it_can_be(backend: HistoryBackend) -> 
     ]
 
 
-def test_export_and_install_round_trip(backend: HistoryBackend, tmp_path: Path) -> None:
-    backend.write([insert(record(i, index=i)) for i in range(1, 5001)], 5000)
+def install(
+    backend: HistoryBackend, tmp_path: Path, upto: int, batch: int, held: tuple[Op, ...] = ()
+) -> HistoryBackend:
+    """A follower's store of the same kind, holding ``held`` (which must go), that receives
+    ``backend``'s records up to index ``upto`` in exported chunks of ``batch``."""
     target: HistoryBackend = (
         SqliteHistory(tmp_path / "follower.db")
         if isinstance(backend, SqliteHistory)
         else MemoryHistory()
     )
     target.open()
-    target.write([insert(record(99_999))], 3)  # whatever it held before goes
+    if held:
+        target.write(held, 3)
     target.begin_install()
     after = 0
-    while (chunk := backend.export(4000, after, 1500)) is not None:
+    while (chunk := backend.export(upto, after, batch)) is not None:
         data, after = chunk
         target.receive(data)
-    target.finish_install(4000)
+    target.finish_install(upto)
+    return target
+
+
+def test_export_and_install_round_trip(backend: HistoryBackend, tmp_path: Path) -> None:
+    backend.write([insert(record(i, index=i)) for i in range(1, 5001)], 5000)
+    target = install(backend, tmp_path, 4000, 1500, held=(insert(record(99_999)),))
     assert target.count() == 4000 and target.get("job-99999") is None
     assert target.get("job-4000") == record(4000, index=4000)
     target.close()
@@ -206,6 +217,9 @@ def test_sqlite_queries_use_indices(tmp_path: Path) -> None:
         "bisecting for since/until": "SELECT seq, created_at FROM jobs WHERE seq >= 5 "
         "ORDER BY seq LIMIT 1",
         "retention": "DELETE FROM jobs WHERE seq < 9 AND finished_at < 5",
+        "children": "SELECT child_seq, child FROM parents WHERE parent = 'p' "
+        "ORDER BY child_seq LIMIT 5",
+        "unlinking what retention removes": "DELETE FROM parents WHERE child_seq <= 9",
     }
     for name, sql in plans.items():
         plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
@@ -378,10 +392,10 @@ def test_a_record_keeps_its_attempt_log_and_old_rows_still_read() -> None:
     assert unpack_row(row) == logged
     # a row written before jobs had options, and one before attempts were logged: the
     # body lacks its last element, or its last two
-    body = msgpack.unpackb(row[-1], raw=False)
-    before_options = (*row[:-1], msgpack.packb(body[:-1], use_bin_type=True))
+    body = msgpack.unpackb(row[8], raw=False)
+    before_options = (*row[:8], msgpack.packb(body[:-1], use_bin_type=True))
     assert unpack_row(before_options) == logged
-    before_log = (*row[:-1], msgpack.packb(body[:-2], use_bin_type=True))
+    before_log = (*row[:8], msgpack.packb(body[:-2], use_bin_type=True))
     assert unpack_row(before_log) == attrs.evolve(logged, attempts_log=b"")
 
 
@@ -396,3 +410,69 @@ def test_a_record_keeps_its_options() -> None:
     )
     kept = attrs.evolve(record(1, status="succeeded"), options=options)
     assert unpack_row(pack_row(kept, kept.status, kept.finished_index)) == kept
+
+
+# -- children: a parent's final children, by an index --------------------------------------
+
+
+def child(seq: int, *parents: str, status: str = "succeeded") -> list[Op]:
+    """The operations a final child with ``parents`` leaves: its record, then its link."""
+    options = JobOptions(depends_on=parents)
+    return [insert(attrs.evolve(record(seq, status=status), options=options)), link(seq, *parents)]
+
+
+def link(seq: int, *parents: str) -> Link:
+    return Link(seq, f"job-{seq}", parents)
+
+
+def test_children_follow_their_records(backend: HistoryBackend) -> None:
+    ops: list[Op] = [insert(record(1)), insert(record(2))]
+    for seq in range(3, 9):
+        ops += child(seq, "job-1", status=STATUSES[seq % 4])
+    ops += child(9, "job-1", "job-2")
+    assert backend.write(ops, 9) == [0] * len(ops), "a link removes nothing"
+    assert backend.count() == 9, "links are not records"
+    assert backend.children("job-1", 100) == [(s, f"job-{s}") for s in range(3, 10)]
+    assert backend.children("job-1", 2) == [(3, "job-3"), (4, "job-4")]
+    assert backend.children("job-2", 100) == [(9, "job-9")]
+    assert backend.children("job-9", 100) == []
+    backend.write([Remove("job-3"), Purge(("dead",), None, None), Retain(None, 5)], 10)
+    # 3 deleted, 6 dead and purged, up to 5 retained away
+    assert backend.children("job-1", 100) == [(7, "job-7"), (8, "job-8"), (9, "job-9")]
+    if isinstance(backend, SqliteHistory):
+        rows = backend.db.execute("SELECT parent, child_seq FROM parents ORDER BY 2, 1")
+        assert rows.fetchall() == [("job-1", 7), ("job-1", 8), ("job-1", 9), ("job-2", 9)]
+
+
+def test_a_follower_finds_children_of_what_it_received(
+    backend: HistoryBackend, tmp_path: Path
+) -> None:
+    ops: list[Op] = [insert(record(1))]
+    for seq in range(2, 40):
+        ops += child(seq, "job-1")
+    backend.write(ops, 40)
+    target = install(backend, tmp_path, 40, 7)
+    assert target.children("job-1", 100) == backend.children("job-1", 100)
+    assert len(target.children("job-1", 100)) == 38
+    target.close()
+
+
+def test_sqlite_removals_touch_the_parents_table_once_it_holds_links(tmp_path: Path) -> None:
+    store = SqliteHistory(tmp_path / "h.db")
+    store.open()
+    assert not store.linked, "no links yet: removals leave the parents table alone"
+    store.write(child(2, "job-1"), 2)
+    assert store.linked
+    store.close()
+
+
+async def test_children_see_pending_links_and_removals() -> None:
+    history = History(MemoryHistory())
+    await history.open()
+    for op in [insert(record(1)), *child(2, "job-1"), *child(3, "job-1")]:
+        history.record(1, op)
+    await history.flush()
+    for op in [*child(4, "job-1"), Remove("job-2")]:
+        history.record(2, op)
+    assert await history.children("job-1", 10) == [(3, "job-3"), (4, "job-4")]
+    assert await history.children("job-1", 1) == [(3, "job-3")]

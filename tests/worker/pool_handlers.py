@@ -103,3 +103,11 @@ def refuse(payload: object) -> None:
 @handler("pool.huge")
 def huge(payload: dict[str, int]) -> bytes:
     return b"x" * payload["bytes"]
+
+
+@handler("pool.permanent")
+def permanent(payload: dict[str, str]) -> None:
+    """A failure no retry can cure, raised through the public name."""
+    from podium import Permanent
+
+    raise Permanent(f"no such record: {payload['id']}", {"id": payload["id"]})

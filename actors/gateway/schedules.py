@@ -1,0 +1,143 @@
+"""The schedule operations of the API, whatever carried the request, and their HTTP routes.
+
+``POST /api/v1/schedules`` answers 201 with the schedule, 200 when a
+schedule of that name and definition already exists (so sending the same
+definition again, after a lost answer, is safe), and 409 when the name holds
+another definition: a schedule is changed by deleting it and defining it
+again, which starts its ticks afresh. The writes go to the leader like a
+submit; the reads are linearizable unless ``?stale=true``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from actors.gateway.app import (
+    Answer,
+    ApiError,
+    Endpoint,
+    Service,
+    _no_query,
+    _response,
+    _spec,
+    _stale,
+    _view,
+)
+from actors.gateway.auth import Principal
+from actors.gateway.schedule_validation import parse_schedule
+from transport.codec import Message
+from transport.schedule_commands import ScheduleSpec
+from transport.schedule_requests import (
+    DeleteSchedule,
+    GetSchedule,
+    ListSchedules,
+    PauseSchedule,
+    PutSchedule,
+    ScheduleChanged,
+)
+
+__all__ = ["ScheduleService", "schedule_routes"]
+
+_CREATED = "POST /api/v1/schedules"
+
+
+class ScheduleService:
+    """The schedule half of :class:`~actors.gateway.app.Service` (``service.schedules``)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.gateway = service.gateway
+
+    async def add(self, who: Principal, body: Any) -> Answer:
+        request = parse_schedule(body, self.gateway.system.wall_clock())
+        # a schedule of shell jobs runs commands as surely as submitting them does
+        self.service._shell_check(who, [request.job], _CREATED)
+        spec = ScheduleSpec(
+            request.name,
+            request.cron,
+            request.every_s,
+            request.timezone,
+            request.catch_up,
+            self.service.owners.stamp(_spec(request.job), who),
+        )
+        return await self._change(PutSchedule(spec, request.paused))
+
+    async def list(self, stale: bool) -> Answer:
+        return _view(await self.gateway.read(ListSchedules(), stale), "schedules")
+
+    async def get(self, name: str, stale: bool) -> Answer:
+        return _view(await self.gateway.read(GetSchedule(name), stale), f"schedule {name!r}")
+
+    async def delete(self, name: str) -> Answer:
+        await self._change(DeleteSchedule(name))
+        return Answer(value={"deleted": 1})
+
+    async def pause(self, name: str) -> Answer:
+        return await self._change(PauseSchedule(name, True))
+
+    async def resume(self, name: str) -> Answer:
+        return await self._change(PauseSchedule(name, False))
+
+    async def _change(self, msg: Message) -> Answer:
+        answer = await self.gateway.call(msg)
+        if not isinstance(answer, ScheduleChanged):
+            raise ApiError(500, f"unexpected answer {type(answer).__name__}")
+        if answer.outcome == "not_found":
+            raise ApiError(404, f"schedule {answer.name!r} not found")
+        if answer.outcome == "conflict":
+            raise ApiError(
+                409,
+                f"a schedule named {answer.name!r} exists with another definition; delete it "
+                "first to define it again (its ticks then start afresh), or pick another name",
+                {"schedule": json.loads(answer.view)},
+            )
+        return Answer(201 if answer.outcome == "created" else 200, json=answer.view)
+
+
+Route_ = Callable[[str, str, Endpoint], Route]
+
+
+def schedule_routes(route: Route_, api: Service) -> list[Route]:
+    """The schedule routes, made by the app's ``route`` (which checks permissions)."""
+    schedules = api.schedules
+    body = api.gateway.body
+    plain: frozenset[str] = frozenset()
+
+    async def add(request: Request, who: Principal) -> Response:
+        _no_query(request, plain)
+        return _response(await schedules.add(who, await body(request)))
+
+    async def listing(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await schedules.list(_stale(request)))
+
+    async def get(request: Request, who: Principal) -> Response:
+        _no_query(request)
+        return _response(await schedules.get(request.path_params["name"], _stale(request)))
+
+    async def delete(request: Request, who: Principal) -> Response:
+        _no_query(request, plain)
+        return _response(await schedules.delete(request.path_params["name"]))
+
+    async def pause(request: Request, who: Principal) -> Response:
+        _no_query(request, plain)
+        return _response(await schedules.pause(request.path_params["name"]))
+
+    async def resume(request: Request, who: Principal) -> Response:
+        _no_query(request, plain)
+        return _response(await schedules.resume(request.path_params["name"]))
+
+    return [
+        route("/api/v1/schedules", "POST", add),
+        route("/api/v1/schedules", "GET", listing),
+        route("/api/v1/schedules/{name}", "GET", get),
+        route("/api/v1/schedules/{name}", "DELETE", delete),
+        route("/api/v1/schedules/{name}/pause", "POST", pause),
+        route("/api/v1/schedules/{name}/resume", "POST", resume),
+    ]

@@ -1,0 +1,116 @@
+"""The master's events: the ring it fills as entries apply, and the soft events it makes.
+
+The master actor calls :meth:`EventFeed.before` and :meth:`EventFeed.after`
+around each apply (a capture, a derivation and a deque append: the cost of
+events when nobody listens), and tells it about heartbeats' progress, workers
+draining and leader changes. Derivation is :mod:`actors.master.events`, the
+ring :mod:`actors.master.event_ring`, progress :mod:`actors.master.progress`;
+this class only joins them. No I/O and no clock: times are passed in.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from actors.master.event_ring import EventRing
+from actors.master.events import (
+    DEAD,
+    FINISHED,
+    LEADER_CHANGED,
+    PROGRESS,
+    RETRIED,
+    WORKER_DRAINING,
+    Before,
+    capture,
+    derive,
+    owner_of,
+)
+from actors.master.progress import ProgressTable
+from actors.scheduler.state import JobStateMachine
+from transport.codec import Message
+from transport.progress import JobProgress
+
+__all__ = ["EventFeed", "EventsOf", "OpenEvents"]
+
+# events after which a job's progress is over (a retried job starts again from none)
+_PROGRESS_ENDS = frozenset({FINISHED, DEAD, RETRIED})
+
+
+@frozen
+class OpenEvents(Message):
+    """Local only: the gateway asks its master for the event ring it serves from."""
+
+
+@frozen
+class EventsOf(Message):
+    """Local only: the answer to :class:`OpenEvents`."""
+
+    feed: EventFeed
+
+
+class EventFeed:
+    def __init__(self, retained: int) -> None:
+        self.ring = EventRing(retained)
+        self.progress = ProgressTable()
+        self._finished_before = 0
+
+    # -- log events --------------------------------------------------------------------
+
+    def before(self, table: JobStateMachine, cmd: Message) -> Before:
+        self._finished_before = len(table.finished)
+        return capture(table, cmd)
+
+    def after(
+        self,
+        index: int,
+        cmd: Message,
+        result: Message | None,
+        table: JobStateMachine,
+        before: Before,
+    ) -> None:
+        finished = table.finished
+        left = finished[self._finished_before :] if len(finished) > self._finished_before else []
+        events = derive(index, cmd, result, table, before, left)
+        self.ring.applied_entry(index, events)
+        progress = self.progress
+        if progress.latest:
+            for event in events:
+                if event.job is not None and event.type in _PROGRESS_ENDS:
+                    progress.drop(event.job)
+
+    # -- soft events -------------------------------------------------------------------
+
+    def progressed(
+        self, notes: tuple[JobProgress, ...], now: float, table: JobStateMachine
+    ) -> list[JobProgress]:
+        """Keep what running attempts reported; the notes that changed (each an event)."""
+        changed = [
+            note
+            for note in notes
+            if self.progress.update(note.job_id, note.attempt, note.fraction, note.message)
+        ]
+        for note in changed:
+            job = table.job(note.job_id)
+            self.ring.add_soft(
+                PROGRESS,
+                now,
+                job=note.job_id,
+                attempt=note.attempt,
+                job_type=job.type if job is not None else None,
+                owner=owner_of(job) if job is not None else None,
+                detail={"progress": note.fraction, "progress_message": note.message},
+            )
+        return changed
+
+    def draining(self, worker: str, now: float) -> None:
+        self.ring.add_soft(WORKER_DRAINING, now, worker=worker)
+
+    def leader_changed(self, leader: str, term: int, now: float) -> None:
+        self.ring.add_soft(LEADER_CHANGED, now, detail={"leader": leader, "term": term})
+
+    def progress_view(self, job_id: str, attempt: int) -> dict[str, object]:
+        """The ``progress`` and ``progress_message`` fields of a job's view."""
+        found = self.progress.of(job_id, attempt)
+        if found is None:
+            return {"progress": None, "progress_message": None}
+        return {"progress": found[0], "progress_message": found[1]}

@@ -1,0 +1,155 @@
+"""The ``output`` actor on every master: keeps finished attempts' output, answers reads.
+
+A read (:class:`~transport.output_messages.ReadOutput`) of an attempt that
+still runs is answered by the worker running it (it holds the live capture);
+of a finished one, from this master's store, else from a peer's (the answer
+is then kept here too), else from the worker that ran it, which keeps its
+last few captures. A capture that nobody holds reads as empty: the attempt
+printed nothing (an empty capture is never shipped).
+
+Captures a worker sends (:class:`~transport.output_messages.StoreOutput`)
+are gathered and written in one transaction per :data:`GATHER_S`, by one
+task, so a stream of printing jobs costs a write every few milliseconds,
+not one per job, and never touches the master's mailbox. (A job is deleted
+only once final, and its capture comes within moments of its report, so a
+capture outliving its record would need a delete in that moment.) Jobs are
+looked up, for reads only, in this master's own state: a stale read is
+right, since output is not linearizable anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from actors.master.output_store import OutputStore
+from runtime.actor import Actor, ActorRef
+from runtime.errors import AskError, AskTimeout
+from transport.cluster import GetJob, JsonView
+from transport.codec import Message
+from transport.output_messages import OUTPUT_ACTOR, OutputChunk, ReadOutput, StoreOutput
+
+__all__ = ["OutputActor"]
+
+log = logging.getLogger("podium.output")
+
+# how long a read waits on a worker or a peer before trying elsewhere
+ASK_S = 2.0
+# captures arriving within this long of each other are written together
+GATHER_S = 0.02
+_WORKER = "worker"
+_MASTER = "master"
+
+
+class OutputActor(Actor):
+    def __init__(self, node_id: str, peers: Sequence[str], store: OutputStore) -> None:
+        self.node_id = node_id
+        self.peers = [p for p in peers if p != node_id]
+        self.store = store
+        self._pending: list[tuple[str, int, bytes]] = []
+        self._arrived = trio.Event()
+
+    async def on_start(self) -> None:
+        self.ctx.nursery.start_soon(self._writer)
+
+    async def on_stop(self) -> None:
+        self.store.close()
+
+    async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
+        if isinstance(msg, StoreOutput):
+            self._pending.append((msg.job_id, msg.attempt, msg.data))
+            self._arrived.set()
+        elif isinstance(msg, ReadOutput):
+            reply = self.ctx.defer_reply()
+
+            async def answer() -> None:
+                reply.resolve(await self._read(msg))
+
+            self.ctx.nursery.start_soon(answer)
+        return None
+
+    async def _job(self, job_id: str) -> dict[str, Any] | None:
+        view = await self.ctx.ref(self.node_id, _MASTER).ask(GetJob(job_id), ASK_S)
+        if not isinstance(view, JsonView) or not view.json:
+            return None
+        job: dict[str, Any] = json.loads(view.json)
+        return job
+
+    async def _writer(self) -> None:
+        while True:
+            await self._arrived.wait()
+            await trio.sleep(GATHER_S)
+            self._arrived = trio.Event()
+            rows, self._pending = self._pending, []
+            try:
+                await trio.to_thread.run_sync(self.store.put, rows)
+            except (OSError, sqlite3.Error) as exc:
+                # the peers and the workers still hold them; reads fetch them from there
+                log.warning("output not stored", extra={"captures": len(rows), "error": str(exc)})
+
+    async def _stored(self, msg: ReadOutput, attempt: int) -> bytes | None:
+        return await trio.to_thread.run_sync(self.store.get, msg.job_id, attempt)
+
+    async def _read(self, msg: ReadOutput) -> OutputChunk:
+        if msg.local:
+            data = await self._stored(msg, msg.attempt)
+            return _slice(msg, msg.attempt, data)
+        job = await self._job(msg.job_id)
+        if job is None:
+            return OutputChunk(msg.attempt, b"", 0, False, False, f"no job {msg.job_id}", 404)
+        latest: int = job["attempts"]
+        attempt = msg.attempt or latest
+        if attempt == 0:
+            # not started yet: nothing to read, but more to come unless it ended unrun
+            waiting = job["status"] in ("pending", "scheduled", "blocked", "running")
+            return OutputChunk(0, b"", 0, waiting)
+        if attempt > latest:
+            return OutputChunk(
+                attempt, b"", 0, False, False,
+                f"job {msg.job_id} has no attempt {attempt} (it has made {latest})", 404,
+            )  # fmt: skip
+        worker = job.get("worker")
+        ask = ReadOutput(msg.job_id, attempt, msg.offset, msg.limit, local=True)
+        if job["status"] == "running" and attempt == latest and worker:
+            held = await self._ask(worker, _WORKER, ask)
+            # not reachable from here, or not begun: the read is tried again by a follower
+            return held if held is not None and held.found else OutputChunk(attempt, b"", 0, True)
+        data = await self._stored(msg, attempt)
+        if data is None:
+            data = await self._from_peers(msg, attempt, ask)
+        if data is not None:
+            return _slice(msg, attempt, data)
+        if worker:
+            held = await self._ask(worker, _WORKER, ask)
+            if held is not None and held.found:
+                return OutputChunk(attempt, held.data, held.next_offset, False)
+        return OutputChunk(attempt, b"", 0, False)
+
+    async def _from_peers(self, msg: ReadOutput, attempt: int, ask: ReadOutput) -> bytes | None:
+        """The whole capture from the first peer holding it, kept here from now on."""
+        whole = ReadOutput(msg.job_id, attempt, 0, 1 << 62, local=True)
+        for peer in self.peers:
+            held = await self._ask(peer, OUTPUT_ACTOR, whole)
+            if held is not None and held.found:
+                await trio.to_thread.run_sync(self.store.put, [(msg.job_id, attempt, held.data)])
+                return held.data
+        return None
+
+    async def _ask(self, node: str, name: str, msg: ReadOutput) -> OutputChunk | None:
+        try:
+            answer = await self.ctx.ref(node, name).ask(msg, ASK_S)
+        except (AskTimeout, AskError):
+            return None
+        return answer if isinstance(answer, OutputChunk) else None
+
+
+def _slice(msg: ReadOutput, attempt: int, data: bytes | None) -> OutputChunk:
+    if data is None:
+        return OutputChunk(attempt, b"", msg.offset, False, found=False)
+    piece = data[msg.offset : msg.offset + msg.limit]
+    return OutputChunk(attempt, piece, msg.offset + len(piece), False)

@@ -1,0 +1,103 @@
+"""Where a job's writes go while it runs in the worker's own process.
+
+Async handlers run on the worker's trio loop and sync ones on its threads
+(``--pool thread``), many at once, while ``sys.stdout`` and the root logger
+are one per process. So the process-wide streams are replaced, once, by a
+router that looks up the *current job* in a context variable: a write made
+inside a job (its task, or the thread trio runs it on, which inherits the
+task's context) lands in that attempt's :class:`~actors.worker.output.HeadTail`;
+any other write goes where it always went. Logging is routed the same way
+by one handler on the root logger, which ignores podium's own loggers.
+
+Child processes (``--pool process``) capture their own output and stream it
+to the worker (:mod:`actors.worker.child`); shell jobs read their pipes
+(:mod:`actors.worker.shell`); both write into :func:`current_sink`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TextIO
+
+from actors.worker.output import HeadTail
+
+__all__ = ["LOG_FORMAT", "capturing", "current_sink"]
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+_SINK: ContextVar[HeadTail | None] = ContextVar("podium_job_output", default=None)
+
+
+def current_sink() -> HeadTail | None:
+    """The capture of the job running in this context, if any."""
+    return _SINK.get()
+
+
+class _Router(io.TextIOBase):
+    """A process-wide stream: the current job's capture, else the stream it replaced."""
+
+    def __init__(self, original: TextIO) -> None:
+        super().__init__()
+        self.original = original
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        sink = _SINK.get()
+        if sink is None:
+            return self.original.write(text)
+        sink.write(text.encode("utf-8", "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        if _SINK.get() is None:
+            self.original.flush()
+
+    def fileno(self) -> int:
+        return self.original.fileno()
+
+    def isatty(self) -> bool:
+        return _SINK.get() is None and self.original.isatty()
+
+
+class _JobLogHandler(logging.Handler):
+    """A handler's log records into its job's capture (podium's own records stay out)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _SINK.get()
+        if sink is None or record.name.startswith("podium"):
+            return
+        try:
+            sink.write((self.format(record) + "\n").encode("utf-8", "replace"))
+        except Exception:
+            self.handleError(record)
+
+
+def _install() -> None:
+    """Route the process's streams and root logger through the current job (once)."""
+    if not isinstance(sys.stdout, _Router):
+        sys.stdout = _Router(sys.stdout)
+    if not isinstance(sys.stderr, _Router):
+        sys.stderr = _Router(sys.stderr)
+    root = logging.getLogger()
+    if not any(isinstance(h, _JobLogHandler) for h in root.handlers):
+        handler = _JobLogHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+
+
+@contextlib.contextmanager
+def capturing(sink: HeadTail) -> Iterator[None]:
+    """Everything written in this context (and threads started from it) goes to ``sink``."""
+    _install()
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)

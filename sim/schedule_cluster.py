@@ -1,0 +1,267 @@
+"""The scheduler on the simulator with schedules defined, and the checks on their ticks.
+
+:class:`ScheduleObserver` checks, after every step:
+
+- **no (schedule, tick) fired twice**: every master's job table reports each
+  job a fire makes; a second job for a (schedule, tick) that already has one
+  is a violation, whichever master made it, in whatever incarnation;
+- **every tick while a leader existed fired**: the observer follows who is in
+  charge: a master that leads, is up and not paused, has applied an entry of
+  its own term, and has a majority of masters (itself among them) up, not
+  paused, reachable both ways, in no later term and holding every committed
+  entry (a follower still catching up cannot help commit). While one master
+  stays in charge in one term, each tick from when it took over (by its
+  clock, the one it fires by) that no earlier leader had already dealt with
+  (fired, or passed by under ``catch_up``, as the masters' marks say) must
+  have made its job once its clock is :data:`FIRE_WITHIN_S` past the tick.
+
+and, after the final heal, that a ``catch_up: all`` schedule has a job for
+every one of its ticks, from its first to its last fired.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+import msgpack
+import trio
+
+from actors.gateway.app import ApiError, Gateway
+from actors.master.actor import MasterActor
+from actors.scheduler.records import Job
+from runtime.clock import sim_wall_clock
+from sim.harness import Simulation
+from sim.job_cluster import JobCluster, ObservedJobs
+from transport.cluster import JobSpec
+from transport.schedule_commands import ScheduleSpec
+from transport.schedule_requests import PutSchedule, ScheduleChanged
+
+__all__ = ["FIRE_WITHIN_S", "SCHEDULES", "ScheduleCluster", "ScheduleObserver"]
+
+# how far past a tick an undisturbed leader's clock may get before the tick has fired
+FIRE_WITHIN_S = 1.0
+_JOB = JobSpec("work", msgpack.packb({"seconds": 0.01, "fail": 0.0}), 5, 0, 3.0, None, None)
+# (name, period in seconds, catch_up); the cron one ticks on even seconds, in a zone with
+# daylight saving (seconds are the same everywhere)
+SCHEDULES = (
+    ScheduleSpec("each-second-skip", None, 1.0, "UTC", "skip", _JOB),
+    ScheduleSpec("each-second-all", None, 1.0, "UTC", "all", _JOB),
+    ScheduleSpec("even-seconds-one", "*/2 * * * * *", None, "Europe/Paris", "one", _JOB),
+)
+PERIODS = {"each-second-skip": 1, "each-second-all": 1, "even-seconds-one": 2}
+
+
+@attrs.define
+class Span:
+    """One master in charge in one term: its clock when first and last seen so, and each
+    schedule's mark (the latest any master had applied) when it took over."""
+
+    leader: str
+    term: int
+    start: float
+    last: float
+    handled: dict[str, float]
+    # each schedule's ticks up to here are checked
+    checked: dict[str, float] = attrs.Factory(dict)
+
+
+class ScheduleObserver:
+    def __init__(
+        self, sim: Simulation, masters: Callable[[], Mapping[str, MasterActor | None]]
+    ) -> None:
+        """``masters`` gives each master's current incarnation (None while it is down)."""
+        self.sim = sim
+        self.masters = masters
+        # (schedule, tick) -> the id of the job it made
+        self.fired: dict[tuple[str, float], str] = {}
+        self.problems: list[str] = []
+        self.spans: list[Span] = []
+        # ticks found fired that a leader in charge had to fire (the check is not vacuous)
+        self.verified = 0
+
+    def made(self, node: str, job: Job) -> None:
+        options = job.options
+        if options is None or options.schedule is None or options.scheduled_for is None:
+            return
+        key = (options.schedule, options.scheduled_for)
+        first = self.fired.setdefault(key, job.id)
+        if first != job.id:
+            self.problems.append(
+                f"schedule {key[0]} tick {key[1]:.3f} fired twice: job {first} and job "
+                f"{job.id} (on {node})"
+            )
+
+    # -- after every step -----------------------------------------------------------------
+
+    def check(self) -> str | None:
+        if self.problems:
+            return self.problems[0]
+        self._follow_leader()
+        for span in self.spans:
+            missed = self._missed(span)
+            if missed is not None:
+                return missed
+        # a span long gone, all of whose ticks were found, needs no more looking at
+        self.spans = [s for s in self.spans[:-1] if not self._done(s)] + self.spans[-1:]
+        return None
+
+    def _in_charge(self) -> tuple[MasterActor, float] | None:
+        """The master in charge, and its time (the later of its clock and its log's)."""
+        sim = self.sim
+        masters = self.masters()
+        for name, actor in masters.items():
+            if actor is None or not sim.node(name).up or sim.paused(name):
+                continue
+            raft = actor.raft
+            if not hasattr(raft, "core") or not raft.is_leader or not raft.applied_own_term:
+                continue
+            votes = 1
+            for other, peer in masters.items():
+                if (
+                    other != name
+                    and peer is not None
+                    and sim.node(other).up
+                    and not sim.paused(other)
+                    and not sim.net.blocked(name, other)
+                    and not sim.net.blocked(other, name)
+                    and hasattr(peer.raft, "core")
+                    and peer.raft.term <= raft.term
+                    and peer.raft.core.log.last_index >= raft.core.commit
+                ):
+                    votes += 1
+            if votes * 2 > len(masters):
+                return actor, max(actor.ctx.wall_time(), actor.jobs.now)
+        return None
+
+    def _follow_leader(self) -> None:
+        found = self._in_charge()
+        current = self.spans[-1] if self.spans else None
+        if found is None:
+            if current is not None and current.leader:
+                self.spans.append(Span("", 0, 0.0, 0.0, {}))  # nobody in charge
+            return
+        actor, now = found
+        if current is not None and (current.leader, current.term) == (
+            actor.node_id,
+            actor.raft.term,
+        ):
+            current.last = now
+            return
+        self.spans.append(Span(actor.node_id, actor.raft.term, now, now, self._marks()))
+
+    def _marks(self) -> dict[str, float]:
+        """Each schedule's latest mark on any master: what is done (fired or passed by)."""
+        marks: dict[str, float] = {}
+        for actor in self.masters().values():
+            if actor is None:
+                continue
+            for entry in actor.jobs.schedules:
+                marks[entry.name] = max(marks.get(entry.name, entry.mark), entry.mark)
+        return marks
+
+    def _created(self, name: str) -> float | None:
+        for actor in self.masters().values():
+            entry = actor.jobs.schedules.get(name) if actor is not None else None
+            if entry is not None:
+                return entry.created_at
+        return None
+
+    def _missed(self, span: Span) -> str | None:
+        """The first tick ``span``'s leader should have fired by now and did not."""
+        if not span.leader:
+            return None
+        for name, period in PERIODS.items():
+            handled = span.handled.get(name)
+            if handled is None:
+                # defined while this leader was in charge: its ticks start then
+                handled = self._created(name)
+                if handled is None:
+                    continue
+                span.handled[name] = handled
+            low = max(handled, span.checked.get(name, -math.inf))
+            first = max(math.floor(low / period) + 1, math.ceil(span.start / period))
+            upto = span.last - FIRE_WITHIN_S
+            tick = first * period
+            while tick <= upto:
+                if (name, float(tick)) not in self.fired:
+                    return (
+                        f"schedule {name} tick {tick:.3f} did not fire: {span.leader} was in "
+                        f"charge (term {span.term}) from its time {span.start:.3f} to "
+                        f"{span.last:.3f}"
+                    )
+                self.verified += 1
+                tick += period
+            span.checked[name] = max(low, upto)
+        return None
+
+    def _done(self, span: Span) -> bool:
+        return not span.leader or all(
+            span.checked.get(name, -math.inf) >= span.last - FIRE_WITHIN_S for name in PERIODS
+        )
+
+    # -- after the final heal --------------------------------------------------------------
+
+    def caught_up(self) -> str | None:
+        """Every tick of the ``all`` schedule, from its first to its last, made a job."""
+        name = "each-second-all"
+        ticks = sorted(t for (s, t) in self.fired if s == name)
+        if not ticks:
+            return f"schedule {name} never fired"
+        for expected, tick in enumerate(ticks, start=int(ticks[0])):
+            if tick != expected:
+                return f"schedule {name} (catch_up all) has no job for tick {expected}"
+        return None
+
+
+class ObservedScheduleJobs(ObservedJobs):
+    """The job table, reporting every job a schedule's fire makes."""
+
+    schedule_observer: ScheduleObserver
+
+    def _count_new(self, job: Job) -> None:
+        super()._count_new(job)
+        self.schedule_observer.made(self.node, job)
+
+
+class ScheduleCluster(JobCluster):
+    """:class:`~sim.job_cluster.JobCluster` with the schedule checks."""
+
+    def __init__(self, sim: Simulation, masters: Sequence[str], workers: Sequence[str]) -> None:
+        self.schedules = ScheduleObserver(
+            sim, lambda: {name: m.actor for name, m in self.masters.items()}
+        )
+        super().__init__(sim, masters, workers)
+        sim.invariant("schedules-fire-once", self.schedules.check)
+        sim.converges("schedules-caught-up", self.schedules.caught_up)
+
+    def _jobs(self, node: str) -> ObservedJobs:
+        jobs = ObservedScheduleJobs(node, self.observer, self.settings.backoff)
+        jobs.schedule_observer = self.schedules
+        return jobs
+
+    async def define(self) -> None:
+        """Define :data:`SCHEDULES` through a gateway, as a client would, until each is."""
+        system = self.sim.node("client").system
+        assert system is not None
+        rng = self.sim.rng("define")
+        for spec in SCHEDULES:
+            while True:
+                gateway = Gateway(system, timeout_s=1.0, home=rng.choice(self.master_names))
+                try:
+                    answer = await gateway.call(PutSchedule(spec, False))
+                except ApiError:
+                    answer = None
+                if isinstance(answer, ScheduleChanged) and answer.outcome in ("created", "same"):
+                    break
+                await trio.sleep(0.1)
+
+    async def near_a_tick(self, rng_value: float) -> None:
+        """Sleep until ``rng_value`` seconds from the next whole second of wall time (a
+        drawn moment just before, at, or just after a tick)."""
+        now = sim_wall_clock()
+        target = math.ceil(now) + rng_value
+        if target <= now:
+            target += 1.0
+        await trio.sleep(target - now)

@@ -1,0 +1,200 @@
+"""Events derived from applied commands: each kind, their ids, and the same on two tables."""
+
+from __future__ import annotations
+
+import msgpack
+
+from actors.master.event_feed import EventFeed
+from actors.master.events import Event, parse_event_id
+from actors.scheduler.backoff import Backoff
+from actors.scheduler.records import Job
+from actors.scheduler.state import JobStateMachine
+from transport.cluster import RunningJob
+from transport.codec import Message
+from transport.commands import (
+    AssignCmd,
+    AssignmentCmd,
+    CancelCmd,
+    DeregisterWorkerCmd,
+    ExpireLeasesCmd,
+    ExpireWorkerCmd,
+    NewJob,
+    RegisterWorkerCmd,
+    ReportCmd,
+    ReportItem,
+    RetryCmd,
+    SubmitCmd,
+)
+from transport.job_options import JobOptions
+from transport.limit_commands import CancelManyCmd
+from transport.progress import JobProgress
+
+
+class Applied:
+    """A job table and its event feed, applying commands at indexes 1, 2, ..."""
+
+    def __init__(self) -> None:
+        self.table = JobStateMachine(Backoff(base_s=1.0, jitter=0.0))
+        self.feed = EventFeed(1000)
+        self.index = 0
+        self.left: list[tuple[int, Job]] = []
+
+    def apply(self, cmd: Message) -> list[Event]:
+        self.index += 1
+        seen = len(self.feed.ring.events)
+        before = self.feed.before(self.table, cmd)
+        result = self.table.apply_decoded(self.index, cmd)
+        self.feed.after(self.index, cmd, result, self.table, before)
+        self.left = self.table.take_finished()
+        return list(self.feed.ring.events)[seen:]
+
+
+def new(job_id: str, retries: int = 1, options: JobOptions | None = None) -> NewJob:
+    return NewJob(job_id, "noop", msgpack.packb({}), 5, retries, None, None, None, options)
+
+
+def assign(job_id: str, attempt: int, now: float, worker: str = "w1") -> AssignCmd:
+    return AssignCmd(now, (AssignmentCmd(job_id, worker, attempt, now + 10),))
+
+
+def report(job_id: str, attempt: int, ok: bool, now: float) -> ReportCmd:
+    item = ReportItem(job_id, attempt, ok, b"", "" if ok else "boom\ntrace", False, 0.5)
+    return ReportCmd(now, "w1", (item,))
+
+
+def kinds(events: list[Event]) -> list[tuple[str, str | None, str | None]]:
+    return [(e.type, e.job, e.status) for e in events]
+
+
+def started_node() -> Applied:
+    node = Applied()
+    node.apply(RegisterWorkerCmd(0.0, "w1", 2, ("noop",)))
+    return node
+
+
+def test_a_job_submitted_started_and_finished() -> None:
+    node = Applied()
+    joined = node.apply(RegisterWorkerCmd(0.0, "w1", 2, ("noop",)))
+    assert kinds(joined) == [("worker.joined", None, None)]
+    assert joined[0].body()["capacity"] == 2 and joined[0].worker == "w1"
+    submitted = node.apply(SubmitCmd(1.0, (new("a"), new("b"))))
+    assert kinds(submitted) == [("job.submitted", "a", None), ("job.submitted", "b", None)]
+    assert [e.id for e in submitted] == ["2-0", "2-1"]
+    started = node.apply(assign("a", 1, 2.0))
+    assert kinds(started) == [("job.started", "a", "running")]
+    assert (started[0].worker, started[0].attempt, started[0].time) == ("w1", 1, 2.0)
+    finished = node.apply(report("a", 1, True, 3.0))
+    assert kinds(finished) == [("job.finished", "a", "succeeded")]
+    assert finished[0].body() == {
+        "id": "4-0", "type": "job.finished", "time": 3.0, "job": "a",
+        "status": "succeeded", "worker": "w1", "attempt": 1, "job_type": "noop",
+    }  # fmt: skip
+
+
+def test_a_failure_is_retried_then_dead_with_its_error() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a", retries=1),)))
+    node.apply(assign("a", 1, 2.0))
+    retried = node.apply(report("a", 1, False, 3.0))
+    assert kinds(retried) == [("job.retried", "a", "scheduled")]
+    assert retried[0].body()["reason"] == "error"
+    node.apply(assign("a", 2, 10.0))
+    dead = node.apply(report("a", 2, False, 11.0))
+    assert kinds(dead) == [("job.dead", "a", "dead")]
+    assert dead[0].body()["error"] == "boom"  # the first line only
+
+
+def test_a_stale_assignment_or_report_makes_no_event() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"),)))
+    node.apply(assign("a", 1, 2.0))
+    assert node.apply(assign("a", 1, 2.5)) == []  # a repeat of the same attempt
+    assert node.apply(report("a", 7, True, 3.0)) == []  # another attempt's report
+
+
+def test_a_lost_worker_retries_its_jobs_and_is_lost_once() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"),)))
+    node.apply(assign("a", 1, 2.0))
+    lost = node.apply(ExpireWorkerCmd(20.0, "w1", (0.0,)))
+    assert kinds(lost) == [("job.retried", "a", "scheduled"), ("worker.lost", None, None)]
+    assert lost[0].body()["reason"] == "lease_expired"
+    assert node.apply(ExpireWorkerCmd(21.0, "w1", (0.0,))) == []
+
+
+def test_an_expired_lease_a_cancel_and_a_leaving_worker() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"), new("b"), new("c"))))
+    node.apply(assign("a", 1, 2.0))
+    expired = node.apply(ExpireLeasesCmd(20.0, (RunningJob("a", 1),), (0.0,)))
+    assert kinds(expired) == [("job.retried", "a", "scheduled")]
+    assert kinds(node.apply(CancelCmd(21.0, "b"))) == [("job.finished", "b", "cancelled")]
+    cancelled = node.apply(CancelManyCmd(22.0, ("c",), None, (), None))
+    assert kinds(cancelled) == [("job.finished", "c", "cancelled")]
+    assert kinds(node.apply(DeregisterWorkerCmd(23.0, "w1"))) == [("worker.left", None, None)]
+
+
+def test_a_failed_parent_ends_its_child_in_the_same_entry() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("p", retries=0),)))
+    child = new("c", options=JobOptions(depends_on=("p",)))
+    assert kinds(node.apply(SubmitCmd(1.5, (child,)))) == [("job.submitted", "c", None)]
+    node.apply(assign("p", 1, 2.0))
+    ended = node.apply(report("p", 1, False, 3.0))
+    assert kinds(ended) == [("job.dead", "p", "dead"), ("job.dead", "c", "dead")]
+
+
+def test_a_manual_retry_is_a_retried_event() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a", retries=0),)))
+    node.apply(assign("a", 1, 2.0))
+    node.apply(report("a", 1, False, 3.0))
+    [(index, job)] = node.left
+    retried = node.apply(RetryCmd(4.0, "a", job.record(index)))
+    assert kinds(retried) == [("job.retried", "a", "pending")]
+    assert retried[0].body()["reason"] == "manual"
+
+
+def test_two_masters_derive_the_same_events_with_the_same_ids() -> None:
+    commands: list[Message] = [
+        RegisterWorkerCmd(0.0, "w1", 2, ("noop",)),
+        SubmitCmd(1.0, (new("a"), new("b"))),
+        assign("a", 1, 2.0),
+        report("a", 1, False, 3.0),
+        assign("b", 1, 3.5),
+        report("b", 1, True, 4.0),
+    ]
+    one, two = Applied(), Applied()
+    for cmd in commands:
+        one.apply(cmd)
+        two.apply(cmd)
+    assert list(one.feed.ring.events) == list(two.feed.ring.events)
+    ids = [e.id for e in one.feed.ring.events]
+    assert len(ids) == len(set(ids))
+
+
+def test_progress_is_a_soft_event_kept_until_the_job_ends() -> None:
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"),)))
+    node.apply(assign("a", 1, 2.0))
+    note = JobProgress("a", 1, 0.4, "resized 40 of 100")
+    assert node.feed.progressed((note,), 2.5, node.table) == [note]
+    assert node.feed.progressed((note,), 2.6, node.table) == []  # the same value again: no event
+    event = node.feed.ring.events[-1]
+    assert (event.type, event.id, event.soft) == ("job.progress", "3-s0", True)
+    assert event.body()["progress"] == 0.4
+    assert node.feed.progress_view("a", 1) == {
+        "progress": 0.4,
+        "progress_message": "resized 40 of 100",
+    }
+    assert node.feed.progress_view("a", 2)["progress"] is None  # another attempt's
+    node.apply(report("a", 1, True, 3.0))
+    assert node.feed.progress.latest == {}
+
+
+def test_event_ids_parse_back_to_their_order() -> None:
+    assert parse_event_id("12-3") == (12, 0, 3)
+    assert parse_event_id("12-s0") == (12, 1, 0)
+    assert parse_event_id("12-3") < parse_event_id("12-s0") < parse_event_id("13-0")  # type: ignore[operator]
+    for bad in ("", "12", "x-1", "12-", "12-sx", "-1-2"):
+        assert parse_event_id(bad) is None
