@@ -29,6 +29,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import attrs
@@ -179,6 +180,11 @@ def schedule_body(
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _segment(text: str) -> str:
+    """``text`` as one path segment: a job type may hold ``#``, ``?`` or ``/``."""
+    return quote(text, safe="")
+
+
 class _Calls:
     """The API, as calls; both clients turn each into a request."""
 
@@ -318,11 +324,12 @@ class _Calls:
         body = {k: v for k, v in fields.items() if v is not None}
         op = SetLimitOp(job_type, packer().pack(body))
         # setting the same limit again changes nothing (the bucket keeps its tokens)
-        return Call("PUT", f"/api/v1/limits/{job_type}", body=body, op=op, repeatable=True)
+        path = f"/api/v1/limits/{_segment(job_type)}"
+        return Call("PUT", path, body=body, op=op, repeatable=True)
 
     @staticmethod
     def clear_limit(job_type: str) -> Call:
-        return Call("DELETE", f"/api/v1/limits/{job_type}", op=ClearLimitOp(job_type))
+        return Call("DELETE", f"/api/v1/limits/{_segment(job_type)}", op=ClearLimitOp(job_type))
 
     @staticmethod
     def limits() -> Call:
@@ -332,7 +339,7 @@ class _Calls:
     def pause_type(job_type: str, paused: bool) -> Call:
         action = "pause" if paused else "resume"
         op = PauseTypeOp(job_type) if paused else ResumeTypeOp(job_type)
-        return Call("POST", f"/api/v1/types/{job_type}/{action}", op=op, repeatable=True)
+        return Call("POST", f"/api/v1/types/{_segment(job_type)}/{action}", op=op, repeatable=True)
 
     @staticmethod
     def cancel_many(

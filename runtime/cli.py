@@ -69,9 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if not nodes and not http_hosts:
             init.error("give --nodes, --http-hosts or both")
-        written = init_certs(
-            parsed.out, nodes, hosts=hosts, days=parsed.days, http_hosts=http_hosts
-        )
+        try:
+            written = init_certs(
+                parsed.out, nodes, hosts=hosts, days=parsed.days, http_hosts=http_hosts
+            )
+        except (OSError, ValueError) as exc:
+            # an --out that cannot be written, a host name a certificate cannot hold
+            print(f"podium certs init: {exc}", file=sys.stderr)
+            return 2
         for path in written:
             print(path)
         if nodes:

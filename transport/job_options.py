@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from transport.codec import Message, message
+from transport.codec import Message, decode, message
 
-__all__ = ["PARENT_FAILURE_RULES", "REF_PREFIX", "JobOptions", "RetryPolicy"]
+__all__ = ["PARENT_FAILURE_RULES", "REF_PREFIX", "JobOptions", "RetryPolicy", "decode_options"]
 
 # what a blocked job does when a parent ends in anything but success
 PARENT_FAILURE_RULES = ("fail", "skip", "run")
@@ -50,3 +50,11 @@ class JobOptions(Message):
     # who submitted it (the authenticated user; None with auth off): a ``user`` sees only
     # their own jobs, and a schedule's jobs belong to whoever defined it
     owner: str | None = None
+
+
+def decode_options(data: bytes) -> JobOptions:
+    """Options stored as encoded bytes (a history row, a snapshot cell), back."""
+    options = decode(data)
+    if not isinstance(options, JobOptions):
+        raise TypeError(f"stored job options hold a {type(options).__name__}")
+    return options

@@ -529,7 +529,8 @@ class Service:
                 results.append(exc)
                 continue
             results.append(Answer(201))
-            key = spec.idempotency_key
+            # the key as the client sent it: stamping an owner prefixes it
+            key = job.idempotency_key
             if spec.options is not None and spec.options.depends_on:
                 linked.append((n, spec))
             elif key is None:

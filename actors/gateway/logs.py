@@ -25,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from actors.gateway.app import ApiError, Endpoint, Gateway, Service, _no_query
 from actors.gateway.auth import Principal
 from actors.gateway.validation import BadRequest
+from runtime.errors import AskError, AskTimeout
 from transport.output_messages import OUTPUT_ACTOR, OutputChunk, ReadOutput
 
 __all__ = ["FOLLOW_POLL_S", "logs_endpoint", "parse_logs_query"]
@@ -51,7 +52,10 @@ def parse_logs_query(query: Mapping[str, str]) -> tuple[int, bool]:
 
 async def _read(gateway: Gateway, job_id: str, attempt: int, offset: int) -> OutputChunk:
     ask = ReadOutput(job_id, attempt, offset, CHUNK_BYTES)
-    answer = await gateway.system.ref(gateway.home, OUTPUT_ACTOR).ask(ask, gateway.timeout_s)
+    try:
+        answer = await gateway.system.ref(gateway.home, OUTPUT_ACTOR).ask(ask, gateway.timeout_s)
+    except (AskError, AskTimeout):
+        answer = None
     if not isinstance(answer, OutputChunk):
         raise ApiError(503, "this master cannot read job output right now; retry shortly")
     if answer.error:

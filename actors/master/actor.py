@@ -470,12 +470,9 @@ class MasterActor(Actor):
                 then()
             if reply is None:
                 return
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
-            elif isinstance(outcome, InDoubtReply):
-                reply.resolve(self._in_doubt(outcome))
-            elif isinstance(outcome, Committed):
-                reply.resolve(answer if answer is not None else outcome.result)
+            committed = self._committed(outcome, reply)
+            if committed is not None:
+                reply.resolve(answer if answer is not None else committed.result)
 
         try:
             self._propose_cmd(cmd, done)
@@ -489,6 +486,17 @@ class MasterActor(Actor):
             f"master {self.node_id} took the request but {outcome.reason}; "
             "the request may still apply"
         )
+
+    def _committed(self, outcome: Message, reply: PendingReply) -> Committed | None:
+        """The proposal's commit, or None once ``reply`` has been told why there is none
+        (this master is not the leader, or cannot tell whether it applied)."""
+        if isinstance(outcome, NotLeaderReply):
+            reply.resolve(NotLeaderAnswer(outcome.leader))
+        elif isinstance(outcome, InDoubtReply):
+            reply.resolve(self._in_doubt(outcome))
+        elif isinstance(outcome, Committed):
+            return outcome
+        return None
 
     def _propose_cmd(self, cmd: Message, done: Callable[[Message], None]) -> int:
         data = encode(cmd)
@@ -565,21 +573,17 @@ class MasterActor(Actor):
         cmd = SubmitCmd(self.ctx.wall_time(), *linked)
 
         def done(outcome: Message) -> None:
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
+            committed = self._committed(outcome, reply)
+            if committed is None:
                 return
-            if isinstance(outcome, InDoubtReply):
-                reply.resolve(self._in_doubt(outcome))
-                return
-            assert isinstance(outcome, Committed)
-            if isinstance(outcome.result, ParentsMissing):
+            if isinstance(committed.result, ParentsMissing):
                 if lookups >= LOOKUPS:
                     reply.resolve(Unavailable("the jobs' parents kept changing; submit again"))
                 else:
                     self._spawn(self._submit_keyed(msg, reply, lookups + 1), reply)
                 return
-            assert isinstance(outcome.result, Submitted)
-            made = iter(outcome.result.jobs)
+            assert isinstance(committed.result, Submitted)
+            made = iter(committed.result.jobs)
             reply.resolve(
                 Submitted(
                     tuple(
@@ -603,14 +607,11 @@ class MasterActor(Actor):
         )
 
         def done(outcome: Message) -> None:
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
+            committed = self._committed(outcome, reply)
+            if committed is None:
                 return
-            if isinstance(outcome, InDoubtReply):
-                reply.resolve(self._in_doubt(outcome))
-                return
-            assert isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged)
-            result = outcome.result
+            assert isinstance(committed.result, JobChanged)
+            result = committed.result
             if result.not_found:  # it finished before the cancel applied
                 self._spawn(self._cancel_final(job_id, reply), reply)
                 return
@@ -626,12 +627,11 @@ class MasterActor(Actor):
         stopped on their workers once it is committed, as a single cancel's is."""
 
         def done(outcome: Message) -> None:
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
-            elif isinstance(outcome, InDoubtReply):
-                reply.resolve(self._in_doubt(outcome))
-            elif isinstance(outcome, Committed):
-                answer, stops = control_answer(msg, outcome.result, self.jobs, self.ctx.wall_time())
+            committed = self._committed(outcome, reply)
+            if committed is not None:
+                answer, stops = control_answer(
+                    msg, committed.result, self.jobs, self.ctx.wall_time()
+                )
                 for worker, stop in stops:
                     self.ctx.ref(worker, WORKER).try_send(stop)
                 reply.resolve(answer)
@@ -690,12 +690,9 @@ class MasterActor(Actor):
         took, known once this master's history has written it."""
 
         def done(outcome: Message) -> None:
-            if isinstance(outcome, NotLeaderReply):
-                reply.resolve(NotLeaderAnswer(outcome.leader))
-            elif isinstance(outcome, InDoubtReply):
-                reply.resolve(self._in_doubt(outcome))
-            elif isinstance(outcome, Committed) and isinstance(outcome.result, JobChanged):
-                reply.resolve(Removed(0, outcome.result.error, False))
+            committed = self._committed(outcome, reply)
+            if committed is not None and isinstance(committed.result, JobChanged):
+                reply.resolve(Removed(0, committed.result.error, False))
 
         index = self._propose_cmd(cmd, done)
         deleting_one = isinstance(cmd, DeleteCmd)

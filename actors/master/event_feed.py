@@ -10,6 +10,8 @@ this class only joins them. No I/O and no clock: times are passed in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from attrs import frozen
 
 from actors.master.event_ring import EventRing
@@ -52,12 +54,10 @@ class EventFeed:
     def __init__(self, retained: int) -> None:
         self.ring = EventRing(retained)
         self.progress = ProgressTable()
-        self._finished_before = 0
 
     # -- log events --------------------------------------------------------------------
 
     def before(self, table: JobStateMachine, cmd: Message) -> Before:
-        self._finished_before = len(table.finished)
         return capture(table, cmd)
 
     def after(
@@ -68,9 +68,8 @@ class EventFeed:
         table: JobStateMachine,
         before: Before,
     ) -> None:
-        finished = table.finished
-        left = finished[self._finished_before :] if len(finished) > self._finished_before else []
-        events = derive(index, cmd, result, table, before, left)
+        # the shell takes the jobs that left after every apply: these left in this one
+        events = derive(index, cmd, result, table, before, table.finished)
         self.ring.applied_entry(index, events)
         progress = self.progress
         if progress.latest:
@@ -83,11 +82,16 @@ class EventFeed:
     def progressed(
         self, notes: tuple[JobProgress, ...], now: float, table: JobStateMachine
     ) -> list[JobProgress]:
-        """Keep what running attempts reported; the notes that changed (each an event)."""
+        """Keep what running attempts reported; the notes that changed (each an event).
+        A note of an attempt that is no longer running here (a follower may apply its end
+        before the leader's news arrives) is dropped, and so is what such attempts left."""
+        running = _running_in(table)
+        self.progress.keep_only(running)
         changed = [
             note
             for note in notes
-            if self.progress.update(note.job_id, note.attempt, note.fraction, note.message)
+            if running(note.job_id, note.attempt)
+            and self.progress.update(note.job_id, note.attempt, note.fraction, note.message)
         ]
         for note in changed:
             job = table.job(note.job_id)
@@ -114,3 +118,10 @@ class EventFeed:
         if found is None:
             return {"progress": None, "progress_message": None}
         return {"progress": found[0], "progress_message": found[1]}
+
+
+def _running_in(table: JobStateMachine) -> Callable[[str, int], bool]:
+    def running(job_id: str, attempt: int) -> bool:
+        return table.is_current(job_id, attempt, None)
+
+    return running

@@ -159,12 +159,12 @@ def parse_event_id(text: str) -> EventKey | None:
 class Before(NamedTuple):
     """What :func:`capture` keeps of the table before a command: the next seq (a
     submit's jobs come after it), the assigned jobs found pending, each running job a
-    report or expiry names with its failures so far (a retry adds one), and whether an
+    report or expiry names with its attempt log (a failure writes a new one), and whether an
     expiring worker was already lost."""
 
     next_seq: int = 0
     pending: tuple[str, ...] = ()
-    touched: tuple[tuple[Job, int], ...] = ()
+    touched: tuple[tuple[Job, bytes], ...] = ()
     was_lost: bool = False
 
 
@@ -197,9 +197,11 @@ def capture(table: JobStateMachine, cmd: Message) -> Before:
     return _NOTHING
 
 
-def _touched(found: list[Job | None]) -> tuple[tuple[Job, int], ...]:
+def _touched(found: list[Job | None]) -> tuple[tuple[Job, bytes], ...]:
+    """Each running job with its attempt log as it is: a failure replaces the log with a
+    new one (which keeps the last attempts only, so its length may not grow)."""
     return tuple(
-        (job, len(job.attempts_log)) for job in found if job is not None and job.status is _RUNNING
+        (job, job.attempts_log) for job in found if job is not None and job.status is _RUNNING
     )
 
 
@@ -278,10 +280,10 @@ def _submitted(
 
 
 def _retries(
-    out: list[Event], index: int, now: float, touched: tuple[tuple[Job, int], ...]
+    out: list[Event], index: int, now: float, touched: tuple[tuple[Job, bytes], ...]
 ) -> None:
-    for job, failures in touched:
-        if job.status in (_PENDING, _SCHEDULED) and len(job.attempts_log) > failures:
+    for job, log_before in touched:
+        if job.status in (_PENDING, _SCHEDULED) and job.attempts_log != log_before:
             out.append(_retried(index, len(out), now, job, job.last_reason))
 
 

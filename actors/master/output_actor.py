@@ -53,6 +53,9 @@ class OutputActor(Actor):
         self.store = store
         self._pending: list[tuple[str, int, bytes]] = []
         self._arrived = trio.Event()
+        # the store has one SQLite connection: one call on it at a time (a transaction
+        # begun while another thread's is open fails)
+        self._disk = trio.CapacityLimiter(1)
 
     async def on_start(self) -> None:
         self.ctx.nursery.start_soon(self._writer)
@@ -86,14 +89,25 @@ class OutputActor(Actor):
             await trio.sleep(GATHER_S)
             self._arrived = trio.Event()
             rows, self._pending = self._pending, []
-            try:
-                await trio.to_thread.run_sync(self.store.put, rows)
-            except (OSError, sqlite3.Error) as exc:
-                # the peers and the workers still hold them; reads fetch them from there
-                log.warning("output not stored", extra={"captures": len(rows), "error": str(exc)})
+            await self._put(rows)
+
+    async def _put(self, rows: list[tuple[str, int, bytes]]) -> None:
+        try:
+            await trio.to_thread.run_sync(self.store.put, rows, limiter=self._disk)
+        except (OSError, sqlite3.Error) as exc:
+            # the peers and the workers still hold them; reads fetch them from there
+            log.warning("output not stored", extra={"captures": len(rows), "error": str(exc)})
 
     async def _stored(self, msg: ReadOutput, attempt: int) -> bytes | None:
-        return await trio.to_thread.run_sync(self.store.get, msg.job_id, attempt)
+        """The capture stored here, or None (not here, or the store cannot be read now:
+        the peers and the worker are asked next)."""
+        try:
+            return await trio.to_thread.run_sync(
+                self.store.get, msg.job_id, attempt, limiter=self._disk
+            )
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("output not read", extra={"job": msg.job_id, "error": str(exc)})
+            return None
 
     async def _read(self, msg: ReadOutput) -> OutputChunk:
         if msg.local:
@@ -121,7 +135,7 @@ class OutputActor(Actor):
             return held if held is not None and held.found else OutputChunk(attempt, b"", 0, True)
         data = await self._stored(msg, attempt)
         if data is None:
-            data = await self._from_peers(msg, attempt, ask)
+            data = await self._from_peers(msg, attempt)
         if data is not None:
             return _slice(msg, attempt, data)
         if worker:
@@ -130,13 +144,13 @@ class OutputActor(Actor):
                 return OutputChunk(attempt, held.data, held.next_offset, False)
         return OutputChunk(attempt, b"", 0, False)
 
-    async def _from_peers(self, msg: ReadOutput, attempt: int, ask: ReadOutput) -> bytes | None:
+    async def _from_peers(self, msg: ReadOutput, attempt: int) -> bytes | None:
         """The whole capture from the first peer holding it, kept here from now on."""
         whole = ReadOutput(msg.job_id, attempt, 0, 1 << 62, local=True)
         for peer in self.peers:
             held = await self._ask(peer, OUTPUT_ACTOR, whole)
             if held is not None and held.found:
-                await trio.to_thread.run_sync(self.store.put, [(msg.job_id, attempt, held.data)])
+                await self._put([(msg.job_id, attempt, held.data)])
                 return held.data
         return None
 

@@ -10,6 +10,8 @@ running jobs, never history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = ["ProgressTable"]
 
 # (attempt, fraction, message)
@@ -37,6 +39,12 @@ class ProgressTable:
 
     def drop(self, job_id: str) -> None:
         self.latest.pop(job_id, None)
+
+    def keep_only(self, running: Callable[[str, int], bool]) -> None:
+        """Drop the entries of attempts no longer ``running`` (job id, attempt): a job
+        that ended without an event saying so (its record not kept) leaves no entry."""
+        for job_id in [j for j, entry in self.latest.items() if not running(j, entry[0])]:
+            del self.latest[job_id]
 
     def clear(self) -> None:
         self.latest.clear()

@@ -214,7 +214,7 @@ class Dispatcher:
     def _count_controlled(self, due: list[Job], chosen: set[str]) -> None:
         control = self.jobs.control
         for job in due:
-            if job.id in chosen and (job.type in control.limits or job.type in control.paused):
+            if job.id in chosen and control.governs(job.type):
                 self.controlled[job.id] = job.type
                 self.controlled_by_type[job.type] = self.controlled_by_type.get(job.type, 0) + 1
 

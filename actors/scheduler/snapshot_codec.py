@@ -29,8 +29,8 @@ import msgpack
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from actors.scheduler.records import JOB_FIELDS, Job, Worker
 from actors.scheduler.state import JobStateMachine, Retention
-from transport.codec import decode, encode
-from transport.job_options import JobOptions
+from transport.codec import encode
+from transport.job_options import decode_options
 
 __all__ = [
     "FORMAT",
@@ -215,9 +215,7 @@ def _restore_job(sm: JobStateMachine, row: list[Any]) -> None:
     job.status = JobStatus(job.status)
     packed: Any = job.options
     if packed is not None:  # the row holds the options encoded
-        options = decode(packed)
-        assert isinstance(options, JobOptions), type(options)
-        job.options = options
+        job.options = decode_options(packed)
     sm._add(job)
     if job.status is JobStatus.PENDING:
         sm.queue.push(job.id, job.type, job.priority, job.due, job.seq)

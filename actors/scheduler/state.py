@@ -274,12 +274,12 @@ class JobStateMachine:
                 seqs.insert(pos, job.seq)
         if job.idempotency_key is not None:
             self.by_key.setdefault(job.idempotency_key, job.id)
-        unique = job.options.unique_key if job.options is not None else None
-        if unique is not None:
-            self.by_unique.setdefault(unique, job.id)
         options = job.options
-        if options is not None and options.depends_on:
-            self.deps.link(job.id, job.seq, options.depends_on)
+        if options is not None:
+            if options.unique_key is not None:
+                self.by_unique.setdefault(options.unique_key, job.id)
+            if options.depends_on:
+                self.deps.link(job.id, job.seq, options.depends_on)
 
     def _leave(self, job: Job) -> None:
         """A final job leaves memory, for the history (unless the policy keeps none)."""
@@ -287,9 +287,12 @@ class JobStateMachine:
         del self.by_seq[job.seq]
         if len(self.seq_index) > 2 * len(self.by_seq) + 1024:
             self.seq_index = sorted(self.by_seq)
-        unique = job.options.unique_key if job.options is not None else None
-        if unique is not None and self.by_unique.get(unique) == job.id:
-            del self.by_unique[unique]
+        options = job.options
+        if options is not None:
+            if options.unique_key is not None and self.by_unique.get(options.unique_key) == job.id:
+                del self.by_unique[options.unique_key]
+            if options.depends_on:
+                self.deps.unlink(job.seq, options.depends_on)
         key = job.idempotency_key
         if key is not None:
             if self.by_key.get(key) == job.id:
@@ -303,9 +306,6 @@ class JobStateMachine:
                 job.seq,
             )
             self.recent_order.append((self.applied_index, key))
-        options = job.options
-        if options is not None and options.depends_on:
-            self.deps.unlink(job.seq, options.depends_on)
         if self.deps.children:
             self.deps.parent_left(job.id, job.status._value_, job.result)
         if self.retention.keep_finished_s > 0:
@@ -459,7 +459,6 @@ class JobStateMachine:
     def _assign(self, cmd: AssignCmd) -> None:
         # limits and pauses are enforced here, on every master alike, whatever was proposed
         control = self.control if self.control.active else None
-        counts = self.counts_by_type_status
         for a in cmd.assignments:
             job = self.jobs.get(a.job_id)
             worker = self.workers_by_id.get(a.worker)
@@ -472,7 +471,7 @@ class JobStateMachine:
             ):
                 continue
             if control is not None and not control.admit(
-                job.type, self.now, counts.get((job.type, _RUNNING), 0)
+                job.type, self.now, self.running_of(job.type)
             ):
                 continue
             self.queue.remove(job.id)

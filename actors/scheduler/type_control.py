@@ -71,6 +71,10 @@ class TypeControl:
         """Whether any type is limited or paused (the hot path asks nothing else otherwise)."""
         return bool(self.limits or self.paused)
 
+    def governs(self, job_type: str) -> bool:
+        """Whether ``job_type`` has a limit or is paused."""
+        return job_type in self.limits or job_type in self.paused
+
     def types(self) -> list[str]:
         """Every type with a limit or a pause, sorted."""
         return sorted(self.limits.keys() | self.paused)

@@ -47,10 +47,10 @@ import msgpack
 import trio
 
 from runtime.storage.full import StorageFull, as_storage_full
-from transport.codec import decode, encode, packer
+from transport.codec import encode, packer
 from transport.commands import PurgeCmd, RetainCmd
 from transport.commands import removes as removes_record
-from transport.job_options import JobOptions
+from transport.job_options import JobOptions, decode_options
 from transport.records import JobQuery, JobRecord
 
 __all__ = [
@@ -208,7 +208,7 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         *later,  # absent from rows written before attempts were logged, or options kept
     ) = msgpack.unpackb(body, raw=False)
     attempts_log = later[0] if later else b""
-    options = _options(later[1]) if len(later) > 1 and later[1] is not None else None
+    options = decode_options(later[1]) if len(later) > 1 and later[1] is not None else None
     return JobRecord(
         seq,
         job_id,
@@ -233,12 +233,6 @@ def unpack_row(row: Sequence[Any]) -> JobRecord:
         attempts_log,
         options,
     )
-
-
-def _options(data: bytes) -> JobOptions:
-    options = decode(data)
-    assert isinstance(options, JobOptions), type(options)
-    return options
 
 
 def removes(op: Op, record: JobRecord) -> bool:

@@ -410,3 +410,16 @@ def test_a_reused_key_with_another_body_is_refused(node: str, token_file: Path) 
     )
     assert other.returncode == 5, other.stderr
     assert one.stdout.strip() in other.stderr and "different body" in other.stderr
+
+
+def test_certs_init_that_cannot_write_or_name_a_host_says_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    for args in (
+        ("--http-hosts", "bücher.example", "--out", str(tmp_path / "certs")),
+        ("--http-hosts", "a.example", "--out", str(blocker / "certs")),
+    ):
+        done = podium("certs", "init", *args)
+        assert done.returncode == 2
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("podium certs init: "), done.stderr

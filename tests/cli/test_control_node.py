@@ -128,3 +128,15 @@ async def test_the_async_client_controls_types_too(dev: LoopbackCluster) -> None
         assert (await c.resume_type("held-async"))["paused"] is False
         assert await c.cancel_many(type="held-async") == 1
         assert (await c.clear_limit("held-async"))["max_running"] is None
+
+
+def test_a_type_with_url_characters_is_the_type_it_names(dev: LoopbackCluster) -> None:
+    """A type is one path segment: ``#`` or ``?`` in it never cut the URL short (``etl#2``
+    would otherwise pause ``etl``)."""
+    with Client(http(dev)) as c:
+        for kind in ("etl#2", "etl?x=1", "etl 3"):
+            assert c.pause_type(kind)["type"] == kind
+            assert c.set_limit(kind, rate_per_s=1)["type"] == kind
+            assert c.resume_type(kind)["paused"] is False
+            assert c.clear_limit(kind)["type"] == kind
+        assert not {t["type"] for t in c.limits()} & {"etl", "etl#2", "etl?x=1", "etl 3"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import msgpack
 
 from actors.master.event_feed import EventFeed
@@ -198,3 +199,33 @@ def test_event_ids_parse_back_to_their_order() -> None:
     assert parse_event_id("12-3") < parse_event_id("12-s0") < parse_event_id("13-0")  # type: ignore[operator]
     for bad in ("", "12", "x-1", "12-", "12-sx", "-1-2"):
         assert parse_event_id(bad) is None
+
+
+def test_every_retry_is_an_event_past_the_attempts_the_log_keeps() -> None:
+    """The attempt log keeps the last ten failures, so it stops growing; the eleventh
+    retry and on are events all the same."""
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a", retries=14),)))
+    now = 2.0
+    for attempt in range(1, 15):
+        node.apply(assign("a", attempt, now))
+        retried = node.apply(report("a", attempt, False, now + 0.1))
+        assert kinds(retried) == [("job.retried", "a", "scheduled")], attempt
+        now += 1000.0  # past any backoff
+
+
+def test_progress_of_an_attempt_no_longer_running_is_not_kept() -> None:
+    """A note that arrives after its job ended (a follower applies the end before the
+    leader's news), or an entry whose job left without an event, is not kept."""
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"), new("b"))))
+    node.apply(assign("a", 1, 2.0))
+    node.apply(assign("b", 1, 2.0))
+    node.feed.progressed((JobProgress("a", 1, 0.5, ""),), 2.5, node.table)
+    node.table.retention = attrs.evolve(node.table.retention, keep_finished_s=0.0)
+    node.apply(report("a", 1, True, 3.0))  # no record kept: no job.finished event
+    late = JobProgress("a", 1, 0.9, "late")
+    assert node.feed.progressed((late, JobProgress("b", 1, 0.1, "")), 3.5, node.table) == [
+        JobProgress("b", 1, 0.1, "")
+    ]
+    assert set(node.feed.progress.latest) == {"b"}

@@ -18,6 +18,7 @@ import trio
 from client import AsyncClient
 from client.api import _Calls
 from runtime.storage.history import History
+from tests.gateway.api import auth_config
 from tests.native.helpers import native_node
 from transport.client_wire import SubmitOp, resent
 from transport.codec import packer
@@ -114,3 +115,18 @@ async def test_an_attempt_after_a_failure_sends_the_key_as_seen() -> None:
         later = client._op(call, attempts)
         assert isinstance(first, SubmitOp) and first.fresh
         assert isinstance(later, SubmitOp) and not later.fresh and later.job == first.job
+
+
+async def test_with_auth_on_the_clients_own_keys_still_skip_the_lookup(
+    lookups: list[tuple[str, ...]],
+) -> None:
+    """The owner prefix auth puts on every key (``bob/auto-...``) does not hide that the
+    client made the key."""
+    async with native_node(auth_config()) as node:
+        token = await node.token("bob")
+        async with AsyncClient(node.url, token=token) as client:
+            made = [await client.submit("noop", {"n": n}) for n in range(5)]
+            assert len({job["id"] for job in made}) == 5
+            key = (await client.get(made[0]["id"]))["idempotency_key"]
+    assert key.startswith("bob/auto-")
+    assert lookups == [], "with auth on, the client's own keys were looked up"
