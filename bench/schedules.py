@@ -32,13 +32,13 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from bench.loopback import LoopbackCluster
+from runtime.clock import system_wall_clock
 
 __all__ = ["Outcome", "add_parser", "main", "run_once"]
 
@@ -46,10 +46,6 @@ __all__ = ["Outcome", "add_parser", "main", "run_once"]
 FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 CATCH_UPS = ("skip", "one", "all")
 PAUSE_MARGIN_S = 0.5
-
-
-def _wall() -> float:
-    return datetime.now(UTC).timestamp()
 
 
 @attrs.frozen
@@ -119,7 +115,7 @@ def _kill_the_leader(cluster: LoopbackCluster, down_s: float, outage_s: float) -
     no majority); the gap (wall times) until a leader is seen; restart what was killed."""
     leader = cluster.wait_ready(30)
     victim = cluster.masters[leader]
-    killed_at = _wall()
+    killed_at = system_wall_clock()
     victim.kill()
     if outage_s > 0:
         follower = next(m for name, m in sorted(cluster.masters.items()) if name != leader)
@@ -128,11 +124,12 @@ def _kill_the_leader(cluster: LoopbackCluster, down_s: float, outage_s: float) -
         follower.start()
         victim.start()
     deadline = time.monotonic() + 30
-    while cluster.leader() in (None, leader):
+    # after an outage both came back: the old leader may well be elected again
+    while (now_leading := cluster.leader()) is None or (outage_s <= 0 and now_leading == leader):
         if time.monotonic() > deadline:
             raise TimeoutError(f"no leader after {leader} was killed\n{cluster.describe()}")
         time.sleep(0.02)
-    back_at = _wall()
+    back_at = system_wall_clock()
     if outage_s <= 0:
         time.sleep(max(0.0, down_s - (back_at - killed_at)))
         victim.start()

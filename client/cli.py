@@ -35,6 +35,7 @@ from client.api import DEFAULT_URL, Client, PodiumError, job_body
 from client.failover import DEFAULT_RETRY_DEADLINE_S
 from client.https import CaError
 from client.tokens import TokenStore
+from transport.job_options import PARENT_FAILURE_RULES
 
 __all__ = ["EXIT", "main"]
 
@@ -131,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     submit.add_argument(
         "--on-parent-failure",
-        choices=("fail", "skip", "run"),
+        choices=PARENT_FAILURE_RULES,
         help="when a parent does not succeed: fail (default), skip, or run anyway",
     )
     submit.add_argument("--count", type=int, default=1, help="submit N copies as one batch")

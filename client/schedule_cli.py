@@ -26,6 +26,7 @@ from rich.text import Text
 
 from client import render
 from client.api import Client, job_body
+from transport.schedule_commands import CATCH_UP_RULES
 
 __all__ = ["add_parser", "run", "schedule_detail", "schedule_table"]
 
@@ -64,7 +65,7 @@ def add_parser(command: Command, flags: Flags, job_flags: Flags) -> None:
     add.add_argument("--timezone", help="where the cron's clock is (default UTC)")
     add.add_argument(
         "--catch-up",
-        choices=("skip", "one", "all"),
+        choices=CATCH_UP_RULES,
         dest="catch_up",
         help="ticks missed while no leader could fire them: skip them (default), fire one "
         "job for them all, or one job each",

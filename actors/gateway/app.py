@@ -20,13 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
+from collections.abc import Awaitable, Container, Mapping, Sequence
 from typing import Any
 
 import attrs
-import msgpack
 import trio
-from attrs import evolve, frozen
+from attrs import evolve
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -45,9 +44,23 @@ from actors.gateway.auth import (
 from actors.gateway.batch_refs import check_refs
 from actors.gateway.batching import SubmitBatcher
 from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
+from actors.gateway.events_api import event_routes
+from actors.gateway.http_common import (
+    MASTER,
+    STATUSES,
+    Answer,
+    ApiError,
+    Endpoint,
+    is_stale,
+    no_query,
+    respond,
+    view,
+)
 from actors.gateway.limits import BodyDeadline, allowed_methods
+from actors.gateway.logs import logs_endpoint
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.ownership import Ownership, audited
+from actors.gateway.schedules import ScheduleService, schedule_routes
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -55,8 +68,8 @@ from actors.gateway.validation import (
     parse_job,
     parse_purge,
     parse_time,
+    to_spec,
 )
-from actors.scheduler.lifecycle import JobStatus as Status
 from actors.scheduler.state import DEDUPLICATED
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
@@ -93,7 +106,6 @@ from transport.schedule_requests import RESENDABLE_SCHEDULE_WRITES, SCHEDULE_REA
 
 log = logging.getLogger("podium.gateway")
 
-MASTER = "master"
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_BODY_TIMEOUT_S = 30.0
 LIST_LIMIT_MAX = 1000
@@ -106,26 +118,6 @@ ELECTION_POLL_S = 0.05
 LINK_QUIET_S = 0.2
 # how long the gateway waits for its own master's view of the leader
 VIEW_TIMEOUT_S = 1.0
-# what a 503 tells a client to wait before trying again (seconds, the Retry-After header)
-RETRY_AFTER_S = 1
-STATUSES = tuple(status.value for status in Status)
-
-
-class ApiError(Exception):
-    """A refusal with its HTTP status; a 503 carries ``Retry-After`` (the condition is
-    passing: an election, a leader change)."""
-
-    def __init__(self, status: int, message: str, details: Mapping[str, Any] | None = None) -> None:
-        """``details`` go into the JSON error beside ``error`` (e.g. the ``id`` of the
-        job a conflicting idempotency key names)."""
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.details = dict(details or {})
-
-    @property
-    def retry_after(self) -> int | None:
-        return RETRY_AFTER_S if self.status == 503 else None
 
 
 class _Abandoned(Exception):
@@ -174,25 +166,6 @@ def _submitted(spec: JobSpec, status: JobStatus) -> Answer | ApiError:
             body,
         )
     return Answer(200 if status.duplicate else 201, body)
-
-
-def _spec(job: JobRequest) -> JobSpec:
-    try:
-        payload = msgpack.packb(job.payload, use_bin_type=True)
-    except (OverflowError, TypeError, ValueError) as exc:
-        # JSON allows integers of any size; the log stores 64-bit ones
-        raise BadRequest(f"payload holds a value that cannot be stored: {exc}") from None
-    return JobSpec(
-        type=job.type,
-        payload=payload,
-        priority=job.priority,
-        max_retries=job.max_retries,
-        timeout_s=job.timeout_s,
-        run_at=job.run_at,
-        idempotency_key=job.idempotency_key,
-        options=job.options,
-        ref=job.ref,
-    )
 
 
 class Gateway:
@@ -381,24 +354,6 @@ class Gateway:
             raise ApiError(400, f"body is not valid JSON: {exc}") from None
 
 
-@frozen
-class Answer:
-    """An operation's outcome, whichever protocol carried the request: a value to send
-    as JSON (or msgpack), or a view the master already rendered as JSON bytes."""
-
-    status: int = 200
-    value: Any = None
-    json: bytes | None = None
-
-
-def _view(answer: Message, what: str) -> Answer:
-    if not isinstance(answer, JsonView):
-        raise ApiError(500, f"unexpected answer {type(answer).__name__}")
-    if not answer.json:
-        raise ApiError(404, f"{what} not found")
-    return Answer(json=answer.json)
-
-
 # the exceptions that refuse a request, as (status, message); any other is a bug
 REFUSALS = (BadRequest, Forbidden, ApiError)
 Refusal = BadRequest | Forbidden | ApiError
@@ -478,9 +433,6 @@ class Service:
         self.keyed_batcher = SubmitBatcher(gateway.call)
         # and those whose keys their client just made skip it altogether
         self.fresh_batcher = SubmitBatcher(gateway.call, fresh=True)
-        # imported here: the schedule operations are built on this module's parts
-        from actors.gateway.schedules import ScheduleService
-
         self.schedules = ScheduleService(self)
 
     def authorize(self, who: Principal, what: str) -> None:
@@ -524,7 +476,7 @@ class Service:
             try:
                 job = parse_job(body, now)
                 self._shell_check(who, [job], "POST /api/v1/jobs")
-                spec = self.owners.stamp(_spec(job), who)
+                spec = self.owners.stamp(to_spec(job), who)
             except REFUSALS as exc:
                 results.append(exc)
                 continue
@@ -578,7 +530,7 @@ class Service:
         jobs = parse_batch(body, self.gateway.system.wall_clock())
         check_refs(jobs)
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
-        specs = tuple(self.owners.stamp(_spec(job), who) for job in jobs)
+        specs = tuple(self.owners.stamp(to_spec(job), who) for job in jobs)
         answer = await self.gateway.call(SubmitJobs(specs))
         assert isinstance(answer, Submitted)
         entries: list[dict[str, Any]] = []
@@ -598,7 +550,7 @@ class Service:
 
     async def get_job(self, who: Principal, job_id: str, stale: bool) -> Answer:
         """One job; another user's is not found, as a job that does not exist."""
-        answer = _view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
+        answer = view(await self.gateway.read(GetJob(job_id), stale), f"job {job_id!r}")
         if answer.json is not None and not self.owners.sees(who, answer.json):
             raise ApiError(404, f"job {job_id!r} not found")
         return answer
@@ -615,7 +567,7 @@ class Service:
             raise BadRequest(
                 f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
             )
-        answer = _view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
+        answer = view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
         assert answer.json is not None
         return Answer(json=self.owners.visible_many(who, answer.json))
 
@@ -645,7 +597,7 @@ class Service:
             parse_time(until, "until") if until else None,
             owner=self.owners.scope(who),
         )
-        return _view(await self.gateway.read(msg, stale), "page")
+        return view(await self.gateway.read(msg, stale), "page")
 
     async def _change(self, msg: Message) -> Answer:
         answer = await self.gateway.call(msg)
@@ -710,28 +662,28 @@ class Service:
         return await self._audited(who, "purge", target, self._removed(msg, "jobs"))
 
     async def stats(self, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetStats(), stale), "stats")
+        return view(await self.gateway.read(GetStats(), stale), "stats")
 
     async def workers(self, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetWorkers(), stale), "workers")
+        return view(await self.gateway.read(GetWorkers(), stale), "workers")
 
     async def cluster(self) -> Answer:
-        return _view(await self.gateway.call(GetCluster(), forward=False), "cluster")
+        return view(await self.gateway.call(GetCluster(), forward=False), "cluster")
 
     # -- job types: limits, pauses; bulk cancel ----------------------------------------
 
     async def set_limit(self, job_type: str, body: Any) -> Answer:
-        return _view(await self.gateway.call(parse_limit(job_type, body)), "type")
+        return view(await self.gateway.call(parse_limit(job_type, body)), "type")
 
     async def clear_limit(self, job_type: str) -> Answer:
         answer = await self.gateway.call(ClearTypeLimit(parse_type(job_type)))
-        return _view(answer, f"a limit on type {job_type!r}")
+        return view(answer, f"a limit on type {job_type!r}")
 
     async def limits(self, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetLimits(), stale), "limits")
+        return view(await self.gateway.read(GetLimits(), stale), "limits")
 
     async def pause_type(self, job_type: str, paused: bool) -> Answer:
-        return _view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
+        return view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
 
     async def cancel_many(self, who: Principal, body: Any) -> Answer:
         """A ``user``'s bulk cancel takes only their own jobs, whatever it names."""
@@ -757,28 +709,6 @@ def _not_ready(info: Mapping[str, Any]) -> str:
     return f"{node} is catching up (applied {applied} of {commit})"
 
 
-def _response(answer: Answer) -> Response:
-    if answer.json is not None:
-        return Response(answer.json, status_code=answer.status, media_type="application/json")
-    return JSONResponse(answer.value, status_code=answer.status)
-
-
-def _stale(request: Request) -> bool:
-    text = request.query_params.get("stale", "false").lower()
-    if text not in ("true", "false", "1", "0"):
-        raise BadRequest(f"stale must be true or false, got {text!r}")
-    return text in ("true", "1")
-
-
-def _no_query(request: Request, allowed: frozenset[str] = frozenset({"stale"})) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
-
-
-Endpoint = Callable[[Request, Principal], Awaitable[Response]]
-
-
 def build_app(
     gateway: Gateway,
     auth: Authenticator,
@@ -790,84 +720,80 @@ def build_app(
     ``service`` is shared with the node's native client sessions, so both
     protocols' single submits fill the same batches; by default the app makes its own.
     """
-    from actors.gateway.events_api import event_routes
-    from actors.gateway.logs import logs_endpoint
-    from actors.gateway.schedules import schedule_routes
-
     api = service or Service(gateway, auth)
 
     async def submit(request: Request, who: Principal) -> Response:
-        return _response(await api.submit(who, await gateway.body(request)))
+        return respond(await api.submit(who, await gateway.body(request)))
 
     async def submit_batch(request: Request, who: Principal) -> Response:
-        return _response(await api.submit_batch(who, await gateway.body(request)))
+        return respond(await api.submit_batch(who, await gateway.body(request)))
 
     async def get_job(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await api.get_job(who, request.path_params["job_id"], _stale(request)))
+        no_query(request)
+        return respond(await api.get_job(who, request.path_params["job_id"], is_stale(request)))
 
     async def get_jobs(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await api.get_jobs(who, await gateway.body(request), _stale(request)))
+        no_query(request)
+        return respond(await api.get_jobs(who, await gateway.body(request), is_stale(request)))
 
     async def list_jobs(request: Request, who: Principal) -> Response:
-        _no_query(
+        no_query(
             request,
             frozenset({"status", "type", "limit", "cursor", "order", "since", "until", "stale"}),
         )
-        return _response(await api.list_jobs(who, request.query_params, _stale(request)))
+        return respond(await api.list_jobs(who, request.query_params, is_stale(request)))
 
     async def cancel(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.cancel(who, request.path_params["job_id"]))
+        no_query(request, frozenset())
+        return respond(await api.cancel(who, request.path_params["job_id"]))
 
     async def retry(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.retry(who, request.path_params["job_id"]))
+        no_query(request, frozenset())
+        return respond(await api.retry(who, request.path_params["job_id"]))
 
     async def delete(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.delete(who, request.path_params["job_id"]))
+        no_query(request, frozenset())
+        return respond(await api.delete(who, request.path_params["job_id"]))
 
     async def purge(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.purge(who, await gateway.body(request)))
+        no_query(request, frozenset())
+        return respond(await api.purge(who, await gateway.body(request)))
 
     async def stats(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await api.stats(_stale(request)))
+        no_query(request)
+        return respond(await api.stats(is_stale(request)))
 
     async def workers(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await api.workers(_stale(request)))
+        no_query(request)
+        return respond(await api.workers(is_stale(request)))
 
     async def cluster(request: Request, who: Principal) -> Response:
-        return _response(await api.cluster())
+        return respond(await api.cluster())
 
     async def cancel_many(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.cancel_many(who, await gateway.body(request)))
+        no_query(request, frozenset())
+        return respond(await api.cancel_many(who, await gateway.body(request)))
 
     async def limits(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await api.limits(_stale(request)))
+        no_query(request)
+        return respond(await api.limits(is_stale(request)))
 
     async def set_limit(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
+        no_query(request, frozenset())
         job_type = request.path_params["type"]
-        return _response(await api.set_limit(job_type, await gateway.body(request)))
+        return respond(await api.set_limit(job_type, await gateway.body(request)))
 
     async def clear_limit(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.clear_limit(request.path_params["type"]))
+        no_query(request, frozenset())
+        return respond(await api.clear_limit(request.path_params["type"]))
 
     async def pause_type(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.pause_type(request.path_params["type"], True))
+        no_query(request, frozenset())
+        return respond(await api.pause_type(request.path_params["type"], True))
 
     async def resume_type(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset())
-        return _response(await api.pause_type(request.path_params["type"], False))
+        no_query(request, frozenset())
+        return respond(await api.pause_type(request.path_params["type"], False))
 
     async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})

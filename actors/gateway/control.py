@@ -18,13 +18,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from actors.gateway.validation import BadRequest, status_list
+from actors.gateway.validation import BadRequest, check_fields, status_list
+from actors.scheduler.lifecycle import TERMINAL, JobStatus
 from transport.queue_control import CancelJobs, SetTypeLimit
 
 __all__ = ["LIVE_STATUSES", "parse_bulk_cancel", "parse_limit", "parse_type"]
 
 # what a bulk cancel may take: the statuses of live jobs
-LIVE_STATUSES = ("pending", "scheduled", "blocked", "running")
+LIVE_STATUSES = tuple(s.value for s in JobStatus if s not in TERMINAL)
 _LIMIT_FIELDS = ("rate_per_s", "burst", "max_running")
 _CANCEL_FIELDS = ("ids", "type", "status", "schedule")
 # ids one bulk cancel may name (a batch's worth)
@@ -38,15 +39,6 @@ def parse_type(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > 200:
         raise BadRequest("type must be a non-empty string of at most 200 characters")
     return value
-
-
-def _fields(body: Any, what: str, allowed: tuple[str, ...]) -> None:
-    """``body`` is a JSON object of ``allowed`` fields only."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"{what} must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
 
 
 def _positive(body: Mapping[str, Any], name: str, minimum: float, maximum: float) -> float | None:
@@ -67,7 +59,7 @@ def parse_limit(job_type: str, body: Any) -> SetTypeLimit:
     """``{"rate_per_s": 50, "burst": 50, "max_running": 10}``: each optional, at least one.
     ``burst`` (at least 1: a job takes a whole token) needs ``rate_per_s``; without it the
     burst is a second's worth of the rate."""
-    _fields(body, "a limit", _LIMIT_FIELDS)
+    body = check_fields(body, "a limit", _LIMIT_FIELDS)
     if all(body.get(name) is None for name in _LIMIT_FIELDS):
         raise BadRequest(
             "a limit needs at least one of rate_per_s, burst with rate_per_s, or max_running "
@@ -91,7 +83,7 @@ def parse_limit(job_type: str, body: Any) -> SetTypeLimit:
 def parse_bulk_cancel(body: Any) -> CancelJobs:
     """``{"ids": [...]}``, or filters ``{"type", "status", "schedule"}`` (at least one; they
     all must match). Not both: a list of ids is exact, filters match whatever is live."""
-    _fields(body, "a bulk cancel", _CANCEL_FIELDS)
+    body = check_fields(body, "a bulk cancel", _CANCEL_FIELDS)
     given = {k: v for k, v in body.items() if v is not None}
     if "ids" in given:
         ids = given["ids"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING
 
 import trio
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -28,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors.gateway.app import MASTER, STATUSES, ApiError, Endpoint, Gateway, Service
 from actors.gateway.auth import Principal
+from actors.gateway.http_common import MASTER, STATUSES, ApiError, Endpoint
 from actors.gateway.validation import BadRequest
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.event_ring import matching
@@ -42,6 +43,9 @@ from actors.master.events import (
     parse_event_id,
 )
 from runtime.errors import AskError, AskTimeout
+
+if TYPE_CHECKING:  # the app imports this module
+    from actors.gateway.app import Gateway, Service
 
 __all__ = ["EventFilters", "event_routes", "parse_filters"]
 

@@ -17,16 +17,20 @@ a 404, as ``GET /api/v1/jobs/{id}`` answers).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 
 import trio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from actors.gateway.app import ApiError, Endpoint, Gateway, Service, _no_query
 from actors.gateway.auth import Principal
+from actors.gateway.http_common import ApiError, Endpoint, no_query
 from actors.gateway.validation import BadRequest
 from runtime.errors import AskError, AskTimeout
 from transport.output_messages import OUTPUT_ACTOR, OutputChunk, ReadOutput
+
+if TYPE_CHECKING:  # the app imports this module
+    from actors.gateway.app import Gateway, Service
 
 __all__ = ["FOLLOW_POLL_S", "logs_endpoint", "parse_logs_query"]
 
@@ -91,7 +95,7 @@ def logs_endpoint(api: Service) -> Endpoint:
     gateway = api.gateway
 
     async def logs(request: Request, who: Principal) -> Response:
-        _no_query(request, frozenset({"attempt", "follow"}))
+        no_query(request, frozenset({"attempt", "follow"}))
         attempt, follow = parse_logs_query(request.query_params)
         job_id = request.path_params["job_id"]
         if api.owners.scope(who) is not None:

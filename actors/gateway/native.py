@@ -36,8 +36,9 @@ from typing import Any
 import msgpack
 import trio
 
-from actors.gateway.app import REFUSALS, Answer, Service, refusal
+from actors.gateway.app import REFUSALS, Service, refusal
 from actors.gateway.auth import Principal, Unauthorized
+from actors.gateway.http_common import Answer
 from actors.gateway.validation import BadRequest
 from transport.client_wire import (
     CLIENT_PROTOCOL,

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.gateway.schedule_validation import NAME
+from transport.job_options import PARENT_FAILURE_RULES
+from transport.schedule_commands import CATCH_UP_RULES
+
 __all__ = ["CURSOR_PATTERN", "OPENAPI"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -97,7 +101,7 @@ _DEPENDENCY_FIELDS: dict[str, Any] = {
         "description": "when a parent ends other than succeeded: fail (the job ends dead, or "
         "failed, reason parent_failed), skip (cancelled, reason parent_failed), run (anyway)",
         "type": "string",
-        "enum": ["fail", "skip", "run"],
+        "enum": list(PARENT_FAILURE_RULES),
         "default": "fail",
     },
 }
@@ -193,14 +197,14 @@ _DELETED = {
 
 # -- schedules -------------------------------------------------------------------------
 
-_SCHEDULE_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"}
+_SCHEDULE_NAME = {"type": "string", "pattern": f"^{NAME.pattern}$"}
 _SCHEDULE_PARAM = {"name": "name", "in": "path", "required": True, "schema": _SCHEDULE_NAME}
 _CATCH_UP = {
     "description": "ticks missed while no leader could fire them: skip (dropped; the latest "
     "fires if at most 60 s late), one (one job for them all), all (one job each, the "
     "latest 100)",
     "type": "string",
-    "enum": ["skip", "one", "all"],
+    "enum": list(CATCH_UP_RULES),
     "default": "skip",
 }
 _SCHEDULE_SUBMIT: dict[str, Any] = {
@@ -235,7 +239,7 @@ _SCHEDULE: dict[str, Any] = {
         "cron": {"type": ["string", "null"]},
         "every_s": {"type": ["number", "null"]},
         "timezone": {"type": "string"},
-        "catch_up": {"type": "string", "enum": ["skip", "one", "all"]},
+        "catch_up": {"type": "string", "enum": list(CATCH_UP_RULES)},
         "paused": {"type": "boolean"},
         "job": {"type": "object"},
         "next_run_at": {"type": ["number", "null"]},
@@ -436,7 +440,7 @@ OPENAPI: dict[str, Any] = {
                     "finished_at": {"type": ["number", "null"]},
                     "updated_at": {"type": "number"},
                     "depends_on": {"type": "array", "items": {"type": "string"}},
-                    "on_parent_failure": {"type": "string", "enum": ["fail", "skip", "run"]},
+                    "on_parent_failure": {"type": "string", "enum": list(PARENT_FAILURE_RULES)},
                     "children": {
                         "description": "jobs that depend on this one, live or final, in "
                         "submission order (the first 1,000); GET /api/v1/jobs/{job_id} only",

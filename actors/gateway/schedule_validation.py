@@ -15,7 +15,7 @@ from typing import Any
 
 from attrs import frozen
 
-from actors.gateway.validation import BadRequest, JobRequest, parse_job
+from actors.gateway.validation import BadRequest, JobRequest, check_fields, parse_job
 from actors.scheduler.schedule_ticks import Cadence, CadenceError
 from transport.schedule_commands import CATCH_UP_RULES
 
@@ -49,11 +49,7 @@ class ScheduleRequest:
 def parse_schedule(body: Any, now: float) -> ScheduleRequest:
     """Check a schedule object; ``now`` is when it would start (a cron that never fires
     from then on is refused)."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a schedule must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - set(_FIELDS))
-    if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_FIELDS)}")
+    body = check_fields(body, "a schedule", _FIELDS)
     name = body.get("name")
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise BadRequest(

@@ -12,25 +12,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors.gateway.app import (
+from actors.gateway.auth import Principal
+from actors.gateway.http_common import (
     Answer,
     ApiError,
     Endpoint,
-    Service,
-    _no_query,
-    _response,
-    _spec,
-    _stale,
-    _view,
+    is_stale,
+    no_query,
+    respond,
+    view,
 )
-from actors.gateway.auth import Principal
 from actors.gateway.schedule_validation import parse_schedule
+from actors.gateway.validation import to_spec
 from transport.codec import Message
 from transport.schedule_commands import ScheduleSpec
 from transport.schedule_requests import (
@@ -41,6 +40,9 @@ from transport.schedule_requests import (
     PutSchedule,
     ScheduleChanged,
 )
+
+if TYPE_CHECKING:  # the app imports this module
+    from actors.gateway.app import Service
 
 __all__ = ["ScheduleService", "schedule_routes"]
 
@@ -64,15 +66,15 @@ class ScheduleService:
             request.every_s,
             request.timezone,
             request.catch_up,
-            self.service.owners.stamp(_spec(request.job), who),
+            self.service.owners.stamp(to_spec(request.job), who),
         )
         return await self._change(PutSchedule(spec, request.paused))
 
     async def list(self, stale: bool) -> Answer:
-        return _view(await self.gateway.read(ListSchedules(), stale), "schedules")
+        return view(await self.gateway.read(ListSchedules(), stale), "schedules")
 
     async def get(self, name: str, stale: bool) -> Answer:
-        return _view(await self.gateway.read(GetSchedule(name), stale), f"schedule {name!r}")
+        return view(await self.gateway.read(GetSchedule(name), stale), f"schedule {name!r}")
 
     async def delete(self, name: str) -> Answer:
         await self._change(DeleteSchedule(name))
@@ -110,28 +112,28 @@ def schedule_routes(route: Route_, api: Service) -> list[Route]:
     plain: frozenset[str] = frozenset()
 
     async def add(request: Request, who: Principal) -> Response:
-        _no_query(request, plain)
-        return _response(await schedules.add(who, await body(request)))
+        no_query(request, plain)
+        return respond(await schedules.add(who, await body(request)))
 
     async def listing(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await schedules.list(_stale(request)))
+        no_query(request)
+        return respond(await schedules.list(is_stale(request)))
 
     async def get(request: Request, who: Principal) -> Response:
-        _no_query(request)
-        return _response(await schedules.get(request.path_params["name"], _stale(request)))
+        no_query(request)
+        return respond(await schedules.get(request.path_params["name"], is_stale(request)))
 
     async def delete(request: Request, who: Principal) -> Response:
-        _no_query(request, plain)
-        return _response(await schedules.delete(request.path_params["name"]))
+        no_query(request, plain)
+        return respond(await schedules.delete(request.path_params["name"]))
 
     async def pause(request: Request, who: Principal) -> Response:
-        _no_query(request, plain)
-        return _response(await schedules.pause(request.path_params["name"]))
+        no_query(request, plain)
+        return respond(await schedules.pause(request.path_params["name"]))
 
     async def resume(request: Request, who: Principal) -> Response:
-        _no_query(request, plain)
-        return _response(await schedules.resume(request.path_params["name"]))
+        no_query(request, plain)
+        return respond(await schedules.resume(request.path_params["name"]))
 
     return [
         route("/api/v1/schedules", "POST", add),

@@ -8,14 +8,16 @@ integer from 0 to 9, got 12"), which the app turns into a 400.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import msgpack
 from attrs import frozen
 
 from actors.payload_rules import payload_problem
 from runtime.storage.history import FINAL_STATUSES
+from transport.cluster import JobSpec
 from transport.job_options import PARENT_FAILURE_RULES, REF_PREFIX, JobOptions, RetryPolicy
 
 DEFAULT_PRIORITY = 5
@@ -137,14 +139,20 @@ def status_list(value: Any, allowed: tuple[str, ...], why: str) -> tuple[str, ..
     return tuple(sorted(set(statuses), key=allowed.index))
 
 
+def check_fields(body: Any, what: str, allowed: Collection[str]) -> Mapping[str, Any]:
+    """``body`` as a JSON object of ``allowed`` fields only (named in the order given)."""
+    if not isinstance(body, Mapping):
+        raise BadRequest(f"{what} must be a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    return body
+
+
 def parse_purge(body: Any) -> PurgeRequest:
     """``{"status": "dead" or [...], "type": ..., "before": ...}``; every field optional
     (no status: every final status)."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a purge must be a JSON object, got {type(body).__name__}")
-    unknown = sorted(set(body) - {"status", "type", "before"})
-    if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: before, status, type")
+    body = check_fields(body, "a purge", ("before", "status", "type"))
     status = body.get("status")
     statuses = (
         FINAL_STATUSES
@@ -228,14 +236,7 @@ def _depends_on(value: Any, batch: bool) -> tuple[str, ...]:
 def parse_job(body: Any, now: float, *, batch: bool = False) -> JobRequest:
     """Check one job object; ``now`` (epoch seconds) turns ``delay_s`` into ``run_at``.
     In a ``batch``, a job may carry a ``ref`` and name its siblings' refs."""
-    if not isinstance(body, Mapping):
-        raise BadRequest(f"a job must be a JSON object, got {type(body).__name__}")
-    allowed = _BATCH_FIELDS if batch else _FIELDS
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise BadRequest(
-            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
+    body = check_fields(body, "a job", sorted(_BATCH_FIELDS if batch else _FIELDS))
     job_type = body.get("type")
     if not isinstance(job_type, str) or not job_type or len(job_type) > 200:
         raise BadRequest("type must be a non-empty string (e.g. 'shell', 'sleep', 'noop')")
@@ -306,3 +307,23 @@ def parse_batch(body: Any, now: float) -> list[JobRequest]:
         except BadRequest as exc:
             raise BadRequest(f"jobs[{i}]: {exc}") from None
     return parsed
+
+
+def to_spec(job: JobRequest) -> JobSpec:
+    """The job as the cluster takes it: its payload packed as the log stores it."""
+    try:
+        payload = msgpack.packb(job.payload, use_bin_type=True)
+    except (OverflowError, TypeError, ValueError) as exc:
+        # JSON allows integers of any size; the log stores 64-bit ones
+        raise BadRequest(f"payload holds a value that cannot be stored: {exc}") from None
+    return JobSpec(
+        type=job.type,
+        payload=payload,
+        priority=job.priority,
+        max_retries=job.max_retries,
+        timeout_s=job.timeout_s,
+        run_at=job.run_at,
+        idempotency_key=job.idempotency_key,
+        options=job.options,
+        ref=job.ref,
+    )

@@ -72,6 +72,17 @@ PIPE_FRAME_LIMIT = 2 * MAX_FRAME_SIZE
 _PARENT_POLL_S = 0.5
 
 
+@contextlib.contextmanager
+def _stops_held() -> Iterator[None]:
+    """The stop signals held back meanwhile, then the mask as it was (a caller that had
+    them blocked keeps them blocked)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, (STOP_TIMEOUT, STOP_CANCEL))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class _Pipe:
     """Blocking frame I/O on the child's end of the socket pair."""
 
@@ -90,11 +101,8 @@ class _Pipe:
     def send_unstoppable(self, message: object) -> None:
         """Send with the stop signals held back, so none cuts a frame in half (a progress
         value is sent from within the handler, where a stop may land)."""
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, (STOP_TIMEOUT, STOP_CANCEL))
-        try:
+        with _stops_held():
             self.send(message)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
     def receive(self) -> Any:
         """The next message, or None once the worker closed its end."""
@@ -157,14 +165,10 @@ class _Streamed(OutputTail):
     def flush(self) -> None:
         if not self._pending:
             return
-        stops = {STOP_TIMEOUT, STOP_CANCEL}
-        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
-        try:
+        with _stops_held():
             while self._pending:
                 self._pipe.send(["out", bytes(self._pending[:OUTPUT_CHUNK])])
                 del self._pending[:OUTPUT_CHUNK]
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
 
 @contextlib.contextmanager

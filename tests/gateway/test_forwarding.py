@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from actors.gateway.app import ApiError, resendable
+from actors.gateway.app import resendable
+from actors.gateway.http_common import ApiError
 from transport.cluster import (
     CancelJob,
     GetCluster,
