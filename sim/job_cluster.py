@@ -39,7 +39,8 @@ import attrs
 import msgpack
 import trio
 
-from actors.gateway.app import ApiError, Gateway
+from actors.gateway.app import Gateway
+from actors.gateway.http_common import ApiError
 from actors.master.actor import MasterActor, MasterSettings
 from actors.raft.core import RaftConfig
 from actors.scheduler import snapshot_codec

@@ -28,7 +28,8 @@ import attrs
 import msgpack
 import trio
 
-from actors.gateway.app import ApiError, Gateway
+from actors.gateway.app import Gateway
+from actors.gateway.http_common import ApiError
 from actors.master.actor import MasterActor
 from actors.scheduler.records import Job
 from runtime.clock import sim_wall_clock

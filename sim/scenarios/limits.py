@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import trio
 
-from actors.gateway.app import ApiError, Gateway
+from actors.gateway.app import Gateway
+from actors.gateway.http_common import ApiError
 from sim.harness import Simulation
 from sim.job_cluster import JobCluster
 from sim.limit_check import LimitCheck
