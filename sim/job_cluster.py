@@ -42,7 +42,7 @@ import trio
 from actors.gateway.app import Gateway
 from actors.gateway.http_common import ApiError
 from actors.master.actor import MasterActor, MasterSettings
-from actors.raft.core import RaftConfig
+from actors.raft.core import RaftConfig, RaftCore
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.lifecycle import TERMINAL, JobStatus
@@ -321,16 +321,19 @@ class LoadClient(Actor):
         observer: JobObserver,
         rng: random.Random,
         deps: DependentLoad | None = None,
+        every_s: float = SUBMIT_EVERY_S,
     ) -> None:
-        """``deps`` makes some of the jobs depend on others."""
+        """``deps`` makes some of the jobs depend on others; a batch goes every ``every_s``."""
         self.masters = list(masters)
         self.observer = observer
         self.rng = rng
         self.deps = deps
+        self.every_s = every_s
         self.sent = 0
+        self.batches = 0
 
     async def on_start(self) -> None:
-        self.ctx.every(SUBMIT_EVERY_S, SubmitTick())
+        self.ctx.every(self.every_s, SubmitTick())
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if not self.observer.submitting:
@@ -358,7 +361,8 @@ class LoadClient(Actor):
         # every other batch sends its keys as fresh (as the Python client does with keys it
         # made): no lookup, so a copy the network delivers late, or a gateway's resend,
         # must still make no second job (the observer's key check)
-        fresh = self.sent % 2 == 0
+        self.batches += 1
+        fresh = self.batches % 2 == 0
         self.ctx.nursery.start_soon(self._submit, home, SubmitJobs(batch, fresh))
         if self.observer.acked and rng.random() < 0.15:
             victim = rng.choice(sorted(self.observer.acked))
@@ -418,9 +422,15 @@ class JobCluster:
         snapshot_every: int = 400,
         keep_finished_s: float | None = None,
         dependencies: bool = False,
+        tick_s: float = TICK_S,
+        raft_config: RaftConfig | None = None,
+        submit_every_s: float = SUBMIT_EVERY_S,
     ) -> None:
         """``keep_finished_s`` turns retention on (by default nothing is old enough to go);
-        ``dependencies`` makes some of the load's jobs depend on others."""
+        ``dependencies`` makes some of the load's jobs depend on others. ``tick_s`` and
+        ``raft_config`` are the masters' Raft timing (the simulator's fast one by default;
+        a scenario whose fault depends on how Raft's timeouts compare with the masters'
+        other periods runs production's); ``submit_every_s`` is the load's period."""
         self.sim = sim
         self.master_names = tuple(masters)
         self.worker_names = tuple(workers)
@@ -441,6 +451,9 @@ class JobCluster:
         if keep_finished_s is not None:
             self.settings = attrs.evolve(self.settings, keep_finished_s=keep_finished_s)
         self.retention_on = keep_finished_s is not None
+        self.tick_s = tick_s
+        self.raft_config = raft_config or RaftConfig()
+        self.submit_every_s = submit_every_s
         self.capacity = capacity
         self.snapshot_every = snapshot_every
         self.deps = DependentLoad(sim.rng("deps")) if dependencies else None
@@ -461,9 +474,9 @@ class JobCluster:
                 self.master_names,
                 SlowStorage(member.disk, member.latency),
                 History(ObservedHistory(member.history, member.name, self.observer)),
-                RaftConfig(),
+                self.raft_config,
                 self.settings,
-                tick_s=TICK_S,
+                tick_s=self.tick_s,
                 snapshot_every=self.snapshot_every,
                 jobs=self._jobs(member.name),
             )
@@ -499,7 +512,10 @@ class JobCluster:
             "root",
             [
                 ChildSpec(
-                    "client", lambda: LoadClient(self.master_names, self.observer, rng, self.deps)
+                    "client",
+                    lambda: LoadClient(
+                        self.master_names, self.observer, rng, self.deps, self.submit_every_s
+                    ),
                 )
             ],
         )
@@ -539,7 +555,16 @@ class JobCluster:
         return best[1] if best else None
 
     async def wait_for_leader(self, within: float = 5.0) -> str | None:
-        return await wait_until(self.leader, within, TICK_S)
+        return await wait_until(self.leader, within, self.tick_s)
+
+    def raft_cores(self) -> dict[str, RaftCore | None]:
+        """Each master's Raft core, None while it is down (or not started yet)."""
+        cores: dict[str, RaftCore | None] = {}
+        for name, member in self.masters.items():
+            actor = member.actor
+            up = actor is not None and self.sim.node(name).up and hasattr(actor.raft, "core")
+            cores[name] = actor.raft.core if up and actor is not None else None
+        return cores
 
     def busiest_worker(self) -> str | None:
         counts: dict[str, int] = {}

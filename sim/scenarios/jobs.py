@@ -11,7 +11,9 @@ import random
 
 import trio
 
-from sim.disk_faults import fill_disks
+from actors.raft.core import RaftConfig
+from runtime.config import RaftConfig as NodeRaftConfig
+from sim.disk_faults import COMMIT_WITHIN_TIMEOUTS, KeepsCommitting, fill_disks, fill_disks_for
 from sim.faults import random_pause, random_skew, random_slow_disk
 from sim.harness import Simulation
 from sim.job_cluster import LEASE_S, JobCluster
@@ -163,6 +165,64 @@ async def jobs_chaos(sim: Simulation) -> Summary:
             sim.heal()
     await _wind_down(sim, cluster)
     return cluster.summary()
+
+
+# Raft's timing as a node runs by default: a 0.05 s tick, elections after 0.5-1 s. It
+# matters here. A replica that found its disk full sends nothing for ``full_retry_s``
+# (0.2 s), which outlasts the simulator's own election timeouts (0.1-0.2 s): there, even a
+# leader that sent its heartbeats ahead of its failing writes fell silent long enough to
+# be replaced, and the bug it had in production went unseen.
+NODE_RAFT = NodeRaftConfig()
+PRODUCTION_TIMING = RaftConfig(
+    election_ticks=NODE_RAFT.election_ticks, heartbeat_ticks=NODE_RAFT.heartbeat_ticks
+)
+# how long the leader's disks stay full: several of the longest election timeouts, and
+# longer than the check's bound, so a leader that clings on is caught while it does
+LEADER_FULL_TIMEOUTS = (4.0, 6.0)
+# a batch every 0.2 s keeps proposals coming (what makes a full leader's writes fail)
+# and stays within what the workers run, so the final phase has no backlog to drain
+LEADER_FULL_SUBMIT_EVERY_S = 0.2
+
+
+@scenario("leader_disk_full", network=LAN, converge_within=60.0)
+async def leader_disk_full(sim: Simulation) -> Summary:
+    """The leader's disks (Raft log and history) fill for several election timeouts, three
+    times, under load and with production's Raft timing: it must fall silent, and the two
+    masters that can write must go on committing within a few election timeouts (a leader
+    that kept heartbeating stayed leader and refused every write with 507)."""
+    cluster = JobCluster(
+        sim,
+        MASTERS,
+        WORKERS,
+        tick_s=NODE_RAFT.tick_s,
+        raft_config=PRODUCTION_TIMING,
+        submit_every_s=LEADER_FULL_SUBMIT_EVERY_S,
+    )
+    disks = {name: (m.disk.space, m.history.space) for name, m in cluster.masters.items()}
+    timeout_s = 2 * PRODUCTION_TIMING.election_ticks * NODE_RAFT.tick_s
+    keeps = KeepsCommitting(sim, cluster.raft_cores, disks, COMMIT_WITHIN_TIMEOUTS * timeout_s)
+    sim.invariant("keeps-committing", keeps.check)
+    await cluster.start()
+    faults = sim.rng("faults")
+    fills = 0
+    for _ in range(3):
+        await cluster.wait_for_leader()
+        await trio.sleep(faults.uniform(0.1, 0.5))
+        leader = cluster.leader()
+        if leader is None:
+            continue
+        seconds = faults.uniform(*LEADER_FULL_TIMEOUTS) * timeout_s
+        until = fill_disks_for(sim, leader, disks[leader], seconds)
+        fills += 1
+        # the disk has room again before the next fill, and the load goes on throughout
+        await trio.sleep(until - sim.now() + faults.uniform(0.2, 0.5))
+    await _wind_down(sim, cluster)
+    return {
+        **cluster.summary(),
+        "fills": fills,
+        "recovered": len(keeps.recoveries),
+        "slowest_s": round(max(keeps.recoveries, default=-1.0), 3),
+    }
 
 
 @scenario("wiped_follower", network=LAN, converge_within=60.0)
