@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.loopback import LoopbackCluster
 from client import Client
 
 FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 JOBS = 20
+
+T = TypeVar("T")
 
 
 class Collector:
@@ -21,15 +24,27 @@ class Collector:
     def __init__(self, url: str) -> None:
         self.events: list[dict[str, Any]] = []
         self.client = Client(url, retry_deadline_s=60)
+        # what ended the stream before close(), if anything did
+        self.error: Exception | None = None
+        self.closing = False
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
-        for event in self.client.events():
-            self.events.append(event)
+        try:
+            for event in self.client.events():
+                self.events.append(event)
+        except Exception as error:
+            if not self.closing:
+                self.error = error
 
     def finished(self) -> set[str]:
+        assert self.error is None, f"the stream failed: {self.error!r}"
         return {e["job"] for e in list(self.events) if e["type"] == "job.finished"}
+
+    def close(self) -> None:
+        self.closing = True
+        self.client.close()
 
 
 def wait_for(check: Any, within_s: float, what: str) -> None:
@@ -37,6 +52,35 @@ def wait_for(check: Any, within_s: float, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
+
+
+def read_until(
+    items: Iterable[T], last: Callable[[T], bool], within_s: float, what: str
+) -> list[T]:
+    """``items`` up to and including the first that ``last`` accepts, read in a thread: a
+    stream that stays open without it (keep-alive pings, a process that never prints it)
+    fails the test after ``within_s`` rather than hanging the run."""
+    got: list[T] = []
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            for item in items:
+                got.append(item)
+                if last(item):
+                    outcome.append(None)
+                    return
+            outcome.append(AssertionError(f"{what}: the stream ended first, after {got}"))
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(within_s)
+    assert outcome, f"{what}: not within {within_s:g}s; read so far: {list(got)}"
+    if outcome[0] is not None:
+        raise outcome[0]
+    return got
 
 
 def log_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,14 +140,13 @@ def test_a_follower_streams_across_a_leader_kill_and_resuming_elsewhere_is_exact
         expected = [e["id"] for e in logged[len(logged) // 2 + 1 :]]
         third_url = cluster.masters[third].http
         assert third_url is not None
-        resumed: list[str] = []
         with Client(third_url) as client:
-            for event in client.events(last_event_id=middle):
-                assert event["type"] != "stream.gap", event
-                if "-s" in event["id"]:
-                    continue
-                resumed.append(event["id"])
-                if event["id"] == expected[-1]:
-                    break
-        assert resumed == expected
-        reader.client.close()
+            events = read_until(
+                client.events(last_event_id=middle),
+                lambda e: e["type"] == "stream.gap" or e["id"] == expected[-1],
+                30,
+                f"the third master's stream after {middle} up to {expected[-1]}",
+            )
+        assert events[-1]["type"] != "stream.gap", events[-1]
+        assert [e["id"] for e in events if "-s" not in e["id"]] == expected
+        reader.close()

@@ -1,4 +1,5 @@
-"""Events derived from applied commands: each kind, their ids, and the same on two tables."""
+"""Events derived from applied commands: each kind, their ids, and the same on a master
+restored from another's snapshot."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import msgpack
 
 from actors.master.event_feed import EventFeed
 from actors.master.events import Event, parse_event_id
+from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
@@ -58,9 +60,9 @@ def assign(job_id: str, attempt: int, now: float, worker: str = "w1") -> AssignC
     return AssignCmd(now, (AssignmentCmd(job_id, worker, attempt, now + 10),))
 
 
-def report(job_id: str, attempt: int, ok: bool, now: float) -> ReportCmd:
+def report(job_id: str, attempt: int, ok: bool, now: float, worker: str = "w1") -> ReportCmd:
     item = ReportItem(job_id, attempt, ok, b"", "" if ok else "boom\ntrace", False, 0.5)
-    return ReportCmd(now, "w1", (item,))
+    return ReportCmd(now, worker, (item,))
 
 
 def kinds(events: list[Event]) -> list[tuple[str, str | None, str | None]]:
@@ -156,22 +158,76 @@ def test_a_manual_retry_is_a_retried_event() -> None:
     assert retried[0].body()["reason"] == "manual"
 
 
-def test_two_masters_derive_the_same_events_with_the_same_ids() -> None:
-    commands: list[Message] = [
-        RegisterWorkerCmd(0.0, "w1", 2, ("noop",)),
-        SubmitCmd(1.0, (new("a"), new("b"))),
-        assign("a", 1, 2.0),
-        report("a", 1, False, 3.0),
-        assign("b", 1, 3.5),
-        report("b", 1, True, 4.0),
-    ]
-    one, two = Applied(), Applied()
-    for cmd in commands:
-        one.apply(cmd)
-        two.apply(cmd)
-    assert list(one.feed.ring.events) == list(two.feed.ring.events)
-    ids = [e.id for e in one.feed.ring.events]
-    assert len(ids) == len(set(ids))
+# a run that leaves something for a snapshot to carry at every cut: a registered worker,
+# running attempts, a retry's backoff, a blocked child, an owner, a lease to lose
+ACROSS_A_SNAPSHOT: list[Message] = [
+    RegisterWorkerCmd(0.0, "w1", 4, ("noop",)),
+    SubmitCmd(
+        1.0, (new("a", retries=2), new("b", options=JobOptions(owner="ada")), new("p", retries=0))
+    ),
+    SubmitCmd(1.5, (new("c", options=JobOptions(depends_on=("p",))),)),
+    assign("a", 1, 2.0),
+    report("a", 1, False, 3.0),
+    assign("b", 1, 3.5),
+    assign("p", 1, 3.6),
+    report("b", 1, True, 4.0),
+    report("p", 1, False, 4.5),
+    assign("a", 2, 10.0),
+    ExpireWorkerCmd(30.0, "w1", (0.0,)),
+    RegisterWorkerCmd(40.0, "w2", 1, ("noop",)),
+    assign("a", 3, 100.0, worker="w2"),
+    report("a", 3, True, 101.0, worker="w2"),
+]
+
+
+def restored_from(source: Applied) -> Applied:
+    """A second master that installs ``source``'s snapshot, as ``_JobLog.install`` does."""
+    node = Applied()
+    snapshot = b"".join(snapshot_codec.encode_pieces(source.table, rows_per_piece=2))
+    node.feed.ring.restarted_at(source.index)
+    snapshot_codec.restore(node.table, snapshot)
+    node.index = source.index
+    return node
+
+
+def test_a_master_restored_from_a_snapshot_derives_the_same_events_with_the_same_ids() -> None:
+    whole = Applied()
+    for cmd in ACROSS_A_SNAPSHOT:
+        whole.apply(cmd)
+    everything = list(whole.feed.ring.events)
+    ids = [e.id for e in everything]
+    assert len(ids) == len(set(ids)) and ids == sorted(ids, key=parse_event_id)  # type: ignore[arg-type]
+    assert [e.type for e in everything if e.job == "a"] == [
+        "job.submitted", "job.started", "job.retried", "job.started", "job.retried",
+        "job.started", "job.finished",
+    ]  # fmt: skip
+    assert kinds([e for e in everything if e.job in ("b", "p", "c")]) == [
+        ("job.submitted", "b", None), ("job.submitted", "p", None), ("job.submitted", "c", None),
+        ("job.started", "b", "running"), ("job.started", "p", "running"),
+        ("job.finished", "b", "succeeded"), ("job.dead", "p", "dead"), ("job.dead", "c", "dead"),
+    ]  # fmt: skip
+    assert {e.at for e in everything} == set(range(1, len(ACROSS_A_SNAPSHOT) + 1))
+    noted: list[int] = []
+    for cut in range(1, len(ACROSS_A_SNAPSHOT)):
+        one = Applied()
+        for cmd in ACROSS_A_SNAPSHOT[:cut]:
+            one.apply(cmd)
+        two = restored_from(one)
+        assert list(two.feed.ring.events) == [] and two.feed.ring.complete_from == cut + 1
+        # a soft event on each just after the install: the same id on both
+        note = (JobProgress("a", 2, 0.5, "half"),)
+        made = one.feed.progressed(note, 10.5, one.table)
+        assert two.feed.progressed(note, 10.5, two.table) == made
+        noted += [cut] if made else []
+        for cmd in ACROSS_A_SNAPSHOT[cut:]:
+            assert one.apply(cmd) == two.apply(cmd), (cut, cmd)
+        after = [e for e in one.feed.ring.events if e.at > cut or e.soft and e.at == cut]
+        assert list(two.feed.ring.events) == after, cut
+        assert [e.body() for e in two.feed.ring.events] == [e.body() for e in after], cut
+        # and the log events after the cut are those of a run with no snapshot at all
+        logged = [e for e in after if not e.soft]
+        assert logged == [e for e in everything if e.at > cut], cut
+    assert noted == [10]  # the cut at which a's second attempt runs
 
 
 def test_progress_is_a_soft_event_kept_until_the_job_ends() -> None:

@@ -17,6 +17,7 @@ import pytest
 from bench.loopback import LoopbackCluster
 from client import Client
 from client.cli import main
+from tests.cluster.test_events_cluster import read_until
 
 ROOT = Path(__file__).parents[2]
 
@@ -74,11 +75,12 @@ def test_progress_reaches_the_job_the_stream_and_podium_status(
         assert main(["--url", node, "status", job_id]) == 0
         assert f"{fraction:.0%} {message}" in capsys.readouterr().out
         release.touch()
-        seen: list[dict[str, Any]] = []
-        for event in client.events(job=job_id, last_event_id="0-0"):
-            seen.append(event)
-            if event["type"] == "job.finished":
-                break
+        seen = read_until(
+            client.events(job=job_id, last_event_id="0-0"),
+            lambda e: e["type"] == "job.finished",
+            20,
+            f"job.finished of {job_id} on the stream",
+        )
     types = [e["type"] for e in seen]
     assert types[:2] == ["job.submitted", "job.started"], types
     assert types[-1] == "job.finished" and seen[-1]["status"] == "succeeded"
@@ -97,11 +99,17 @@ def test_podium_events_prints_a_line_per_event_until_ctrl_c(node: str) -> None:
     argv = [*podium, "--url", node, "events", "--job", job_id, "--last-event-id", "0-0"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 20
-    while not any("job.finished" in line for line in lines):
-        assert time.monotonic() < deadline, lines
-        lines.append(proc.stdout.readline())
+    try:
+        lines = read_until(
+            iter(proc.stdout.readline, ""),
+            lambda line: "job.finished" in line,
+            20,
+            f"a job.finished line of {job_id} from podium events",
+        )
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
     assert [line.split()[1] for line in lines] == ["job.submitted", "job.started", "job.finished"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import attrs
 import httpx
@@ -62,6 +63,18 @@ class Api:
 
     async def as_user(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(user)}"}
+
+
+async def wait_status(api: Api, job_id: str, *statuses: str, **kw: Any) -> dict[str, Any]:
+    """The job once its status is one of ``statuses`` (``*FINAL_STATUSES`` for any final
+    one), asked again every 20 ms for up to 10 s; ``kw`` go with each GET (headers)."""
+    assert statuses, "wait for at least one status"
+    with trio.fail_after(10):
+        while True:
+            job: dict[str, Any] = (await api.client.get(f"/api/v1/jobs/{job_id}", **kw)).json()
+            if job["status"] in statuses:
+                return job
+            await trio.sleep(0.02)
 
 
 def node_children(

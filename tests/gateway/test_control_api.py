@@ -10,16 +10,7 @@ import trio
 
 from actors.worker.errors import Permanent
 from actors.worker.handlers import default_registry
-from tests.gateway.api import Api, auth_config, running_api
-
-
-async def wait_status(api: Api, job_id: str, want: str) -> dict[str, Any]:
-    with trio.fail_after(10):
-        while True:
-            job: dict[str, Any] = (await api.client.get(f"/api/v1/jobs/{job_id}")).json()
-            if job["status"] == want:
-                return job
-            await trio.sleep(0.02)
+from tests.gateway.api import Api, auth_config, running_api, wait_status
 
 
 async def submit(api: Api, **body: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import trio
 
 from actors.worker.errors import JobFailed
 from actors.worker.handlers import JobContext, handler
-from tests.gateway.api import Api, running_api
+from runtime.storage.history import FINAL_STATUSES
+from tests.gateway.api import Api, running_api, wait_status
 
 Job = dict[str, Any]
 
@@ -26,12 +27,7 @@ async def fail(payload: dict[str, Any]) -> None:
 
 
 async def final(api: Api, job_id: str) -> Job:
-    with trio.fail_after(10):
-        while True:
-            job: Job = (await api.client.get(f"/api/v1/jobs/{job_id}")).json()
-            if job["status"] in ("succeeded", "failed", "dead", "cancelled"):
-                return job
-            await trio.sleep(0.02)
+    return await wait_status(api, job_id, *FINAL_STATUSES)
 
 
 async def batch(api: Api, *jobs: Job) -> list[str]:

@@ -3,13 +3,13 @@ ASGI transport in memory would buffer a stream that never ends)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import trio
 
+from client.events import SseParser
 from tests.gateway.api import auth_config, running_api
 from tests.gateway.test_http_hygiene import served
 
@@ -19,22 +19,23 @@ async def read_events(
 ) -> AsyncIterator[dict[str, Any]]:
     """The parsed events of a stream, up to and including the ``times``-th of type
     ``until`` (a response's lines can be read once: one call per stream)."""
-    fields: dict[str, str] = {}
+    parser = SseParser()
+    id_line: str | None = None
     with trio.fail_after(limit_s):
         async for line in response.aiter_lines():
-            if line:
-                name, _, value = line.partition(":")
-                fields[name] = value.removeprefix(" ")
+            if line.startswith("id:"):
+                id_line = line.removeprefix("id:").removeprefix(" ")
+            event = parser.feed(line)
+            if event is None:
                 continue
-            if "data" in fields:
-                event = json.loads(fields["data"])
-                assert event.get("id", fields.get("id")) == fields.get("id", event.get("id"))
-                yield event
-                if event["type"] == until:
-                    times -= 1
-                    if not times:
-                        return
-            fields = {}
+            # the SSE id line, when there is one, is the event's own id
+            assert id_line is None or event["id"] == id_line, (event, id_line)
+            id_line = None
+            yield event
+            if event["type"] == until:
+                times -= 1
+                if not times:
+                    return
 
 
 async def test_a_job_is_submitted_started_and_finished_on_the_stream() -> None:

@@ -16,6 +16,7 @@ import pytest
 from runtime.config.model import UserConfig
 from runtime.passwords import hash_password
 from tests.gateway.api import Api, auth_config, running_api
+from tests.gateway.test_schedules_api import wait_fired
 
 CY_PW = "cy-pw"
 
@@ -125,14 +126,25 @@ async def test_with_auth_off_no_owner_is_recorded_and_all_is_visible() -> None:
 
 async def test_a_schedules_jobs_belong_to_whoever_defined_it() -> None:
     async with running_api(two_users(), worker=False) as api:
-        cy = await headers(api, "cy")
-        made = await api.client.post(
+        bob, cy, ada = [await headers(api, u) for u in ("bob", "cy", "ada")]
+        client = api.client
+        made = await client.post(
             "/api/v1/schedules",
-            json={"name": "tick", "every_s": 3600, "job": {"type": "noop"}},
+            json={"name": "tick", "every_s": 1, "job": {"type": "noop"}},
             headers=cy,
         )
         assert made.status_code in (200, 201), made.text
         assert made.json()["owner"] == "cy"
+        fired = (await wait_fired(api, "tick", 1, headers=cy))["last_job"]
+        job = await client.get(f"/api/v1/jobs/{fired}", headers=cy)
+        assert job.status_code == 200, job.text
+        assert (job.json()["schedule"], job.json()["owner"]) == ("tick", "cy")
+        hidden = await client.get(f"/api/v1/jobs/{fired}", headers=bob)
+        assert hidden.status_code == 404 and hidden.json() == {"error": f"job {fired!r} not found"}
+        bobs = (await client.get("/api/v1/jobs", headers=bob)).json()["jobs"]
+        assert bobs == [], "none of the schedule's jobs is bob's"
+        seen = await client.get(f"/api/v1/jobs/{fired}", headers=ada)
+        assert seen.status_code == 200 and seen.json()["owner"] == "cy"
 
 
 async def test_two_users_keys_never_meet() -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
+import sys
+import threading
+
+import pytest
 import trio
 
 from actors.worker.handlers import HandlerRegistry, JobContext, run_job
@@ -72,9 +77,23 @@ async def test_a_flood_from_a_child_is_cut_to_head_and_tail_and_the_job_succeeds
     assert "bytes of output cut" in text and len(text) < 64 * 1024 + 100
 
 
-async def test_writes_outside_a_job_are_not_captured(capsys: object) -> None:
-    out = HeadTail(100)
+async def test_writes_outside_a_job_are_not_captured(capsys: pytest.CaptureFixture[str]) -> None:
+    """While a job captures, writes from a thread that is not the job's (it runs in a
+    context of its own, without the job's) go where they always went."""
+    out = HeadTail(1000)
+
+    def elsewhere() -> None:
+        print("not a job's")
+        print("nor this", file=sys.stderr)
+
     with capturing(out):
-        pass
-    print("not a job's")
-    assert out.total == 0
+        print("the job's")
+        thread = threading.Thread(target=contextvars.Context().run, args=(elsewhere,))
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+        print("the job's again", file=sys.stderr)
+    print("after the job")
+    assert out.render().decode() == "the job's\nthe job's again\n"
+    written = capsys.readouterr()
+    assert (written.out, written.err) == ("not a job's\nafter the job\n", "nor this\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -62,16 +61,6 @@ def record(
         seq, f"job-{seq}", job_type, status, b"\x80", 5, 3, None, None, key, created, 1, "w1",
         b"\xc0", "", "", created + 0.5, done, done, seq if index is None else index,
     )  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryBackend]:
-    store: HistoryBackend = (
-        SqliteHistory(tmp_path / "history.db") if request.param == "sqlite" else MemoryHistory()
-    )
-    store.open()
-    yield store
-    store.close()
 
 
 def ids(records: list[JobRecord]) -> list[int]:

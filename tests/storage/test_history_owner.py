@@ -4,14 +4,11 @@ user's listing walks their own records; a database from before owners still open
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-import pytest
 
 from runtime.storage.history import HistoryBackend, insert
-from runtime.storage.history_memory import MemoryHistory
 from runtime.storage.history_sqlite import SqliteHistory
 from tests.storage.test_history import STATUSES, ids, record
 from transport.job_options import JobOptions
@@ -21,16 +18,6 @@ from transport.records import JobQuery, JobRecord
 def owned(seq: int, owner: str | None, **kw: object) -> JobRecord:
     base = record(seq, **kw)  # type: ignore[arg-type]
     return base if owner is None else attrs.evolve(base, options=JobOptions(owner=owner))
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryBackend]:
-    store: HistoryBackend = (
-        SqliteHistory(tmp_path / "history.db") if request.param == "sqlite" else MemoryHistory()
-    )
-    store.open()
-    yield store
-    store.close()
 
 
 def test_a_listing_by_owner_sees_only_that_owners_records(backend: HistoryBackend) -> None:
