@@ -672,18 +672,25 @@ class Service:
 
     # -- job types: limits, pauses; bulk cancel ----------------------------------------
 
-    async def set_limit(self, job_type: str, body: Any) -> Answer:
-        return view(await self.gateway.call(parse_limit(job_type, body)), "type")
+    async def set_limit(self, who: Principal, job_type: str, body: Any) -> Answer:
+        change = self._type_change(parse_limit(job_type, body), "type")
+        return await self._audited(who, "limit_set", {"type": job_type}, change)
 
-    async def clear_limit(self, job_type: str) -> Answer:
-        answer = await self.gateway.call(ClearTypeLimit(parse_type(job_type)))
-        return view(answer, f"a limit on type {job_type!r}")
+    async def clear_limit(self, who: Principal, job_type: str) -> Answer:
+        msg = ClearTypeLimit(parse_type(job_type))
+        change = self._type_change(msg, f"a limit on type {job_type!r}")
+        return await self._audited(who, "limit_clear", {"type": job_type}, change)
 
     async def limits(self, stale: bool) -> Answer:
         return view(await self.gateway.read(GetLimits(), stale), "limits")
 
-    async def pause_type(self, job_type: str, paused: bool) -> Answer:
-        return view(await self.gateway.call(PauseType(parse_type(job_type), paused)), "type")
+    async def pause_type(self, who: Principal, job_type: str, paused: bool) -> Answer:
+        change = self._type_change(PauseType(parse_type(job_type), paused), "type")
+        event = "type_pause" if paused else "type_resume"
+        return await self._audited(who, event, {"type": job_type}, change)
+
+    async def _type_change(self, msg: Message, what: str) -> Answer:
+        return view(await self.gateway.call(msg), what)
 
     async def cancel_many(self, who: Principal, body: Any) -> Answer:
         """A ``user``'s bulk cancel takes only their own jobs, whatever it names."""
@@ -781,19 +788,19 @@ def build_app(
     async def set_limit(request: Request, who: Principal) -> Response:
         no_query(request, frozenset())
         job_type = request.path_params["type"]
-        return respond(await api.set_limit(job_type, await gateway.body(request)))
+        return respond(await api.set_limit(who, job_type, await gateway.body(request)))
 
     async def clear_limit(request: Request, who: Principal) -> Response:
         no_query(request, frozenset())
-        return respond(await api.clear_limit(request.path_params["type"]))
+        return respond(await api.clear_limit(who, request.path_params["type"]))
 
     async def pause_type(request: Request, who: Principal) -> Response:
         no_query(request, frozenset())
-        return respond(await api.pause_type(request.path_params["type"], True))
+        return respond(await api.pause_type(who, request.path_params["type"], True))
 
     async def resume_type(request: Request, who: Principal) -> Response:
         no_query(request, frozenset())
-        return respond(await api.pause_type(request.path_params["type"], False))
+        return respond(await api.pause_type(who, request.path_params["type"], False))
 
     async def health(request: Request, who: Principal) -> Response:
         return JSONResponse({"status": "ok", "node": gateway.system.node})

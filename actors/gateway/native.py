@@ -166,37 +166,37 @@ OPERATIONS: dict[type[Message], tuple[str, Run]] = {
     LimitsOp: ("GET /api/v1/limits", lambda s, who, op: s.limits(op.stale)),
     SetLimitOp: (
         "PUT /api/v1/limits/{type}",
-        lambda s, who, op: s.set_limit(op.type, _unpack(s, op.body)),
+        lambda s, who, op: s.set_limit(who, op.type, _unpack(s, op.body)),
     ),
-    ClearLimitOp: ("DELETE /api/v1/limits/{type}", lambda s, who, op: s.clear_limit(op.type)),
+    ClearLimitOp: ("DELETE /api/v1/limits/{type}", lambda s, who, op: s.clear_limit(who, op.type)),
     PauseTypeOp: (
         "POST /api/v1/types/{type}/pause",
-        lambda s, who, op: s.pause_type(op.type, True),
+        lambda s, who, op: s.pause_type(who, op.type, True),
     ),
     ResumeTypeOp: (
         "POST /api/v1/types/{type}/resume",
-        lambda s, who, op: s.pause_type(op.type, False),
+        lambda s, who, op: s.pause_type(who, op.type, False),
     ),
     ScheduleAddOp: (
         "POST /api/v1/schedules",
         lambda s, who, op: s.schedules.add(who, _unpack(s, op.body)),
     ),
-    ScheduleListOp: ("GET /api/v1/schedules", lambda s, who, op: s.schedules.list(op.stale)),
+    ScheduleListOp: ("GET /api/v1/schedules", lambda s, who, op: s.schedules.list(who, op.stale)),
     ScheduleGetOp: (
         "GET /api/v1/schedules/{name}",
-        lambda s, who, op: s.schedules.get(op.name, op.stale),
+        lambda s, who, op: s.schedules.get(who, op.name, op.stale),
     ),
     ScheduleDeleteOp: (
         "DELETE /api/v1/schedules/{name}",
-        lambda s, who, op: s.schedules.delete(op.name),
+        lambda s, who, op: s.schedules.delete(who, op.name),
     ),
     SchedulePauseOp: (
         "POST /api/v1/schedules/{name}/pause",
-        lambda s, who, op: s.schedules.pause(op.name),
+        lambda s, who, op: s.schedules.pause(who, op.name),
     ),
     ScheduleResumeOp: (
         "POST /api/v1/schedules/{name}/resume",
-        lambda s, who, op: s.schedules.resume(op.name),
+        lambda s, who, op: s.schedules.resume(who, op.name),
     ),
 }
 

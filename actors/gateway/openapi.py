@@ -241,6 +241,11 @@ _SCHEDULE: dict[str, Any] = {
         "timezone": {"type": "string"},
         "catch_up": {"type": "string", "enum": list(CATCH_UP_RULES)},
         "paused": {"type": "boolean"},
+        "owner": {
+            "description": "who defined it (null with auth off); with auth on a user sees "
+            "and changes only their own schedules, another's is a 404",
+            "type": ["string", "null"],
+        },
         "job": {"type": "object"},
         "next_run_at": {"type": ["number", "null"]},
         "last_fired": {"description": "the last tick fired", "type": ["number", "null"]},
@@ -255,7 +260,7 @@ _SCHEDULE: dict[str, Any] = {
     },
 }
 _SCHEDULE_REF = {"$ref": "#/components/schemas/Schedule"}
-_NO_SCHEDULE = {"404": _json(_ERROR, "No such schedule")}
+_NO_SCHEDULE = {"404": _json(_ERROR, "No such schedule (or another user's)")}
 
 
 def _change(
@@ -771,7 +776,11 @@ OPENAPI: dict[str, Any] = {
                 "responses": {
                     "201": _json(_SCHEDULE_REF, "Defined"),
                     "200": _json(_SCHEDULE_REF, "Already defined so (the same definition)"),
-                    "409": _json(_ERROR, "The name holds another definition: delete it first"),
+                    "409": _json(
+                        _ERROR,
+                        "The name holds another definition: delete it first (the schedule in "
+                        "the way is under `schedule`, unless another user holds the name)",
+                    ),
                     **_errors(400, 401, 403, 408, 413, 503),
                 },
             },

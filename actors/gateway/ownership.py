@@ -10,6 +10,13 @@ does the read-only ``worker`` role (monitoring beside the workers, which submits
 nothing of its own). With auth off nobody is anybody: no owner is recorded and
 nothing is hidden.
 
+Schedules follow the same rule: each records its definer as ``owner``; a
+``user`` lists, shows, pauses, resumes and deletes only their own, and another's
+answers 404 as a schedule that does not exist. Names stay one namespace for the
+cluster (a job's ``schedule`` field and bulk cancels by schedule name mean one
+schedule), so a ``user`` defining a name another holds gets a bare 409 that says
+the name is taken and shows nothing of the holder's schedule.
+
 The checks run in the gateway against the job's view (one read the route makes
 anyway, or one more before a change), never in the scheduling path.
 """
@@ -63,7 +70,7 @@ class Ownership:
         )
 
     def sees(self, who: Principal, view: bytes) -> bool:
-        """Whether ``who`` may see the job whose JSON view is ``view``."""
+        """Whether ``who`` may see the job or schedule whose JSON view is ``view``."""
         scope = self.scope(who)
         return scope is None or json.loads(view).get("owner") == scope
 
@@ -78,9 +85,19 @@ class Ownership:
         hidden = [job["id"] for job in body["jobs"] if job.get("owner") != scope]
         return json.dumps({**body, "jobs": kept, "missing": [*body["missing"], *hidden]}).encode()
 
+    def visible_schedules(self, who: Principal, view: bytes) -> bytes:
+        """A schedule listing (``{"schedules": [...]}``) with only what ``who`` may see."""
+        scope = self.scope(who)
+        if scope is None:
+            return view
+        body: dict[str, Any] = json.loads(view)
+        kept = [entry for entry in body["schedules"] if entry.get("owner") == scope]
+        return json.dumps({**body, "schedules": kept}).encode()
+
 
 def audited(who: Principal, event: str, target: dict[str, Any], outcome: str) -> None:
-    """One ``podium.audit`` line for a change to jobs: who, what, on which, how it ended."""
+    """One ``podium.audit`` line for a change to jobs, schedules or job types: who, what, on
+    which, how it ended."""
     audit.info(
         f"{event} {outcome}",
         extra={"event": event, "user": who.name, "role": who.role, "outcome": outcome, **target},

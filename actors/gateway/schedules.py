@@ -5,7 +5,9 @@ schedule of that name and definition already exists (so sending the same
 definition again, after a lost answer, is safe), and 409 when the name holds
 another definition: a schedule is changed by deleting it and defining it
 again, which starts its ticks afresh. The writes go to the leader like a
-submit; the reads are linearizable unless ``?stale=true``.
+submit; the reads are linearizable unless ``?stale=true``. With auth on, a
+``user`` sees and changes only the schedules they defined (the jobs' rule, see
+:mod:`actors.gateway.ownership`), and every write leaves a ``podium.audit`` line.
 """
 
 from __future__ import annotations
@@ -68,31 +70,55 @@ class ScheduleService:
             request.catch_up,
             self.service.owners.stamp(to_spec(request.job), who),
         )
-        return await self._change(PutSchedule(spec, request.paused))
+        change = self._change(who, PutSchedule(spec, request.paused))
+        return await self.service._audited(who, "schedule_add", {"schedule": spec.name}, change)
 
-    async def list(self, stale: bool) -> Answer:
-        return view(await self.gateway.read(ListSchedules(), stale), "schedules")
+    async def list(self, who: Principal, stale: bool) -> Answer:
+        """Every schedule ``who`` may see, by name."""
+        answer = view(await self.gateway.read(ListSchedules(), stale), "schedules")
+        assert answer.json is not None
+        return Answer(json=self.service.owners.visible_schedules(who, answer.json))
 
-    async def get(self, name: str, stale: bool) -> Answer:
-        return view(await self.gateway.read(GetSchedule(name), stale), f"schedule {name!r}")
+    async def get(self, who: Principal, name: str, stale: bool) -> Answer:
+        """One schedule; another user's is not found, as one that does not exist."""
+        answer = view(await self.gateway.read(GetSchedule(name), stale), f"schedule {name!r}")
+        if answer.json is not None and not self.service.owners.sees(who, answer.json):
+            raise ApiError(404, f"schedule {name!r} not found")
+        return answer
 
-    async def delete(self, name: str) -> Answer:
-        await self._change(DeleteSchedule(name))
+    async def delete(self, who: Principal, name: str) -> Answer:
+        return await self.service._audited(
+            who, "schedule_delete", {"schedule": name}, self._deleted(who, name)
+        )
+
+    async def pause(self, who: Principal, name: str) -> Answer:
+        change = self._owned_change(who, PauseSchedule(name, True))
+        return await self.service._audited(who, "schedule_pause", {"schedule": name}, change)
+
+    async def resume(self, who: Principal, name: str) -> Answer:
+        change = self._owned_change(who, PauseSchedule(name, False))
+        return await self.service._audited(who, "schedule_resume", {"schedule": name}, change)
+
+    async def _deleted(self, who: Principal, name: str) -> Answer:
+        await self._owned_change(who, DeleteSchedule(name))
         return Answer(value={"deleted": 1})
 
-    async def pause(self, name: str) -> Answer:
-        return await self._change(PauseSchedule(name, True))
+    async def _owned_change(self, who: Principal, msg: DeleteSchedule | PauseSchedule) -> Answer:
+        """404 unless ``who`` may touch the schedule (read first only for a ``user``)."""
+        if self.service.owners.scope(who) is not None:
+            await self.get(who, msg.name, False)
+        return await self._change(who, msg)
 
-    async def resume(self, name: str) -> Answer:
-        return await self._change(PauseSchedule(name, False))
-
-    async def _change(self, msg: Message) -> Answer:
+    async def _change(self, who: Principal, msg: Message) -> Answer:
         answer = await self.gateway.call(msg)
         if not isinstance(answer, ScheduleChanged):
             raise ApiError(500, f"unexpected answer {type(answer).__name__}")
         if answer.outcome == "not_found":
             raise ApiError(404, f"schedule {answer.name!r} not found")
         if answer.outcome == "conflict":
+            if not self.service.owners.sees(who, answer.view):
+                # names are the cluster's, but what another user defined stays theirs
+                raise ApiError(409, f"the schedule name {answer.name!r} is taken: pick another")
             raise ApiError(
                 409,
                 f"a schedule named {answer.name!r} exists with another definition; delete it "
@@ -117,23 +143,23 @@ def schedule_routes(route: Route_, api: Service) -> list[Route]:
 
     async def listing(request: Request, who: Principal) -> Response:
         no_query(request)
-        return respond(await schedules.list(is_stale(request)))
+        return respond(await schedules.list(who, is_stale(request)))
 
     async def get(request: Request, who: Principal) -> Response:
         no_query(request)
-        return respond(await schedules.get(request.path_params["name"], is_stale(request)))
+        return respond(await schedules.get(who, request.path_params["name"], is_stale(request)))
 
     async def delete(request: Request, who: Principal) -> Response:
         no_query(request, plain)
-        return respond(await schedules.delete(request.path_params["name"]))
+        return respond(await schedules.delete(who, request.path_params["name"]))
 
     async def pause(request: Request, who: Principal) -> Response:
         no_query(request, plain)
-        return respond(await schedules.pause(request.path_params["name"]))
+        return respond(await schedules.pause(who, request.path_params["name"]))
 
     async def resume(request: Request, who: Principal) -> Response:
         no_query(request, plain)
-        return respond(await schedules.resume(request.path_params["name"]))
+        return respond(await schedules.resume(who, request.path_params["name"]))
 
     return [
         route("/api/v1/schedules", "POST", add),
