@@ -36,7 +36,7 @@ import attrs
 import httpx
 
 from client.errors import PodiumError
-from client.events import NATIVE_REFUSAL, Resume, SseParser, event_params
+from client.events import NATIVE_REFUSAL, EventReader, event_params
 from client.failover import (
     DEFAULT_RETRY_DEADLINE_S,
     RETRIABLE_STATUSES,
@@ -50,6 +50,7 @@ from client.failover import (
 from client.https import ca_path, untrusted, verify_context
 from client.logs import astream_text, logs_request, read_text, stream_text
 from client.native import SCHEME, LoopThread, NativeClient, TlsFiles
+from client.responses import error_of
 from transport import schedule_requests as schedule_ops
 from transport.client_wire import (
     CancelOp,
@@ -405,18 +406,9 @@ class _Waiting:
         return delay
 
 
-def _error(response: httpx.Response) -> PodiumError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    message = body.get("error") if isinstance(body, dict) else None
-    return PodiumError(response.status_code, message or response.text or response.reason_phrase)
-
-
 def _answer(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise _error(response)
+        raise error_of(response)
     try:
         return response.json()
     except ValueError:
@@ -440,20 +432,11 @@ _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _HOPELESS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError)
 
 
-EVENTS_PATH = "/api/v1/events"
-
-
-def _stream_timeout(timeout: float) -> httpx.Timeout:
-    """No read timeout on an event stream (it is quiet while nothing happens; the server
-    pings every 15 s), the usual one to connect."""
-    return httpx.Timeout(timeout, read=None)
-
-
 def _stream_refused(response: httpx.Response) -> None:
     """A stream answered other than 200: another master may serve it (a 503), or not."""
     if response.status_code in RETRIABLE_STATUSES:
-        raise _Retry(_error(response), sent=True)
-    raise _error(response)
+        raise _Retry(error_of(response), sent=True)
+    raise error_of(response)
 
 
 class _Base:
@@ -517,9 +500,22 @@ class _Base:
             "timeout": timeout,
         }
 
+    def _reader(
+        self, type: str | None, job: str | None, status: str | None, last_event_id: str | None
+    ) -> EventReader:
+        """A new event stream's reader (over HTTP only)."""
+        if self.native is not None:
+            raise PodiumError(400, NATIVE_REFUSAL)
+        params = event_params(type, job, status)
+        return EventReader(
+            self.urls, params, last_event_id, self.retry_deadline_s, self.timeout, time.monotonic()
+        )
+
     def _logs_request(self, job_id: str, attempt: int | None, follow: bool) -> dict[str, Any]:
         native = self.native is not None
-        return logs_request(self.urls, self._current, self.token, native, job_id, attempt, follow)
+        return logs_request(
+            self.urls, self._current, self.token, native, job_id, attempt, follow, self.timeout
+        )
 
     def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
@@ -535,7 +531,7 @@ class _Base:
     def _outcome(self, response: httpx.Response, index: int) -> Any:
         if response.status_code in RETRIABLE_STATUSES:
             after = retry_after(response.headers.get("retry-after"))
-            raise _Retry(_error(response), sent=True, after=after)
+            raise _Retry(error_of(response), sent=True, after=after)
         self._current = index
         return _answer(response)
 
@@ -841,34 +837,20 @@ class Client(_Base):
         """Live events, parsed, until the caller stops iterating (see :mod:`client.events`).
         A connection that drops is made again, to the next address, from the last event
         seen (``Last-Event-ID``), so a leader change loses nothing still retained."""
-        if self.native is not None:
-            raise PodiumError(400, NATIVE_REFUSAL)
-        params = event_params(type, job, status)
-        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        reader = self._reader(type, job, status, last_event_id)
         while True:
-            base = self.urls[resume.index]
             try:
-                with self.http.stream(
-                    "GET", base + EVENTS_PATH, params=params,
-                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
-                ) as response:  # fmt: skip
-                    if response.status_code != 200:
+                with self.http.stream(**reader.request(self.token)) as response:
+                    if not reader.opened(response.status_code, time.monotonic()):
                         response.read()
                         _stream_refused(response)
-                    else:
-                        resume.connected(time.monotonic())
-                        parser = SseParser()
-                        for line in response.iter_lines():
-                            event = parser.feed(line)
-                            if event is not None:
-                                resume.saw(event)
-                                yield event
+                    for line in response.iter_lines():
+                        event = reader.feed(line)
+                        if event is not None:
+                            yield event
             except (httpx.TransportError, _Retry):
                 pass
-            wait = resume.lost(time.monotonic())
-            if wait is None:
-                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
-            time.sleep(wait)
+            time.sleep(reader.lost(time.monotonic()))
 
     def login(self, username: str, password: str) -> str:
         """Get a token and use it for the calls that follow (over HTTP only: a native
@@ -1051,34 +1033,20 @@ class AsyncClient(_Base):
         last_event_id: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """As :meth:`Client.events`."""
-        if self.native is not None:
-            raise PodiumError(400, NATIVE_REFUSAL)
-        params = event_params(type, job, status)
-        resume = Resume(len(self.urls), last_event_id, self.retry_deadline_s, time.monotonic())
+        reader = self._reader(type, job, status, last_event_id)
         while True:
-            base = self.urls[resume.index]
             try:
-                async with self.http.stream(
-                    "GET", base + EVENTS_PATH, params=params,
-                    headers=resume.headers(self.token), timeout=_stream_timeout(self.timeout),
-                ) as response:  # fmt: skip
-                    if response.status_code != 200:
+                async with self.http.stream(**reader.request(self.token)) as response:
+                    if not reader.opened(response.status_code, time.monotonic()):
                         await response.aread()
                         _stream_refused(response)
-                    else:
-                        resume.connected(time.monotonic())
-                        parser = SseParser()
-                        async for line in response.aiter_lines():
-                            event = parser.feed(line)
-                            if event is not None:
-                                resume.saw(event)
-                                yield event
+                    async for line in response.aiter_lines():
+                        event = reader.feed(line)
+                        if event is not None:
+                            yield event
             except (httpx.TransportError, _Retry):
                 pass
-            wait = resume.lost(time.monotonic())
-            if wait is None:
-                raise PodiumError(0, f"no master answered for {self.retry_deadline_s:g}s")
-            await anyio.sleep(wait)
+            await anyio.sleep(reader.lost(time.monotonic()))
 
     async def login(self, username: str, password: str) -> str:
         self.token = str((await self.call(_Calls.login(username, password)))["token"])

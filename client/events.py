@@ -4,8 +4,11 @@
 each ``data`` line). :class:`Resume` is what a client keeps across
 connections: the last id seen, sent back as ``Last-Event-ID`` so that the
 next master (any of them) resumes without a gap or a repeat, and how long
-to wait before the next try. Both are pure; :mod:`client.api` drives them
-over httpx, synchronously or not.
+to wait before the next try. :class:`EventReader` holds both for one
+stream and makes every decision of the reading loop (what to ask, which
+answer opens the stream, what a line yields, how long to wait or whether to
+give up), so :meth:`client.api.Client.events` and its async twin only move
+bytes. All three are pure.
 
 The stream is HTTP only: over ``podium://`` the client raises at once
 (:data:`NATIVE_REFUSAL`), since a long-lived stream would hold a slot of
@@ -15,9 +18,15 @@ the multiplexed native connection for ever.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["NATIVE_REFUSAL", "Resume", "SseParser", "event_params"]
+from client.errors import PodiumError
+from client.responses import stream_timeout
+
+__all__ = ["EVENTS_PATH", "NATIVE_REFUSAL", "EventReader", "Resume", "SseParser", "event_params"]
+
+EVENTS_PATH = "/api/v1/events"
 
 NATIVE_REFUSAL = (
     "the events stream is served over HTTP only: give the masters' HTTP addresses "
@@ -101,4 +110,62 @@ class Resume:
             return None
         self.index = (self.index + 1) % self.addresses
         wait, self.wait_s = self.wait_s, min(self.wait_s * 2, LAST_WAIT_S)
+        return wait
+
+
+class EventReader:
+    """One event stream across its connections: a sync or async loop asks :meth:`request`
+    for the next connection, tells :meth:`opened` its status, gives :meth:`feed` its lines
+    and, when it ends or fails, sleeps for what :meth:`lost` answers."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        params: dict[str, str],
+        last_event_id: str | None,
+        deadline_s: float,
+        timeout: float,
+        now: float,
+    ) -> None:
+        """``urls``: the masters' HTTP bases; ``deadline_s``: how long without an answer
+        before giving up; ``timeout``: the client's, to connect."""
+        self.urls = list(urls)
+        self.params = params
+        self.timeout = timeout
+        self.resume = Resume(len(self.urls), last_event_id, deadline_s, now)
+        self.parser = SseParser()
+
+    def request(self, token: str | None) -> dict[str, Any]:
+        """The httpx ``stream`` arguments of the next connection: the next address, from
+        the last event seen."""
+        return {
+            "method": "GET",
+            "url": self.urls[self.resume.index] + EVENTS_PATH,
+            "params": self.params,
+            "headers": self.resume.headers(token),
+            "timeout": stream_timeout(self.timeout),
+        }
+
+    def opened(self, status: int, now: float) -> bool:
+        """Whether a connection answering ``status`` is the stream (a 200); if so it is
+        read from a clean parser, and the waits start short again."""
+        if status != 200:
+            return False
+        self.resume.connected(now)
+        self.parser = SseParser()
+        return True
+
+    def feed(self, line: str) -> dict[str, Any] | None:
+        """The event ``line`` completes, if any (remembered as the place to resume from)."""
+        event = self.parser.feed(line)
+        if event is not None:
+            self.resume.saw(event)
+        return event
+
+    def lost(self, now: float) -> float:
+        """The connection ended or failed: the seconds to wait before the next one.
+        Raises :class:`PodiumError` once no master has answered for ``deadline_s``."""
+        wait = self.resume.lost(now)
+        if wait is None:
+            raise PodiumError(0, f"no master answered for {self.resume.deadline_s:g}s")
         return wait

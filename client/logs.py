@@ -9,22 +9,23 @@ protocol carries no output: it is for the hot path of submits and status.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
 from client.errors import PodiumError
+from client.responses import error_of, stream_timeout
 
 __all__ = ["astream_text", "logs_request", "read_text", "stream_text"]
 
 
 def logs_request(
     urls: list[str], current: int, token: str | None, native: bool, job_id: str,
-    attempt: int | None, follow: bool,
+    attempt: int | None, follow: bool, timeout: float,
 ) -> dict[str, Any]:  # fmt: skip
-    """The httpx ``request``/``stream`` arguments for a logs read."""
+    """The httpx ``request``/``stream`` arguments for a logs read; ``timeout``: the
+    client's own (a read's whole timeout, a follow's to connect)."""
     if native:
         raise PodiumError(
             400,
@@ -40,34 +41,28 @@ def logs_request(
         "params": params,
         "headers": {"Authorization": f"Bearer {token}"} if token else {},
         # a follow lasts as long as the attempt runs
-        "timeout": httpx.Timeout(10.0, read=None) if follow else 30.0,
+        "timeout": stream_timeout(timeout) if follow else timeout,
     }
-
-
-def _refusal(status: int, body: bytes) -> PodiumError:
-    try:
-        message = json.loads(body).get("error")
-    except (ValueError, AttributeError):
-        message = None
-    return PodiumError(status, message or body.decode(errors="replace"))
 
 
 def read_text(response: httpx.Response) -> str:
     if response.status_code >= 400:
-        raise _refusal(response.status_code, response.content)
+        raise error_of(response)
     return response.text
 
 
 def stream_text(http: httpx.Client, request: dict[str, Any]) -> Iterator[str]:
     with http.stream(**request) as response:
         if response.status_code >= 400:
-            raise _refusal(response.status_code, response.read())
+            response.read()
+            raise error_of(response)
         yield from response.iter_text()
 
 
 async def astream_text(http: httpx.AsyncClient, request: dict[str, Any]) -> AsyncIterator[str]:
     async with http.stream(**request) as response:
         if response.status_code >= 400:
-            raise _refusal(response.status_code, await response.aread())
+            await response.aread()
+            raise error_of(response)
         async for text in response.aiter_text():
             yield text
