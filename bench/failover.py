@@ -39,12 +39,10 @@ from typing import Any
 import attrs
 import httpx
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 __all__ = ["FollowerWriters", "Write", "run_once"]
 
-# short leases, as in the other multi-process tests
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 # each writer's pause between requests: a steady stream that leaves the two cores to
 # the cluster (about 100 writes/s per writer when answers are quick)
 PACE_S = 0.01
@@ -165,7 +163,9 @@ def run_once(
     root: Path, fault: str, *, pause_s: float = 3.0, after_s: float = 3.0, threads: int = 4
 ) -> Outcome:
     """One cluster, one fault under follower-only writes; see the module docstring."""
-    with LoopbackCluster(root, masters=3, workers=2, capacity=4, env=FAST) as cluster:
+    with LoopbackCluster(
+        root, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready(30)
         followers = [m for m in cluster.masters if m != leader]

@@ -37,13 +37,11 @@ from typing import Any
 
 import attrs
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 from runtime.clock import system_wall_clock
 
 __all__ = ["Outcome", "add_parser", "main", "run_once"]
 
-# short leases, as in the other multi-process tests
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 CATCH_UPS = ("skip", "one", "all")
 PAUSE_MARGIN_S = 0.5
 
@@ -82,7 +80,9 @@ def run_once(
     outage_s: float = 0.0,
 ) -> Outcome:
     """One cluster, ``kills`` leader kills over ``seconds``; see the module docstring."""
-    with LoopbackCluster(root, masters=3, workers=1, capacity=8, env=FAST) as cluster:
+    with LoopbackCluster(
+        root, masters=3, workers=1, capacity=8, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         for catch_up in CATCH_UPS:
             body = {"name": catch_up, "every_s": 1, "catch_up": catch_up, "job": {"type": "noop"}}

@@ -22,18 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 from client import Client
 
-# short leases so the worker's jobs move on quickly after the leader dies
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 REPO = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
     root = tmp_path_factory.mktemp("client-failover")
-    with LoopbackCluster(root, masters=3, workers=1, capacity=4, env=FAST) as c:
+    with LoopbackCluster(root, masters=3, workers=1, capacity=4, env=FAST_FAILURE_DETECTION) as c:
         c.start(timeout=60)
         yield c
         print(c.describe())

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bench.loopback import LoopbackCluster
-
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 
 def test_chains_survive_a_leader_kill_and_every_master_shows_the_graph(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=1, capacity=4, env=FAST) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=1, capacity=4, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready(30)
         follower = next(m for m in cluster.masters if m != leader)

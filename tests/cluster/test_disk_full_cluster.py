@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 DISK = "48m"
 
 
@@ -40,7 +39,7 @@ def _mount(path: Path) -> None:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LoopbackCluster]:
-    c = LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=FAST)
+    c = LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION)
     mounted: list[Path] = []
     try:
         for name in c.masters:

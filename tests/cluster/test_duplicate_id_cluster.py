@@ -8,13 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.loopback import LoopbackCluster
-
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 
 def test_a_second_worker_with_the_same_id_is_refused(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, masters=1, workers=1, capacity=2, env=FAST) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=1, workers=1, capacity=2, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         first = cluster.workers["w1"]
         argv = list(first.argv)
@@ -22,7 +22,7 @@ def test_a_second_worker_with_the_same_id_is_refused(tmp_path: Path) -> None:
         started = time.monotonic()
         second = subprocess.run(
             argv,
-            env={**os.environ, **FAST},
+            env={**os.environ, **FAST_FAILURE_DETECTION},
             capture_output=True,
             text=True,
             timeout=60,

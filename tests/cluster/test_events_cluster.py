@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 from client import Client
 
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 JOBS = 20
 
 T = TypeVar("T")
@@ -92,7 +91,9 @@ def test_a_follower_streams_across_a_leader_kill_and_resuming_elsewhere_is_exact
     tmp_path: Path,
 ) -> None:
     handlers = ("--handlers", "tests.worker.progress_handlers")
-    with LoopbackCluster(tmp_path, masters=3, workers=1, env=FAST, worker_args=handlers) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=1, env=FAST_FAILURE_DETECTION, worker_args=handlers
+    ) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready()
         follower, third = sorted(set(cluster.masters) - {leader})

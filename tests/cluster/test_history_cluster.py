@@ -12,9 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.loopback import LoopbackCluster
-
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 
 def metric(cluster: LoopbackCluster, master: str, name: str) -> float:
@@ -34,7 +32,7 @@ def wait_for(what: str, check: object, timeout: float, cluster: LoopbackCluster)
 
 
 def test_finished_jobs_go_after_keep_finished_s_on_every_master(tmp_path: Path) -> None:
-    env = {**FAST, "PODIUM_RETENTION__KEEP_FINISHED_S": "5"}
+    env = {**FAST_FAILURE_DETECTION, "PODIUM_RETENTION__KEEP_FINISHED_S": "5"}
     with LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=env) as cluster:
         cluster.start(timeout=60)
         ids = cluster.submit_batch([{"type": "noop"} for _ in range(200)])
@@ -63,7 +61,7 @@ def test_finished_jobs_go_after_keep_finished_s_on_every_master(tmp_path: Path) 
 
 
 def test_a_wiped_follower_catches_up_from_a_streamed_snapshot(tmp_path: Path) -> None:
-    env = {**FAST, "PODIUM_RAFT__SNAPSHOT_EVERY": "200"}
+    env = {**FAST_FAILURE_DETECTION, "PODIUM_RAFT__SNAPSHOT_EVERY": "200"}
     with LoopbackCluster(tmp_path, masters=3, workers=2, capacity=8, env=env) as cluster:
         cluster.start(timeout=60)
         first: list[str] = []
@@ -117,7 +115,9 @@ def test_a_wiped_follower_catches_up_from_a_streamed_snapshot(tmp_path: Path) ->
 
 
 def test_an_idle_cluster_appends_nothing_to_its_log(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=FAST) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready(30)
         time.sleep(1.0)  # registrations settle

@@ -13,14 +13,15 @@ from collections import Counter
 from pathlib import Path
 
 from bench.limits import bound_held
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 RATE, BURST, JOBS = 10.0, 5.0, 60
 
 
 def test_a_limit_and_a_pause_hold_through_a_leader_kill(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=1, capacity=8, env=FAST) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=1, capacity=8, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         leader = cluster.leader()
         assert leader is not None

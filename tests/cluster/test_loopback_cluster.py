@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster
-
-# short leases so a dead worker is noticed within a test's patience
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LoopbackCluster]:
-    with LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=FAST) as c:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION
+    ) as c:
         try:
             c.start(timeout=60)
         except Exception:

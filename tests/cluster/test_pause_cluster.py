@@ -19,9 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 PAUSE_S = 5.0
 
 
@@ -29,7 +28,7 @@ PAUSE_S = 5.0
 def cluster(tmp_path: Path) -> Iterator[LoopbackCluster]:
     handlers = ("--handlers", "tests.cluster.exec_log_handlers")
     with LoopbackCluster(
-        tmp_path, masters=3, workers=2, capacity=4, env=FAST, worker_args=handlers
+        tmp_path, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION, worker_args=handlers
     ) as c:
         try:
             c.start(timeout=60)

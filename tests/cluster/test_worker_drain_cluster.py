@@ -9,9 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.loopback import LoopbackCluster
-
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 
 def worker_states(cluster: LoopbackCluster) -> dict[str, str]:
@@ -23,7 +21,9 @@ def worker_states(cluster: LoopbackCluster) -> dict[str, str]:
 
 
 def test_rolling_restart_of_both_workers_spends_no_attempt(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=2, capacity=4, env=FAST) as cluster:
+    with LoopbackCluster(
+        tmp_path, masters=3, workers=2, capacity=4, env=FAST_FAILURE_DETECTION
+    ) as cluster:
         cluster.start(timeout=60)
         jobs = [{"type": "sleep", "payload": {"seconds": 0.2}, "max_retries": 0}] * 120
         ids = cluster.submit_batch(jobs)
