@@ -237,8 +237,10 @@ class _JobLog:
     ) -> None:
         history = self.history
         jobs = self.jobs
-        if jobs.finished:
-            for finished_index, job in jobs.take_finished():
+        # with keep_finished_s = 0 the jobs that left have had their events, and no records
+        left = jobs.take_finished() if jobs.finished else ()
+        if left and jobs.retention.keep_finished_s > 0:
+            for finished_index, job in left:
                 history.record(finished_index, pack_row(job, job.status._value_, finished_index))
                 if job.options is not None and job.options.depends_on:
                     history.record(finished_index, Link(job.seq, job.id, job.options.depends_on))

@@ -17,10 +17,11 @@ Events that are not in the log (progress, a worker draining, a leader
 change) are "soft": a master makes them from its own view, see
 :mod:`actors.master.event_ring` for their ids.
 
-Limits, written down: final events come from the jobs leaving memory for
-the history, so with ``retention.keep_finished_s = 0`` (no history kept) no
-``job.finished``/``job.dead`` is derived; a job handed back unstarted by a
-draining worker makes no event (it is simply pending again).
+Final events (``job.finished``, ``job.dead``) come from the jobs leaving
+memory in the entry that finished them, whether or not the retention policy
+keeps their records (``retention.keep_finished_s = 0`` keeps none, and the
+events are made all the same). A limit, written down: a job handed back
+unstarted by a draining worker makes no event (it is simply pending again).
 """
 
 from __future__ import annotations

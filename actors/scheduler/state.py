@@ -308,8 +308,9 @@ class JobStateMachine:
             self.recent_order.append((self.applied_index, key))
         if self.deps.children:
             self.deps.parent_left(job.id, job.status._value_, job.result)
-        if self.retention.keep_finished_s > 0:
-            self.finished.append((self.applied_index, job))
+        # every job that leaves is taken by the shell, for its final event, even when the
+        # policy keeps no history (the shell then writes no record of it)
+        self.finished.append((self.applied_index, job))
 
     def _promote(self, now: float) -> None:
         if self.queue.next_run_at() is None:

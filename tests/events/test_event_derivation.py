@@ -221,7 +221,7 @@ def test_a_master_restored_from_a_snapshot_derives_the_same_events_with_the_same
         noted += [cut] if made else []
         for cmd in ACROSS_A_SNAPSHOT[cut:]:
             assert one.apply(cmd) == two.apply(cmd), (cut, cmd)
-        after = [e for e in one.feed.ring.events if e.at > cut or e.soft and e.at == cut]
+        after = [e for e in one.feed.ring.events if e.at > cut or (e.soft and e.at == cut)]
         assert list(two.feed.ring.events) == after, cut
         assert [e.body() for e in two.feed.ring.events] == [e.body() for e in after], cut
         # and the log events after the cut are those of a run with no snapshot at all
@@ -272,14 +272,14 @@ def test_every_retry_is_an_event_past_the_attempts_the_log_keeps() -> None:
 
 def test_progress_of_an_attempt_no_longer_running_is_not_kept() -> None:
     """A note that arrives after its job ended (a follower applies the end before the
-    leader's news), or an entry whose job left without an event, is not kept."""
+    leader's news) is not kept, nor is what the ended attempt reported before."""
     node = started_node()
     node.apply(SubmitCmd(1.0, (new("a"), new("b"))))
     node.apply(assign("a", 1, 2.0))
     node.apply(assign("b", 1, 2.0))
     node.feed.progressed((JobProgress("a", 1, 0.5, ""),), 2.5, node.table)
     node.table.retention = attrs.evolve(node.table.retention, keep_finished_s=0.0)
-    node.apply(report("a", 1, True, 3.0))  # no record kept: no job.finished event
+    node.apply(report("a", 1, True, 3.0))  # no record kept, its job.finished all the same
     late = JobProgress("a", 1, 0.9, "late")
     assert node.feed.progressed((late, JobProgress("b", 1, 0.1, "")), 3.5, node.table) == [
         JobProgress("b", 1, 0.1, "")

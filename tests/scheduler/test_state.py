@@ -216,13 +216,16 @@ def test_only_final_jobs_may_be_deleted() -> None:
     assert sm.apply_command(DeleteCmd(2.0, "gone")) is None, "the shell removes the record"
 
 
-def test_keeping_nothing_writes_no_records() -> None:
+def test_keeping_nothing_still_hands_the_leaving_job_over() -> None:
+    """The shell takes it for its final event, and writes no record of it (the policy is
+    the table's, so every master decides alike)."""
     sm = machine()
     sm.apply_command(SetRetentionCmd(0.5, 0.0, 10))
     sm.apply_command(SubmitCmd(1.0, (new("a"),)))
     run(sm, "a", 1)
     report(sm, "a", 1, True)
-    assert sm.job("a") is None and finished(sm) == {}
+    assert sm.job("a") is None and list(finished(sm)) == ["a"]
+    assert sm.retention.keep_finished_s == 0.0
     assert sm.counts()["succeeded"] == 1 and sm.entered["noop", "succeeded"] == 1
 
 
