@@ -266,6 +266,9 @@ class HistoryBackend(Protocol):
     def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
         """(seq, id) of up to ``limit`` records linked to parent ``job_id``, by seq."""
 
+    def has_links(self) -> bool:
+        """Whether any record is linked to a parent (asked at open and after an install)."""
+
     def query(self, q: JobQuery) -> list[JobRecord]:
         """Up to ``q.limit`` records matching ``q``, in seq order."""
 
@@ -311,6 +314,9 @@ class History:
         # operations of entries up to here are already in the store (replayed after a crash)
         self.recovered = 0
         self.rows = 0
+        # whether a record may be linked to a parent: until one is, children reads nothing
+        # (removals never clear it: a stale True costs a read, never a wrong answer)
+        self.linked = False
         self.opened = False
         # why the last write failed, while the disk is full (None once one succeeds)
         self.full: str | None = None
@@ -336,6 +342,7 @@ class History:
         index = await self._call(self.backend.open)
         self.recorded = self.written = self.recovered = index
         self.rows = await self._call(self.backend.count)
+        self.linked = await self._call(self.backend.has_links)
         self.opened = True
         return index
 
@@ -346,6 +353,8 @@ class History:
             if done is not None:
                 done(0)
             return
+        if isinstance(op, Link):
+            self.linked = True
         pending = self._pending
         pending.append((op, done))
         if len(pending) >= COALESCE_OPS:
@@ -485,7 +494,11 @@ class History:
 
     async def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
         """(seq, id) of up to ``limit`` final jobs that named ``job_id`` in their
-        ``depends_on``, in submission order."""
+        ``depends_on``, in submission order. While no final job has parents, which is
+        every cluster that never used ``depends_on``, this reads nothing (a job's GET
+        asks every time)."""
+        if not self.linked:
+            return []
         want = limit
         while True:
             async with self._lock:
@@ -553,6 +566,7 @@ class History:
             await self._call(self.backend.finish_install, index)
             self.recorded = self.written = self.recovered = index
             self.rows = await self._call(self.backend.count)
+            self.linked = await self._call(self.backend.has_links)
 
 
 def _overlay(rows: list[JobRecord], ops: Iterable[Op], q: JobQuery) -> tuple[list[JobRecord], int]:

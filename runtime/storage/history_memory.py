@@ -127,6 +127,9 @@ class MemoryHistory:
         )
         return found[:limit]
 
+    def has_links(self) -> bool:
+        return any(r.options is not None and r.options.depends_on for r in self.image.rows.values())
+
     def query(self, q: JobQuery) -> list[JobRecord]:
         found = sorted(
             (

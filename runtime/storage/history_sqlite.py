@@ -227,6 +227,9 @@ class SqliteHistory:
         sql = "SELECT child_seq, child FROM parents WHERE parent = ? ORDER BY child_seq LIMIT ?"
         return [(int(seq), str(child)) for seq, child in self.db.execute(sql, (job_id, limit))]
 
+    def has_links(self) -> bool:
+        return self.linked
+
     def query(self, q: JobQuery) -> list[JobRecord]:
         if q.status is not None and q.status not in FINAL_STATUSES:
             return []
