@@ -10,7 +10,7 @@ const COL_X = [10, 280, 550];
 const SHOWN = 20;
 
 function box(x, y, id, status, current) {
-  const label = `${id.slice(0, 13)}… ${status}`;
+  const label = `…${id.slice(-12)} ${status}`;
   return s("a", { href: jobHref(id), class: "node" },
     s("title", {}, `${id} (${status})`),
     s("rect", { x, y, width: BOX_W, height: BOX_H, rx: 5,

@@ -77,6 +77,7 @@ async function route() {
   leave();
   leave = () => {};
   const mine = ++shown;
+  document.getElementById("flash").replaceChildren();
   const { name, arg, params } = parse(location.hash);
   const view = VIEWS[name] || overview;
   document.querySelectorAll("#nav a").forEach((a) => {
