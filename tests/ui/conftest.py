@@ -27,6 +27,8 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Session-scoped, so it is set up (or skips) before any node a test module starts."""

@@ -142,8 +142,9 @@ def test_a_dead_job_is_retried_from_the_dead_letters_and_a_user_is_refused(
     page: Any, browser: Any, node: Node, tmp_path: Path
 ) -> None:
     fix = tmp_path / "fixed"
-    mine = node.submit("alice", {"type": "ui.flaky", "payload": {"fix": str(fix)}, "max_retries": 0})
-    bobs = node.submit("bob", {"type": "ui.flaky", "payload": {"fix": str(fix)}, "max_retries": 0})
+    flaky = {"type": "ui.flaky", "payload": {"fix": str(fix)}, "max_retries": 0}
+    mine = node.submit("alice", flaky)
+    bobs = node.submit("bob", flaky)
     node.wait_status(mine, "dead")
     node.wait_status(bobs, "dead")
 
@@ -230,6 +231,8 @@ def test_the_overview_counts_live_and_is_captured(page: Any, node: Node, tmp_pat
         answer.raise_for_status()
         time.sleep(0.4)
     expect(page.locator("#live-ended")).to_have_text("60", timeout=WAIT_MS)
-    expect(page.locator('[data-count="succeeded"] b')).to_have_text(str(before + 60), timeout=WAIT_MS)
+    expect(page.locator('[data-count="succeeded"] b')).to_have_text(
+        str(before + 60), timeout=WAIT_MS
+    )
     time.sleep(1.2)  # one more redraw of the charts
     screenshot(page, tmp_path, "dashboard.png")

@@ -22,8 +22,10 @@ export class SseParser {
 
   push(text) {
     this.buffer += text;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    this.buffer = lines.pop();
+    // a trailing "\r" may be the first half of a "\r\n" split between two pieces
+    const cut = this.buffer.endsWith("\r") ? this.buffer.length - 1 : this.buffer.length;
+    const lines = this.buffer.slice(0, cut).split(/\r\n|\r|\n/);
+    this.buffer = lines.pop() + this.buffer.slice(cut);
     for (const line of lines) this.line(line);
   }
 
