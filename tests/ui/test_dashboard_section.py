@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dev_node import dev_node
+from tests.dev_node import dev_node_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +25,7 @@ def section() -> str:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    for cluster in dev_node(tmp_path_factory, "readme-dashboard"):
-        url = cluster.masters["m1"].http
-        assert url is not None
-        yield url
+    yield from dev_node_url(tmp_path_factory, "readme-dashboard")
 
 
 def test_the_dashboard_section_runs_as_written(node: str) -> None:
