@@ -119,7 +119,7 @@ export async function mount(root, ctx) {
         logText.append(value);
         if (!mine.attempt) put(logState, "following");
       }
-      put(logState, `attempt ${mine.attempt || ""} ended`);
+      put(logState, mine.attempt ? `attempt ${mine.attempt} ended` : "no attempt ran");
     } catch (error) {
       if (error.name === "AbortError") return;
       put(logState, h("span", { class: "error" }, error.message));

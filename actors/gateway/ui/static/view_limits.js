@@ -48,7 +48,7 @@ export async function mount(root, ctx) {
     type.focus();
   }
 
-  root.append(h("div", { class: "grid" }, panel("Types", "types-panel", list), panel("Limit or pause a type", "limit-edit", form)));
+  root.append(h("div", { class: "split" }, panel("Types", "types-panel", list), panel("Limit or pause a type", "limit-edit", form)));
 
   async function load() {
     let limits;

@@ -64,7 +64,7 @@ export async function mount(root, ctx) {
     load();
   }
 
-  root.append(h("div", { class: "grid" }, panel("Schedules", "schedules-panel", list), panel("Define or edit", "schedule-edit", form)));
+  root.append(h("div", { class: "split" }, panel("Schedules", "schedules-panel", list), panel("Define or edit", "schedule-edit", form)));
 
   async function load() {
     let listing;
