@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from bench.loopback import LoopbackCluster
+from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 
 # without playwright installed this module is skipped rather than failing to import
 expect = pytest.importorskip("playwright.sync_api").expect
-FAST = {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 WAIT_MS = 30_000
 JOBS = 20
 
@@ -21,7 +20,7 @@ JOBS = 20
 def test_a_dashboard_on_a_follower_keeps_updating_across_a_leader_kill(
     page: Any, tmp_path: Path
 ) -> None:
-    with LoopbackCluster(tmp_path, masters=3, workers=1, env=FAST) as cluster:
+    with LoopbackCluster(tmp_path, masters=3, workers=1, env=FAST_FAILURE_DETECTION) as cluster:
         cluster.start(timeout=60)
         leader = cluster.wait_ready()
         follower = sorted(set(cluster.masters) - {leader})[0]
