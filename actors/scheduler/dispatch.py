@@ -281,6 +281,7 @@ class Dispatcher:
                     job.payload,
                     job.timeout_s,
                     jobs.parent_results(job),
+                    _traceparent(job),
                 )
             )
         return per_worker
@@ -308,3 +309,11 @@ class Dispatcher:
             return lost, None
         jitters = tuple(rng.random() for _ in expired)
         return lost, ExpireLeasesCmd(now, tuple(expired), jitters)
+
+
+def _traceparent(job: Job) -> str:
+    """Where the worker's spans of ``job`` hang ("" for an untraced job)."""
+    options = job.options
+    if options is None or options.traceparent is None:
+        return ""
+    return options.traceparent
