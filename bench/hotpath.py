@@ -13,7 +13,11 @@ ends, which must cost it nothing (they are live work, not in the ready order).
 ``submit.apply`` and
 ``complete.apply`` are the state machine's cost per job for those commands
 (completion includes turning the finished job into its history record);
-``history.write`` is the history writer's cost per finished job.
+``complete.apply.events`` is ``complete.apply`` with each command's events
+derived into a full ring around it, as every master does (the difference is
+what events cost a job when nobody listens); ``worker.capture`` is a
+worker's output bookkeeping for one job that prints nothing; ``history.write``
+is the history writer's cost per finished job.
 """
 
 from __future__ import annotations
@@ -24,12 +28,16 @@ from random import Random
 
 import msgpack
 
+from actors.master.event_feed import EventFeed
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
+from actors.worker.output import RecentOutputs
+from actors.worker.output_capture import capturing
 from bench.deps import blocked_children
 from bench.harness import BenchCase
 from runtime.storage.history import insert, pack_row
 from runtime.storage.history_sqlite import SqliteHistory
+from transport.codec import Message
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -121,25 +129,59 @@ def _submit() -> BenchCase:
     return BenchCase("submit.apply", run)
 
 
-def _complete() -> BenchCase:
+def _complete(*, events: bool = False) -> BenchCase:
     sm = _machine(1)
+    # the master's default ring (http.events_retained), full after a few rounds
+    feed = EventFeed(10_000) if events else None
     counter = [0]
     result = msgpack.packb(None)
+
+    def apply(cmd: Message) -> None:
+        if feed is None:
+            sm.apply_command(cmd)
+            return
+        # as _JobLog.apply does: capture, apply, derive into the ring
+        before = feed.before(sm, cmd)
+        answer = sm.apply_command(cmd)
+        feed.after(counter[1], cmd, answer, sm, before)
+        counter[1] += 1
 
     def run() -> int:
         start = counter[0]
         counter[0] += OPS
-        sm.apply_command(SubmitCmd(1.0, _jobs(start, OPS)))
+        apply(SubmitCmd(1.0, _jobs(start, OPS)))
         ids = [f"j{start + i}" for i in range(OPS)]
-        sm.apply_command(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
+        apply(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
         items = tuple(ReportItem(i, 1, True, result, "", False, 0.0) for i in ids)
-        sm.apply_command(ReportCmd(3.0, "w0", items))
+        apply(ReportCmd(3.0, "w0", items))
         # what the master does next on the loop: the finished jobs become history rows
         for index, job in sm.take_finished():
             pack_row(job, job.status._value_, index)
         return OPS
 
-    return BenchCase("complete.apply", run)
+    counter.append(1)  # the log index of the next command
+    return BenchCase("complete.apply.events" if events else "complete.apply", run)
+
+
+def _capture() -> BenchCase:
+    """A worker's output bookkeeping around one job that prints nothing: the capture
+    begun, the context routed to it and back, the capture ended and (not) shipped."""
+    outputs = RecentOutputs()
+    counter = [0]
+
+    def run() -> int:
+        start = counter[0]
+        counter[0] += OPS
+        for n in range(start, start + OPS):
+            job_id = f"j{n}"
+            output = outputs.start(job_id, 1)
+            with capturing(output):
+                pass
+            outputs.finish(job_id, 1)
+            assert not output.total  # ship_output's test: nothing to send
+        return OPS
+
+    return BenchCase("worker.capture", run)
 
 
 def _record(n: int, payload: bytes, result: bytes) -> JobRecord:
@@ -178,5 +220,7 @@ def cases() -> list[BenchCase]:
         _cycle(100, blocked=10_000),
         _submit(),
         _complete(),
+        _complete(events=True),
+        _capture(),
         _history_write(),
     ]
