@@ -125,6 +125,11 @@ class JobTrace:
             self._report.end()
 
 
+# what an untraced job runs in: one shared do-nothing context, so the untraced path
+# allocates nothing per job
+_UNTRACED = contextlib.nullcontext()
+
+
 def executing(job_trace: JobTrace | None) -> contextlib.AbstractContextManager[None]:
     """:meth:`JobTrace.running`, or nothing for an untraced job."""
-    return contextlib.nullcontext() if job_trace is None else job_trace.running()
+    return _UNTRACED if job_trace is None else job_trace.running()
