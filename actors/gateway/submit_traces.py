@@ -10,7 +10,7 @@ job's options before it is proposed, so it goes through the log with the job
 and the leader's and the worker's spans join the same trace.
 
 Made only with tracing on (:data:`runtime.tracing.TRACING`); the submit path
-checks once per request and otherwise carries on as before.
+asks once per request and, with it off, carries on as before.
 """
 
 from __future__ import annotations
