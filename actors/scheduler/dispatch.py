@@ -281,7 +281,8 @@ class Dispatcher:
                     job.payload,
                     job.timeout_s,
                     jobs.parent_results(job),
-                    _traceparent(job),
+                    # where the worker's spans hang ("" for an untraced job)
+                    "" if job.options is None else job.options.traceparent or "",
                 )
             )
         return per_worker
@@ -310,10 +311,3 @@ class Dispatcher:
         jitters = tuple(rng.random() for _ in expired)
         return lost, ExpireLeasesCmd(now, tuple(expired), jitters)
 
-
-def _traceparent(job: Job) -> str:
-    """Where the worker's spans of ``job`` hang ("" for an untraced job)."""
-    options = job.options
-    if options is None or options.traceparent is None:
-        return ""
-    return options.traceparent
