@@ -310,4 +310,3 @@ class Dispatcher:
             return lost, None
         jitters = tuple(rng.random() for _ in expired)
         return lost, ExpireLeasesCmd(now, tuple(expired), jitters)
-
