@@ -2,15 +2,17 @@
 
 ``policy.<name>@<workers>`` is one choose plus one release on a pool of
 workers with 8 slots each, half of them partly busy. ``schedule.cycle@<workers>``
-is what the leader does per job, in its batches of 64: peek the next due
-jobs, choose a worker for each, and apply the batch's assignment to the state
-machine (the submits that refill the queue are not timed; ``submit.apply``
+is what the leader does per job, in its batches of 64, through its
+dispatch core (``actors.scheduler.dispatch``): bring the pool in step with
+the table, peek the next due jobs, choose a worker for each, apply the
+batch's assignment to the state machine and build what goes to each
+worker (the submits that refill the queue are not timed; ``submit.apply``
 measures them); ``schedule.cycle.limited@<workers>`` is the same with the
 type under a rate limit that never binds, so every job takes its token as
-its assignment applies, and the peek is capped; ``schedule.cycle@100+10000blocked``
-is the plain cycle with ten thousand blocked jobs waiting on a parent that never
-ends, which must cost it nothing (they are live work, not in the ready order).
-``submit.apply`` and
+its assignment applies, and the peek is capped by the limits' room;
+``schedule.cycle@100+10000blocked`` is the plain cycle with ten thousand
+blocked jobs waiting on a parent that never ends, which must cost it nothing
+(they are live work, not in the ready order). ``submit.apply`` and
 ``complete.apply`` are the state machine's cost per job for those commands
 (completion includes turning the finished job into its history record);
 ``complete.apply.events`` is ``complete.apply`` with each command's events
@@ -29,6 +31,8 @@ from random import Random
 import msgpack
 
 from actors.master.event_feed import EventFeed
+from actors.scheduler.dispatch import Dispatcher
+from actors.scheduler.leases import Leases
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
 from actors.worker.output import RecentOutputs
@@ -54,6 +58,8 @@ PAYLOAD = msgpack.packb({"n": 1})
 OPS = 1024
 # the leader's default assignment batch (scheduler.assign_batch)
 BATCH = 64
+# long enough that no lease runs out in a run (the bench's clock stands still)
+LEASE_S = 1e9
 
 
 def _policy(name: str, workers: int) -> BenchCase:
@@ -87,15 +93,18 @@ def _jobs(start: int, count: int) -> tuple[NewJob, ...]:
 
 def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCase:
     sm = _machine(workers)
-    caps = None
     if limited:
         sm.apply_command(SetLimitCmd(0.0, "noop", 1e12, 1e12, None))
-        caps = {"noop": BATCH}
     if blocked:
         sm.apply_command(SubmitCmd(1.0, blocked_children("waited-on", blocked)))
-    pool = make_pool("least_loaded", Random(1))
+    # the leader's own bookkeeping, as a master runs it: the pool kept in step with the
+    # table, the limits' room, the batch, then what goes to each worker once applied
+    dispatch = Dispatcher(
+        sm, Leases(LEASE_S), policy="least_loaded", lease_s=LEASE_S, max_batch=BATCH
+    )
+    dispatch.take_over(1, 2.0, Random(1))
     for w in range(workers):
-        pool.add(f"w{w}", 1_000_000, ("noop",))
+        dispatch.leases.heard_from(f"w{w}", 2.0)  # each worker's first heartbeat
     counter = [0]
 
     def refill() -> None:
@@ -103,14 +112,14 @@ def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCas
         counter[0] += OPS
 
     def run() -> int:
-        for _ in range(OPS // BATCH):
-            batch = []
-            for job in sm.due_jobs(("noop",), BATCH, (), caps):
-                worker = pool.choose("noop")
-                assert worker is not None
-                batch.append(AssignmentCmd(job.id, worker, 1, 1e12))
-            sm.apply_command(AssignCmd(2.0, tuple(batch)))
-        return OPS
+        done = 0
+        while done < OPS:
+            cmd = dispatch.plan(2.0).assign
+            assert cmd is not None
+            sm.apply_command(cmd)
+            dispatch.assigned(cmd, True)
+            done += len(cmd.assignments)
+        return done
 
     name = "schedule.cycle.limited" if limited else "schedule.cycle"
     name = f"{name}@{workers}" + (f"+{blocked}blocked" if blocked else "")

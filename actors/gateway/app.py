@@ -62,6 +62,7 @@ from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.ownership import Ownership, audited
 from actors.gateway.schedules import ScheduleService, schedule_routes
 from actors.gateway.submit_traces import submit_traces, trace_id_of_spec
+from actors.gateway.ui import ui_routes
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -408,6 +409,9 @@ PERMISSIONS: dict[str, Permission | None] = {
     "POST /api/v1/schedules/{name}/pause": P.SCHEDULE,
     "POST /api/v1/schedules/{name}/resume": P.SCHEDULE,
     "GET /api/v1/events": P.READ,
+    "GET /api/v1/cluster/masters": P.CLUSTER,
+    "GET /ui": None,
+    "GET /ui/static/{name}": None,
     "GET /health": None,
     "GET /ready": None,
     "GET /metrics": None,
@@ -918,6 +922,7 @@ def build_app(
         route("/api/v1/types/{type}/resume", "POST", resume_type),
         *schedule_routes(route, api),
         *event_routes(route, api),
+        *ui_routes(route, gateway),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),
