@@ -3,6 +3,8 @@
 Log calls pass their fields through ``extra=``; this formatter puts every such
 field into the JSON object, so a line about a job carries ``job`` and the node
 that wrote it carries ``node`` without string formatting at the call site.
+A line about a traced job also carries its OpenTelemetry ``trace_id``, so
+logs and traces of one job find each other.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from typing import Any, TextIO
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+# fields a line shows only when they hold something: a line about a job carries the
+# job's ``trace_id`` when it is traced, and none otherwise
+_WHEN_SET = frozenset({"trace_id"})
+
+
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+    return {
+        k: v
+        for k, v in vars(record).items()
+        if k not in _STANDARD and (v is not None or k not in _WHEN_SET)
+    }
 
 
 class JsonFormatter(logging.Formatter):

@@ -26,6 +26,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from runtime import tracing
 from runtime.config import ConfigError, NodeConfig, load_config
 from runtime.logs import setup_logging
 from runtime.preflight import cannot_listen, preflight
@@ -238,10 +239,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"podium: {problem}", file=sys.stderr)
         return 2
     setup_logging(config.log_level, node=config.id)
+    try:
+        # on only when the OTEL_* variables ask for an exporter (see runtime.tracing)
+        tracing.configure(config.id, config.role)
+    except tracing.TracingError as exc:
+        print(f"podium: {exc}", file=sys.stderr)
+        return 2
     # everything imported so far lives as long as the process: keep it out of the
     # collector's full passes, which otherwise pause the event loop for tens of ms
     gc.freeze()
-    problem = trio.run(run_node, config)
+    try:
+        problem = trio.run(run_node, config)
+    finally:
+        tracing.shutdown()  # the spans still queued are exported before the process ends
     if problem is not None:
         print(f"podium: {problem}", file=sys.stderr)
         return 2

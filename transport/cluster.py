@@ -294,6 +294,9 @@ class Assignment(Message):
     timeout_s: float | None
     # the results of the job's final parents, a packed msgpack map (its ``ctx.parents``)
     parents: bytes = b""
+    # the W3C traceparent the worker parents its spans on ("": the job is not traced);
+    # the job's own, or the leader's assign span when the leader traces too
+    traceparent: str = ""
 
 
 @message("w.assign")

@@ -61,6 +61,7 @@ from actors.gateway.logs import logs_endpoint
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.ownership import Ownership, audited
 from actors.gateway.schedules import ScheduleService, schedule_routes
+from actors.gateway.submit_traces import submit_traces, trace_id_of_spec
 from actors.gateway.ui import ui_routes
 from actors.gateway.validation import (
     BadRequest,
@@ -74,6 +75,7 @@ from actors.gateway.validation import (
 from actors.scheduler.state import DEDUPLICATED
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
+from runtime.tracing import incoming
 from transport.client_wire import AUTO_KEY_PREFIX
 from transport.cluster import (
     READS,
@@ -473,6 +475,7 @@ class Service:
         keyed: list[tuple[int, JobSpec]] = []
         new_keys: list[tuple[int, JobSpec]] = []
         linked: list[tuple[int, JobSpec]] = []
+        traces = submit_traces()
         for n, body in enumerate(bodies):
             if isinstance(body, REFUSALS):
                 results.append(body)
@@ -484,6 +487,8 @@ class Service:
             except REFUSALS as exc:
                 results.append(exc)
                 continue
+            if traces is not None:
+                spec = traces.stamp(n, spec)
             results.append(Answer(201))
             # the key as the client sent it: stamping an owner prefixes it
             key = job.idempotency_key
@@ -506,8 +511,16 @@ class Service:
                 return
             for (n, spec), status in zip(group, made, strict=True):
                 results[n] = _submitted(spec, status)
+                if traces is not None:
+                    traces.committed(n, status.id)
                 log.debug(
-                    "job submitted", extra={"job": status.id, "type": spec.type, "user": who.name}
+                    "job submitted",
+                    extra={
+                        "job": status.id,
+                        "type": spec.type,
+                        "user": who.name,
+                        "trace_id": trace_id_of_spec(spec),
+                    },
                 )
 
         async def alone(n: int, spec: JobSpec) -> None:
@@ -518,6 +531,8 @@ class Service:
                 return
             assert isinstance(answer, Submitted)
             results[n] = _submitted(spec, answer.jobs[0])
+            if traces is not None:
+                traces.committed(n, answer.jobs[0].id)
 
         async with trio.open_nursery() as nursery:
             if plain:
@@ -528,6 +543,8 @@ class Service:
                 nursery.start_soon(commit, new_keys, self.fresh_batcher)
             for n, spec in linked:
                 nursery.start_soon(alone, n, spec)
+        if traces is not None:
+            traces.answered(results)
         return results
 
     async def submit_batch(self, who: Principal, body: Any) -> Answer:
@@ -535,11 +552,23 @@ class Service:
         check_refs(jobs)
         self._shell_check(who, jobs, "POST /api/v1/jobs/batch")
         specs = tuple(self.owners.stamp(to_spec(job), who) for job in jobs)
-        answer = await self.gateway.call(SubmitJobs(specs))
+        traces = submit_traces()
+        if traces is not None:
+            specs = tuple(traces.stamp(n, spec) for n, spec in enumerate(specs))
+        try:
+            answer = await self.gateway.call(SubmitJobs(specs))
+        except ApiError as exc:
+            if traces is not None:
+                traces.answered([exc] * len(specs))
+            raise
         assert isinstance(answer, Submitted)
         entries: list[dict[str, Any]] = []
-        for spec, status in zip(specs, answer.jobs, strict=True):
+        outcomes: list[Answer | ApiError] = []
+        for n, (spec, status) in enumerate(zip(specs, answer.jobs, strict=True)):
             outcome = _submitted(spec, status)
+            outcomes.append(outcome)
+            if traces is not None:
+                traces.committed(n, status.id)
             entry: dict[str, Any] = {"id": status.id, "status": status.status}
             if status.duplicate == DEDUPLICATED:
                 entry["deduplicated"] = True
@@ -550,6 +579,8 @@ class Service:
             entries.append(entry)
         # 201 when the batch made a job, 200 when every key named one already
         made = any(not j.duplicate for j in answer.jobs)
+        if traces is not None:
+            traces.answered(outcomes)
         return Answer(201 if made else 200, {"jobs": entries})
 
     async def get_job(self, who: Principal, job_id: str, stale: bool) -> Answer:
@@ -734,10 +765,12 @@ def build_app(
     api = service or Service(gateway, auth)
 
     async def submit(request: Request, who: Principal) -> Response:
-        return respond(await api.submit(who, await gateway.body(request)))
+        with incoming(request.headers):
+            return respond(await api.submit(who, await gateway.body(request)))
 
     async def submit_batch(request: Request, who: Principal) -> Response:
-        return respond(await api.submit_batch(who, await gateway.body(request)))
+        with incoming(request.headers):
+            return respond(await api.submit_batch(who, await gateway.body(request)))
 
     async def get_job(request: Request, who: Principal) -> Response:
         no_query(request)

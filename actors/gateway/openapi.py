@@ -47,6 +47,15 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 # GET /api/v1/events (see actors.gateway.events_api)
+# a caller's W3C trace context: with tracing on, each submitted job's trace hangs under it
+TRACEPARENT: dict[str, Any] = {
+    "name": "traceparent",
+    "in": "header",
+    "description": "W3C trace context; with tracing on, each job's podium.submit span is "
+    "its child (otherwise each job starts a trace of its own)",
+    "schema": {"type": "string"},
+}
+
 EVENTS: dict[str, Any] = {
     "summary": "Live events as server-sent events: jobs submitted, started, progress, "
     "finished, retried, dead; workers joined, lost, left, draining; leader changed",
@@ -471,6 +480,12 @@ OPENAPI: dict[str, Any] = {
                         "cancels only their own jobs (another's is a 404), an admin all",
                         "type": ["string", "null"],
                     },
+                    "trace_id": {
+                        "description": "the job's OpenTelemetry trace id (32 hex digits) when "
+                        "the master that took it traces (OTEL_EXPORTER_OTLP_ENDPOINT or "
+                        "OTEL_TRACES_EXPORTER set), else null; the job's log lines carry it too",
+                        "type": ["string", "null"],
+                    },
                     "attempts_log": {
                         "description": "earlier attempts that failed, oldest first (the last 10)",
                         "type": "array",
@@ -494,6 +509,7 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Submit a job",
                 "security": _BEARER,
+                "parameters": [TRACEPARENT],
                 "requestBody": _json_body({"$ref": "#/components/schemas/JobSubmit"}),
                 "responses": {
                     "201": _json({"$ref": "#/components/schemas/Accepted"}, "Committed"),
@@ -562,6 +578,7 @@ OPENAPI: dict[str, Any] = {
                 'on each other by ref ("depends_on": ["ref:<name>"]), so a chain or a '
                 "fan-out/fan-in is one atomic request",
                 "security": _BEARER,
+                "parameters": [TRACEPARENT],
                 "requestBody": _json_body(
                     {
                         "type": "object",

@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 import attrs
 import trio
 
+from actors.master.assign_traces import traced_assignments
 from actors.master.control import ControlRequest, control_answer, control_command
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.metrics import MasterMetrics
@@ -64,6 +65,7 @@ from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.storage import Storage
 from runtime.storage.history import History, Link, pack_row
 from runtime.storage.history import Remove as RemoveRecord
+from runtime.tracing import TRACING, now_ns
 from transport.cluster import (
     READS,
     AssignJobs,
@@ -1001,15 +1003,19 @@ class MasterActor(Actor):
         assign = plan.assign
         if assign is not None:
             term = dispatch.term
-            self._propose_cmd(assign, lambda out: self._assigned(assign, out, term))
+            began = now_ns() if TRACING.on else 0  # the assign spans' start
+            self._propose_cmd(assign, lambda out: self._assigned(assign, out, term, began))
         if wake and (plan.tick is not None or assign is not None):
             self.ctx.self_ref.try_send(Wake())
 
-    def _assigned(self, cmd: AssignCmd, outcome: Message, term: int) -> None:
+    def _assigned(self, cmd: AssignCmd, outcome: Message, term: int, began: int) -> None:
         """Send what committed, stamped with the term it was proposed in: this master may
-        have been paused and deposed since, and workers refuse an older term's work."""
+        have been paused and deposed since, and workers refuse an older term's work.
+        With tracing on, traced jobs get their assign spans (from ``began``) here."""
         per_worker = self.dispatch.assigned(cmd, isinstance(outcome, Committed))
         for worker, assignments in per_worker.items():
+            if TRACING.on:
+                assignments = traced_assignments(assignments, began, worker, self.node_id)
             self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments), term))
 
     def _maintain(self) -> None:

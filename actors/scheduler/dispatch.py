@@ -318,6 +318,8 @@ class Dispatcher:
                     job.payload,
                     job.timeout_s,
                     jobs.parent_results(job),
+                    # where the worker's spans hang ("" for an untraced job)
+                    "" if job.options is None else job.options.traceparent or "",
                 )
             )
         return per_worker

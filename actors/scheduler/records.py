@@ -13,7 +13,7 @@ from typing import Protocol
 
 from actors.scheduler.lifecycle import JobStatus, WorkerState
 from transport.commands import NewJob
-from transport.job_options import JobOptions
+from transport.job_options import JobOptions, untraced
 from transport.records import RECORD_FIELDS, JobRecord
 
 __all__ = ["JOB_FIELDS", "BodyLike", "Job", "Worker", "same_body"]
@@ -41,14 +41,15 @@ class BodyLike(Protocol):
 
 def same_body(a: BodyLike, b: BodyLike) -> bool:
     """Whether two submissions ask for the same job, so one key may name both: when it
-    should run (``run_at``, often computed from ``delay_s`` at the gateway) is left out."""
+    should run (``run_at``, often computed from ``delay_s`` at the gateway) is left out,
+    and so is the trace each submission started."""
     return (
         a.type == b.type
         and a.payload == b.payload
         and a.priority == b.priority
         and a.max_retries == b.max_retries
         and a.timeout_s == b.timeout_s
-        and a.options == b.options
+        and untraced(a.options) == untraced(b.options)
     )
 
 

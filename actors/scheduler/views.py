@@ -75,6 +75,8 @@ def options_view(options: JobOptions | None, max_retries: int) -> dict[str, obje
         "schedule": options.schedule,
         "scheduled_for": options.scheduled_for,
         "owner": options.owner,
+        # the job's OpenTelemetry trace (None unless the gateway that took it traces)
+        "trace_id": options.trace_id,
     }
 
 

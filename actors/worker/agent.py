@@ -39,6 +39,7 @@ import trio
 from actors.worker.capture import MAX_RESULT_BYTES
 from actors.worker.fence import AttemptFence
 from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
+from actors.worker.job_trace import JobTrace, executing
 from actors.worker.metrics import SlotTurnaround, WorkerMetrics
 from actors.worker.output import DEFAULT_LOG_MAX_BYTES, RecentOutputs
 from actors.worker.output_capture import capturing
@@ -48,6 +49,7 @@ from actors.worker.progress import Latest
 from runtime.actor import Actor, ActorRef
 from runtime.config.model import PoolKind
 from runtime.errors import AskError, AskTimeout
+from runtime.tracing import TRACING
 from transport.cluster import (
     AssignJobs,
     Assignment,
@@ -64,6 +66,7 @@ from transport.cluster import (
 )
 from transport.codec import Message
 from transport.envelope import Ack
+from transport.job_options import trace_id_of
 from transport.output_messages import ReadOutput
 from transport.progress import JobProgress
 
@@ -87,6 +90,8 @@ class _Job:
     started: bool = False
     # what its handler last said with ctx.progress (sent with each heartbeat)
     progress: Latest = attrs.Factory(Latest)
+    # its spans, when it is traced and this worker traces (see actors.worker.job_trace)
+    trace: JobTrace | None = None
 
 
 class Drain(Message):
@@ -223,7 +228,14 @@ class WorkerActor(Actor):
         if job is not None and job.outcome is None:
             job.scope.cancel()
             self._forget(key)
-            log.info("job cancelled", extra={"job": key.job_id, "attempt": key.attempt})
+            log.info(
+                "job cancelled",
+                extra={
+                    "job": key.job_id,
+                    "attempt": key.attempt,
+                    "trace_id": trace_id_of(job.assignment.traceparent),
+                },
+            )
 
     def _forget(self, key: RunningJob) -> None:
         """``key`` is done here (reported, cancelled or stopped); if it started, it is
@@ -232,6 +244,8 @@ class WorkerActor(Actor):
         job = self.jobs.pop(key, None)
         if job is not None and job.started:
             self.fence.finished(key, trio.current_time(), 2 * self.lease_s)
+        if job is not None and job.trace is not None:
+            job.trace.close()
 
     async def _slot(self, job: _Job | None) -> None:
         """One slot: run ``job``, then whatever waits in the queue, until it is empty.
@@ -255,12 +269,17 @@ class WorkerActor(Actor):
 
     async def _run(self, job: _Job) -> None:
         job.started = True
+        traceparent = job.assignment.traceparent
+        if traceparent and TRACING.on:
+            job.trace = JobTrace(job.assignment, self.worker_id)
         parents = job.assignment.parents
         context = JobContext(
             job.key.job_id,
             job.key.attempt,
             msgpack.unpackb(parents, raw=False) if parents else {},
             job.progress.set,
+            job.trace,
+            traceparent,
         )
         job_type = job.assignment.type
         payload = msgpack.unpackb(job.assignment.payload, raw=False)
@@ -271,7 +290,7 @@ class WorkerActor(Actor):
             self.pool.serve_in(self.ctx.nursery)
         output = self.outputs.start(job.key.job_id, job.key.attempt)
         try:
-            with capturing(output):
+            with capturing(output), executing(job.trace):
                 job.outcome = await run_job(
                     self.registry, job_type, payload, timeout_s, context, job.scope, self.pool
                 )
@@ -280,6 +299,8 @@ class WorkerActor(Actor):
             self.slots.job_finished(trio.current_time())
             self.outputs.finish(job.key.job_id, job.key.attempt)
             ship_output(self.ctx, self.masters, job.key, output)
+        if job.trace is not None:
+            job.trace.executed(job.outcome)
         # a cancelled job is no longer ours: nothing to report
         if self.jobs.get(job.key) is job:
             if not job.outcome.ok:
@@ -289,6 +310,7 @@ class WorkerActor(Actor):
                         "job": job.key.job_id,
                         "attempt": job.key.attempt,
                         "error": job.outcome.error,
+                        "trace_id": context.trace_id,
                     },
                 )
             self._wake.set()
@@ -452,6 +474,8 @@ class WorkerActor(Actor):
             elif outcome is None:
                 continue
             else:
+                if job.trace is not None:
+                    job.trace.reporting()
                 report = JobReport(
                     job_id=key.job_id,
                     attempt=key.attempt,

@@ -14,7 +14,8 @@ The child talks to the worker over a socket pair (FD, passed down by the
 pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
 
 - worker to child: ``{"path": sys.path, "modules": [...]}`` once, then one
-  ``{"type", "payload", "job", "attempt", "parents"}`` per job; closing the socket tells
+  ``{"type", "payload", "job", "attempt", "parents"}`` per job (a traced job's
+  adds ``"traceparent"`` and ``"spans"``); closing the socket tells
   the child to exit.
 - child to worker: ``["ready"]`` (or ``["failed", detail]`` and exit) after the
   hello, then per job any number of ``["out", bytes]`` (what the handler printed
@@ -22,7 +23,10 @@ pool), in the length-prefixed msgpack frames of :mod:`transport.frames`:
   ``["failed", detail, packed_result or None, permanent]`` (``permanent``: the
   handler raised :class:`~actors.worker.errors.Permanent`); while a job runs,
   any number of ``["progress", job, attempt, fraction, message]`` before its
-  reply (``ctx.progress``, see :mod:`actors.worker.progress`).
+  reply (``ctx.progress``, see :mod:`actors.worker.progress`), and, for a
+  traced job (the request holds ``"traceparent"`` and ``"spans": true``), one
+  ``["spans", job, attempt, records]`` with what ``ctx.span`` recorded (see
+  :mod:`runtime.span_records`).
 
 To stop a running job the worker sends SIGUSR1 (timeout: raises
 :class:`SoftTimeLimit` inside the handler) or SIGUSR2 (cancel:
@@ -59,6 +63,7 @@ from actors.worker.errors import JobCancelled, JobFailed, Permanent, SoftTimeLim
 from actors.worker.handlers import HandlerRegistry, JobContext
 from actors.worker.output_capture import LOG_FORMAT
 from actors.worker.progress import ChildProgress
+from runtime.span_records import SpanRecorder
 from transport.frames import MAX_FRAME_SIZE, FrameDecoder, frame
 
 __all__ = ["PIPE_FRAME_LIMIT", "STOP_CANCEL", "STOP_TIMEOUT", "main"]
@@ -210,8 +215,14 @@ def _run_handler(
             None,
             False,
         ]
+    recorder = SpanRecorder() if request.get("spans") else None
     context = JobContext(
-        request["job"], request["attempt"], request.get("parents", {}), progress.report
+        request["job"],
+        request["attempt"],
+        request.get("parents", {}),
+        progress.report,
+        recorder,
+        request.get("traceparent", ""),
     )
     args = (request["payload"], context) if entry.wants_context else (request["payload"],)
     tail = _Streamed(pipe)
@@ -222,6 +233,10 @@ def _run_handler(
                 result = invoke(entry.fn, args)
             finally:
                 _Running.active = False
+                if recorder is not None and recorder.records:
+                    pipe.send_unstoppable(
+                        ["spans", request["job"], request["attempt"], recorder.finished()]
+                    )
         except JobFailed as exc:
             return _failed(exc, tail)
         except BaseException as exc:  # a handler's SystemExit fails its job, not the child

@@ -1,6 +1,8 @@
 """Job handlers: the built-in ``noop``, ``sleep`` and ``shell``, and user functions by decorator.
 
-A handler is ``fn(payload)`` or ``fn(payload, context)``, async or sync.
+A handler is ``fn(payload)`` or ``fn(payload, context)``, async or sync; the
+context (:class:`JobContext`) gives it the job's id and attempt, its parents'
+results, ``ctx.progress`` and ``ctx.span`` (a span of the job's trace).
 Async handlers (the built-in ones too) run on the worker's trio loop. Sync
 handlers run in the worker's :class:`~actors.worker.pool.ProcessPool` when
 :func:`run_job` is given one (``--pool process``, the default), else on a
@@ -30,6 +32,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -47,6 +50,8 @@ from actors.worker.capture import (
 from actors.worker.errors import JobFailed, Permanent
 from actors.worker.progress import checked
 from actors.worker.shell import run_shell
+from runtime.span_records import NO_SPAN, HandlerSpan, SpanSink
+from transport.job_options import trace_id_of
 
 if TYPE_CHECKING:
     from actors.worker.pool import ProcessPool
@@ -74,6 +79,27 @@ class JobContext:
     on_progress: Callable[[float, str], None] | None = attrs.field(
         default=None, eq=False, repr=False
     )
+
+    # where ctx.span() spans go (None: the job is not traced, or this worker does not trace)
+    spans: SpanSink | None = attrs.field(default=None, eq=False, repr=False)
+    # the W3C traceparent the worker's spans of this attempt hang under ("": not traced)
+    traceparent: str = ""
+
+    @property
+    def trace_id(self) -> str | None:
+        """The job's trace id (32 hex digits), None when it is not traced."""
+        return trace_id_of(self.traceparent)
+
+    def span(self, name: str, **attributes: Any) -> AbstractContextManager[HandlerSpan]:
+        """A span of the job's trace around a ``with`` block: ``with ctx.span("resize",
+        width=800) as span: ... span.set_attribute("bytes", n)``. Its parent is the job's
+        ``podium.execute`` span (or the span of the enclosing ``with ctx.span``); a block
+        that raises marks it failed. Attribute values other than str, bool, int, float or
+        a list of one of them are sent as their ``str``. Costs nothing when the job is
+        not traced."""
+        if self.spans is None:
+            return nullcontext(NO_SPAN)
+        return self.spans.span(name, attributes)
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Say how far the job is (0..1) and what it does; the worker sends the latest

@@ -112,7 +112,7 @@ class PoolBook(Generic[C]):
 
 
 # what a child sends while a job runs, before its reply
-_STREAMED = frozenset({"out", "progress"})
+_STREAMED = frozenset({"out", "progress", "spans"})
 
 
 def _progressed(context: JobContext, message: list[Any]) -> None:
@@ -121,6 +121,14 @@ def _progressed(context: JobContext, message: list[Any]) -> None:
     _, job_id, attempt, fraction, text = message
     if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
         context.on_progress(fraction, text)
+
+
+def _spans_recorded(context: JobContext, message: list[Any]) -> None:
+    """A child's ``["spans", job, attempt, records]``: its handler's spans, to be made
+    under the job's execute span (see :mod:`runtime.span_records`)."""
+    _, job_id, attempt, records = message
+    if (job_id, attempt) == (context.job_id, context.attempt) and context.spans is not None:
+        context.spans.replay(records)
 
 
 def describe_exit(returncode: int) -> str:
@@ -160,6 +168,8 @@ class _Child:
         while (message := await self.receive()) is not None and message[0] in _STREAMED:
             if message[0] == "progress":
                 _progressed(context, message)
+            elif message[0] == "spans":
+                _spans_recorded(context, message)
             elif sink is not None:
                 sink.write(message[1])
         return message
@@ -266,7 +276,12 @@ class ProcessPool:
                     reason = describe_exit(child.process.returncode or 0)
                     log.warning(
                         "worker process died",
-                        extra={"job": context.job_id, "pid": child.process.pid, "exit": reason},
+                        extra={
+                            "job": context.job_id,
+                            "pid": child.process.pid,
+                            "exit": reason,
+                            "trace_id": context.trace_id,
+                        },
                     )
                     raise JobFailed(f"worker process died: {reason}")
                 if reply[0] == "ok":
@@ -295,6 +310,10 @@ class ProcessPool:
             "attempt": context.attempt,
             "parents": dict(context.parents),
         }
+        if context.traceparent:
+            request["traceparent"] = context.traceparent
+            # the child records the handler's spans only when the worker makes them
+            request["spans"] = context.spans is not None
         try:
             # cancelled while sending: the job never started, and the caller kills the child
             await child.send(request)
@@ -317,7 +336,11 @@ class ProcessPool:
         if child.process.returncode is None:
             log.warning(
                 "handler did not stop within its grace period, killing its process",
-                extra={"job": context.job_id, "pid": child.process.pid},
+                extra={
+                    "job": context.job_id,
+                    "pid": child.process.pid,
+                    "trace_id": context.trace_id,
+                },
             )
 
     async def _start(self) -> _Child:

@@ -8,7 +8,7 @@ local worker is a real :class:`WorkerActor` too, so jobs run.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -82,8 +82,10 @@ def node_children(
     settings: MasterSettings | None = None,
     metrics: MasterMetrics | None = None,
     worker: bool = True,
+    worker_actor: Callable[[], WorkerActor] | None = None,
 ) -> list[ChildSpec]:
-    """A single master "m1" on a memory disk (its own majority), and a worker beside it."""
+    """A single master "m1" on a memory disk (its own majority), and a worker beside it
+    (``worker_actor`` makes it, if given)."""
     settings = settings or MasterSettings(lease_s=5.0, heartbeat_s=0.2)
     disk, history = MemoryDisk(), HistoryDisk()
     children = [
@@ -105,7 +107,12 @@ def node_children(
         children.append(
             ChildSpec(
                 "worker",
-                lambda: WorkerActor("m1", ["m1"], default_registry(), capacity=4, heartbeat_s=0.2),
+                worker_actor
+                or (
+                    lambda: WorkerActor(
+                        "m1", ["m1"], default_registry(), capacity=4, heartbeat_s=0.2
+                    )
+                ),
             )
         )
     return children
@@ -119,10 +126,16 @@ async def running_api(
     body_timeout_s: float = 30.0,
     worker: bool = True,
     settings: MasterSettings | None = None,
+    worker_actor: Callable[[], WorkerActor] | None = None,
 ) -> AsyncIterator[Api]:
     registry = CollectorRegistry()
     system = ActorSystem("m1", None, random.Random(7))
-    children = node_children(settings=settings, metrics=MasterMetrics(registry), worker=worker)
+    children = node_children(
+        settings=settings,
+        metrics=MasterMetrics(registry),
+        worker=worker,
+        worker_actor=worker_actor,
+    )
     app = build_app(
         Gateway(system, timeout_s=5.0, max_body=max_body, body_timeout_s=body_timeout_s),
         Authenticator(auth or AuthConfig(), system.wall_clock),

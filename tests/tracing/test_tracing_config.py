@@ -1,0 +1,58 @@
+"""When a node traces: the standard OTEL_* variables, and what podium refuses."""
+
+from __future__ import annotations
+
+import pytest
+from opentelemetry import trace
+
+from runtime import tracing
+from runtime.tracing import TracingError, exporters_wanted
+
+ENDPOINT = "http://127.0.0.1:4318"
+
+
+@pytest.mark.parametrize(
+    ("env", "wanted"),
+    [
+        ({}, ()),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, ("otlp",)),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ENDPOINT + "/v1/traces"}, ("otlp",)),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, ("otlp",)),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT}, ()),
+        ({"OTEL_TRACES_EXPORTER": "console, OTLP"}, ("console", "otlp")),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, ()),
+        (
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+            ("otlp",),
+        ),
+        # the traces-specific protocol wins over the general one
+        (
+            {
+                "OTEL_TRACES_EXPORTER": "otlp",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            },
+            ("otlp",),
+        ),
+    ],
+)
+def test_the_variables_decide(env: dict[str, str], wanted: tuple[str, ...]) -> None:
+    assert exporters_wanted(env) == wanted
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "zipkin"}, "zipkin"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "grpc"),
+    ],
+)
+def test_what_podium_cannot_do_is_refused_by_name(env: dict[str, str], named: str) -> None:
+    with pytest.raises(TracingError, match=named):
+        exporters_wanted(env)
+
+
+def test_off_installs_nothing() -> None:
+    assert tracing.configure("m1", "master", {}) is False
+    assert not tracing.TRACING.on and tracing.TRACING.provider is None
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
