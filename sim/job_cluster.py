@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import msgpack
@@ -66,13 +66,12 @@ from sim.dependent_load import DependentLoad, ParentWatch
 from sim.event_check import EventAgreement
 from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
-from sim.limit_check import LimitCheck
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
 from transport.commands import AssignCmd
 from transport.records import JobRecord
 
-__all__ = ["JobCluster", "JobObserver"]
+__all__ = ["JobCluster", "JobObserver", "TableCheck"]
 
 TICK_S = 0.01
 FSYNC_S = 0.002
@@ -87,6 +86,16 @@ SUBMIT_EVERY_S = 0.05
 CANCEL_GRACE_S = LEASE_S + HEARTBEAT_S + ASK_TIMEOUT_S + 0.05
 # each master's event ring: a few seconds of the load's events
 EVENTS_RETAINED = 300
+
+
+class TableCheck(Protocol):
+    """A check fed by what every master's job table applies (see :class:`ObservedJobs`)."""
+
+    def started(self, node: str, table: JobStateMachine, job: Job) -> None:
+        """``table`` (master ``node``) moved ``job`` to running in the entry it applies."""
+
+    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+        """``table`` finished applying entry ``index`` (``cmd``)."""
 
 
 @attrs.define
@@ -128,8 +137,8 @@ class JobObserver:
         self.keys: dict[str, str] = {}
         self.submitting = True
         self.now = now
-        # checks of what every master's table applies (a scenario's type limit)
-        self.table_checks: list[LimitCheck] = []
+        # checks of what every master's table applies (a scenario's type limit or pause)
+        self.table_checks: list[TableCheck] = []
         self.parents = ParentWatch(self.problems)
 
     # -- hooks ----------------------------------------------------------------------
