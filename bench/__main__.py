@@ -133,6 +133,8 @@ def run_cluster(options: ClusterOptions, *, as_json: bool, plot: Path | None) ->
             table.add_row("each (s)", ", ".join(f"{s:.2f}" for s in fo["resume_s"]))
         for name, mib in result["rss_mib"].items():
             table.add_row(f"peak RSS {name}", f"{mib:.0f} MiB")
+        for name, us in result["cpu_us_per_job"].items():
+            table.add_row(f"CPU per job {name}", f"{us:,.0f} µs")
         Console().print(table)
     if plot is not None:
         from bench.plot import plot_cluster

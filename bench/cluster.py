@@ -158,6 +158,7 @@ class ClusterBench:
         o = self.o
         assert self.cluster is not None
         async with httpx.AsyncClient(timeout=30.0) as client:
+            cpu_before = self.cluster.cpu_s()
             started = system_wall_clock()
             async with trio.open_nursery() as nursery:
                 batches = iter(range(0, o.jobs, o.batch))
@@ -169,10 +170,16 @@ class ClusterBench:
                     self.failovers_done.set()
                 nursery.start_soon(self._watch, client)
             finished = system_wall_clock()
+            cpu_after = self.cluster.cpu_s()
             turnaround = await self._turnaround(client)
             views = await self._collect(client)
         result = self._report(views, started, finished)
         result["turnaround_ms"] = turnaround
+        result["cpu_us_per_job"] = {
+            name: round(1e6 * (after - before) / o.jobs, 1)
+            for name, after in cpu_after.items()
+            if after is not None and (before := cpu_before.get(name)) is not None
+        }
         return result
 
     async def _turnaround(self, client: httpx.AsyncClient) -> dict[str, float]:

@@ -2,18 +2,24 @@
 
 ``policy.<name>@<workers>`` is one choose plus one release on a pool of
 workers with 8 slots each, half of them partly busy. ``schedule.cycle@<workers>``
-is what the leader does per job, in its batches of 64: peek the next due
-jobs, choose a worker for each, and apply the batch's assignment to the state
-machine (the submits that refill the queue are not timed; ``submit.apply``
+is what the leader does per job, in its batches of 64, through its
+dispatch core (``actors.scheduler.dispatch``): bring the pool in step with
+the table, peek the next due jobs, choose a worker for each, apply the
+batch's assignment to the state machine and build what goes to each
+worker (the submits that refill the queue are not timed; ``submit.apply``
 measures them); ``schedule.cycle.limited@<workers>`` is the same with the
 type under a rate limit that never binds, so every job takes its token as
-its assignment applies, and the peek is capped; ``schedule.cycle@100+10000blocked``
-is the plain cycle with ten thousand blocked jobs waiting on a parent that never
-ends, which must cost it nothing (they are live work, not in the ready order).
-``submit.apply`` and
+its assignment applies, and the peek is capped by the limits' room;
+``schedule.cycle@100+10000blocked`` is the plain cycle with ten thousand
+blocked jobs waiting on a parent that never ends, which must cost it nothing
+(they are live work, not in the ready order). ``submit.apply`` and
 ``complete.apply`` are the state machine's cost per job for those commands
 (completion includes turning the finished job into its history record);
-``history.write`` is the history writer's cost per finished job.
+``complete.apply.events`` is ``complete.apply`` with each command's events
+derived into a full ring around it, as every master does (the difference is
+what events cost a job when nobody listens); ``worker.capture`` is a
+worker's output bookkeeping for one job that prints nothing; ``history.write``
+is the history writer's cost per finished job.
 """
 
 from __future__ import annotations
@@ -24,12 +30,18 @@ from random import Random
 
 import msgpack
 
+from actors.master.event_feed import EventFeed
+from actors.scheduler.dispatch import Dispatcher
+from actors.scheduler.leases import Leases
 from actors.scheduler.policies import POLICIES, make_pool
 from actors.scheduler.state import JobStateMachine
+from actors.worker.output import RecentOutputs
+from actors.worker.output_capture import capturing
 from bench.deps import blocked_children
 from bench.harness import BenchCase
 from runtime.storage.history import insert, pack_row
 from runtime.storage.history_sqlite import SqliteHistory
+from transport.codec import Message
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -46,6 +58,8 @@ PAYLOAD = msgpack.packb({"n": 1})
 OPS = 1024
 # the leader's default assignment batch (scheduler.assign_batch)
 BATCH = 64
+# long enough that no lease runs out in a run (the bench's clock stands still)
+LEASE_S = 1e9
 
 
 def _policy(name: str, workers: int) -> BenchCase:
@@ -79,15 +93,18 @@ def _jobs(start: int, count: int) -> tuple[NewJob, ...]:
 
 def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCase:
     sm = _machine(workers)
-    caps = None
     if limited:
         sm.apply_command(SetLimitCmd(0.0, "noop", 1e12, 1e12, None))
-        caps = {"noop": BATCH}
     if blocked:
         sm.apply_command(SubmitCmd(1.0, blocked_children("waited-on", blocked)))
-    pool = make_pool("least_loaded", Random(1))
+    # the leader's own bookkeeping, as a master runs it: the pool kept in step with the
+    # table, the limits' room, the batch, then what goes to each worker once applied
+    dispatch = Dispatcher(
+        sm, Leases(LEASE_S), policy="least_loaded", lease_s=LEASE_S, max_batch=BATCH
+    )
+    dispatch.take_over(1, 2.0, Random(1))
     for w in range(workers):
-        pool.add(f"w{w}", 1_000_000, ("noop",))
+        dispatch.leases.heard_from(f"w{w}", 2.0)  # each worker's first heartbeat
     counter = [0]
 
     def refill() -> None:
@@ -95,14 +112,14 @@ def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCas
         counter[0] += OPS
 
     def run() -> int:
-        for _ in range(OPS // BATCH):
-            batch = []
-            for job in sm.due_jobs(("noop",), BATCH, (), caps):
-                worker = pool.choose("noop")
-                assert worker is not None
-                batch.append(AssignmentCmd(job.id, worker, 1, 1e12))
-            sm.apply_command(AssignCmd(2.0, tuple(batch)))
-        return OPS
+        done = 0
+        while done < OPS:
+            cmd = dispatch.plan(2.0).assign
+            assert cmd is not None
+            sm.apply_command(cmd)
+            dispatch.assigned(cmd, True)
+            done += len(cmd.assignments)
+        return done
 
     name = "schedule.cycle.limited" if limited else "schedule.cycle"
     name = f"{name}@{workers}" + (f"+{blocked}blocked" if blocked else "")
@@ -121,25 +138,59 @@ def _submit() -> BenchCase:
     return BenchCase("submit.apply", run)
 
 
-def _complete() -> BenchCase:
+def _complete(*, events: bool = False) -> BenchCase:
     sm = _machine(1)
+    # the master's default ring (http.events_retained), full after a few rounds
+    feed = EventFeed(10_000) if events else None
     counter = [0]
     result = msgpack.packb(None)
+
+    def apply(cmd: Message) -> None:
+        if feed is None:
+            sm.apply_command(cmd)
+            return
+        # as _JobLog.apply does: capture, apply, derive into the ring
+        before = feed.before(sm, cmd)
+        answer = sm.apply_command(cmd)
+        feed.after(counter[1], cmd, answer, sm, before)
+        counter[1] += 1
 
     def run() -> int:
         start = counter[0]
         counter[0] += OPS
-        sm.apply_command(SubmitCmd(1.0, _jobs(start, OPS)))
+        apply(SubmitCmd(1.0, _jobs(start, OPS)))
         ids = [f"j{start + i}" for i in range(OPS)]
-        sm.apply_command(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
+        apply(AssignCmd(2.0, tuple(AssignmentCmd(i, "w0", 1, 1e12) for i in ids)))
         items = tuple(ReportItem(i, 1, True, result, "", False, 0.0) for i in ids)
-        sm.apply_command(ReportCmd(3.0, "w0", items))
+        apply(ReportCmd(3.0, "w0", items))
         # what the master does next on the loop: the finished jobs become history rows
         for index, job in sm.take_finished():
             pack_row(job, job.status._value_, index)
         return OPS
 
-    return BenchCase("complete.apply", run)
+    counter.append(1)  # the log index of the next command
+    return BenchCase("complete.apply.events" if events else "complete.apply", run)
+
+
+def _capture() -> BenchCase:
+    """A worker's output bookkeeping around one job that prints nothing: the capture
+    begun, the context routed to it and back, the capture ended and (not) shipped."""
+    outputs = RecentOutputs()
+    counter = [0]
+
+    def run() -> int:
+        start = counter[0]
+        counter[0] += OPS
+        for n in range(start, start + OPS):
+            job_id = f"j{n}"
+            output = outputs.start(job_id, 1)
+            with capturing(output):
+                pass
+            outputs.finish(job_id, 1)
+            assert not output.total  # ship_output's test: nothing to send
+        return OPS
+
+    return BenchCase("worker.capture", run)
 
 
 def _record(n: int, payload: bytes, result: bytes) -> JobRecord:
@@ -178,5 +229,7 @@ def cases() -> list[BenchCase]:
         _cycle(100, blocked=10_000),
         _submit(),
         _complete(),
+        _complete(events=True),
+        _capture(),
         _history_write(),
     ]

@@ -26,7 +26,6 @@ from typing import Any
 
 import attrs
 
-from actors.scheduler.type_control import default_burst
 from bench.loopback import LoopbackCluster
 from client import Client
 from client.api import job_body
@@ -63,9 +62,6 @@ def _max_in(starts: list[float], window: float) -> int:
 
 
 def run_limits(options: LimitsOptions, show: Callable[[str], None]) -> dict[str, Any]:
-    burst = options.burst if options.burst is not None else default_burst(options.rate)
-    # enough to keep the bucket empty for two seconds past the window
-    count = math.ceil(burst + options.rate * (options.seconds + 2))
     root = options.data or Path(tempfile.mkdtemp(prefix="podium-bench-limits-"))
     try:
         with LoopbackCluster(root, single=True) as cluster:
@@ -74,7 +70,11 @@ def run_limits(options: LimitsOptions, show: Callable[[str], None]) -> dict[str,
             url = cluster.masters["m1"].http
             assert url is not None
             with Client(url) as client:
-                client.set_limit(options.type, rate_per_s=options.rate, burst=burst)
+                limit = client.set_limit(options.type, rate_per_s=options.rate, burst=options.burst)
+                # the burst the server settled on (its default when none was asked for)
+                burst = float(limit["burst"])
+                # enough to keep the bucket empty for two seconds past the window
+                count = math.ceil(burst + options.rate * (options.seconds + 2))
                 show(f"submitting {count} {options.type} jobs")
                 ids: list[str] = []
                 for n in range(0, count, BATCH):

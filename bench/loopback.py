@@ -72,6 +72,21 @@ class NodeProcess:
                     self.peak_rss_kib = max(self.peak_rss_kib, int(line.split()[1]))
         return self.peak_rss_kib
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds (user + system) the running process has used, None when it is not
+        running: what a run costs the node, which other load on the machine changes far
+        less than it changes throughput."""
+        if not self.alive:
+            return None
+        assert self.proc is not None
+        try:
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        except OSError:
+            return None
+        # the fields after the command name (which may hold spaces) are the 3rd onwards
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         """SIGKILL: no drain, no flush; what is not fsynced is gone."""
         if self.alive:
@@ -275,6 +290,10 @@ class LoopbackCluster:
 
     def sample_rss(self) -> dict[str, int]:
         return {node.name: node.sample_rss() for node in self.nodes}
+
+    def cpu_s(self) -> dict[str, float | None]:
+        """Each node's CPU seconds so far (None for one not running)."""
+        return {node.name: node.cpu_s() for node in self.nodes}
 
     # -- jobs ----------------------------------------------------------------------------
 

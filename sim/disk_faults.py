@@ -148,7 +148,9 @@ class KeepsCommitting:
             )
         return None
 
-    def _healthy(self, cores: Mapping[str, RaftCore | None], full: Sequence[str]) -> tuple[str, ...]:
+    def _healthy(
+        self, cores: Mapping[str, RaftCore | None], full: Sequence[str]
+    ) -> tuple[str, ...]:
         sim = self.sim
         candidates = [
             name

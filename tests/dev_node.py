@@ -16,3 +16,11 @@ def dev_node(factory: pytest.TempPathFactory, name: str) -> Iterator[LoopbackClu
         cluster.start(timeout=60)
         yield cluster
         print(cluster.describe())
+
+
+def dev_node_url(factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """:func:`dev_node`, giving its HTTP address ("http://127.0.0.1:PORT")."""
+    for cluster in dev_node(factory, name):
+        url = cluster.masters["m1"].http
+        assert url is not None
+        yield url

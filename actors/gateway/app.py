@@ -61,6 +61,7 @@ from actors.gateway.logs import logs_endpoint
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
 from actors.gateway.ownership import Ownership, audited
 from actors.gateway.schedules import ScheduleService, schedule_routes
+from actors.gateway.ui import ui_routes
 from actors.gateway.validation import (
     BadRequest,
     JobRequest,
@@ -406,6 +407,9 @@ PERMISSIONS: dict[str, Permission | None] = {
     "POST /api/v1/schedules/{name}/pause": P.SCHEDULE,
     "POST /api/v1/schedules/{name}/resume": P.SCHEDULE,
     "GET /api/v1/events": P.READ,
+    "GET /api/v1/cluster/masters": P.CLUSTER,
+    "GET /ui": None,
+    "GET /ui/static/{name}": None,
     "GET /health": None,
     "GET /ready": None,
     "GET /metrics": None,
@@ -885,6 +889,7 @@ def build_app(
         route("/api/v1/types/{type}/resume", "POST", resume_type),
         *schedule_routes(route, api),
         *event_routes(route, api),
+        *ui_routes(route, gateway),
         route("/health", "GET", health),
         route("/ready", "GET", ready),
         route("/metrics", "GET", metrics),

@@ -763,6 +763,18 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/cluster/masters": {
+            "get": {
+                "summary": "Every master's own view (role, term, commit and applied index, "
+                "ready), asked of each by this master; one that does not answer within 1 s "
+                "is listed with reachable: false (admin; the dashboard's cluster panel)",
+                "security": _BEARER,
+                "responses": {
+                    "200": _json({"type": "object"}, "This master and each master's view"),
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
         "/api/v1/schedules": {
             "post": {
                 "summary": "Define a schedule: a job made at every tick, exactly once per tick",
@@ -822,6 +834,29 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/v1/events": {"get": EVENTS},
+        "/ui": {
+            "get": {
+                "summary": "The dashboard (HTML; its data comes from this API with the "
+                "user's token)",
+                "responses": {
+                    "200": {"description": "The page", "content": {"text/html": {}}},
+                    **_errors(400),
+                },
+            }
+        },
+        "/ui/static/{name}": {
+            "get": {
+                "summary": "One of the dashboard's scripts or styles",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "The file"},
+                    "404": _json(_ERROR, "No such file"),
+                    **_errors(400),
+                },
+            }
+        },
         "/health": {
             "get": {
                 "summary": "Liveness",

@@ -84,6 +84,12 @@ class Dispatcher:
         # and running slots they will take once applied
         self.controlled: dict[str, str] = {}
         self.controlled_by_type: dict[str, int] = {}
+        # the pool is kept in step with the table incrementally: workers whose slots
+        # this class reserved or freed since the last plan; a full pass once per term
+        # and whenever the earliest lease in the pool may have run out
+        self.touched: set[str] = set()
+        self.whole_pass = True
+        self.next_whole_pass = float("inf")
 
     @property
     def leading(self) -> bool:
@@ -103,6 +109,8 @@ class Dispatcher:
         self._forget_in_flight()
 
     def _forget_in_flight(self) -> None:
+        self.whole_pass = True
+        self.touched.clear()
         self.assigning.clear()
         self.reserved.clear()
         self.freeing.clear()
@@ -116,6 +124,8 @@ class Dispatcher:
         """The commands to propose now, given the table as applied so far."""
         pool = self.pool
         if pool is None:
+            # not leading: nobody keeps a pool in step, so the table's news is dropped
+            self.jobs.changed_workers.clear()
             return _NOTHING
         self._sync_pool(pool, now)
         tick = self._tick(now)
@@ -125,29 +135,51 @@ class Dispatcher:
         return Plan(tick, assign)
 
     def _sync_pool(self, pool: WorkerPool, now: float) -> None:
+        """Bring the pool in step with the table, the leases and this class's credits.
+
+        Only workers something happened to are looked at (the table's
+        ``changed_workers``, the leases' ``changed``, this class's ``touched``), so a
+        plan costs what changed, not the number of workers. A lease running out
+        changes nothing anywhere, so every worker is looked at again once the earliest
+        deadline in the pool has passed (renewals only move deadlines later, so that
+        moment is never late), and at the first plan of a term."""
+        jobs = self.jobs
         leases = self.leases
-        reserved = self.reserved
-        freeing = self.freeing
-        for worker in self.jobs.workers():
-            # a worker past its lease has stopped its jobs and refuses new ones, lost or
-            # not yet; one this leader has not heard from may be gone with the old leader
-            if worker.state is WorkerState.LOST or not leases.usable(worker.id, now):
-                if worker.id in pool:
-                    pool.remove(worker.id)
-                continue
-            busy = len(worker.running) + reserved.get(worker.id, 0)
-            done = freeing.get(worker.id)
-            if done:
-                busy -= len(done & worker.running)
-            # a worker takes its queue's worth beyond its slots, so that a freed slot
-            # starts the next job without waiting for the leader
-            accepts = worker.capacity + worker.prefetch
-            free = max(accepts - busy, 0)
-            if worker.id in pool and pool.capacity[worker.id] == accepts:
-                if pool.free[worker.id] != free:
-                    pool.set_free(worker.id, free)
-            else:  # new, or registered again with other slots
-                pool.add(worker.id, accepts, worker.types, free)
+        names = jobs.changed_workers | leases.changed | self.touched
+        jobs.changed_workers.clear()
+        leases.changed.clear()
+        self.touched.clear()
+        if self.whole_pass or now > self.next_whole_pass:
+            self.whole_pass = False
+            names.update(jobs.workers_by_id)
+            names.update(pool.capacity)
+            self.next_whole_pass = float("inf")
+        for worker_id in sorted(names):
+            self._sync_worker(pool, worker_id, now)
+
+    def _sync_worker(self, pool: WorkerPool, worker_id: str, now: float) -> None:
+        leases = self.leases
+        worker = self.jobs.workers_by_id.get(worker_id)
+        # a worker past its lease has stopped its jobs and refuses new ones, lost or not
+        # yet; one this leader has not heard from may be gone with the old leader
+        if worker is None or worker.state is WorkerState.LOST or not leases.usable(worker_id, now):
+            if worker_id in pool:
+                pool.remove(worker_id)
+            return
+        self.next_whole_pass = min(self.next_whole_pass, leases.deadline(worker_id))
+        busy = len(worker.running) + self.reserved.get(worker_id, 0)
+        done = self.freeing.get(worker_id)
+        if done:
+            busy -= len(done & worker.running)
+        # a worker takes its queue's worth beyond its slots, so that a freed slot
+        # starts the next job without waiting for the leader
+        accepts = worker.capacity + worker.prefetch
+        free = max(accepts - busy, 0)
+        if worker_id in pool and pool.capacity[worker_id] == accepts:
+            if pool.free[worker_id] != free:
+                pool.set_free(worker_id, free)
+        else:  # new, or registered again with other slots
+            pool.add(worker_id, accepts, worker.types, free)
 
     def _tick(self, now: float) -> TickCmd | None:
         """Delayed jobs become due through the log: a tick once one's time has come."""
@@ -178,6 +210,7 @@ class Dispatcher:
                 continue
             batch.append(AssignmentCmd(job.id, worker, job.attempts + 1, lease))
             reserved[worker] = reserved.get(worker, 0) + 1
+            self.touched.add(worker)
         if not batch:
             return None
         for a in batch:
@@ -238,6 +271,7 @@ class Dispatcher:
         done = self.freeing.setdefault(worker, set())
         new = [job_id for job_id in job_ids if job_id not in done]
         done.update(new)
+        self.touched.add(worker)
         return new
 
     def report_applied(self, worker: str, job_ids: Iterable[str]) -> None:
@@ -245,6 +279,7 @@ class Dispatcher:
         done = self.freeing.get(worker)
         if done is None:
             return
+        self.touched.add(worker)
         done.difference_update(job_ids)
         if not done:
             del self.freeing[worker]
@@ -259,10 +294,12 @@ class Dispatcher:
         per_worker: dict[str, list[Assignment]] = {}
         reserved = self.reserved
         jobs = self.jobs
+        touched = self.touched
         for a in cmd.assignments:
             self.assigning.discard(a.job_id)
             if self.controlled:
                 self._settled_controlled(a.job_id)
+            touched.add(a.worker)
             left = reserved.get(a.worker, 0) - 1
             if left > 0:
                 reserved[a.worker] = left

@@ -46,6 +46,10 @@ class Leases:
         self.draining: set[str] = set()
         # job id -> (attempt, deadline) for running attempts
         self.jobs: dict[str, tuple[int, float]] = {}
+        # workers first heard from in this term, that began or stopped draining, or were
+        # forgotten, since the dispatcher last took them (a renewed lease only moves a
+        # deadline later, which cannot make a usable worker unusable)
+        self.changed: set[str] = set()
 
     def take_over(self, now: float) -> None:
         """A new term: every worker and running attempt gets a full lease from ``now``."""
@@ -54,11 +58,14 @@ class Leases:
         self.heard = {}
         self.draining = set()
         self.jobs = {}
+        self.changed = set()
 
     def heard_from(self, worker: str, now: float, *, draining: bool = False) -> None:
         """A heartbeat or hello received at ``now``: the worker's lease runs from here.
         Every message says whether it drains, so a new leader knows before assigning."""
         self.workers[worker] = now + self.lease_s
+        if worker not in self.heard or (worker in self.draining) is not draining:
+            self.changed.add(worker)
         self.heard[worker] = now
         if draining:
             self.draining.add(worker)
@@ -75,6 +82,7 @@ class Leases:
         self.jobs[job_id] = (attempt, until)
 
     def forget_worker(self, worker: str) -> None:
+        self.changed.add(worker)
         self.workers.pop(worker, None)
         self.heard.pop(worker, None)
         self.draining.discard(worker)

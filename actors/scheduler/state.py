@@ -146,6 +146,10 @@ class JobStateMachine:
         self.scheduled: set[str] = set()
         self.deps = Dependencies()
         self.workers_by_id: dict[str, Worker] = {}
+        # ids of workers whose slots, state or registration changed (or that left) since
+        # the leader's dispatcher last took them: it keeps its pool in step from these
+        # alone rather than walking every worker on every plan
+        self.changed_workers: set[str] = set()
         self.applied_index = 0
         self.stale_reports = 0
         self.lease_timeouts = 0
@@ -668,6 +672,7 @@ class JobStateMachine:
         if worker is not None:
             self._give_back(worker, "worker_left", (), self.now)
             del self.workers_by_id[cmd.worker]
+            self.changed_workers.add(cmd.worker)
 
     def _expire_worker(self, cmd: ExpireWorkerCmd) -> None:
         """The leader saw the worker's lease run out (its soft state decides, not this)."""
@@ -677,6 +682,7 @@ class JobStateMachine:
         self.lease_timeouts += len(worker.running)
         self._give_back(worker, "lease_expired", cmd.jitters, self.now)
         worker.state = transition(worker.state, WorkerState.LOST)
+        self.changed_workers.add(worker.id)
 
     def _expire_leases(self, cmd: ExpireLeasesCmd) -> None:
         for pos, running in enumerate(cmd.jobs):
@@ -688,6 +694,7 @@ class JobStateMachine:
             self._fail(job, "lease_expired", jitter, self.now)
 
     def _refresh(self, worker: Worker) -> None:
+        self.changed_workers.add(worker.id)
         if worker.state is WorkerState.LOST:
             return
         state = (

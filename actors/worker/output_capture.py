@@ -16,12 +16,10 @@ to the worker (:mod:`actors.worker.child`); shell jobs read their pipes
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import sys
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TextIO
 
 from actors.worker.output import HeadTail
@@ -92,12 +90,21 @@ def _install() -> None:
         root.addHandler(handler)
 
 
-@contextlib.contextmanager
-def capturing(sink: HeadTail) -> Iterator[None]:
-    """Everything written in this context (and threads started from it) goes to ``sink``."""
-    _install()
-    token = _SINK.set(sink)
-    try:
-        yield
-    finally:
-        _SINK.reset(token)
+class capturing:
+    """Everything written in this context (and threads started from it) goes to ``sink``.
+
+    A class rather than a generator context manager: it wraps every job a worker runs,
+    and this costs a quarter of what ``contextlib.contextmanager`` does."""
+
+    __slots__ = ("_sink", "_token")
+    _token: Token[HeadTail | None]
+
+    def __init__(self, sink: HeadTail) -> None:
+        self._sink = sink
+
+    def __enter__(self) -> None:
+        _install()
+        self._token = _SINK.set(self._sink)
+
+    def __exit__(self, *exc: object) -> None:
+        _SINK.reset(self._token)

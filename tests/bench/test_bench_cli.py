@@ -42,6 +42,8 @@ def test_cluster_single_node_runs_every_job(tmp_path: Path) -> None:
     assert set(result["latency_ms"]) == {"p50", "p90", "p99"}
     assert result["latency_ms"]["p50"] <= result["latency_ms"]["p99"]
     assert set(result["rss_mib"]) == {"m1"}
+    # the node worked for the run: some CPU per job, and less than a second of it
+    assert set(result["cpu_us_per_job"]) == {"m1"} and 0 < result["cpu_us_per_job"]["m1"] < 1e6
     assert plot.read_bytes().startswith(PNG_MAGIC)
 
 

@@ -221,7 +221,7 @@ def test_a_master_restored_from_a_snapshot_derives_the_same_events_with_the_same
         noted += [cut] if made else []
         for cmd in ACROSS_A_SNAPSHOT[cut:]:
             assert one.apply(cmd) == two.apply(cmd), (cut, cmd)
-        after = [e for e in one.feed.ring.events if e.at > cut or e.soft and e.at == cut]
+        after = [e for e in one.feed.ring.events if e.at > cut or (e.soft and e.at == cut)]
         assert list(two.feed.ring.events) == after, cut
         assert [e.body() for e in two.feed.ring.events] == [e.body() for e in after], cut
         # and the log events after the cut are those of a run with no snapshot at all
