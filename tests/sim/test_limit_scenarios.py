@@ -74,7 +74,10 @@ def test_a_table_that_ignores_max_running_is_caught(monkeypatch: pytest.MonkeyPa
         return ORIGINAL_ADMIT(self, job_type, now, 0)
 
     monkeypatch.setattr(TypeControl, "admit", admit_ignoring_running)
-    monkeypatch.setattr(TypeControl, "room", lambda self, *args, **kw: None)
+    # no room limit but a pause's (this mutant is about max_running only)
+    monkeypatch.setattr(
+        TypeControl, "room", lambda self, job_type, *a, **kw: 0 if job_type in self.paused else None
+    )
     caught = first_caught(range(1))
     assert caught is not None and "over its max_running" in caught, caught
 
