@@ -23,6 +23,8 @@ it applies.
 - with dependent jobs in the load, a child never starts (nor is skipped or
   failed for its parents) before every parent is final
   (:mod:`sim.dependent_load`);
+- every master derives the same events from each log index its event ring
+  holds whole (:mod:`sim.event_check`);
 
 and, after the final heal, convergence: one leader, every master applied the
 same log to the same table, every acknowledged job is final, every
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import msgpack
@@ -42,6 +44,7 @@ import trio
 from actors.gateway.app import Gateway
 from actors.gateway.http_common import ApiError
 from actors.master.actor import MasterActor, MasterSettings
+from actors.master.event_ring import EventRing
 from actors.raft.core import RaftConfig, RaftCore
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
@@ -60,15 +63,15 @@ from runtime.storage.history_memory import HistoryDisk, MemoryHistory
 from runtime.supervisor import ChildSpec, Supervisor
 from runtime.system import ActorSystem
 from sim.dependent_load import DependentLoad, ParentWatch
+from sim.event_check import EventAgreement
 from sim.faults import DiskLatency, SlowStorage
 from sim.harness import Simulation, wait_until
-from sim.limit_check import LimitCheck
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
 from transport.commands import AssignCmd
 from transport.records import JobRecord
 
-__all__ = ["JobCluster", "JobObserver"]
+__all__ = ["JobCluster", "JobObserver", "TableCheck"]
 
 TICK_S = 0.01
 FSYNC_S = 0.002
@@ -81,6 +84,18 @@ ASK_TIMEOUT_S = 0.5
 SUBMIT_EVERY_S = 0.05
 # how long a worker may legitimately go on running a job after its cancel commits
 CANCEL_GRACE_S = LEASE_S + HEARTBEAT_S + ASK_TIMEOUT_S + 0.05
+# each master's event ring: a few seconds of the load's events
+EVENTS_RETAINED = 300
+
+
+class TableCheck(Protocol):
+    """A check fed by what every master's job table applies (see :class:`ObservedJobs`)."""
+
+    def started(self, node: str, table: JobStateMachine, job: Job) -> None:
+        """``table`` (master ``node``) moved ``job`` to running in the entry it applies."""
+
+    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+        """``table`` finished applying entry ``index`` (``cmd``)."""
 
 
 @attrs.define
@@ -122,8 +137,8 @@ class JobObserver:
         self.keys: dict[str, str] = {}
         self.submitting = True
         self.now = now
-        # checks of what every master's table applies (a scenario's type limit)
-        self.table_checks: list[LimitCheck] = []
+        # checks of what every master's table applies (a scenario's type limit or pause)
+        self.table_checks: list[TableCheck] = []
         self.parents = ParentWatch(self.problems)
 
     # -- hooks ----------------------------------------------------------------------
@@ -447,6 +462,8 @@ class JobCluster:
             heartbeat_s=HEARTBEAT_S,
             max_assign_batch=16,
             backoff=Backoff(base_s=0.05, multiplier=2.0, cap_s=0.4, jitter=0.5),
+            # small event rings, so that the events check meets full ones
+            events_retained=EVENTS_RETAINED,
         )
         if keep_finished_s is not None:
             self.settings = attrs.evolve(self.settings, keep_finished_s=keep_finished_s)
@@ -463,6 +480,8 @@ class JobCluster:
             sim.add_node(name, self._worker_root, name)
         sim.add_node("client", self._client_root, None)
         sim.invariant("jobs-safety", self.observer.check)
+        self.events = EventAgreement(self._event_rings)
+        sim.invariant("events-agree", self.events.check)
         sim.converges("jobs-converged", self.converged)
 
     # -- node factories ------------------------------------------------------------------
@@ -489,6 +508,13 @@ class JobCluster:
     def _jobs(self, node: str) -> ObservedJobs:
         """A master's job table (a scenario that observes more replaces it)."""
         return ObservedJobs(node, self.observer, self.settings.backoff)
+
+    def _event_rings(self) -> dict[str, EventRing | None]:
+        """Each master's event ring (None while it is down)."""
+        return {
+            name: member.actor.feed.ring if member.actor is not None else None
+            for name, member in self.masters.items()
+        }
 
     def _worker_root(self, system: ActorSystem, name: str) -> Supervisor:
         def worker() -> WorkerActor:
@@ -655,4 +681,5 @@ class JobCluster:
             "cancels": len(observer.cancel_acked),
             "installs": sum(observer.installs.values()),
             "children": len(observer.parents.parents_of),
+            "events_agreed": self.events.agreed,
         }

@@ -6,10 +6,15 @@ is crashed, paused and cut off, and a worker crashes. :class:`~sim.limit_check.L
 runs its own token bucket over what every master applied and fails the run
 as soon as a master admits more starts of the type than ``rate * window +
 burst`` in some window of log time, or more running at once than
-``max_running``.
+``max_running``. Meanwhile the client pauses and resumes one type or the
+other (``POST /api/v1/types/{type}/pause|resume``), and
+:class:`~sim.pause_check.PauseCheck` fails the run if an assignment of a
+paused type's job commits while it is paused.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import trio
 
@@ -18,23 +23,29 @@ from actors.gateway.http_common import ApiError
 from sim.harness import Simulation
 from sim.job_cluster import JobCluster
 from sim.limit_check import LimitCheck
+from sim.pause_check import PauseCheck
 from sim.scenarios import Summary, scenario
 from sim.scenarios.jobs import LAN, MASTERS, PAUSE_S, WORKERS
-from transport.queue_control import SetTypeLimit
+from transport.codec import Message, encode
+from transport.commands import AssignCmd
+from transport.queue_control import PauseType, SetTypeLimit
 
-__all__ = ["LIMITED", "MAX_RUNNING", "RATE", "limits_chaos"]
+__all__ = ["LIMITED", "MAX_RUNNING", "PAUSED_TYPES", "RATE", "limits_chaos"]
 
 # a third of the load is of this type (about 17 jobs a second): more than the limit passes
 LIMITED = "other"
 RATE, BURST, MAX_RUNNING = 4.0, 3.0, 3
+# the types the client pauses now and then: the limited one, and one with no limit
+PAUSED_TYPES = (LIMITED, "work")
+# how long between pauses, and how long one lasts
+PAUSE_GAP_S, PAUSED_FOR_S = (0.3, 1.5), (0.3, 1.5)
 
 
-async def set_limit(sim: Simulation, cluster: JobCluster) -> None:
-    """Set the limit through the client's gateway (forwarded to the leader), retrying
-    until a leader answers."""
+async def control(sim: Simulation, cluster: JobCluster, request: Message) -> None:
+    """Send ``request`` (a limit, a pause) through the client's gateway (forwarded to the
+    leader), again until a leader answers: each of them may safely apply twice."""
     system = sim.node("client").system
     assert system is not None
-    request = SetTypeLimit(LIMITED, RATE, BURST, MAX_RUNNING)
     while True:
         leader = await cluster.wait_for_leader()
         try:
@@ -47,16 +58,64 @@ async def set_limit(sim: Simulation, cluster: JobCluster) -> None:
 @scenario("limits_chaos", network=LAN, converge_within=90.0)
 async def limits_chaos(sim: Simulation) -> Summary:
     """A type limited to 4/s (burst 3, at most 3 running) under load that wants far more, while
-    the leader crashes, freezes and is cut off: no master ever admits more than
-    rate * window + burst starts, or more than 3 running."""
+    the leader crashes, freezes and is cut off and the client pauses and resumes a type: no
+    master ever admits more than rate * window + burst starts, or more than 3 running, and no
+    assignment of a paused type commits while it is paused."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
     check = LimitCheck(LIMITED, RATE, BURST, MAX_RUNNING)
-    cluster.observer.table_checks.append(check)
+    pauses = PauseCheck(_chosen_at(cluster))
+    cluster.observer.table_checks.extend((check, pauses))
     sim.invariant("type-limit", check.check)
+    sim.invariant("type-pause", pauses.check)
     cluster.stop_load()
     await cluster.start()
-    await set_limit(sim, cluster)
+    await control(sim, cluster, SetTypeLimit(LIMITED, RATE, BURST, MAX_RUNNING))
     cluster.observer.submitting = True
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_pause_now_and_then, sim, cluster, stop)
+        leader_changes = await _faults(sim, cluster)
+        stop.set()
+    cluster.stop_load()
+    await trio.sleep(0.1)
+    return {
+        **cluster.summary(),
+        "leader_faults": leader_changes,
+        "limited_starts": check.counted,
+        "pauses": sum(paused for _, paused in pauses.pauses.values()),
+        "assigns_while_paused": pauses.while_paused,
+    }
+
+
+def _chosen_at(cluster: JobCluster) -> Callable[[AssignCmd], int | None]:
+    """The applied index of the leader when it chose an assignment (its observed decision)."""
+    decisions = cluster.observer.decisions
+
+    def chosen_at(cmd: AssignCmd) -> int | None:
+        decision = decisions.get(encode(cmd))
+        return decision.seen if decision is not None else None
+
+    return chosen_at
+
+
+async def _pause_now_and_then(sim: Simulation, cluster: JobCluster, stop: trio.Event) -> None:
+    """Pause a drawn type for a while and resume it, until ``stop``; each pause is resumed
+    before this returns."""
+    rng = sim.rng("pauses")
+    while not stop.is_set():
+        with trio.move_on_after(rng.uniform(*PAUSE_GAP_S)):
+            await stop.wait()
+        if stop.is_set():
+            return
+        job_type = rng.choice(PAUSED_TYPES)
+        await control(sim, cluster, PauseType(job_type, True))
+        await trio.sleep(rng.uniform(*PAUSED_FOR_S))
+        await control(sim, cluster, PauseType(job_type, False))
+
+
+async def _faults(sim: Simulation, cluster: JobCluster) -> int:
+    """The leader crashed, frozen or cut off, or a worker crashed, eight times; the number
+    of leader faults."""
     faults = sim.rng("faults")
     leader_changes = 0
     for _ in range(8):
@@ -87,6 +146,4 @@ async def limits_chaos(sim: Simulation) -> Summary:
             sim.isolate(leader)
             await trio.sleep(faults.uniform(1.0, 2.0))
             sim.heal()
-    cluster.stop_load()
-    await trio.sleep(0.1)
-    return {**cluster.summary(), "leader_faults": leader_changes, "limited_starts": check.counted}
+    return leader_changes

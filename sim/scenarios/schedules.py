@@ -19,12 +19,15 @@ from sim.schedule_cluster import ScheduleCluster
 FAULTS = 14
 # how far a restarted master's clock may have stepped (back more than forward)
 STEP_BACK_S, STEP_FORWARD_S = 3.0, 1.0
+# how long the opening outage of two masters lasts: past two ticks at least
+OUTAGE_S = (2.1, 3.0)
 
 
 @scenario("schedules_chaos", network=LOSSY, converge_within=60.0)
 async def schedules_chaos(sim: Simulation) -> Summary:
     """Three schedules (every second skipping missed ticks, every second catching all up,
-    even seconds by cron catching up one) while, just before, at or just after a tick,
+    even seconds by cron catching up one), whose first ticks fall while a majority of
+    masters is down, while, just before, at or just after a tick,
     the leader crashes (and restarts with its clock stepped), is cut off from the others,
     or freezes; the others restart and heal at random."""
     cluster = ScheduleCluster(sim, MASTERS, WORKERS)
@@ -34,6 +37,7 @@ async def schedules_chaos(sim: Simulation) -> Summary:
     # the schedules' own jobs are the load from here on (the client's submits would pile
     # up behind them for the final phase to drain)
     cluster.stop_load()
+    await _opening_outage(sim, cluster)
     counts = {"crash": 0, "partition": 0, "pause": 0}
     for _ in range(FAULTS):
         await trio.sleep(faults.uniform(1.0, 3.0))
@@ -66,3 +70,17 @@ async def schedules_chaos(sim: Simulation) -> Summary:
         "ticks_fired": len(observed.fired),
         "ticks_checked": observed.verified,
     }
+
+
+async def _opening_outage(sim: Simulation, cluster: ScheduleCluster) -> None:
+    """Right after the schedules are made, the leader and another master go down for two
+    ticks or more: the first ticks fall while no leader can fire them, and whoever leads
+    next must catch them up (the final check counts ticks from each schedule's create)."""
+    opening = sim.rng("opening")
+    first = cluster.leader() or MASTERS[0]
+    down = (first, opening.choice([m for m in MASTERS if m != first]))
+    for name in down:
+        await cluster.crash(name)
+    await trio.sleep(opening.uniform(*OUTAGE_S))
+    for name in down:
+        await cluster.restart(name)

@@ -4,8 +4,8 @@
 under load that wants several times more, while the leader crashes, freezes
 and is cut off. Each mutant breaks one promise: a bucket that never runs
 dry, a new leader that starts from a full bucket whatever its predecessor
-spent (the limit as a leader's soft state), and a table that ignores
-``max_running``.
+spent (the limit as a leader's soft state), a table that ignores
+``max_running``, and a dispatcher that plans a paused type's jobs.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from __future__ import annotations
 import pytest
 
 from actors.scheduler import type_control
+from actors.scheduler.backoff import Backoff
 from actors.scheduler.dispatch import Dispatcher
+from actors.scheduler.state import JobStateMachine
 from actors.scheduler.type_control import Limit, TypeControl
 from sim.harness import run_scenario
+from sim.pause_check import PauseCheck
+from transport.commands import AssignCmd, AssignmentCmd, NewJob, RegisterWorkerCmd, SubmitCmd
+from transport.limit_commands import PauseTypeCmd
 
 ORIGINAL_ADMIT = TypeControl.admit
 ORIGINAL_TAKE_OVER = Dispatcher.take_over
+ORIGINAL_WITHIN_LIMITS = Dispatcher._within_limits
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -26,6 +32,7 @@ def test_the_limit_holds_through_leader_failures(seed: int) -> None:
     result = run_scenario("limits_chaos", seed)
     assert result.ok, f"{result.violation}\n" + "\n".join(result.trace[-30:])
     assert result.summary["leader_faults"] and result.summary["limited_starts"]
+    assert result.summary["pauses"] and result.summary["assigns_while_paused"]
 
 
 def first_caught(seeds: range) -> str | None:
@@ -67,6 +74,52 @@ def test_a_table_that_ignores_max_running_is_caught(monkeypatch: pytest.MonkeyPa
         return ORIGINAL_ADMIT(self, job_type, now, 0)
 
     monkeypatch.setattr(TypeControl, "admit", admit_ignoring_running)
-    monkeypatch.setattr(TypeControl, "room", lambda self, *args, **kw: None)
+    # no room limit but a pause's (this mutant is about max_running only)
+    monkeypatch.setattr(
+        TypeControl, "room", lambda self, job_type, *a, **kw: 0 if job_type in self.paused else None
+    )
     caught = first_caught(range(1))
     assert caught is not None and "over its max_running" in caught, caught
+
+
+def test_a_dispatcher_that_ignores_pauses_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table still refuses what it is sent; the leader must not send it."""
+
+    def ignoring_pauses(
+        self: Dispatcher, types: frozenset[str], now: float
+    ) -> tuple[frozenset[str], dict[str, int]]:
+        control = self.jobs.control
+        paused, control.paused = control.paused, set()
+        try:
+            return ORIGINAL_WITHIN_LIMITS(self, types, now)
+        finally:
+            control.paused = paused
+
+    monkeypatch.setattr(Dispatcher, "_within_limits", ignoring_pauses)
+    caught = first_caught(range(1))
+    assert caught is not None and "while the type was paused" in caught, caught
+
+
+def test_the_pause_check_spares_an_assignment_chosen_before_the_pause_applied() -> None:
+    """A leader that chose a batch while the pause was on its way: the batch commits after
+    the pause, the table refuses it, and that is no violation; one chosen after is."""
+    chosen: dict[int, int] = {}
+    check = PauseCheck(lambda cmd: chosen.get(int(cmd.now)))
+    table = JobStateMachine(Backoff())
+    table.apply_decoded(1, RegisterWorkerCmd(0.0, "w1", 4, ("work",), 4))
+    table.apply_decoded(2, SubmitCmd(0.0, (NewJob("j1", "work", b"", 0, 0, 3.0, None, None),)))
+    pause = PauseTypeCmd(1.0, "work", True)
+    table.apply_decoded(3, pause)
+    check.applied("m1", table, 3, pause)
+    late = AssignCmd(4.0, (AssignmentCmd("j1", "w1", 1, 9.0),))
+    chosen[4] = 2
+    table.apply_decoded(4, late)
+    check.applied("m1", table, 4, late)
+    assert check.check() is None
+    assert check.paused_since("work", 4) == 3 and check.paused_since("work", 3) is None
+    again = AssignCmd(5.0, (AssignmentCmd("j1", "w1", 1, 9.0),))
+    chosen[5] = 4
+    table.apply_decoded(5, again)
+    check.applied("m1", table, 5, again)
+    problem = check.check()
+    assert problem is not None and "chose it at index 4" in problem and "since index 3" in problem
