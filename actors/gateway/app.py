@@ -75,7 +75,7 @@ from actors.gateway.validation import (
 from actors.scheduler.state import DEDUPLICATED
 from runtime.errors import AskError, AskTimeout
 from runtime.system import ActorSystem
-from runtime.tracing import incoming
+from runtime.tracing import TRACING, incoming
 from transport.client_wire import AUTO_KEY_PREFIX
 from transport.cluster import (
     READS,
@@ -656,22 +656,32 @@ class Service:
         audited(who, event, {**target, **(answer.value or {})}, "ok")
         return answer
 
-    async def _own(self, who: Principal, job_id: str) -> None:
-        """404 unless ``who`` may touch job ``job_id`` (read first only for a ``user``)."""
-        if self.owners.scope(who) is not None:
-            await self.get_job(who, job_id, False)
+    async def _own(self, who: Principal, job_id: str, target: dict[str, Any]) -> None:
+        """404 unless ``who`` may touch job ``job_id``. The job is read first for a
+        ``user``, and with tracing on, when its audit line (``target``) gets the job's
+        ``trace_id`` as every log line about a job does."""
+        if self.owners.scope(who) is None and not TRACING.on:
+            return
+        found = (await self.get_job(who, job_id, False)).json
+        trace_id = json.loads(found).get("trace_id") if TRACING.on and found else None
+        if trace_id is not None:
+            target["trace_id"] = trace_id
 
-    async def _owned_change(self, who: Principal, msg: CancelJob | RetryJob) -> Answer:
-        await self._own(who, msg.id)
+    async def _owned_change(
+        self, who: Principal, msg: CancelJob | RetryJob, target: dict[str, Any]
+    ) -> Answer:
+        await self._own(who, msg.id, target)
         return await self._change(msg)
 
     async def cancel(self, who: Principal, job_id: str) -> Answer:
-        change = self._owned_change(who, CancelJob(job_id))
-        return await self._audited(who, "cancel", {"job": job_id}, change)
+        target: dict[str, Any] = {"job": job_id}
+        change = self._owned_change(who, CancelJob(job_id), target)
+        return await self._audited(who, "cancel", target, change)
 
     async def retry(self, who: Principal, job_id: str) -> Answer:
-        change = self._owned_change(who, RetryJob(job_id))
-        return await self._audited(who, "retry", {"job": job_id}, change)
+        target: dict[str, Any] = {"job": job_id}
+        change = self._owned_change(who, RetryJob(job_id), target)
+        return await self._audited(who, "retry", target, change)
 
     async def _removed(self, msg: Message, what: str) -> Answer:
         answer = await self.gateway.call(msg)
@@ -682,13 +692,14 @@ class Service:
             raise ApiError(409, answer.error)
         return Answer(value={"deleted": answer.deleted})
 
-    async def _owned_delete(self, who: Principal, job_id: str) -> Answer:
-        await self._own(who, job_id)
+    async def _owned_delete(self, who: Principal, job_id: str, target: dict[str, Any]) -> Answer:
+        await self._own(who, job_id, target)
         return await self._removed(DeleteJob(job_id), f"job {job_id!r}")
 
     async def delete(self, who: Principal, job_id: str) -> Answer:
-        change = self._owned_delete(who, job_id)
-        return await self._audited(who, "delete", {"job": job_id}, change)
+        target: dict[str, Any] = {"job": job_id}
+        change = self._owned_delete(who, job_id, target)
+        return await self._audited(who, "delete", target, change)
 
     async def purge(self, who: Principal, body: Any) -> Answer:
         wanted = parse_purge({} if body is None else body)

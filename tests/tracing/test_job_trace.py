@@ -131,3 +131,24 @@ async def test_a_failure_marks_its_spans_and_its_log_line_names_the_trace(
     assert one(tree, "decode").error and one(tree, "podium.execute").error
     failed = [r for r in caplog.records if r.getMessage() == "job failed"]
     assert [(r.job, r.trace_id) for r in failed] == [(job["id"], job["trace_id"])]  # type: ignore[attr-defined]
+
+
+async def test_audit_lines_about_a_job_name_its_trace(
+    spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A retry and a delete are logged on the audit trail with the job's trace id, like
+    every other log line about the job (auth off: the job is read for it all the same)."""
+    caplog.set_level(logging.INFO, logger="podium.audit")
+    async with traced_api() as api:
+        job = await run_one(api, {"type": "broken", "max_retries": 0})
+        client = api.client
+        retried = await client.post(f"/api/v1/jobs/{job['id']}/retry")
+        assert retried.status_code == 200, retried.text
+        await wait_status(api, job["id"], "failed", "dead")
+        deleted = await client.delete(f"/api/v1/jobs/{job['id']}")
+        assert deleted.status_code == 200, deleted.text
+    lines = [r for r in caplog.records if r.name == "podium.audit"]
+    assert [(r.event, r.job, r.trace_id) for r in lines] == [  # type: ignore[attr-defined]
+        ("retry", job["id"], job["trace_id"]),
+        ("delete", job["id"], job["trace_id"]),
+    ]
