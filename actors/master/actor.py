@@ -956,7 +956,7 @@ class MasterActor(Actor):
             self._confirm_beats()
         if leading and self.dispatch.freeing and self.dispatch.term == self.raft.term:
             # before the Ready: assignments into slots that reports just freed share
-            # the reports' log write (only then: planning walks every worker)
+            # the reports' log write (with nothing freed, the plan after the Ready finds the same)
             self._dispatch(wake=False)
         await self.raft.drained()
         if self.history.congested:

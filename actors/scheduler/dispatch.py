@@ -107,6 +107,7 @@ class Dispatcher:
         self.term = 0
         self.pool = None
         self._forget_in_flight()
+        self.jobs.changed_workers = None  # nobody takes the table's news now
 
     def _forget_in_flight(self) -> None:
         self.whole_pass = True
@@ -124,8 +125,6 @@ class Dispatcher:
         """The commands to propose now, given the table as applied so far."""
         pool = self.pool
         if pool is None:
-            # not leading: nobody keeps a pool in step, so the table's news is dropped
-            self.jobs.changed_workers.clear()
             return _NOTHING
         self._sync_pool(pool, now)
         tick = self._tick(now)
@@ -145,8 +144,12 @@ class Dispatcher:
         moment is never late), and at the first plan of a term."""
         jobs = self.jobs
         leases = self.leases
-        names = jobs.changed_workers | leases.changed | self.touched
-        jobs.changed_workers.clear()
+        changed = jobs.changed_workers
+        if changed is None:  # a term's first plan, or a table rebuilt from a snapshot
+            changed = jobs.changed_workers = set()
+            self.whole_pass = True
+        names = changed | leases.changed | self.touched
+        changed.clear()
         leases.changed.clear()
         self.touched.clear()
         if self.whole_pass or now > self.next_whole_pass:

@@ -148,8 +148,9 @@ class JobStateMachine:
         self.workers_by_id: dict[str, Worker] = {}
         # ids of workers whose slots, state or registration changed (or that left) since
         # the leader's dispatcher last took them: it keeps its pool in step from these
-        # alone rather than walking every worker on every plan
-        self.changed_workers: set[str] = set()
+        # alone rather than walking every worker on every plan. None while no dispatcher
+        # leads here (a follower), so nothing gathers that nobody takes
+        self.changed_workers: set[str] | None = None
         self.applied_index = 0
         self.stale_reports = 0
         self.lease_timeouts = 0
@@ -673,7 +674,7 @@ class JobStateMachine:
         if worker is not None:
             self._give_back(worker, "worker_left", (), self.now)
             del self.workers_by_id[cmd.worker]
-            self.changed_workers.add(cmd.worker)
+            self._worker_changed(cmd.worker)
 
     def _expire_worker(self, cmd: ExpireWorkerCmd) -> None:
         """The leader saw the worker's lease run out (its soft state decides, not this)."""
@@ -683,7 +684,7 @@ class JobStateMachine:
         self.lease_timeouts += len(worker.running)
         self._give_back(worker, "lease_expired", cmd.jitters, self.now)
         worker.state = transition(worker.state, WorkerState.LOST)
-        self.changed_workers.add(worker.id)
+        self._worker_changed(worker.id)
 
     def _expire_leases(self, cmd: ExpireLeasesCmd) -> None:
         for pos, running in enumerate(cmd.jobs):
@@ -694,8 +695,13 @@ class JobStateMachine:
             jitter = cmd.jitters[pos] if pos < len(cmd.jitters) else 0.0
             self._fail(job, "lease_expired", jitter, self.now)
 
+    def _worker_changed(self, worker_id: str) -> None:
+        changed = self.changed_workers
+        if changed is not None:
+            changed.add(worker_id)
+
     def _refresh(self, worker: Worker) -> None:
-        self.changed_workers.add(worker.id)
+        self._worker_changed(worker.id)
         if worker.state is WorkerState.LOST:
             return
         state = (

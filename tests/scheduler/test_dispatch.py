@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
+from actors.scheduler.policies import WorkerPool
 from actors.scheduler.state import JobStateMachine
 from transport.commands import (
     AssignCmd,
+    DeregisterWorkerCmd,
     NewJob,
     RegisterWorkerCmd,
     ReportCmd,
@@ -155,6 +157,86 @@ def test_stepping_down_forgets_everything_in_flight() -> None:
     dispatch.step_down()
     assert not dispatch.leading and dispatch.plan(1.1).assign is None
     assert not dispatch.assigning and not dispatch.reserved and not dispatch.freeing
+
+
+# -- the pool follows what changed -----------------------------------------------------
+
+
+def sync_counter(dispatch: Dispatcher) -> list[str]:
+    """The workers each later plan looks at, in order (the pool's cost per plan)."""
+    looked: list[str] = []
+    sync = dispatch._sync_worker
+
+    def counted(pool: WorkerPool, worker_id: str, now: float) -> None:
+        looked.append(worker_id)
+        sync(pool, worker_id, now)
+
+    dispatch._sync_worker = counted  # type: ignore[method-assign]
+    return looked
+
+
+def three_jobs() -> tuple[NewJob, ...]:
+    return tuple(NewJob(f"j{n}", "noop", b"\xc0", 5, 0, None, None, None) for n in range(3))
+
+
+def test_a_plan_looks_only_at_workers_something_happened_to() -> None:
+    sm, dispatch = setup(capacity=1, jobs=0, workers=tuple(f"w{n}" for n in range(100)))
+    looked = sync_counter(dispatch)
+    assert dispatch.plan(1.0).assign is None
+    assert len(looked) == 100, "the first plan of a term looks at every worker"
+    looked.clear()
+    assert dispatch.plan(1.1).assign is None and looked == []
+    sm.apply_command(SubmitCmd(1.2, (NewJob("j", "noop", b"\xc0", 5, 0, None, None, None),)))
+    plan = dispatch.plan(1.3).assign
+    assert plan is not None and looked == []
+    sm.apply_command(plan)
+    dispatch.assigned(plan, committed=True)
+    assert dispatch.plan(1.4).assign is None
+    assert looked == [plan.assignments[0].worker], "the worker that took the job"
+
+
+def test_a_worker_that_starts_draining_after_a_plan_gets_nothing_new() -> None:
+    sm, dispatch = setup(capacity=2, jobs=0, workers=("w1", "w2"))
+    assert dispatch.plan(1.0).assign is None
+    dispatch.leases.heard_from("w1", 1.1, draining=True)
+    sm.apply_command(SubmitCmd(1.2, three_jobs()))
+    plan = dispatch.plan(1.3).assign
+    assert plan is not None and {a.worker for a in plan.assignments} == {"w2"}
+
+
+def test_a_worker_whose_lease_ran_out_unseen_gets_nothing_new() -> None:
+    """Nothing in the table or the leases changes when a lease merely runs out: the pool
+    looks at every worker again once the earliest deadline in it has passed."""
+    sm, dispatch = setup(capacity=2, jobs=0, workers=("w1", "w2"))
+    assert dispatch.plan(1.0).assign is None
+    dispatch.leases.heard_from("w2", 5.0)  # w1 is silent from 0.0
+    looked = sync_counter(dispatch)
+    # a renewed lease is no news: the pool is as it was
+    assert dispatch.plan(LEASE_S).assign is None and looked == []
+    sm.apply_command(SubmitCmd(LEASE_S, three_jobs()))
+    plan = dispatch.plan(LEASE_S + 0.1).assign
+    assert plan is not None and {a.worker for a in plan.assignments} == {"w2"}
+    assert sorted(looked) == ["w1", "w2"], "one whole pass past w1's deadline"
+
+
+def test_a_worker_that_left_is_taken_out_of_the_pool() -> None:
+    sm, dispatch = setup(capacity=2, jobs=0, workers=("w1", "w2"))
+    assert dispatch.plan(1.0).assign is None
+    sm.apply_command(DeregisterWorkerCmd(1.1, "w1"))
+    assert dispatch.plan(1.2).assign is None
+    assert dispatch.pool is not None and "w1" not in dispatch.pool and "w2" in dispatch.pool
+
+
+def test_a_follower_gathers_no_worker_news() -> None:
+    sm, dispatch = setup(capacity=2, jobs=1)
+    dispatch.step_down()
+    sm.apply_command(RegisterWorkerCmd(1.0, "w9", 2, ("noop",)))
+    assert sm.changed_workers is None
+    dispatch.take_over(2, 2.0, Random(0))
+    dispatch.leases.heard_from("w9", 2.0)
+    plan = dispatch.plan(2.1).assign
+    assert plan is not None and plan.assignments[0].worker in ("w1", "w9")
+    assert sm.changed_workers == set()
 
 
 def test_silent_workers_and_expired_attempts_are_proposed_with_jitter() -> None:
