@@ -19,8 +19,9 @@ the stream ends when the client goes away or the node stops.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING
 
 import trio
@@ -33,7 +34,7 @@ from actors.gateway.auth import Principal
 from actors.gateway.http_common import MASTER, STATUSES, ApiError, Endpoint
 from actors.gateway.validation import BadRequest
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
-from actors.master.event_ring import matching
+from actors.master.event_ring import EventRing, matching
 from actors.master.events import (
     CATEGORIES,
     EVENT_TYPES,
@@ -125,24 +126,29 @@ async def _wait(feed: EventFeed) -> None:
     await arrived.wait()
 
 
+def _gap(ring: EventRing, key: EventKey) -> ServerSentEvent:
+    """Events after ``key`` may be gone from ``ring``: say so, and from where it holds."""
+    oldest = ring.events[0].id if ring.events else None
+    body = {"type": GAP, "after": key_id(key), "oldest": oldest}
+    return ServerSentEvent(data=json.dumps(body), event=GAP)
+
+
 async def stream(
-    gateway: Gateway, feed: EventFeed, filters: EventFilters, key: EventKey, gap: bool
-) -> AsyncIterator[ServerSentEvent]:
-    """Events after ``key``, until cancelled (``gap``: first say some may be gone); a
-    master that restarts is asked again for its new ring."""
-    if gap:
-        oldest = feed.ring.events[0].id if feed.ring.events else None
-        body = {"type": GAP, "after": key_id(key), "oldest": oldest}
-        yield ServerSentEvent(data=json.dumps(body), event=GAP)
+    gateway: Gateway, feed: EventFeed, filters: EventFilters, key: EventKey
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """Events after ``key``, until cancelled; first a ``stream.gap`` whenever some may be
+    gone (a listener slower than the ring, or a ring that started again), and a master
+    that restarts is asked again for its new ring."""
     while True:
         ring = feed.ring
         if ring.closed:
             await trio.sleep(REOPEN_S)
-            try:
+            with contextlib.suppress(ApiError):
                 feed = await open_feed(gateway)
-            except ApiError:
-                continue
             continue
+        if ring.missed(key):
+            yield _gap(ring, key)
+            key = ring.whole_after(key)
         events = ring.after(key)
         if not events:
             await _wait(feed)
@@ -164,9 +170,8 @@ def event_routes(route: Callable[[str, str, Endpoint], Route], api: Service) -> 
         key = resume_key(request)
         feed = await open_feed(gateway)
         # taken before the answer starts: a client that sees the headers misses nothing
-        gap = key is not None and feed.ring.missed(key)
         start = key if key is not None else feed.ring.newest()
-        body = stream(gateway, feed, filters, start, gap)
+        body = stream(gateway, feed, filters, start)
         return EventSourceResponse(body, ping=int(PING_S))
 
     return [route("/api/v1/events", "GET", events)]

@@ -112,9 +112,16 @@ class EventRing:
     def missed(self, key: EventKey) -> bool:
         """Whether events after ``key`` may be gone from here (dropped from the full ring,
         or before what this ring has seen)."""
-        if key[0] + 1 < self.complete_from:
-            return True
-        return self.dropped is not None and key < self.dropped
+        return self.whole_after(key) != key
+
+    def whole_after(self, key: EventKey) -> EventKey:
+        """The earliest key, ``key`` or later, after which this ring holds every event:
+        past what the full ring let go of and what it started after."""
+        # before every event of the index the ring starts after (none of which it holds)
+        floor: EventKey = (self.complete_from - 1, 0, -1)
+        if self.dropped is not None and self.dropped > floor:
+            floor = self.dropped
+        return max(key, floor)
 
 
 def matching(

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, cast
+
 import pytest
 
-from actors.gateway.events_api import parse_filters
+from actors.gateway.events_api import parse_filters, stream
 from actors.gateway.validation import BadRequest
+from actors.master.event_feed import EventFeed
 from actors.master.event_ring import EventRing, matching
 from actors.master.events import Event, event_key
 from client.events import Resume, SseParser
+
+if TYPE_CHECKING:
+    from actors.gateway.app import Gateway
 
 
 def log_event(index: int, n: int, kind: str = "job.submitted", job: str = "a") -> Event:
@@ -65,6 +72,33 @@ def test_a_ring_started_from_a_snapshot_knows_what_it_never_saw() -> None:
     assert not ring.missed((49, 0, 0))
     ring.restarted_at(80)
     assert ring.missed((60, 0, 0))
+
+
+def test_whole_after_is_where_a_listener_that_missed_some_goes_on() -> None:
+    ring = EventRing(3)
+    for index in range(1, 6):
+        ring.applied_entry(index, [log_event(index, 0)])
+    assert ring.whole_after((1, 0, 0)) == (2, 0, 0)
+    assert [e.id for e in ring.after(ring.whole_after((1, 0, 0)))] == ["3-0", "4-0", "5-0"]
+    assert ring.whole_after((4, 0, 0)) == (4, 0, 0)
+    ring.restarted_at(80)
+    assert ring.missed((5, 0, 0)) and not ring.missed(ring.whole_after((5, 0, 0)))
+
+
+async def test_a_listener_slower_than_the_ring_is_told_of_the_gap_mid_stream() -> None:
+    """The stream checks for a gap before every read, not only when it starts: events the
+    full ring let go of while the listener was busy are announced, not skipped."""
+    feed = EventFeed(3)
+    feed.ring.applied_entry(1, [log_event(1, 0)])
+    events = stream(cast("Gateway", None), feed, parse_filters({}), (0, 0, 0))
+    first = await anext(events)
+    assert first.id == "1-0"
+    for index in range(2, 8):  # the listener reads nothing meanwhile
+        feed.ring.applied_entry(index, [log_event(index, 0)])
+    gap = await anext(events)
+    assert gap.event == "stream.gap" and json.loads(str(gap.data))["after"] == "1-0"
+    assert [(await anext(events)).id for _ in range(3)] == ["5-0", "6-0", "7-0"]
+    await events.aclose()
 
 
 def test_waiters_are_woken_once_by_new_events_only() -> None:
