@@ -22,6 +22,7 @@ the caller gave none, so a submit sent twice still makes one job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import ssl
@@ -517,6 +518,19 @@ class _Base:
             self.urls, self._current, self.token, native, job_id, attempt, follow, self.timeout
         )
 
+    @contextlib.contextmanager
+    def _reaching(self, url: str, *, retrying: bool) -> Iterator[None]:
+        """httpx's failures to reach ``url`` as this client's: with ``retrying``, one that
+        another attempt may mend is a :class:`_Retry` (the caller's loop tries again);
+        anything else, and every failure without it, a :class:`PodiumError`."""
+        try:
+            yield
+        except httpx.TransportError as exc:
+            failure = self._lost(exc, url)
+            if isinstance(failure, _Retry) and not retrying:
+                raise failure.error from None
+            raise failure from None
+
     def _lost(self, exc: httpx.TransportError, base: str) -> Exception:
         """What an httpx failure means: another attempt, or (hopeless) the caller's error."""
         if isinstance(exc, _HOPELESS):
@@ -658,11 +672,18 @@ class Client(_Base):
         """What attempt ``attempt`` (default: the latest) of the job printed and logged,
         head and tail when it wrote more than the worker keeps (HTTP only)."""
         request = self._logs_request(job_id, attempt, follow=False)
-        return read_text(self.http.request(**request))
+        with self._reaching(request["url"], retrying=False):
+            return read_text(self.http.request(**request))
 
     def follow_logs(self, job_id: str, attempt: int | None = None) -> Iterator[str]:
         """The attempt's output as it is written, ending when the attempt ends."""
-        return stream_text(self.http, self._logs_request(job_id, attempt, follow=True))
+        request = self._logs_request(job_id, attempt, follow=True)
+
+        def read() -> Iterator[str]:
+            with self._reaching(request["url"], retrying=False):
+                yield from stream_text(self.http, request)
+
+        return read()
 
     def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         """Up to 10,000 jobs in one request: ``{"jobs": [...], "missing": [ids]}``, the jobs
@@ -839,8 +860,12 @@ class Client(_Base):
         seen (``Last-Event-ID``), so a leader change loses nothing still retained."""
         reader = self._reader(type, job, status, last_event_id)
         while True:
+            request = reader.request(self.token)
             try:
-                with self.http.stream(**reader.request(self.token)) as response:
+                with (
+                    self._reaching(request["url"], retrying=True),
+                    self.http.stream(**request) as response,
+                ):
                     if not reader.opened(response.status_code, time.monotonic()):
                         response.read()
                         _stream_refused(response)
@@ -848,7 +873,7 @@ class Client(_Base):
                         event = reader.feed(line)
                         if event is not None:
                             yield event
-            except (httpx.TransportError, _Retry):
+            except _Retry:
                 pass
             time.sleep(reader.lost(time.monotonic()))
 
@@ -977,11 +1002,19 @@ class AsyncClient(_Base):
     async def logs(self, job_id: str, attempt: int | None = None) -> str:
         """As :meth:`Client.logs`."""
         request = self._logs_request(job_id, attempt, follow=False)
-        return read_text(await self.http.request(**request))
+        with self._reaching(request["url"], retrying=False):
+            return read_text(await self.http.request(**request))
 
     def follow_logs(self, job_id: str, attempt: int | None = None) -> AsyncIterator[str]:
         """As :meth:`Client.follow_logs`: ``async for text in client.follow_logs(id)``."""
-        return astream_text(self.http, self._logs_request(job_id, attempt, follow=True))
+        request = self._logs_request(job_id, attempt, follow=True)
+
+        async def read() -> AsyncIterator[str]:
+            with self._reaching(request["url"], retrying=False):
+                async for text in astream_text(self.http, request):
+                    yield text
+
+        return read()
 
     async def get_many(self, job_ids: Sequence[str], *, stale: bool = False) -> dict[str, Any]:
         result: dict[str, Any] = await self.call(_Calls.get_many(job_ids, stale))
@@ -1035,16 +1068,18 @@ class AsyncClient(_Base):
         """As :meth:`Client.events`."""
         reader = self._reader(type, job, status, last_event_id)
         while True:
+            request = reader.request(self.token)
             try:
-                async with self.http.stream(**reader.request(self.token)) as response:
-                    if not reader.opened(response.status_code, time.monotonic()):
-                        await response.aread()
-                        _stream_refused(response)
-                    async for line in response.aiter_lines():
-                        event = reader.feed(line)
-                        if event is not None:
-                            yield event
-            except (httpx.TransportError, _Retry):
+                with self._reaching(request["url"], retrying=True):
+                    async with self.http.stream(**request) as response:
+                        if not reader.opened(response.status_code, time.monotonic()):
+                            await response.aread()
+                            _stream_refused(response)
+                        async for line in response.aiter_lines():
+                            event = reader.feed(line)
+                            if event is not None:
+                                yield event
+            except _Retry:
                 pass
             await anyio.sleep(reader.lost(time.monotonic()))
 

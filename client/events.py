@@ -85,6 +85,8 @@ class Resume:
         self.deadline_s = deadline_s
         self.wait_s = FIRST_WAIT_S
         self.answered_at = now
+        # a connection is open and streaming: a master answers for as long as it lasts
+        self.streaming = False
 
     def headers(self, token: str | None) -> dict[str, str]:
         headers = {"Accept": "text/event-stream"}
@@ -97,6 +99,7 @@ class Resume:
     def connected(self, now: float) -> None:
         self.answered_at = now
         self.wait_s = FIRST_WAIT_S
+        self.streaming = True
 
     def saw(self, event: dict[str, Any]) -> None:
         event_id = event.get("id")
@@ -105,7 +108,11 @@ class Resume:
 
     def lost(self, now: float) -> float | None:
         """The connection ended or failed: move to the next address; the wait before
-        trying it, or None when no master has answered for ``deadline_s``."""
+        trying it, or None when no master has answered for ``deadline_s``: counted from
+        when the last open stream ended, however long it lasted."""
+        if self.streaming:
+            self.streaming = False
+            self.answered_at = now
         if now - self.answered_at > self.deadline_s:
             return None
         self.index = (self.index + 1) % self.addresses

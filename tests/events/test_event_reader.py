@@ -7,6 +7,8 @@ scripted httpx transport, which must ask the very same requests.
 
 from __future__ import annotations
 
+import ssl
+import time
 from typing import Any
 
 import httpx
@@ -108,3 +110,25 @@ async def test_the_async_client_drives_the_same_reader() -> None:
     await client.aclose()
     assert events == EXPECTED_EVENTS
     assert script.seen == EXPECTED_REQUESTS
+
+
+def untrusted(request: httpx.Request) -> httpx.Response:
+    """A master whose certificate does not verify: no later attempt can mend that."""
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_message = "self-signed certificate"
+    raise httpx.ConnectError("certificate verify failed", request=request) from error
+
+
+def test_a_certificate_that_does_not_verify_ends_the_stream_at_once() -> None:
+    with Client(URLS[0], transport=httpx.MockTransport(untrusted), retry_deadline_s=60) as client:
+        started = time.monotonic()
+        with pytest.raises(PodiumError, match="cannot verify the TLS certificate"):
+            next(client.events())
+        assert time.monotonic() - started < 1, "not retried until the deadline"
+
+
+async def test_the_async_client_also_gives_up_on_an_untrusted_certificate_at_once() -> None:
+    client = AsyncClient(URLS[0], transport=httpx.MockTransport(untrusted), retry_deadline_s=60)
+    with pytest.raises(PodiumError, match="cannot verify the TLS certificate"):
+        await anext(client.events())
+    await client.aclose()

@@ -167,4 +167,14 @@ def test_resume_moves_on_backs_off_and_gives_up_after_its_deadline() -> None:
     assert resume.index == 0  # round the three addresses
     resume.connected(2.0)
     assert resume.lost(3.0) == 0.1
-    assert resume.lost(8.0) is None
+    # the deadline runs from when the stream ended (3.0), not from when it opened
+    assert resume.lost(7.9) == 0.2
+    assert resume.lost(8.1) is None
+
+
+def test_a_stream_that_lasted_longer_than_the_deadline_is_resumed_when_it_ends() -> None:
+    resume = Resume(2, None, deadline_s=30.0, now=0.0)
+    resume.connected(1.0)
+    assert resume.lost(3601.0) == 0.1, "an hour of events, then a leader change"
+    assert resume.lost(3620.0) == 0.2
+    assert resume.lost(3632.0) is None, "and nobody answered for 31 s since"

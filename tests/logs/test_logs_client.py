@@ -62,3 +62,23 @@ async def test_the_async_client_reads_output_with_its_own_timeout_and_errors() -
     await client.aclose()
     assert (followed.value.status, followed.value.message) == (404, "job 'gone' not found")
     assert script.timeouts[:2] == [whole(4), follow(4)]
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def test_a_master_that_cannot_be_reached_is_the_clients_error_not_httpx() -> None:
+    with Client(URL, transport=httpx.MockTransport(refused)) as client:
+        with pytest.raises(PodiumError, match="cannot reach http://m1:1"):
+            client.logs("ok")
+        with pytest.raises(PodiumError, match="cannot reach http://m1:1"):
+            list(client.follow_logs("ok"))
+
+
+async def test_the_async_client_says_the_same_when_no_master_answers() -> None:
+    async with AsyncClient(URL, transport=httpx.MockTransport(refused)) as client:
+        with pytest.raises(PodiumError, match="cannot reach http://m1:1"):
+            await client.logs("ok")
+        with pytest.raises(PodiumError, match="cannot reach http://m1:1"):
+            [text async for text in client.follow_logs("ok")]
