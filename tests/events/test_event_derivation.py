@@ -12,11 +12,10 @@ from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
+from tests.scheduler.tables import assign
 from transport.cluster import RunningJob
 from transport.codec import Message
 from transport.commands import (
-    AssignCmd,
-    AssignmentCmd,
     CancelCmd,
     DeregisterWorkerCmd,
     ExpireLeasesCmd,
@@ -54,10 +53,6 @@ class Applied:
 
 def new(job_id: str, retries: int = 1, options: JobOptions | None = None) -> NewJob:
     return NewJob(job_id, "noop", msgpack.packb({}), 5, retries, None, None, None, options)
-
-
-def assign(job_id: str, attempt: int, now: float, worker: str = "w1") -> AssignCmd:
-    return AssignCmd(now, (AssignmentCmd(job_id, worker, attempt, now + 10),))
 
 
 def report(job_id: str, attempt: int, ok: bool, now: float, worker: str = "w1") -> ReportCmd:

@@ -21,6 +21,7 @@ from actors.scheduler.dispatch import Dispatcher
 from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus
 from actors.scheduler.state import JobStateMachine
+from tests.scheduler.tables import report, status
 from transport.cluster import Submitted
 from transport.commands import (
     AssignCmd,
@@ -28,8 +29,6 @@ from transport.commands import (
     CancelCmd,
     NewJob,
     RegisterWorkerCmd,
-    ReportCmd,
-    ReportItem,
     RetryCmd,
     SubmitCmd,
     TickCmd,
@@ -68,17 +67,7 @@ def finish(sm: JobStateMachine, job_id: str, ok: bool = True, result: object = "
     assert job is not None and job.status is JobStatus.PENDING, job and job.status
     attempt = job.attempts + 1
     sm.apply_command(AssignCmd(2.0, (AssignmentCmd(job_id, "w1", attempt, 99.0),)))
-    packed = msgpack.packb(result)
-    item = ReportItem(job_id, attempt, ok, packed, "" if ok else "boom", False, 0.0)
-    sm.apply_command(ReportCmd(3.0, "w1", (item,)))
-
-
-def status(sm: JobStateMachine, job_id: str) -> str:
-    job = sm.job(job_id)
-    if job is not None:
-        return job.status.value
-    left = {job.id: job for _, job in sm.finished}
-    return left[job_id].status.value
+    report(sm, job_id, attempt, ok, 3.0, result=result)
 
 
 def test_a_child_waits_blocked_and_becomes_pending_when_its_parent_succeeds() -> None:

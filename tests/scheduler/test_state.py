@@ -12,6 +12,7 @@ from actors.scheduler.backoff import Backoff
 from actors.scheduler.records import Job
 from actors.scheduler.state import KEY_WINDOW, JobStateMachine
 from actors.scheduler.views import job_view, record_view, stats_view
+from tests.scheduler.tables import report, run, status
 from transport.cluster import JobChanged, RunningJob, Submitted
 from transport.codec import encode
 from transport.commands import (
@@ -50,21 +51,6 @@ def machine() -> JobStateMachine:
     sm = JobStateMachine(Backoff(base_s=1.0, jitter=0.0))
     sm.apply_command(RegisterWorkerCmd(0.0, "w1", 2, ("noop",)))
     return sm
-
-
-def run(sm: JobStateMachine, job_id: str, attempt: int, now: float = 1.0) -> None:
-    sm.apply_command(AssignCmd(now, (AssignmentCmd(job_id, "w1", attempt, now + 10),)))
-
-
-def report(sm: JobStateMachine, job_id: str, attempt: int, ok: bool, now: float = 2.0) -> None:
-    item = ReportItem(job_id, attempt, ok, msgpack.packb("r"), "" if ok else "boom", False, 0.0)
-    sm.apply_command(ReportCmd(now, "w1", (item,)))
-
-
-def status(sm: JobStateMachine, job_id: str) -> str:
-    job = sm.job(job_id)
-    assert job is not None, f"{job_id} is not live"
-    return job.status.value
 
 
 def finished(sm: JobStateMachine) -> dict[str, JobRecord]:

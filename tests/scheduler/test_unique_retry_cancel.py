@@ -8,16 +8,13 @@ from actors.scheduler.backoff import Backoff
 from actors.scheduler.ready_queue import ReadyQueue
 from actors.scheduler.retry_policy import backoff_for, exit_code_is_final
 from actors.scheduler.state import DEDUPLICATED, JobStateMachine
+from tests.scheduler.tables import report, run
 from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
 from transport.commands import (
-    AssignCmd,
-    AssignmentCmd,
     CancelCmd,
     NewJob,
     RegisterWorkerCmd,
-    ReportCmd,
-    ReportItem,
     RetryCmd,
     SubmitCmd,
 )
@@ -51,10 +48,6 @@ def submit(sm: JobStateMachine, *jobs: NewJob, now: float = 1.0) -> Submitted:
     return answer
 
 
-def run(sm: JobStateMachine, job_id: str, attempt: int = 1, now: float = 1.0) -> None:
-    sm.apply_command(AssignCmd(now, (AssignmentCmd(job_id, "w1", attempt, now + 10),)))
-
-
 def fail(
     sm: JobStateMachine,
     job_id: str,
@@ -64,10 +57,7 @@ def fail(
     result: object = None,
     permanent: bool = False,
 ) -> None:
-    item = ReportItem(
-        job_id, attempt, False, msgpack.packb(result), "boom", False, 0.0, True, permanent
-    )
-    sm.apply_command(ReportCmd(now, "w1", (item,)))
+    report(sm, job_id, attempt, False, now, result=result, permanent=permanent)
 
 
 def unique(key: str) -> JobOptions:
