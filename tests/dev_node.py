@@ -1,26 +1,52 @@
 """One development node (``--role dev``: a master and its worker) as a real process, for the
-tests that drive it through its HTTP API, the clients and the CLI."""
+tests that drive it through its HTTP API, the clients and the CLI, and the two addresses a
+client reaches it by."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 
 from bench.loopback import LoopbackCluster
 
 
-def dev_node(factory: pytest.TempPathFactory, name: str) -> Iterator[LoopbackCluster]:
-    """Start one under a fresh folder ``name``; its log tail is printed when it stops."""
-    with LoopbackCluster(factory.mktemp(name), single=True) as cluster:
+def dev_node(
+    factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    master_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[LoopbackCluster]:
+    """Start one under a fresh folder ``name``, with ``master_args`` on its command line and
+    ``env`` in its environment; its log tail is printed when it stops."""
+    with LoopbackCluster(
+        factory.mktemp(name), single=True, master_args=master_args, env=env
+    ) as cluster:
         cluster.start(timeout=60)
         yield cluster
         print(cluster.describe())
 
 
-def dev_node_url(factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
-    """:func:`dev_node`, giving its HTTP address ("http://127.0.0.1:PORT")."""
-    for cluster in dev_node(factory, name):
-        url = cluster.masters["m1"].http
-        assert url is not None
-        yield url
+def dev_node_url(
+    factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    master_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """:func:`dev_node`, giving its HTTP address (:func:`http_url`)."""
+    for cluster in dev_node(factory, name, master_args=master_args, env=env):
+        yield http_url(cluster)
+
+
+def http_url(cluster: LoopbackCluster) -> str:
+    """The HTTP address of the cluster's first master ("http://127.0.0.1:PORT")."""
+    url = cluster.masters["m1"].http
+    assert url is not None
+    return url
+
+
+def native_url(cluster: LoopbackCluster) -> str:
+    """The native protocol's address naming every master ("podium://127.0.0.1:PORT,...")."""
+    return "podium://" + ",".join(f"127.0.0.1:{port}" for port in cluster.raft_ports)

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster, free_ports
+from bench.loopback import free_ports
 from client import Client
 from client.tokens import TokenStore
 from runtime.passwords import hash_password, verify_password
-from tests.cli.test_first_hour import PODIUM, UUID, stop, user_env, wait_ready
+from tests.cli.test_first_hour import PODIUM, UUID, stop, user_env
+from tests.dev_node import dev_node_url
+from tests.waits import wait_ready
 
 
 def podium(
@@ -39,11 +41,7 @@ def podium(
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with LoopbackCluster(tmp_path_factory.mktemp("typed"), single=True) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
+    yield from dev_node_url(tmp_path_factory, "typed")
 
 
 @pytest.fixture
@@ -198,11 +196,11 @@ def test_hash_password_prompts_on_a_terminal_without_echo() -> None:
         if pid == 0:  # the child, on the pty: what a person at a terminal runs
             os.environ.update(user_env())
             os.execv(str(PODIUM), [str(PODIUM), "hash-password"])
-        screen = read_until(fd, "Password: ")
+        screen = read_terminal(fd, "Password: ")
         os.write(fd, b"s3cret\n")
-        screen += read_until(fd, "Again: ")
+        screen += read_terminal(fd, "Again: ")
         os.write(fd, f"{second}\n".encode())
-        screen += read_until(fd, None)
+        screen += read_terminal(fd, None)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == code, screen
         assert "s3cret" not in screen and "s3cre7" not in screen  # never echoed
@@ -216,7 +214,7 @@ def test_hash_password_prompts_on_a_terminal_without_echo() -> None:
     assert "Password" not in piped.stdout + piped.stderr
 
 
-def read_until(fd: int, text: str | None, timeout: float = 30.0) -> str:
+def read_terminal(fd: int, text: str | None, timeout: float = 30.0) -> str:
     """What the terminal shows until ``text`` appears (None: until the program exits)."""
     seen = b""
     deadline = time.monotonic() + timeout
@@ -258,17 +256,12 @@ def test_login_to_a_node_with_auth_off_says_so(node: str, token_file: Path) -> N
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("secured")
-    config = root / "podium.toml"
+    config = tmp_path_factory.mktemp("secured-config") / "podium.toml"
     config.write_text(
         '[auth]\nenabled = true\nsecret = "a-test-secret-of-more-than-32-bytes!"\n'
         f'[[auth.users]]\nname = "bob"\nrole = "admin"\npassword_hash = "{hash_password("pw")}"\n'
     )
-    with LoopbackCluster(root, single=True, master_args=["--config", str(config)]) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
+    yield from dev_node_url(tmp_path_factory, "secured", master_args=["--config", str(config)])
 
 
 def test_the_stored_token_remembers_its_server(

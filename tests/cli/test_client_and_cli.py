@@ -12,22 +12,17 @@ from pathlib import Path
 import pytest
 import trio
 
-from bench.loopback import LoopbackCluster, free_ports
+from bench.loopback import free_ports
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
 from runtime.passwords import hash_password
+from tests.dev_node import dev_node_url
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("cli")
-    with LoopbackCluster(root, single=True) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
-        print(cluster.describe())
+    yield from dev_node_url(tmp_path_factory, "cli")
 
 
 def test_the_sync_client_does_everything(node: str) -> None:
@@ -260,8 +255,7 @@ def test_the_podium_script_runs_operator_commands() -> None:
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("secured")
-    config = root / "podium.toml"
+    config = tmp_path_factory.mktemp("secured-config") / "podium.toml"
     config.write_text(
         "[auth]\n"
         "enabled = true\n"
@@ -271,11 +265,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         'role = "user"\n'
         f'password_hash = "{hash_password("bob-pw")}"\n'
     )
-    with LoopbackCluster(root, single=True, master_args=["--config", str(config)]) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
+    yield from dev_node_url(tmp_path_factory, "secured", master_args=["--config", str(config)])
 
 
 def test_cli_login_stores_a_token_that_later_commands_use(

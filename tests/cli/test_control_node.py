@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,31 +13,18 @@ from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client
 from client.api import job_body
 from client.cli import main
+from tests.dev_node import dev_node, http_url, native_url
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    root: Path = tmp_path_factory.mktemp("control")
-    with LoopbackCluster(root, single=True) as cluster:
-        cluster.start(timeout=60)
-        yield cluster
-        print(cluster.describe())
-
-
-def http(dev: LoopbackCluster) -> str:
-    url = dev.masters["m1"].http
-    assert url is not None
-    return url
-
-
-def native(dev: LoopbackCluster) -> str:
-    return "podium://" + ",".join(f"127.0.0.1:{p}" for p in dev.raft_ports)
+    yield from dev_node(tmp_path_factory, "control")
 
 
 @pytest.mark.parametrize("protocol", ["http", "native"])
 def test_the_client_controls_types_over_both_protocols(dev: LoopbackCluster, protocol: str) -> None:
     kind = f"held-{protocol}"  # no worker takes it: its jobs stay pending
-    with Client(http(dev) if protocol == "http" else native(dev)) as c:
+    with Client(http_url(dev) if protocol == "http" else native_url(dev)) as c:
         view = c.set_limit(kind, rate_per_s=5, max_running=2)
         assert (view["rate_per_s"], view["burst"], view["max_running"]) == (5.0, 5.0, 2)
         assert c.pause_type(kind)["paused"] is True
@@ -55,7 +41,7 @@ def test_the_client_controls_types_over_both_protocols(dev: LoopbackCluster, pro
 
 
 def test_a_job_s_retry_policy_and_unique_key_go_through_the_client(dev: LoopbackCluster) -> None:
-    with Client(http(dev)) as c:
+    with Client(http_url(dev)) as c:
         policy = {"max_retries": 4, "base_s": 0.01, "no_retry_exit_codes": [7]}
         # the job holds its key while it is live: half a second at least
         job = c.submit("shell", {"cmd": "sleep 0.5; exit 7"}, retry=policy, unique_key="nightly")
@@ -69,7 +55,7 @@ def test_a_job_s_retry_policy_and_unique_key_go_through_the_client(dev: Loopback
 def test_the_podium_command_as_typed(
     dev: LoopbackCluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = ["--url", http(dev)]
+    url = ["--url", http_url(dev)]
     assert main([*url, "limit", "set", "cli-t", "--rate", "50", "--burst", "50",
                  "--max-running", "10"]) == 0  # fmt: skip
     shown = capsys.readouterr().out
@@ -102,7 +88,7 @@ def test_a_rate_limit_holds_on_a_real_node(dev: LoopbackCluster) -> None:
     """20 starts a second with bursts of 5: in every window of the log's time, the jobs
     started are at most 20 * window + 5 (``started_at`` is the assignment's log time)."""
     rate, burst, count = 20.0, 5.0, 60
-    with Client(http(dev)) as c:
+    with Client(http_url(dev)) as c:
         c.set_limit("sleep", rate_per_s=rate, burst=burst)
         try:
             jobs = c.submit_batch([job_body("sleep", {"seconds": 0}) for _ in range(count)])
@@ -116,7 +102,7 @@ def test_a_rate_limit_holds_on_a_real_node(dev: LoopbackCluster) -> None:
 
 
 async def test_the_async_client_controls_types_too(dev: LoopbackCluster) -> None:
-    async with AsyncClient(native(dev)) as c:
+    async with AsyncClient(native_url(dev)) as c:
         view = await c.set_limit("held-async", max_running=1)
         assert view["max_running"] == 1 and view["rate_per_s"] is None
         assert (await c.pause_type("held-async"))["paused"] is True
@@ -132,7 +118,7 @@ async def test_the_async_client_controls_types_too(dev: LoopbackCluster) -> None
 def test_a_type_with_url_characters_is_the_type_it_names(dev: LoopbackCluster) -> None:
     """A type is one path segment: ``#`` or ``?`` in it never cut the URL short (``etl#2``
     would otherwise pause ``etl``)."""
-    with Client(http(dev)) as c:
+    with Client(http_url(dev)) as c:
         for kind in ("etl#2", "etl?x=1", "etl 3"):
             assert c.pause_type(kind)["type"] == kind
             assert c.set_limit(kind, rate_per_s=1)["type"] == kind

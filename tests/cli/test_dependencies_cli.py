@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,27 +13,14 @@ from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
 from client.cli import main
+from tests.dev_node import dev_node, http_url, native_url
 
 HANDLERS = ("--handlers", "tests.cli.deps_handlers")
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    root: Path = tmp_path_factory.mktemp("deps")
-    with LoopbackCluster(root, single=True, master_args=HANDLERS) as cluster:
-        cluster.start(timeout=60)
-        yield cluster
-        print(cluster.describe())
-
-
-def http_url(cluster: LoopbackCluster) -> str:
-    http = cluster.masters["m1"].http
-    assert http is not None
-    return http
-
-
-def native_url(cluster: LoopbackCluster) -> str:
-    return "podium://" + ",".join(f"127.0.0.1:{p}" for p in cluster.raft_ports)
+    yield from dev_node(tmp_path_factory, "deps", master_args=HANDLERS)
 
 
 @pytest.mark.parametrize("url", [http_url, native_url], ids=["http", "native"])

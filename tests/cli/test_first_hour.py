@@ -22,6 +22,8 @@ from bench.loopback import LoopbackCluster, free_ports
 from client import Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
+from tests.dev_node import dev_node_url, native_url
+from tests.waits import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 # the venv running these tests: `make test` runs them with the one `make run` installs
@@ -34,18 +36,6 @@ def user_env(**extra: str) -> dict[str, str]:
     """A shell's environment for the installed commands, importing this checkout's code
     (the console scripts run whatever tree the venv was installed from otherwise)."""
     return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", **extra}
-
-
-def wait_ready(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready in {timeout} s")
 
 
 def stop(process: subprocess.Popen[str]) -> None:
@@ -63,12 +53,7 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("first-hour")
-    with LoopbackCluster(root, single=True) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
+    yield from dev_node_url(tmp_path_factory, "first-hour")
 
 
 @pytest.fixture
@@ -220,8 +205,7 @@ def test_many_jobs_in_one_read_over_http_and_native(node: str) -> None:
 def test_the_native_client_reads_many_jobs_too(tmp_path: Path) -> None:
     with LoopbackCluster(tmp_path, single=True) as cluster:
         cluster.start(timeout=60)
-        native = f"podium://127.0.0.1:{cluster.raft_ports[0]}"
-        with Client(native) as c:
+        with Client(native_url(cluster)) as c:
             ids = [j["id"] for j in c.submit_batch([job_body("noop")] * 50)]
             final = c.wait(ids, timeout=60)
             assert {j["status"] for j in final.values()} == {"succeeded"}

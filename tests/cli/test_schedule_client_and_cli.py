@@ -13,7 +13,7 @@ import trio
 from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client, PodiumError, job_body
 from client.cli import EXIT, main
-from tests.dev_node import dev_node
+from tests.dev_node import dev_node, http_url, native_url
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,10 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
     yield from dev_node(tmp_path_factory, "schedules")
 
 
-def http(dev: LoopbackCluster) -> str:
-    url = dev.masters["m1"].http
-    assert url is not None
-    return url
-
-
-def native(dev: LoopbackCluster) -> str:
-    return f"podium://127.0.0.1:{dev.raft_ports[0]}"
-
-
 def test_the_sync_client_defines_fires_pauses_and_deletes(
     dev: LoopbackCluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Client(http(dev)) as c:
+    with Client(http_url(dev)) as c:
         made = c.add_schedule("every-second", job_body("noop", {"n": 1}), every_s=1)
         assert made["fired"] == 0 and made["paused"] is False and made["every_s"] == 1.0
         assert c.add_schedule("every-second", job_body("noop", {"n": 1}), every_s=1) == made
@@ -47,7 +37,7 @@ def test_the_sync_client_defines_fires_pauses_and_deletes(
             time.sleep(0.1)
         job = c.get(view["last_job"])
         assert (job["schedule"], job["scheduled_for"]) == ("every-second", view["last_fired"])
-        assert main(["--url", http(dev), "status", job["id"]]) == 0
+        assert main(["--url", http_url(dev), "status", job["id"]]) == 0
         assert "every-second, tick " in capsys.readouterr().out
         assert c.pause_schedule("every-second")["paused"] is True
         assert [s["name"] for s in c.list_schedules()] == ["every-second"]
@@ -59,7 +49,7 @@ def test_the_sync_client_defines_fires_pauses_and_deletes(
 
 
 def test_the_native_client_gives_what_http_gives(dev: LoopbackCluster) -> None:
-    with Client(native(dev)) as fast, Client(http(dev)) as plain:
+    with Client(native_url(dev)) as fast, Client(http_url(dev)) as plain:
         made = fast.add_schedule(
             "nightly", job_body("noop"), cron="0 3 * * *", timezone="Europe/Paris", paused=True
         )
@@ -77,7 +67,7 @@ def test_the_native_client_gives_what_http_gives(dev: LoopbackCluster) -> None:
 
 
 async def test_the_async_client_under_trio(dev: LoopbackCluster) -> None:
-    async with AsyncClient(http(dev)) as c:
+    async with AsyncClient(http_url(dev)) as c:
         made = await c.add_schedule("async", job_body("noop"), cron="*/5 * * * *", paused=True)
         assert made["catch_up"] == "skip"
         assert (await c.get_schedule("async"))["name"] == "async"
@@ -91,7 +81,7 @@ async def test_the_async_client_under_trio(dev: LoopbackCluster) -> None:
 
 
 def podium(dev: LoopbackCluster, *words: str) -> int:
-    return main(["--url", http(dev), *words])
+    return main(["--url", http_url(dev), *words])
 
 
 def test_the_cli_reads_like_a_submit_with_a_timing(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 from client import Client
+from tests.waits import read_until
 
 JOBS = 20
 
@@ -51,35 +51,6 @@ def wait_for(check: Any, within_s: float, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
-
-
-def read_until(
-    items: Iterable[T], last: Callable[[T], bool], within_s: float, what: str
-) -> list[T]:
-    """``items`` up to and including the first that ``last`` accepts, read in a thread: a
-    stream that stays open without it (keep-alive pings, a process that never prints it)
-    fails the test after ``within_s`` rather than hanging the run."""
-    got: list[T] = []
-    outcome: list[BaseException | None] = []
-
-    def read() -> None:
-        try:
-            for item in items:
-                got.append(item)
-                if last(item):
-                    outcome.append(None)
-                    return
-            outcome.append(AssertionError(f"{what}: the stream ended first, after {got}"))
-        except BaseException as error:
-            outcome.append(error)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(within_s)
-    assert outcome, f"{what}: not within {within_s:g}s; read so far: {list(got)}"
-    if outcome[0] is not None:
-        raise outcome[0]
-    return got
 
 
 def log_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

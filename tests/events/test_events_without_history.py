@@ -8,10 +8,11 @@ import attrs
 import httpx
 
 from actors.master.actor import MasterSettings
-from tests.events.test_event_derivation import assign, kinds, new, report, started_node
+from tests.events.test_event_derivation import kinds, new, report, started_node
 from tests.gateway.api import running_api
-from tests.gateway.test_events_api import read_events
 from tests.gateway.test_http_hygiene import served
+from tests.scheduler.tables import assign
+from tests.waits import read_events
 from transport.commands import SubmitCmd
 
 
@@ -31,7 +32,7 @@ async def test_the_stream_says_a_job_finished_on_a_master_that_keeps_no_history(
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=10) as http:
             async with http.stream("GET", "/api/v1/events", params={"type": "job"}) as stream:
                 job = (await http.post("/api/v1/jobs", json={"type": "noop"})).json()["id"]
-                seen = [e async for e in read_events(stream, "job.finished")]
+                seen = await read_events(stream, "job.finished")
             gone = await http.get(f"/api/v1/jobs/{job}")
             history = (await http.get("/api/v1/stats")).json()["history_jobs"]
     mine = [(e["type"], e.get("status")) for e in seen if e.get("job") == job]

@@ -14,25 +14,19 @@ from typing import Any
 
 import pytest
 
-from bench.loopback import LoopbackCluster
 from client import Client
 from client.cli import main
-from tests.cluster.test_events_cluster import read_until
+from tests.dev_node import dev_node_url
+from tests.waits import read_until
 
 ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root: Path = tmp_path_factory.mktemp("progress")
     handlers = ("--handlers", "tests.worker.progress_handlers")
     env = {"PODIUM_SCHEDULER__HEARTBEAT_S": "0.2"}
-    with LoopbackCluster(root, single=True, master_args=handlers, env=env) as cluster:
-        cluster.start(timeout=60)
-        http = cluster.masters["m1"].http
-        assert http is not None
-        yield http
-        print(cluster.describe())
+    yield from dev_node_url(tmp_path_factory, "progress", master_args=handlers, env=env)
 
 
 def wait_progress(

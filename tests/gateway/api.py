@@ -77,6 +77,29 @@ async def wait_status(api: Api, job_id: str, *statuses: str, **kw: Any) -> dict[
             await trio.sleep(0.02)
 
 
+async def wait_fired(api: Api, name: str, at_least: int, **kw: Any) -> dict[str, Any]:
+    """The schedule once it has fired ``at_least`` times, asked again every 50 ms for up to
+    10 s; ``kw`` go with each GET (headers)."""
+    with trio.fail_after(10):
+        while True:
+            view: dict[str, Any] = (await api.client.get(f"/api/v1/schedules/{name}", **kw)).json()
+            if view["fired"] >= at_least:
+                return view
+            await trio.sleep(0.05)
+
+
+async def walk(api: Api, params: dict[str, object]) -> list[str]:
+    """Every page of a listing, following cursors (an empty cursor is the first page)."""
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = (await api.client.get("/api/v1/jobs", params={**params, "cursor": cursor})).json()
+        seen += [j["id"] for j in page["jobs"]]
+        cursor = page["cursor"]
+        if cursor is None:
+            return seen
+
+
 def node_children(
     *,
     settings: MasterSettings | None = None,

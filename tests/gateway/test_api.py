@@ -9,16 +9,7 @@ import trio
 from starlette.routing import Route
 
 from actors.gateway.openapi import OPENAPI
-from tests.gateway.api import Api, running_api
-
-
-async def wait_status(api: Api, job_id: str, want: str, **kw: str) -> dict[str, object]:
-    with trio.fail_after(10):
-        while True:
-            job: dict[str, object] = (await api.client.get(f"/api/v1/jobs/{job_id}", **kw)).json()
-            if job["status"] == want:
-                return job
-            await trio.sleep(0.02)
+from tests.gateway.api import running_api, wait_status, walk
 
 
 async def test_a_job_round_trip_with_every_read() -> None:
@@ -54,18 +45,6 @@ async def test_pagination_walks_every_job_once() -> None:
         ]
         assert await walk(api, {"limit": 10}) == ids[::-1], "newest first by default"
         assert await walk(api, {"limit": 7, "order": "asc"}) == ids
-
-
-async def walk(api: Api, params: dict[str, object]) -> list[str]:
-    """Every page of a listing, following cursors (an empty cursor is the first page)."""
-    seen: list[str] = []
-    cursor = ""
-    while True:
-        page = (await api.client.get("/api/v1/jobs", params={**params, "cursor": cursor})).json()
-        seen += [j["id"] for j in page["jobs"]]
-        cursor = page["cursor"]
-        if cursor is None:
-            return seen
 
 
 BAD_INPUT = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 
 from actors.gateway.openapi import OPENAPI
 from bench.loopback import LoopbackCluster
+from tests.dev_node import dev_node, http_url
 
 EXAMPLES = 300
 FIELDS = sorted(OPENAPI["components"]["schemas"]["JobSubmit"]["properties"])
@@ -73,11 +73,7 @@ queries = st.dictionaries(
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    root: Path = tmp_path_factory.mktemp("fuzz")
-    with LoopbackCluster(root, single=True) as cluster:
-        cluster.start(timeout=60)
-        yield cluster
-        print(cluster.describe())
+    yield from dev_node(tmp_path_factory, "fuzz")
 
 
 def check(answer: httpx.Response) -> None:
@@ -101,7 +97,7 @@ def check(answer: httpx.Response) -> None:
 def test_fuzzed_requests_get_documented_answers(
     node: LoopbackCluster, target: str, body: str, job_id: str, query: dict[str, str]
 ) -> None:
-    http = node.masters["m1"].http
+    http = http_url(node)
     client = node.client
     check(client.post(f"{http}{target}", content=body.encode("utf-8", "surrogatepass")))
     check(client.get(f"{http}/api/v1/jobs/{job_id}", params=query))
@@ -110,7 +106,7 @@ def test_fuzzed_requests_get_documented_answers(
 
 
 def test_the_node_still_serves_after_the_fuzzing(node: LoopbackCluster) -> None:
-    http = node.masters["m1"].http
+    http = http_url(node)
     assert node.client.get(f"{http}/health").status_code == 200
     answer = node.client.post(f"{http}/api/v1/jobs", json={"type": "noop"})
     assert answer.status_code == 201

@@ -3,39 +3,11 @@ ASGI transport in memory would buffer a stream that never ends)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import httpx
-import trio
 
-from client.events import SseParser
 from tests.gateway.api import auth_config, running_api
 from tests.gateway.test_http_hygiene import served
-
-
-async def read_events(
-    response: httpx.Response, until: str, limit_s: float = 10.0, times: int = 1
-) -> AsyncIterator[dict[str, Any]]:
-    """The parsed events of a stream, up to and including the ``times``-th of type
-    ``until`` (a response's lines can be read once: one call per stream)."""
-    parser = SseParser()
-    id_line: str | None = None
-    with trio.fail_after(limit_s):
-        async for line in response.aiter_lines():
-            if line.startswith("id:"):
-                id_line = line.removeprefix("id:").removeprefix(" ")
-            event = parser.feed(line)
-            if event is None:
-                continue
-            # the SSE id line, when there is one, is the event's own id
-            assert id_line is None or event["id"] == id_line, (event, id_line)
-            id_line = None
-            yield event
-            if event["type"] == until:
-                times -= 1
-                if not times:
-                    return
+from tests.waits import read_events
 
 
 async def test_a_job_is_submitted_started_and_finished_on_the_stream() -> None:
@@ -46,7 +18,7 @@ async def test_a_job_is_submitted_started_and_finished_on_the_stream() -> None:
                 assert stream.status_code == 200
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 job = (await http.post("/api/v1/jobs", json={"type": "noop"})).json()["id"]
-                seen = [e async for e in read_events(stream, "job.finished")]
+                seen = await read_events(stream, "job.finished")
     mine = [e for e in seen if e.get("job") == job]
     assert [e["type"] for e in mine] == ["job.submitted", "job.started", "job.finished"]
     assert mine[-1]["status"] == "succeeded"
@@ -58,11 +30,11 @@ async def test_resuming_with_last_event_id_gives_what_came_after_it() -> None:
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=10) as http:
             async with http.stream("GET", "/api/v1/events", params={"type": "job"}) as stream:
                 await http.post("/api/v1/jobs", json={"type": "noop"})
-                first = [e async for e in read_events(stream, "job.finished")]
+                first = await read_events(stream, "job.finished")
             started = next(e for e in first if e["type"] == "job.started")
             headers = {"Last-Event-ID": started["id"]}
             async with http.stream("GET", "/api/v1/events", headers=headers) as stream:
-                again = [e async for e in read_events(stream, "job.finished")]
+                again = await read_events(stream, "job.finished")
             assert [e["id"] for e in again if "-s" not in e["id"]] == [first[-1]["id"]]
             bad = await http.get("/api/v1/events", headers={"Last-Event-ID": "nope"})
             assert bad.status_code == 400 and "Last-Event-ID" in bad.json()["error"]
@@ -82,8 +54,8 @@ async def test_a_user_sees_only_their_own_jobs_events() -> None:
             ):
                 theirs = await http.post("/api/v1/jobs", json={"type": "noop"}, headers=ada)
                 mine = await http.post("/api/v1/jobs", json={"type": "noop"}, headers=bob)
-                bob_saw = [e async for e in read_events(bobs, "job.finished")]
-                ada_saw = [e async for e in read_events(adas, "job.finished", times=2)]
+                bob_saw = await read_events(bobs, "job.finished")
+                ada_saw = await read_events(adas, "job.finished", times=2)
     assert {e["job"] for e in bob_saw} == {mine.json()["id"]}
     assert {e["owner"] for e in bob_saw} == {"bob"}
     assert {e["job"] for e in ada_saw} == {mine.json()["id"], theirs.json()["id"]}

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 import trio
 
 from actors.master.actor import MasterSettings
-from tests.gateway.api import Api, running_api
-from tests.gateway.test_api import wait_status, walk
+from tests.gateway.api import Api, running_api, wait_status, walk
 
 
 async def submit(api: Api, *jobs: dict[str, object]) -> list[str]:

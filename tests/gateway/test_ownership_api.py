@@ -15,8 +15,7 @@ import pytest
 
 from runtime.config.model import UserConfig
 from runtime.passwords import hash_password
-from tests.gateway.api import Api, auth_config, running_api
-from tests.gateway.test_schedules_api import wait_fired
+from tests.gateway.api import Api, auth_config, running_api, wait_fired
 
 CY_PW = "cy-pw"
 

@@ -7,18 +7,9 @@ from typing import Any
 import pytest
 import trio
 
-from tests.gateway.api import Api, auth_config, running_api
+from tests.gateway.api import auth_config, running_api, wait_fired
 
 EVERY_S = {"name": "tick", "every_s": 1, "job": {"type": "noop", "payload": {"n": 1}}}
-
-
-async def wait_fired(api: Api, name: str, at_least: int, **kw: Any) -> dict[str, Any]:
-    with trio.fail_after(10):
-        while True:
-            view: dict[str, Any] = (await api.client.get(f"/api/v1/schedules/{name}", **kw)).json()
-            if view["fired"] >= at_least:
-                return view
-            await trio.sleep(0.05)
 
 
 async def test_a_schedule_fires_one_job_a_tick_marked_with_its_schedule_and_tick() -> None:

@@ -15,7 +15,7 @@ import trio
 from bench.loopback import LoopbackCluster
 from client import AsyncClient, Client, PodiumError
 from client.cli import EXIT, main
-from tests.dev_node import dev_node
+from tests.dev_node import dev_node, http_url
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +23,11 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
     yield from dev_node(tmp_path_factory, "logs")
 
 
-def url(dev: LoopbackCluster) -> str:
-    http = dev.masters["m1"].http
-    assert http is not None
-    return http
-
-
 def submit(dev: LoopbackCluster, body: dict[str, Any]) -> str:
     answer = dev.post("/api/v1/jobs", body)
     assert answer.status_code == 201, answer.text
     job_id: str = answer.json()["id"]
     return job_id
-
-
-def wait_status(dev: LoopbackCluster, job_id: str, *statuses: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if dev.get(f"/api/v1/jobs/{job_id}").json()["status"] in statuses:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} never reached {statuses}")
 
 
 def wait_logs(dev: LoopbackCluster, job_id: str, want: str, **params: Any) -> httpx.Response:
@@ -57,7 +42,7 @@ def wait_logs(dev: LoopbackCluster, job_id: str, want: str, **params: Any) -> ht
 
 def test_a_shell_jobs_stdout_and_stderr_are_served(dev: LoopbackCluster) -> None:
     job = submit(dev, {"type": "shell", "payload": {"cmd": "echo one; echo two >&2; echo three"}})
-    wait_status(dev, job, "succeeded")
+    assert dev.wait_finished([job], 30)[job] == "succeeded"
     answer = wait_logs(dev, job, "three")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
@@ -73,7 +58,7 @@ def test_each_attempt_of_a_retried_job_keeps_its_own_output(dev: LoopbackCluster
         "retry": {"max_retries": 1, "base_s": 0.1, "jitter": 0},
     }
     job = submit(dev, body)
-    wait_status(dev, job, "dead", "failed")
+    assert dev.wait_finished([job], 30)[job] in ("dead", "failed")
     first = wait_logs(dev, job, "run", attempt=1)
     second = wait_logs(dev, job, "run", attempt=2)
     latest = wait_logs(dev, job, "run")
@@ -94,7 +79,7 @@ def test_follow_streams_lines_as_they_are_written(dev: LoopbackCluster) -> None:
 
     def follow() -> None:
         with httpx.stream(
-            "GET", f"{url(dev)}/api/v1/jobs/{job}/logs", params={"follow": "true"}, timeout=30
+            "GET", f"{http_url(dev)}/api/v1/jobs/{job}/logs", params={"follow": "true"}, timeout=30
         ) as answer:
             for line in answer.iter_lines():
                 seen.append((time.monotonic(), line))
@@ -112,7 +97,7 @@ def test_output_goes_when_its_job_is_deleted_or_purged(dev: LoopbackCluster) -> 
     deleted = submit(dev, {"type": "shell", "payload": {"cmd": "echo gone-with-delete"}})
     purged = submit(dev, {"type": "shell", "payload": {"cmd": "echo gone-with-purge"}})
     for job in (deleted, purged):
-        wait_status(dev, job, "succeeded")
+        assert dev.wait_finished([job], 30)[job] == "succeeded"
     assert "gone-with-delete" in wait_logs(dev, deleted, "gone-with-delete").text
     assert "gone-with-purge" in wait_logs(dev, purged, "gone-with-purge").text
     assert dev.request("DELETE", f"/api/v1/jobs/{deleted}").status_code == 200
@@ -124,7 +109,7 @@ def test_output_goes_when_its_job_is_deleted_or_purged(dev: LoopbackCluster) -> 
 
 def test_bad_queries_are_refused_naming_the_field(dev: LoopbackCluster) -> None:
     job = submit(dev, {"type": "noop", "payload": {}})
-    wait_status(dev, job, "succeeded")
+    assert dev.wait_finished([job], 30)[job] == "succeeded"
     assert dev.get(f"/api/v1/jobs/{job}/logs").text == ""
     for params, field in (({"attempt": "0"}, "attempt"), ({"follow": "maybe"}, "follow")):
         answer = dev.get(f"/api/v1/jobs/{job}/logs", **params)
@@ -136,9 +121,9 @@ def test_the_clients_and_the_cli_read_and_follow_output(
     dev: LoopbackCluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
     done = submit(dev, {"type": "shell", "payload": {"cmd": "echo from-the-cli"}})
-    wait_status(dev, done, "succeeded")
+    assert dev.wait_finished([done], 30)[done] == "succeeded"
     wait_logs(dev, done, "from-the-cli")
-    with Client(url(dev)) as client:
+    with Client(http_url(dev)) as client:
         assert client.logs(done) == "from-the-cli\n"
         assert client.logs(done, attempt=1) == "from-the-cli\n"
         with pytest.raises(PodiumError) as missing:
@@ -148,13 +133,13 @@ def test_the_clients_and_the_cli_read_and_follow_output(
         assert "".join(client.follow_logs(running)) == "a\nb\n"
 
     async def read_async() -> str:
-        async with AsyncClient(url(dev)) as client:
+        async with AsyncClient(http_url(dev)) as client:
             return await client.logs(done)
 
     assert trio.run(read_async) == "from-the-cli\n"
-    assert main(["--url", url(dev), "logs", done]) == 0
+    assert main(["--url", http_url(dev), "logs", done]) == 0
     assert capsys.readouterr().out == "from-the-cli\n"
     followed = submit(dev, {"type": "shell", "payload": {"cmd": "echo x; sleep 0.5; echo y"}})
-    assert main(["--url", url(dev), "logs", followed, "-f"]) == 0
+    assert main(["--url", http_url(dev), "logs", followed, "-f"]) == 0
     assert capsys.readouterr().out == "x\ny\n"
-    assert main(["--url", url(dev), "logs", done, "--attempt", "2"]) == EXIT[404]
+    assert main(["--url", http_url(dev), "logs", done, "--attempt", "2"]) == EXIT[404]

@@ -15,18 +15,12 @@ import trio
 from bench.loopback import LoopbackCluster, free_ports
 from client import AsyncClient, Client, PodiumError
 from client.api import job_body
+from tests.dev_node import dev_node, http_url, native_url
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    with LoopbackCluster(tmp_path_factory.mktemp("native"), single=True) as cluster:
-        cluster.start(timeout=60)
-        yield cluster
-        print(cluster.describe())
-
-
-def native_url(cluster: LoopbackCluster) -> str:
-    return "podium://" + ",".join(f"127.0.0.1:{p}" for p in cluster.raft_ports)
+    yield from dev_node(tmp_path_factory, "native")
 
 
 def test_the_sync_client_does_everything_over_the_native_protocol(dev: LoopbackCluster) -> None:
@@ -61,8 +55,7 @@ def test_the_sync_client_does_everything_over_the_native_protocol(dev: LoopbackC
 
 
 def test_both_protocols_give_the_same_answers(dev: LoopbackCluster) -> None:
-    assert dev.masters["m1"].http is not None
-    with Client(native_url(dev)) as native, Client(dev.masters["m1"].http) as http:
+    with Client(native_url(dev)) as native, Client(http_url(dev)) as http:
         job = native.submit("noop", {"x": [1, 2.5, "three", None, {"deep": True}]})
         native.wait([job["id"]], timeout=30)
         assert native.get(job["id"]) == http.get(job["id"])

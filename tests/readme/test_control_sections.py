@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.loopback import LoopbackCluster
+from tests.dev_node import dev_node_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = (
@@ -58,12 +58,7 @@ def blocks() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with LoopbackCluster(tmp_path_factory.mktemp("readme-control"), single=True) as cluster:
-        cluster.start(timeout=60)
-        url = cluster.masters["m1"].http
-        assert url is not None
-        yield url
-        print(cluster.describe())
+    yield from dev_node_url(tmp_path_factory, "readme-control")
 
 
 def test_the_sections_run_as_written(node: str, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dev_node import dev_node
+from tests.dev_node import dev_node_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.M | re.S)
@@ -20,10 +20,7 @@ BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.M | re.S)
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    for cluster in dev_node(tmp_path_factory, "readme-output"):
-        url = cluster.masters["m1"].http
-        assert url is not None
-        yield url
+    yield from dev_node_url(tmp_path_factory, "readme-output")
 
 
 def section_blocks() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dev_node import dev_node
+from tests.dev_node import dev_node_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"```(sh|python)\n(.*?)```", re.S)
@@ -32,10 +32,7 @@ def blocks(kind: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    for cluster in dev_node(tmp_path_factory, "readme-schedules"):
-        url = cluster.masters["m1"].http
-        assert url is not None
-        yield url
+    yield from dev_node_url(tmp_path_factory, "readme-schedules")
 
 
 def run(command: str, url: str) -> subprocess.CompletedProcess[str]:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.loopback import LoopbackCluster
 from runtime.passwords import hash_password
+from tests.dev_node import dev_node, http_url
 from tests.ui.shots import screenshot
 
 # without playwright installed this module is skipped rather than failing to import
@@ -55,26 +55,21 @@ class Node:
 
 @pytest.fixture(scope="module")
 def node(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    root = tmp_path_factory.mktemp("ui-node")
     users = "".join(
         f'[[auth.users]]\nname = "{name}"\nrole = "{role}"\n'
         f'password_hash = "{hash_password(password)}"\n'
         for name, (role, password) in USERS.items()
     )
-    config = root / "podium.toml"
+    config = tmp_path_factory.mktemp("ui-config") / "podium.toml"
     config.write_text(
         '[auth]\nenabled = true\nsecret = "a-test-secret-of-more-than-32-bytes!"\n' + users
     )
     args = ["--config", str(config), "--handlers", "tests.ui.ui_handlers"]
-    with LoopbackCluster(root, single=True, master_args=args) as cluster:
-        cluster.start(timeout=60)
-        url = cluster.masters["m1"].http
-        assert url is not None
-        node = Node(url)
+    for cluster in dev_node(tmp_path_factory, "ui-node", master_args=args):
+        node = Node(http_url(cluster))
         yield node
         for client in node.clients.values():
             client.close()
-        print(cluster.describe())
 
 
 def log_in(page: Any, node: Node, user: str, where: str = "#/") -> None:

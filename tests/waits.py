@@ -1,0 +1,93 @@
+"""Waits and reads that several test modules share, each bounded in time so that what never
+comes fails the test with what was seen instead of hanging the run.
+
+They live here, not in a test module, so that a test module imports no other one (a test
+module's helpers move with its tests, and importing it runs its collection-time code).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import httpx
+import trio
+
+from client.events import SseParser
+
+T = TypeVar("T")
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    """Until the node at ``url`` answers ``/ready`` with 200 (one still starting refuses
+    connections, so those count as not yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready in {timeout} s")
+
+
+def read_until(
+    items: Iterable[T], last: Callable[[T], bool], within_s: float, what: str
+) -> list[T]:
+    """``items`` up to and including the first that ``last`` accepts, read in a thread: a
+    stream that stays open without it (keep-alive pings, a process that never prints it)
+    fails the test after ``within_s`` rather than hanging the run."""
+    got: list[T] = []
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            for item in items:
+                got.append(item)
+                if last(item):
+                    outcome.append(None)
+                    return
+            outcome.append(AssertionError(f"{what}: the stream ended first, after {got}"))
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(within_s)
+    assert outcome, f"{what}: not within {within_s:g}s; read so far: {list(got)}"
+    if outcome[0] is not None:
+        raise outcome[0]
+    return got
+
+
+async def read_events(
+    response: httpx.Response, until: str, limit_s: float = 10.0, times: int = 1
+) -> list[dict[str, Any]]:
+    """The parsed events of an SSE response, up to and including the ``times``-th of type
+    ``until`` (a response's lines can be read once: one call per stream).
+
+    A plain function returning the list, not an async generator: its deadline is a cancel
+    scope, and one held open across a ``yield`` would be exited wherever the consumer
+    stops iterating (trio forbids that), not where it was entered."""
+    parser = SseParser()
+    id_line: str | None = None
+    events: list[dict[str, Any]] = []
+    with trio.fail_after(limit_s):
+        async for line in response.aiter_lines():
+            if line.startswith("id:"):
+                id_line = line.removeprefix("id:").removeprefix(" ")
+            event = parser.feed(line)
+            if event is None:
+                continue
+            # the SSE id line, when there is one, is the event's own id
+            assert id_line is None or event["id"] == id_line, (event, id_line)
+            id_line = None
+            events.append(event)
+            if event["type"] == until:
+                times -= 1
+                if not times:
+                    break
+    return events
