@@ -50,18 +50,21 @@ def test_the_handler_example_traces_as_written(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{http}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    node = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "runtime.node", *shlex.split(node_args)),
-            *("--http", f"127.0.0.1:{http}", "--listen", f"127.0.0.1:{listen}"),
-            *("--data", str(tmp_path / "podium-data")),
-        ],
-        cwd=tmp_path,
-        env={**env, name: value},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # files, not pipes: the console exporter prints every span as it ends, and a pipe that
+    # nobody reads until the node stops fills at 64 KiB and blocks the node mid-test
+    out_path, err_path = tmp_path / "node.out", tmp_path / "node.err"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        node = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "runtime.node", *shlex.split(node_args)),
+                *("--http", f"127.0.0.1:{http}", "--listen", f"127.0.0.1:{listen}"),
+                *("--data", str(tmp_path / "podium-data")),
+            ],
+            cwd=tmp_path,
+            env={**env, name: value},
+            stdout=out,
+            stderr=err,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -86,7 +89,8 @@ def test_the_handler_example_traces_as_written(tmp_path: Path) -> None:
         (job,) = httpx.get(f"{url}/api/v1/jobs", params={"type": "digest"}).json()["jobs"]
     finally:
         node.send_signal(signal.SIGTERM)
-        stdout, stderr = node.communicate(timeout=60)
+        node.wait(timeout=60)
+    stdout, stderr = out_path.read_text(), err_path.read_text()
     assert job["status"] == "succeeded" and job["trace_id"], job
     assert job["result"]["trace_id"] == job["trace_id"]
     spans = [s for s in printed_spans(stdout) if s["context"]["trace_id"] == f"0x{job['trace_id']}"]
