@@ -5,38 +5,37 @@ client reaches it by."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TypedDict, Unpack
 
 import pytest
 
 from bench.loopback import LoopbackCluster
 
 
+class NodeOptions(TypedDict, total=False):
+    """What a test may add to the node: arguments on its command line (``--handlers``,
+    ``--config``) and variables in its environment (``PODIUM_*`` settings)."""
+
+    master_args: Sequence[str]
+    env: Mapping[str, str]
+
+
 def dev_node(
-    factory: pytest.TempPathFactory,
-    name: str,
-    *,
-    master_args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
+    factory: pytest.TempPathFactory, name: str, **options: Unpack[NodeOptions]
 ) -> Iterator[LoopbackCluster]:
-    """Start one under a fresh folder ``name``, with ``master_args`` on its command line and
-    ``env`` in its environment; its log tail is printed when it stops."""
-    with LoopbackCluster(
-        factory.mktemp(name), single=True, master_args=master_args, env=env
-    ) as cluster:
+    """Start one under a fresh folder ``name`` with ``options``; its log tail is printed
+    when it stops."""
+    with LoopbackCluster(factory.mktemp(name), single=True, **options) as cluster:
         cluster.start(timeout=60)
         yield cluster
         print(cluster.describe())
 
 
 def dev_node_url(
-    factory: pytest.TempPathFactory,
-    name: str,
-    *,
-    master_args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
+    factory: pytest.TempPathFactory, name: str, **options: Unpack[NodeOptions]
 ) -> Iterator[str]:
     """:func:`dev_node`, giving its HTTP address (:func:`http_url`)."""
-    for cluster in dev_node(factory, name, master_args=master_args, env=env):
+    for cluster in dev_node(factory, name, **options):
         yield http_url(cluster)
 
 
