@@ -8,6 +8,8 @@ from random import Random
 
 import msgpack
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actors.scheduler import snapshot_codec
 from actors.scheduler.backoff import Backoff
@@ -356,3 +358,93 @@ def test_a_child_of_a_job_deduplicated_by_its_unique_key_waits_for_the_holder() 
     assert child.options.depends_on == ("held",)
     assert child.status is JobStatus.BLOCKED
     assert "again" not in sm.jobs
+
+
+def held(job_id: str, *parents: str, unique_key: str = "u") -> NewJob:
+    """A job asking for ``unique_key`` (and depending on ``parents``)."""
+    options = JobOptions(depends_on=parents, unique_key=unique_key)
+    return NewJob(job_id, "noop", PAYLOAD, 5, 0, None, None, None, options)
+
+
+def drain(sm: JobStateMachine) -> None:
+    """Run every job that becomes due until none does (each succeeds)."""
+    while due := sm.due_jobs({"noop"}, 100):
+        for job in due:
+            finish(sm, job.id)
+
+
+def test_a_child_listed_before_its_deduplicated_parent_waits_for_the_holder_too() -> None:
+    """Refs point either way in a batch: a child listed before the job a live holder
+    stands in for waits for the holder, as one listed after it does."""
+    for batch in ((new("c", "again"), held("again")), (held("again"), new("c", "again"))):
+        sm = machine()
+        submit(sm, held("held"))
+        answer = submit(sm, *batch)
+        assert isinstance(answer, Submitted)
+        assert {s.id: s.status for s in answer.jobs} == {"held": "pending", "c": "blocked"}
+        child = sm.job("c")
+        assert child is not None and child.options is not None
+        assert child.options.depends_on == ("held",) and status(sm, "c") == "blocked"
+        finish(sm, "held")
+        assert status(sm, "c") == "pending"
+
+
+BATCH = (
+    held("again"),
+    new("c1", "again"),
+    new("c2", "again", "q"),
+    new("q"),
+    new("d", "c1"),
+    held("twice", unique_key="v"),
+    held("second", unique_key="v"),
+    new("e", "second", "again"),
+)
+
+
+@given(st.permutations(BATCH))
+@settings(max_examples=60, deadline=None)
+def test_a_batch_with_stand_ins_decides_the_same_whatever_its_order(
+    batch: list[NewJob],
+) -> None:
+    """Whatever the order, each child waits for the live job or the sibling that holds
+    its parent's unique key, and the whole batch runs to the end."""
+    sm = machine()
+    submit(sm, held("held"))
+    answer = submit(sm, *batch)
+    assert isinstance(answer, Submitted)
+    # which of two siblings with one unique key is made is the first listed
+    v = next(j.id for j in batch if j.id in ("twice", "second"))
+    waits = {j: sm.jobs[j].options.depends_on for j in ("c1", "c2", "d", "e")}  # type: ignore[union-attr]
+    assert waits == {"c1": ("held",), "c2": ("held", "q"), "d": ("c1",), "e": (v, "held")}
+    assert all(status(sm, j) == "blocked" for j in waits)
+    finish(sm, "held")
+    drain(sm)
+    assert not sm.jobs and sm.counts()["succeeded"] == 7
+
+
+@given(st.permutations((held("x", "y"), new("y", "again"), held("again"))))
+@settings(deadline=None)
+def test_a_holder_that_would_wait_on_itself_through_a_stand_in_does_not_hang(
+    batch: list[NewJob],
+) -> None:
+    """``x`` waits on ``y``, which names ``again``, which ``x`` would stand in for when
+    made first: following that stand-in would be a cycle, so ``y`` keeps naming a job
+    that was not made and fails (as before stand-ins were resolved); nothing waits for
+    ever, in any order."""
+    sm = machine()
+    answer = submit(sm, *batch)
+    assert isinstance(answer, Submitted)
+    drain(sm)
+    assert not sm.jobs, {j.id: j.status for j in sm.jobs.values()}
+    if [j.id for j in batch].index("x") < [j.id for j in batch].index("again"):
+        assert status(sm, "y") == "dead" and status(sm, "x") == "dead"
+        left = {job.id: job for _, job in sm.finished}
+        assert left["y"].error == "parent again ended unknown"
+
+
+def test_a_job_whose_parent_it_stands_in_for_does_not_wait_on_itself() -> None:
+    sm = machine()
+    answer = submit(sm, held("x", "again"), held("again"))
+    assert isinstance(answer, Submitted)
+    assert [(s.id, s.duplicate) for s in answer.jobs] == [("x", ""), ("x", "unique")]
+    assert status(sm, "x") == "dead"
