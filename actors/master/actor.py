@@ -46,7 +46,15 @@ from actors.master.assign_traces import traced_assignments
 from actors.master.control import ControlRequest, control_answer, control_command
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.metrics import MasterMetrics
-from actors.master.parents import CHILDREN_SHOWN, LOOKUPS, Linked, children_view, has_parents, link
+from actors.master.parents import (
+    CHILDREN_SHOWN,
+    LOOKUPS,
+    Linked,
+    children_view,
+    has_parents,
+    link,
+    retried_parents,
+)
 from actors.raft.core import NotLeader, RaftConfig
 from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
@@ -669,12 +677,13 @@ class MasterActor(Actor):
                 self.retrying.discard(job_id)
                 return
             record = None if self.jobs.job(job_id) else await self.history.get(job_id)
+            parents = await retried_parents(record, self.jobs, self.history)
         except BaseException:
             self.retrying.discard(job_id)
             raise
 
         self._propose(
-            RetryCmd(self.ctx.wall_time(), job_id, record),
+            RetryCmd(self.ctx.wall_time(), job_id, record, parents),
             reply,
             then=lambda: self.retrying.discard(job_id),
         )

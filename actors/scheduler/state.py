@@ -600,6 +600,8 @@ class JobStateMachine:
             )
         job = Job.revive(record)
         self._add(job)
+        # its parents' outcomes were forgotten when it left (unless another child kept them)
+        self._remember(cmd.parents)
         job.max_retries += job.attempts
         job.run_at = None
         job.error = ""

@@ -24,6 +24,7 @@ from actors.scheduler.leases import Leases
 from actors.scheduler.lifecycle import JobStatus
 from actors.scheduler.state import JobStateMachine
 from transport.cluster import Submitted
+from transport.codec import PROTOCOL_VERSION, decode
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -448,3 +449,25 @@ def test_a_job_whose_parent_it_stands_in_for_does_not_wait_on_itself() -> None:
     assert isinstance(answer, Submitted)
     assert [(s.id, s.duplicate) for s in answer.jobs] == [("x", ""), ("x", "unique")]
     assert status(sm, "x") == "dead"
+
+
+def test_a_retried_child_gets_its_parents_results_again() -> None:
+    """Its parent's outcome left memory with the child; the retry brings back what the
+    leader's history says of it, for ``ctx.parents`` and for nothing longer than needed."""
+    sm = machine()
+    submit(sm, new("p"), new("c", "p"))
+    finish(sm, "p", result=7)
+    finish(sm, "c", ok=False)
+    assert not sm.deps.finals, "forgotten with its last live child"
+    left = {job.id: job for _, job in sm.take_finished()}
+    parents = (FinalParent("p", "succeeded", msgpack.packb(7)),)
+    sm.apply_command(RetryCmd(4.0, "c", left["c"].record(9), parents))
+    assert status(sm, "c") == "pending"
+    assert msgpack.unpackb(sm.parent_results(sm.jobs["c"])) == {"p": 7}
+    finish(sm, "c")
+    assert not sm.deps.finals and not sm.deps.children
+
+
+def test_a_retry_logged_before_it_carried_parents_decodes_without_them() -> None:
+    old = msgpack.packb([PROTOCOL_VERSION, "j.retry", [4.0, "c", None]], use_bin_type=True)
+    assert decode(old) == RetryCmd(4.0, "c", None, ())
