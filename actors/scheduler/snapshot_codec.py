@@ -134,9 +134,9 @@ def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
                 sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
                 sm.recent_order.append((index, key))
         elif kind == _FINALS:
-            sm.deps.restore(rows, ())
+            sm.deps.restore_finals(rows)
         elif kind == _CANDIDATES:
-            sm.deps.restore((), rows)
+            sm.deps.restore_candidates(rows)
         else:
             for row in rows:
                 _restore_job(sm, row)
