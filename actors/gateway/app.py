@@ -571,13 +571,13 @@ class Service:
             outcomes.append(outcome)
             if traces is not None:
                 traces.committed(n, status.id)
-            entry: dict[str, Any] = {"id": status.id, "status": status.status}
-            if status.duplicate == DEDUPLICATED:
-                entry["deduplicated"] = True
-            elif status.duplicate:
-                entry["duplicate"] = status.duplicate
+            # a batch answers each job as a single submit would, in its entry
             if isinstance(outcome, ApiError):
-                entry["error"] = outcome.message
+                entry = {**outcome.details, "error": outcome.message}
+            else:
+                entry = dict(outcome.value)
+            if status.duplicate and status.duplicate != DEDUPLICATED:
+                entry["duplicate"] = status.duplicate
             entries.append(entry)
         # 201 when the batch made a job, 200 when every key named one already
         made = any(not j.duplicate for j in answer.jobs)
