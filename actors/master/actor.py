@@ -279,9 +279,9 @@ class _JobLog:
         self.proposed.clear()
         self.removals.clear()
         await self.history.finish_install(snapshot.index)
-        self.feed.ring.restarted_at(snapshot.index)
         for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
             await trio.sleep(0)
+        self.feed.restarted(snapshot.index, self.jobs)
 
 
 class MasterActor(Actor):
@@ -770,18 +770,14 @@ class MasterActor(Actor):
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         if msg.progress:
-            self._progress(msg.progress, current, now)
+            self._progress(msg.progress, msg.worker, now)
         stale = tuple(r for r in msg.running if r not in current)
         self.beats.append((reply, HeartbeatAck(True, stale, self.raft.term)))
 
-    def _progress(
-        self, notes: tuple[JobProgress, ...], current: list[RunningJob], now: float
-    ) -> None:
-        """Keep the progress of the live runs; tell the other masters what changed."""
-        live = {(r.job_id, r.attempt) for r in current}
-        changed = self.feed.progressed(
-            tuple(n for n in notes if (n.job_id, n.attempt) in live), now, self.jobs
-        )
+    def _progress(self, notes: tuple[JobProgress, ...], worker: str, now: float) -> None:
+        """Keep the progress of ``worker``'s live runs; tell the other masters what
+        changed."""
+        changed = self.feed.progressed(notes, now, self.jobs, worker)
         if changed:
             self._relay(SoftEvents(now, tuple(changed)))
 
