@@ -822,7 +822,7 @@ class MasterActor(Actor):
         if isinstance(msg, GetJob):
             self._spawn(self._get_one(msg.id, reply), reply)
         elif isinstance(msg, GetJobs):
-            self._spawn(self._get_many(msg.ids, reply), reply)
+            self._spawn(self._get_many(msg, reply), reply)
         elif isinstance(msg, ListJobs):
             self._spawn(self._list(msg, reply), reply)
         elif isinstance(msg, GetStats):
@@ -870,11 +870,11 @@ class MasterActor(Actor):
         view["children"] = children_view(self.jobs.deps.children.get(job_id, {}), done)
         reply.resolve(_json(view))
 
-    async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
+    async def _get_many(self, msg: GetJobs, reply: PendingReply) -> None:
         """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the
         rest from the history. A job that finishes while others are looked up is looked up
         in its turn, so none is reported missing on its way from memory to the history."""
-        wanted = list(dict.fromkeys(ids))
+        wanted = list(dict.fromkeys(msg.ids))
         looked_up: set[str] = set()
         found: dict[str, JobRecord] = {}
         while todo := [i for i in wanted if i not in looked_up and self.jobs.job(i) is None]:
@@ -889,11 +889,15 @@ class MasterActor(Actor):
             if job is not None:
                 view = job_view(job, self.jobs)
                 view.update(self.feed.progress_view(job.id, job.attempts))
-                jobs.append(view)
             elif record is not None:
-                jobs.append(record_view(record))
+                view = record_view(record)
             else:
                 missing.append(job_id)
+                continue
+            if msg.owner is not None and view.get("owner") != msg.owner:
+                missing.append(job_id)
+            else:
+                jobs.append(view)
         reply.resolve(_json({"jobs": jobs, "missing": missing}))
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:
