@@ -69,12 +69,18 @@ class _JobLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         sink = _SINK.get()
-        if sink is None or record.name.startswith("podium"):
+        if sink is None or _podiums(record.name):
             return
         try:
             sink.write((self.format(record) + "\n").encode("utf-8", "replace"))
         except Exception:
             self.handleError(record)
+
+
+def _podiums(logger: str) -> bool:
+    """Whether a logger is podium's own: ``podium`` and its children, not a user's
+    ``podium_etl`` (whose records are its job's output)."""
+    return logger == "podium" or logger.startswith("podium.")
 
 
 def _install() -> None:

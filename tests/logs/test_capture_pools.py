@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import sys
 import threading
 
@@ -97,3 +98,14 @@ async def test_writes_outside_a_job_are_not_captured(capsys: pytest.CaptureFixtu
     assert out.render().decode() == "the job's\nthe job's again\n"
     written = capsys.readouterr()
     assert (written.out, written.err) == ("not a job's\nafter the job\n", "nor this\n")
+
+
+def test_a_users_logger_named_like_podium_is_captured_and_podiums_own_are_not() -> None:
+    """Only podium's loggers (``podium`` and ``podium.*``) stay out of a job's capture: a
+    handler's ``podium_etl`` logger is the user's, and its records are the job's."""
+    out = HeadTail(1000)
+    with capturing(out):
+        logging.getLogger("podium_etl").warning("loaded %d rows", 3)
+        logging.getLogger("podium").warning("podium's own")
+        logging.getLogger("podium.worker").warning("podium's worker")
+    assert out.render().decode() == "WARNING podium_etl: loaded 3 rows\n"
