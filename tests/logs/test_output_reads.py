@@ -5,14 +5,11 @@ peer's) gets every byte of the tail once."""
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 import trio
 
 from actors.master.output_actor import OutputActor
@@ -20,8 +17,7 @@ from actors.master.output_store import OutputStore
 from actors.worker.output import HeadTail, RecentOutputs, cut_marker
 from actors.worker.output_shipping import read_held, ship_output
 from runtime.actor import Actor, ActorRef
-from runtime.clock import sim_wall_clock
-from runtime.system import ActorSystem
+from tests.sim.test_runtime_on_sim import Cluster
 from transport.cluster import GetJob, JsonView, RunningJob
 from transport.codec import Message, decode, encode
 from transport.output_messages import (
@@ -32,7 +28,6 @@ from transport.output_messages import (
     StoreOutput,
     read_capture,
 )
-from transport.simnet import LinkConfig, NetConfig, SimNetwork
 
 LIMIT = 64
 # numbered lines, far over the limit: each byte of the tail is known by its place
@@ -138,80 +133,54 @@ class FakeWorker(Actor):
         return read_held(self.outputs, msg)
 
 
-@attrs.define
-class Nodes:
-    systems: dict[str, ActorSystem]
-    nursery: trio.Nursery
-
-    async def run(self, node: str, name: str, actor: Actor) -> None:
-        await self.nursery.start(self.systems[node].run_actor, name, actor)
-
-
-@pytest.fixture
-async def nodes() -> AsyncIterator[Nodes]:
-    net = SimNetwork(random.Random(0), NetConfig(link=LinkConfig(latency=0.001, jitter=0.0)))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(net.run)
-        systems: dict[str, ActorSystem] = {}
-        for node in ("m1", "m2", "w1", "gw"):
-            system = ActorSystem(node, net.endpoint(node), random.Random(node), sim_wall_clock)
-            await nursery.start(system.serve)
-            systems[node] = system
-        yield Nodes(systems, nursery)
-        nursery.cancel_scope.cancel()
-
-
 async def test_a_follower_gets_every_byte_of_the_tail_once_across_the_end(
-    nodes: Nodes, tmp_path: Path
+    cluster: Cluster, tmp_path: Path
 ) -> None:
-    job: dict[str, Any] = {"attempts": 1, "status": "running", "worker": "w1"}
+    """Masters on n1 and n2, the worker beside n2's; the follower reads through n1."""
+    job: dict[str, Any] = {"attempts": 1, "status": "running", "worker": "n2"}
     stores: dict[str, OutputStore] = {}
-    for master in ("m1", "m2"):
-        await nodes.run(master, "master", FakeMaster(job))
+    for master in ("n1", "n2"):
+        await cluster.run(master, "master", FakeMaster(job))
         stores[master] = OutputStore(history_file(tmp_path / f"{master}.db"))
-        await nodes.run(master, OUTPUT_ACTOR, OutputActor(master, ["m1", "m2"], stores[master]))
+        await cluster.run(master, OUTPUT_ACTOR, OutputActor(master, ["n1", "n2"], stores[master]))
     # keep=0: the worker forgets a finished capture, so only the masters can answer
     outputs = RecentOutputs(LIMIT, keep=0)
     worker = FakeWorker(outputs)
-    await nodes.run("w1", "worker", worker)
+    await cluster.run("n2", "worker", worker)
     buffer = outputs.start("j", 1)
 
     async def read(master: str, offset: int) -> OutputChunk:
-        answer = (
-            await nodes.systems["gw"]
-            .ref(master, OUTPUT_ACTOR)
-            .ask(ReadOutput("j", 1, offset, 1000))
-        )
+        answer = await cluster.ref("n1", master, OUTPUT_ACTOR).ask(ReadOutput("j", 1, offset, 1000))
         assert isinstance(answer, OutputChunk) and answer.found
         return answer
 
     buffer.write(STREAM[:400])
-    running = await read("m1", 0)
+    running = await read("n1", 0)
     assert running.running and running.next_offset == 400
     buffer.write(STREAM[400:420])  # less than the tail keeps: nothing more is cut
     outputs.finish("j", 1)
-    # the capture reaches m2 only: m1 fetches it from its peer
-    ship_output(worker.ctx, ["m2"], RunningJob("j", 1), buffer)
+    # the capture reaches n2 only: n1 fetches it from its peer
+    ship_output(worker.ctx, ["n2"], RunningJob("j", 1), buffer)
     job["status"] = "succeeded"
     with trio.fail_after(5):
-        while not (await read("m2", 400)).data:  # written after a moment's gathering
+        while not (await read("n2", 400)).data:  # written after a moment's gathering
             await trio.sleep(0.01)
-    for master in ("m2", "m1"):
+    for master in ("n2", "n1"):
         end = await read(master, running.next_offset)
         assert not end.running and end.next_offset == 420
         # the head, what was cut, then the stream from the tail's start: every byte once
         assert running.data + end.data == STREAM[:32] + cut_marker(336) + STREAM[368:420]
-    assert stores["m1"].get("j", 1) == buffer.capture()  # kept from the peer's
+    assert stores["n1"].get("j", 1) == buffer.capture()  # kept from the peer's
 
 
 async def test_a_running_attempt_whose_worker_does_not_answer_keeps_the_followers_place(
-    nodes: Nodes, tmp_path: Path
+    cluster: Cluster, tmp_path: Path
 ) -> None:
-    """No worker actor on w1: the read is tried again later, from where it was."""
-    job: dict[str, Any] = {"attempts": 1, "status": "running", "worker": "w1"}
-    await nodes.run("m1", "master", FakeMaster(job))
-    store = OutputStore(history_file(tmp_path / "m1.db"))
-    await nodes.run("m1", OUTPUT_ACTOR, OutputActor("m1", ["m1"], store))
+    """No worker actor on n2: the read is tried again later, from where it was."""
+    job: dict[str, Any] = {"attempts": 1, "status": "running", "worker": "n2"}
+    await cluster.run("n1", "master", FakeMaster(job))
+    store = OutputStore(history_file(tmp_path / "n1.db"))
+    await cluster.run("n1", OUTPUT_ACTOR, OutputActor("n1", ["n1"], store))
     with trio.fail_after(5):
-        answer = await nodes.systems["gw"].ref("m1", OUTPUT_ACTOR).ask(ReadOutput("j", 1, 400, 10))
+        answer = await cluster.ref("n1", "n1", OUTPUT_ACTOR).ask(ReadOutput("j", 1, 400, 10))
     assert answer == OutputChunk(1, b"", 400, True)
