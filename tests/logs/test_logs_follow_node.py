@@ -5,12 +5,12 @@ gets the head, the cut, and every byte of the tail once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bench.loopback import LoopbackCluster
+from tests.dev_node import dev_node, http_url
 from transport.output_messages import cut_marker
 
 LIMIT = 1024
@@ -26,15 +26,13 @@ COMMAND = (
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
-    root: Path = tmp_path_factory.mktemp("logs-follow")
-    with LoopbackCluster(root, single=True, master_args=["--log-max-bytes", str(LIMIT)]) as node:
-        node.start(timeout=60)
-        yield node
-        print(node.describe())
+    yield from dev_node(
+        tmp_path_factory, "logs-follow", master_args=["--log-max-bytes", str(LIMIT)]
+    )
 
 
 def followed(dev: LoopbackCluster, job: str) -> bytes:
-    http = dev.masters["m1"].http
+    http = http_url(dev)
     parts: list[bytes] = []
     with httpx.stream(
         "GET", f"{http}/api/v1/jobs/{job}/logs", params={"follow": "true"}, timeout=30
