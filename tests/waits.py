@@ -7,6 +7,7 @@ module's helpers move with its tests, and importing it runs its collection-time 
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,13 @@ import trio
 from client.events import SseParser
 
 T = TypeVar("T")
+
+
+def ctrl_c_default() -> None:
+    """``preexec_fn`` for a command a test stops with Ctrl-C (SIGINT): a test run in the
+    background (``cmd &`` in a script, as CI may start it) ignores SIGINT, children inherit
+    that, and a Python that starts with SIGINT ignored never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_ready(url: str, timeout: float = 60.0) -> None:

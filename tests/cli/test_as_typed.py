@@ -25,7 +25,7 @@ from client.tokens import TokenStore
 from runtime.passwords import hash_password, verify_password
 from tests.cli.test_first_hour import PODIUM, UUID, stop, user_env
 from tests.dev_node import dev_node_url
-from tests.waits import wait_ready
+from tests.waits import ctrl_c_default, wait_ready
 
 
 def podium(
@@ -112,9 +112,13 @@ def test_ctrl_c_while_waiting_prints_the_ids_and_exits_130(node: str, token_file
         [str(PODIUM), "--url", node, "submit", "sleep", "--payload",
          json.dumps({"seconds": marker}), "--count", "2", "--wait"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=user_env(),
+        preexec_fn=ctrl_c_default,
     )  # fmt: skip
     try:
         ids = submitted_sleeps(node, marker)
+        # the jobs are in before the CLI has their ids: give the answer time to arrive, so
+        # the Ctrl-C lands in the waiting (one before it is "interrupted", no ids to say)
+        time.sleep(1.0)
         waiting.send_signal(signal.SIGINT)  # what Ctrl-C sends
         out, err = waiting.communicate(timeout=30)
     finally:

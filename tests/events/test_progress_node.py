@@ -17,7 +17,7 @@ import pytest
 from client import Client
 from client.cli import main
 from tests.dev_node import dev_node_url
-from tests.waits import read_until
+from tests.waits import ctrl_c_default, read_until
 
 ROOT = Path(__file__).parents[2]
 
@@ -91,7 +91,9 @@ def test_podium_events_prints_a_line_per_event_until_ctrl_c(node: str) -> None:
     # this tree's CLI (the venv's podium script may run another checkout's)
     podium = [sys.executable, "-c", "from client.cli import main; raise SystemExit(main())"]
     argv = [*podium, "--url", node, "events", "--job", job_id, "--last-event-id", "0-0"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, text=True, cwd=ROOT, preexec_fn=ctrl_c_default
+    )
     assert proc.stdout is not None
     try:
         lines = read_until(
