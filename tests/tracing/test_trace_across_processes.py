@@ -172,8 +172,10 @@ async def test_one_jobs_trace_spans_the_master_and_the_worker_process(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(run_node, config)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http}") as client:
-                with trio.fail_after(60):
+                with trio.move_on_after(60) as waited:
                     while True:
+                        # a worker that could not start says why in its log
+                        assert worker.poll() is None, log.read_text()
                         try:
                             workers = (await client.get("/api/v1/workers")).json()
                             if workers.get("workers"):
@@ -181,6 +183,7 @@ async def test_one_jobs_trace_spans_the_master_and_the_worker_process(
                         except httpx.TransportError:
                             pass
                         await trio.sleep(0.1)
+                assert not waited.cancelled_caught, f"no worker within 60 s: {log.read_text()}"
                 with trio.fail_after(30):
                     job = await submit_and_wait(client, {"type": "resize"})
                     failed = await submit_and_wait(client, {"type": "broken", "max_retries": 0})
