@@ -282,6 +282,10 @@ class _JobLog:
         self.feed.ring.restarted_at(snapshot.index)
         for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
             await trio.sleep(0)
+        # the snapshot may pass the ends of attempts whose progress this master keeps (no
+        # event of theirs applies here to drop it): keep only what still runs
+        jobs = self.jobs
+        self.feed.progress.keep_only(lambda job_id, attempt: jobs.is_current(job_id, attempt, None))
 
 
 class MasterActor(Actor):
