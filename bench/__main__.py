@@ -23,8 +23,9 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import attrs
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
@@ -36,6 +37,8 @@ from bench.limits import LimitsOptions, run_limits
 from bench.pool import PoolOptions
 from bench.soak import SoakBench, SoakOptions, problems
 from bench.submit import SubmitOptions, run_submit
+
+Opts = TypeVar("Opts", bound=attrs.AttrsInstance)
 
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
@@ -336,11 +339,22 @@ def add_pool_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
+def _positive(text: str) -> float:
+    """A number above zero (argparse says which flag when it is not)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above zero")
+    return value
+
+
 def add_limits_parser(sub: Any) -> None:
     p = sub.add_parser("limits", help="the measured rate of a type limited to 50/s, on a dev node")
-    p.add_argument("--rate", type=float, default=50.0, help="the limit, starts a second")
-    p.add_argument("--burst", type=float, default=None, help="default: a second of the rate")
-    p.add_argument("--seconds", type=float, default=30.0, help="the window measured")
+    p.add_argument("--rate", type=_positive, default=50.0, help="the limit, starts a second")
+    p.add_argument("--burst", type=_positive, default=None, help="default: a second of the rate")
+    p.add_argument("--seconds", type=_positive, default=30.0, help="the window measured")
     p.add_argument("--type", default="noop", help="the job type limited and submitted")
     p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
     p.add_argument("--json", action="store_true", help="print only a JSON object")
@@ -383,6 +397,12 @@ SUITE_HELP = {
 }
 
 
+def _options(cls: type[Opts], args: argparse.Namespace) -> Opts:
+    """A suite's options from the parsed command line (the flags named as its fields)."""
+    fields = {f.name for f in attrs.fields(cls)}
+    return cls(**{k: v for k, v in vars(args).items() if k in fields})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="suite", required=True)
@@ -402,30 +422,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "schedules":
         return schedules_bench.main(args)
     if args.suite == "limits":
-        fields = {f.name for f in LimitsOptions.__attrs_attrs__}
-        limits = LimitsOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        limits = _options(LimitsOptions, args)
         result = show_limits(limits, as_json=args.json)
         return 0 if result["bound_held"] else 1
     if args.suite == "submit":
-        fields = {f.name for f in SubmitOptions.__attrs_attrs__}
-        submit = SubmitOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        submit = _options(SubmitOptions, args)
         show_submit(submit, as_json=args.json)
         return 0
     if args.suite == "pool":
         run_pool(PoolOptions(args.jobs, args.work, args.repeats), as_json=args.json)
         return 0
     if args.suite == "soak":
-        fields = {f.name for f in SoakOptions.__attrs_attrs__}
-        soak = run_soak(
-            SoakOptions(**{k: v for k, v in vars(args).items() if k in fields}), as_json=args.json
-        )
+        soak = run_soak(_options(SoakOptions, args), as_json=args.json)
         reasons = problems(soak)
         for reason in reasons:
             print(f"unhealthy: {reason}", file=sys.stderr)
         return 1 if reasons else 0
     if args.suite == "cluster":
-        fields = {f.name for f in ClusterOptions.__attrs_attrs__}
-        options = ClusterOptions(**{k: v for k, v in vars(args).items() if k in fields})
+        options = _options(ClusterOptions, args)
         result = run_cluster(options, as_json=args.json, plot=args.plot)
         return 0 if result["lost"] == 0 and result["not_succeeded"] == 0 else 1
     run_suite(

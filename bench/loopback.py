@@ -22,7 +22,13 @@ from typing import Any
 import attrs
 import httpx
 
-__all__ = ["FAST_FAILURE_DETECTION", "LoopbackCluster", "NodeProcess", "free_ports"]
+__all__ = [
+    "FAST_FAILURE_DETECTION",
+    "LoopbackCluster",
+    "NodeProcess",
+    "free_ports",
+    "process_cpu_s",
+]
 
 # the multi-process tests' and benchmarks' settings (a cluster's ``env``): short leases
 # and quick heartbeats, so a dead worker or leader is noticed within a test's patience
@@ -30,6 +36,14 @@ __all__ = ["FAST_FAILURE_DETECTION", "LoopbackCluster", "NodeProcess", "free_por
 FAST_FAILURE_DETECTION: Mapping[str, str] = MappingProxyType(
     {"PODIUM_SCHEDULER__LEASE_S": "2", "PODIUM_SCHEDULER__HEARTBEAT_S": "0.3"}
 )
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system, every thread) process ``pid`` has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # the fields after the command name (which may hold spaces) are the 3rd onwards
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_ports(n: int) -> list[int]:
@@ -88,12 +102,9 @@ class NodeProcess:
             return None
         assert self.proc is not None
         try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            return process_cpu_s(self.proc.pid)
         except OSError:
             return None
-        # the fields after the command name (which may hold spaces) are the 3rd onwards
-        fields = stat.rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kill(self) -> None:
         """SIGKILL: no drain, no flush; what is not fsynced is gone."""

@@ -24,13 +24,11 @@ behind it (:mod:`bench.bare_http`), for the ceiling of HTTP submits here.
 
 from __future__ import annotations
 
-import os
 import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ import attrs
 import trio
 
 from bench.bare_http import KINDS, serve_bare
-from bench.loopback import LoopbackCluster, free_ports
+from bench.loopback import LoopbackCluster, free_ports, process_cpu_s
 from client import AsyncClient
 
 __all__ = ["SubmitOptions", "run_submit"]
@@ -77,26 +75,9 @@ def _figure(total: int, seconds: float, **shape: int) -> dict[str, Any]:
             "submits_per_s": round(total / seconds), **shape}  # fmt: skip
 
 
-def _process_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system, every thread) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _own_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-@contextmanager
-def _cpu(server_pid: int, figure: dict[str, Any]) -> Iterator[None]:
-    """Add the server's and this process's CPU microseconds per submit to ``figure``
-    (warm-up included, as both ran on the same processes)."""
-    server, own = _process_cpu_s(server_pid), _own_cpu_s()
-    yield
-    calls = figure["submits"] + min(WARM_UP_MAX, figure["submits"])
-    figure["server_cpu_us"] = round(1e6 * (_process_cpu_s(server_pid) - server) / calls)
-    figure["client_cpu_us"] = round(1e6 * (_own_cpu_s() - own) / calls)
 
 
 async def _native(port: int, options: SubmitOptions) -> dict[str, Any]:
@@ -170,9 +151,13 @@ async def _http(url: str, options: SubmitOptions) -> dict[str, Any]:
 
 
 def _timed(pid: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    figure: dict[str, Any] = {}
-    with _cpu(pid, figure):
-        figure.update(run())
+    """``run``'s figure, with the server's and this process's CPU microseconds per submit
+    (warm-up included, as both ran on the same processes)."""
+    server, own = process_cpu_s(pid), _own_cpu_s()
+    figure = run()
+    calls = figure["submits"] + min(WARM_UP_MAX, figure["submits"])
+    figure["server_cpu_us"] = round(1e6 * (process_cpu_s(pid) - server) / calls)
+    figure["client_cpu_us"] = round(1e6 * (_own_cpu_s() - own) / calls)
     return figure
 
 

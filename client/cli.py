@@ -365,7 +365,7 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return _cancel(client, args, console)
     if command == "retry":
         changed = client.retry(args.id)
-        _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        render.say(args.json, console, changed, f"{changed['id']}: {changed['status']}")
         return 0
     if command == "limit":
         return _limit(client, args, console)
@@ -373,16 +373,18 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         pause = command == "pause"
         view = client.pause_type(args.type) if pause else client.resume_type(args.type)
         held = f"; {view['throttled']} pending held" if pause else ""
-        _say(args, console, view, f"{args.type}: {'paused' if pause else 'resumed'}{held}")
+        render.say(
+            args.json, console, view, f"{args.type}: {'paused' if pause else 'resumed'}{held}"
+        )
         return 0
     if command == "delete":
         deleted = client.delete(args.id)
-        _say(args, console, {"id": args.id, **deleted}, f"{args.id}: deleted")
+        render.say(args.json, console, {"id": args.id, **deleted}, f"{args.id}: deleted")
         return 0
     if command == "purge":
         deleted = client.purge(status=_statuses(args.status), type=args.type, before=args.before)
         n = deleted["deleted"]
-        _say(args, console, deleted, f"deleted {n} job{'' if n == 1 else 's'}")
+        render.say(args.json, console, deleted, f"deleted {n} job{'' if n == 1 else 's'}")
         return 0
     if command == "workers":
         workers = client.workers()
@@ -469,10 +471,10 @@ def _cancel(client: Client, args: argparse.Namespace, console: Console) -> int:
         )
     if len(args.ids) == 1:
         changed = client.cancel(args.ids[0])
-        _say(args, console, changed, f"{changed['id']}: {changed['status']}")
+        render.say(args.json, console, changed, f"{changed['id']}: {changed['status']}")
         return 0
     n = client.cancel_many(args.ids or None, **given)
-    _say(args, console, {"cancelled": n}, f"cancelled {n} job{'' if n == 1 else 's'}")
+    render.say(args.json, console, {"cancelled": n}, f"cancelled {n} job{'' if n == 1 else 's'}")
     return 0
 
 
@@ -481,14 +483,11 @@ def _limit(client: Client, args: argparse.Namespace, console: Console) -> int:
         view = client.set_limit(
             args.type, rate_per_s=args.rate_per_s, burst=args.burst, max_running=args.max_running
         )
-        if not args.json:
-            console.print(render.limits_table([view]))
-        else:
-            print(json.dumps(view))
+        render.say(args.json, console, view, render.limits_table([view]))
         return 0
     if args.limit_command == "clear":
         view = client.clear_limit(args.type)
-        _say(args, console, view, f"{args.type}: limit cleared")
+        render.say(args.json, console, view, f"{args.type}: limit cleared")
         return 0
     limits = client.limits()
     if args.json:
@@ -544,22 +543,18 @@ def _login(client: Client, args: argparse.Namespace, console: Console, store: To
     except PodiumError as exc:
         if exc.status != 404:
             raise
-        _say(args, console, {"auth": "off", "url": client.url},
-             f"auth is off at {client.url}: no login needed, every command works without "
-             "a token")  # fmt: skip
+        render.say(args.json, console, {"auth": "off", "url": client.url},
+                   f"auth is off at {client.url}: no login needed, every command works "
+                   "without a token")  # fmt: skip
         return 0
     store.save(client.url, token)
-    _say(args, console, {"user": args.username, "url": client.url, "token_file": str(store.path)},
-         f"logged in as {args.username} at {client.url}; token stored in {store.path} "
-         "(later commands use this server unless --url or $PODIUM_URL names another)")  # fmt: skip
+    saved = {"user": args.username, "url": client.url, "token_file": str(store.path)}
+    told = (
+        f"logged in as {args.username} at {client.url}; token stored in {store.path} "
+        "(later commands use this server unless --url or $PODIUM_URL names another)"
+    )
+    render.say(args.json, console, saved, told)
     return 0
-
-
-def _say(args: argparse.Namespace, console: Console, data: Any, text: str) -> None:
-    if args.json:
-        print(json.dumps(data))
-    else:
-        console.print(text)
 
 
 def job_payload(args: argparse.Namespace) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -30,6 +30,7 @@ __all__ = [
     "job_table",
     "limits_table",
     "now",
+    "say",
     "workers_table",
 ]
 
@@ -307,3 +308,11 @@ def limits_table(limits: Iterable[Job]) -> Table:
             str(t["throttled"]),
         )
     return table
+
+
+def say(as_json: bool, console: Console, data: Any, text: RenderableType) -> None:
+    """A command's answer: ``data`` as one JSON line with ``--json``, else ``text``."""
+    if as_json:
+        print(json.dumps(data))
+    else:
+        console.print(text)

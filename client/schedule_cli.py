@@ -124,10 +124,7 @@ def run(
         paused = action == "pause"
         data = client.pause_schedule(args.name) if paused else client.resume_schedule(args.name)
         text = f"{args.name}: {action}d{_next(data, at)}"
-    if args.json:
-        print(json.dumps(data))
-    else:
-        console.print(text)
+    render.say(args.json, console, data, text)
     return 0
 
 

@@ -10,9 +10,10 @@ A handler adds spans to its job's trace through its context
   a plain record (name, start and end in epoch nanoseconds, attributes, its
   parent's position, the error that left it), the child sends the records
   with its reply, and the worker makes them into spans under ``podium.execute``
-  (:meth:`SpanSink.replay`). The child thus needs no SDK, no exporter thread and
-  no network of its own, and a child that is killed loses only what its
-  handler had not finished; a span is recorded at most as long as its job runs.
+  (:meth:`actors.worker.job_trace.JobTrace.replay`). The child thus needs no
+  SDK, no exporter thread and no network of its own, and a child that is killed
+  loses only what its handler had not finished; a span is recorded at most as
+  long as its job runs.
 - with tracing off, or for a job that is not traced, there is no sink and
   ``ctx.span`` hands back :data:`NO_SPAN`, which ignores what it is told.
 
@@ -61,10 +62,6 @@ class SpanSink(Protocol):
     def span(
         self, name: str, attributes: Mapping[str, AttributeValue]
     ) -> contextlib.AbstractContextManager[HandlerSpan]: ...
-
-    def replay(self, records: Sequence[RecordedSpan]) -> None:
-        """Take spans a pool child recorded for this job."""
-        ...
 
 
 class _NoSpan:
@@ -137,9 +134,6 @@ class SpanRecorder:
         finally:
             self._open.reset(token)
             record[END] = time.time_ns()
-
-    def replay(self, records: Sequence[RecordedSpan]) -> None:
-        self.records.extend(records)
 
     def finished(self) -> list[RecordedSpan]:
         """The records to send, a span still open (in a thread the handler left running)

@@ -59,6 +59,14 @@ log = logging.getLogger("podium.tracing")
 INSTRUMENTATION = "podium"
 EXPORTERS = ("otlp", "console")
 _PROTOCOLS = ("http/protobuf",)
+# the batch span processor's settings (the SDK warns with a traceback on a bad one, and
+# starts anyway with its default)
+_BATCH_SETTINGS = (
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+)
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -110,6 +118,10 @@ def exporters_wanted(env: Mapping[str, str]) -> tuple[str, ...]:
                         "only; set http/protobuf and the collector's HTTP port (4318)"
                     )
                 break
+    for name in _BATCH_SETTINGS:
+        value = env.get(name, "").strip()
+        if value and not (value.isascii() and value.isdigit() and int(value) > 0):
+            raise TracingError(f"{name}={value}: a whole number above zero")
     return wanted
 
 

@@ -96,9 +96,11 @@ class GetJob(Message):
 @message("c.get-many")
 @frozen
 class GetJobs(Message):
-    """Many jobs in one read (live or finished), for a client waiting on a batch."""
+    """Many jobs in one read (live or finished), for a client waiting on a batch; with
+    ``owner``, another owner's jobs are answered missing, as if they did not exist."""
 
     ids: tuple[str, ...]
+    owner: str | None = None
 
 
 @message("c.list")

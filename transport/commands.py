@@ -105,6 +105,9 @@ class RetryCmd(Message):
     now: float
     job_id: str
     record: JobRecord | None
+    # the record's parents that were final (in the leader's history) when proposed: their
+    # results are the revived job's ``ctx.parents`` again
+    parents: tuple[FinalParent, ...] = ()
 
 
 @message("j.register")

@@ -17,10 +17,11 @@ every error is JSON ``{"error": "..."}``. A body must also arrive within
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Container, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -43,7 +44,7 @@ from actors.gateway.auth import (
 )
 from actors.gateway.batch_refs import check_refs
 from actors.gateway.batching import SubmitBatcher
-from actors.gateway.control import parse_bulk_cancel, parse_limit, parse_type
+from actors.gateway.control import parse_bulk_cancel, parse_limit
 from actors.gateway.events_api import event_routes
 from actors.gateway.http_common import (
     MASTER,
@@ -70,6 +71,7 @@ from actors.gateway.validation import (
     parse_job,
     parse_purge,
     parse_time,
+    parse_type,
     to_spec,
 )
 from actors.scheduler.state import DEDUPLICATED
@@ -569,13 +571,13 @@ class Service:
             outcomes.append(outcome)
             if traces is not None:
                 traces.committed(n, status.id)
-            entry: dict[str, Any] = {"id": status.id, "status": status.status}
-            if status.duplicate == DEDUPLICATED:
-                entry["deduplicated"] = True
-            elif status.duplicate:
-                entry["duplicate"] = status.duplicate
+            # a batch answers each job as a single submit would, in its entry
             if isinstance(outcome, ApiError):
-                entry["error"] = outcome.message
+                entry = {**outcome.details, "error": outcome.message}
+            else:
+                entry = dict(outcome.value)
+            if status.duplicate and status.duplicate != DEDUPLICATED:
+                entry["duplicate"] = status.duplicate
             entries.append(entry)
         # 201 when the batch made a job, 200 when every key named one already
         made = any(not j.duplicate for j in answer.jobs)
@@ -602,9 +604,9 @@ class Service:
             raise BadRequest(
                 f'status takes {{"ids": [...]}}: 1 to {STATUS_IDS_MAX} job ids (strings)'
             )
-        answer = view(await self.gateway.read(GetJobs(tuple(ids)), stale), "jobs")
-        assert answer.json is not None
-        return Answer(json=self.owners.visible_many(who, answer.json))
+        # another user's jobs are answered missing by the master itself
+        ask = GetJobs(tuple(ids), self.owners.scope(who))
+        return view(await self.gateway.read(ask, stale), "jobs")
 
     async def list_jobs(self, who: Principal, query: Mapping[str, str], stale: bool) -> Answer:
         """``query``: the parameters of ``GET /api/v1/jobs`` as a query string holds them."""
@@ -656,32 +658,41 @@ class Service:
         audited(who, event, {**target, **(answer.value or {})}, "ok")
         return answer
 
-    async def _own(self, who: Principal, job_id: str, target: dict[str, Any]) -> None:
-        """404 unless ``who`` may touch job ``job_id``. The job is read first for a
-        ``user``, and with tracing on, when its audit line (``target``) gets the job's
-        ``trace_id`` as every log line about a job does."""
-        if self.owners.scope(who) is None and not TRACING.on:
-            return
-        found = (await self.get_job(who, job_id, False)).json
-        trace_id = json.loads(found).get("trace_id") if TRACING.on and found else None
-        if trace_id is not None:
-            target["trace_id"] = trace_id
-
-    async def _owned_change(
-        self, who: Principal, msg: CancelJob | RetryJob, target: dict[str, Any]
+    async def _job_write(
+        self, who: Principal, event: str, job_id: str, write: Callable[[], Awaitable[Answer]]
     ) -> Answer:
-        await self._own(who, msg.id, target)
-        return await self._change(msg)
+        """A cancel, retry or delete of one job, audited: 404 unless ``who`` may touch the
+        job (a ``user``'s is read first, from the leader). With tracing on the audit line
+        also carries the job's ``trace_id``, as every log line about a job does; the trace
+        never changes, so for that alone this master's own copy is read."""
+
+        async def checked() -> Answer:
+            found: bytes | None = None
+            if self.owners.scope(who) is not None:
+                found = (await self.get_job(who, job_id, False)).json
+            elif TRACING.on:
+                # a job not applied here yet: its line goes without, the write goes on
+                with contextlib.suppress(ApiError):
+                    found = (await self.get_job(who, job_id, True)).json
+            trace_id = json.loads(found).get("trace_id") if TRACING.on and found else None
+            if trace_id is not None:
+                target["trace_id"] = trace_id
+            return await write()
+
+        target: dict[str, Any] = {"job": job_id}
+        return await self._audited(who, event, target, checked())
 
     async def cancel(self, who: Principal, job_id: str) -> Answer:
-        target: dict[str, Any] = {"job": job_id}
-        change = self._owned_change(who, CancelJob(job_id), target)
-        return await self._audited(who, "cancel", target, change)
+        return await self._job_write(who, "cancel", job_id, lambda: self._change(CancelJob(job_id)))
 
     async def retry(self, who: Principal, job_id: str) -> Answer:
-        target: dict[str, Any] = {"job": job_id}
-        change = self._owned_change(who, RetryJob(job_id), target)
-        return await self._audited(who, "retry", target, change)
+        return await self._job_write(who, "retry", job_id, lambda: self._change(RetryJob(job_id)))
+
+    async def delete(self, who: Principal, job_id: str) -> Answer:
+        removal = DeleteJob(job_id)
+        return await self._job_write(
+            who, "delete", job_id, lambda: self._removed(removal, f"job {job_id!r}")
+        )
 
     async def _removed(self, msg: Message, what: str) -> Answer:
         answer = await self.gateway.call(msg)
@@ -691,15 +702,6 @@ class Service:
         if answer.error:
             raise ApiError(409, answer.error)
         return Answer(value={"deleted": answer.deleted})
-
-    async def _owned_delete(self, who: Principal, job_id: str, target: dict[str, Any]) -> Answer:
-        await self._own(who, job_id, target)
-        return await self._removed(DeleteJob(job_id), f"job {job_id!r}")
-
-    async def delete(self, who: Principal, job_id: str) -> Answer:
-        target: dict[str, Any] = {"job": job_id}
-        change = self._owned_delete(who, job_id, target)
-        return await self._audited(who, "delete", target, change)
 
     async def purge(self, who: Principal, body: Any) -> Answer:
         wanted = parse_purge({} if body is None else body)

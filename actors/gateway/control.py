@@ -18,11 +18,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from actors.gateway.validation import BadRequest, check_fields, status_list
+from actors.gateway.validation import BadRequest, check_fields, parse_type, status_list
 from actors.scheduler.lifecycle import TERMINAL, JobStatus
 from transport.queue_control import CancelJobs, SetTypeLimit
 
-__all__ = ["LIVE_STATUSES", "parse_bulk_cancel", "parse_limit", "parse_type"]
+__all__ = ["LIVE_STATUSES", "parse_bulk_cancel", "parse_limit"]
 
 # what a bulk cancel may take: the statuses of live jobs
 LIVE_STATUSES = tuple(s.value for s in JobStatus if s not in TERMINAL)
@@ -32,13 +32,6 @@ _CANCEL_FIELDS = ("ids", "type", "status", "schedule")
 MAX_CANCEL_IDS = 10_000
 MAX_RUNNING = 1_000_000
 MAX_RATE = 1_000_000.0
-
-
-def parse_type(value: Any) -> str:
-    """A job type as a path names it."""
-    if not isinstance(value, str) or not value or len(value) > 200:
-        raise BadRequest("type must be a non-empty string of at most 200 characters")
-    return value
 
 
 def _positive(body: Mapping[str, Any], name: str, minimum: float, maximum: float) -> float | None:

@@ -74,17 +74,6 @@ class Ownership:
         scope = self.scope(who)
         return scope is None or json.loads(view).get("owner") == scope
 
-    def visible_many(self, who: Principal, view: bytes) -> bytes:
-        """A many-jobs view (``{"jobs": [...], "missing": [...]}``) with the jobs ``who``
-        may not see moved to ``missing``, as if they did not exist."""
-        scope = self.scope(who)
-        if scope is None:
-            return view
-        body: dict[str, Any] = json.loads(view)
-        kept = [job for job in body["jobs"] if job.get("owner") == scope]
-        hidden = [job["id"] for job in body["jobs"] if job.get("owner") != scope]
-        return json.dumps({**body, "jobs": kept, "missing": [*body["missing"], *hidden]}).encode()
-
     def visible_schedules(self, who: Principal, view: bytes) -> bytes:
         """A schedule listing (``{"schedules": [...]}``) with only what ``who`` may see."""
         scope = self.scope(who)

@@ -233,13 +233,21 @@ def _depends_on(value: Any, batch: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+def parse_type(value: Any) -> str:
+    """A job type, in a job's body or a path: what a worker registers handlers under."""
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise BadRequest(
+            "type must be a non-empty string of at most 200 characters "
+            "(e.g. 'shell', 'sleep', 'noop')"
+        )
+    return value
+
+
 def parse_job(body: Any, now: float, *, batch: bool = False) -> JobRequest:
     """Check one job object; ``now`` (epoch seconds) turns ``delay_s`` into ``run_at``.
     In a ``batch``, a job may carry a ``ref`` and name its siblings' refs."""
     body = check_fields(body, "a job", sorted(_BATCH_FIELDS if batch else _FIELDS))
-    job_type = body.get("type")
-    if not isinstance(job_type, str) or not job_type or len(job_type) > 200:
-        raise BadRequest("type must be a non-empty string (e.g. 'shell', 'sleep', 'noop')")
+    job_type = parse_type(body.get("type"))
     payload = body.get("payload", {})
     if payload is None:
         payload = {}

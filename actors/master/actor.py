@@ -46,7 +46,15 @@ from actors.master.assign_traces import traced_assignments
 from actors.master.control import ControlRequest, control_answer, control_command
 from actors.master.event_feed import EventFeed, EventsOf, OpenEvents
 from actors.master.metrics import MasterMetrics
-from actors.master.parents import CHILDREN_SHOWN, LOOKUPS, Linked, children_view, has_parents, link
+from actors.master.parents import (
+    CHILDREN_SHOWN,
+    LOOKUPS,
+    Linked,
+    children_view,
+    has_parents,
+    link,
+    retried_parents,
+)
 from actors.raft.core import NotLeader, RaftConfig
 from actors.raft.replica import Committed, InDoubtReply, NotLeaderReply, Replica, Wake
 from actors.scheduler import snapshot_codec
@@ -279,13 +287,9 @@ class _JobLog:
         self.proposed.clear()
         self.removals.clear()
         await self.history.finish_install(snapshot.index)
-        self.feed.ring.restarted_at(snapshot.index)
         for _ in snapshot_codec.restore_steps(self.jobs, snapshot.data):
             await trio.sleep(0)
-        # the snapshot may pass the ends of attempts whose progress this master keeps (no
-        # event of theirs applies here to drop it): keep only what still runs
-        jobs = self.jobs
-        self.feed.progress.keep_only(lambda job_id, attempt: jobs.is_current(job_id, attempt, None))
+        self.feed.restarted(snapshot.index, self.jobs)
 
 
 class MasterActor(Actor):
@@ -673,12 +677,13 @@ class MasterActor(Actor):
                 self.retrying.discard(job_id)
                 return
             record = None if self.jobs.job(job_id) else await self.history.get(job_id)
+            parents = await retried_parents(record, self.jobs, self.history)
         except BaseException:
             self.retrying.discard(job_id)
             raise
 
         self._propose(
-            RetryCmd(self.ctx.wall_time(), job_id, record),
+            RetryCmd(self.ctx.wall_time(), job_id, record, parents),
             reply,
             then=lambda: self.retrying.discard(job_id),
         )
@@ -774,18 +779,14 @@ class MasterActor(Actor):
         current = self._current(msg.worker, msg.running)
         self.leases.renew_jobs(current, now)
         if msg.progress:
-            self._progress(msg.progress, current, now)
+            self._progress(msg.progress, msg.worker, now)
         stale = tuple(r for r in msg.running if r not in current)
         self.beats.append((reply, HeartbeatAck(True, stale, self.raft.term)))
 
-    def _progress(
-        self, notes: tuple[JobProgress, ...], current: list[RunningJob], now: float
-    ) -> None:
-        """Keep the progress of the live runs; tell the other masters what changed."""
-        live = {(r.job_id, r.attempt) for r in current}
-        changed = self.feed.progressed(
-            tuple(n for n in notes if (n.job_id, n.attempt) in live), now, self.jobs
-        )
+    def _progress(self, notes: tuple[JobProgress, ...], worker: str, now: float) -> None:
+        """Keep the progress of ``worker``'s live runs; tell the other masters what
+        changed."""
+        changed = self.feed.progressed(notes, now, self.jobs, worker)
         if changed:
             self._relay(SoftEvents(now, tuple(changed)))
 
@@ -830,7 +831,7 @@ class MasterActor(Actor):
         if isinstance(msg, GetJob):
             self._spawn(self._get_one(msg.id, reply), reply)
         elif isinstance(msg, GetJobs):
-            self._spawn(self._get_many(msg.ids, reply), reply)
+            self._spawn(self._get_many(msg, reply), reply)
         elif isinstance(msg, ListJobs):
             self._spawn(self._list(msg, reply), reply)
         elif isinstance(msg, GetStats):
@@ -878,11 +879,11 @@ class MasterActor(Actor):
         view["children"] = children_view(self.jobs.deps.children.get(job_id, {}), done)
         reply.resolve(_json(view))
 
-    async def _get_many(self, ids: tuple[str, ...], reply: PendingReply) -> None:
+    async def _get_many(self, msg: GetJobs, reply: PendingReply) -> None:
         """``{"jobs": [...], "missing": [...]}`` in the order asked: live jobs from memory, the
         rest from the history. A job that finishes while others are looked up is looked up
         in its turn, so none is reported missing on its way from memory to the history."""
-        wanted = list(dict.fromkeys(ids))
+        wanted = list(dict.fromkeys(msg.ids))
         looked_up: set[str] = set()
         found: dict[str, JobRecord] = {}
         while todo := [i for i in wanted if i not in looked_up and self.jobs.job(i) is None]:
@@ -897,11 +898,15 @@ class MasterActor(Actor):
             if job is not None:
                 view = job_view(job, self.jobs)
                 view.update(self.feed.progress_view(job.id, job.attempts))
-                jobs.append(view)
             elif record is not None:
-                jobs.append(record_view(record))
+                view = record_view(record)
             else:
                 missing.append(job_id)
+                continue
+            if msg.owner is not None and view.get("owner") != msg.owner:
+                missing.append(job_id)
+            else:
+                jobs.append(view)
         reply.resolve(_json({"jobs": jobs, "missing": missing}))
 
     async def _list(self, msg: ListJobs, reply: PendingReply) -> None:

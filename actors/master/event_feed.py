@@ -80,17 +80,21 @@ class EventFeed:
     # -- soft events -------------------------------------------------------------------
 
     def progressed(
-        self, notes: tuple[JobProgress, ...], now: float, table: JobStateMachine
+        self,
+        notes: tuple[JobProgress, ...],
+        now: float,
+        table: JobStateMachine,
+        worker: str | None = None,
     ) -> list[JobProgress]:
         """Keep what running attempts reported; the notes that changed (each an event).
         A note of an attempt that is no longer running here (a follower may apply its end
-        before the leader's news arrives) is dropped, and so is what such attempts left."""
-        running = _running_in(table)
-        self.progress.keep_only(running)
+        before the leader's news arrives) is dropped. What ended attempts left goes with
+        the event of their end (:meth:`after`), so this costs the notes, not every entry
+        kept. With ``worker`` (a heartbeat's sender), only its own runs count."""
         changed = [
             note
             for note in notes
-            if running(note.job_id, note.attempt)
+            if table.is_current(note.job_id, note.attempt, worker)
             and self.progress.update(note.job_id, note.attempt, note.fraction, note.message)
         ]
         for note in changed:
@@ -105,6 +109,13 @@ class EventFeed:
                 detail={"progress": note.fraction, "progress_message": note.message},
             )
         return changed
+
+    def restarted(self, index: int, table: JobStateMachine) -> None:
+        """The table was replaced by a snapshot at ``index``: the ring starts over there,
+        and only attempts running in the new table keep their progress (the ends of the
+        others were in entries this master never applied)."""
+        self.ring.restarted_at(index)
+        self.progress.keep_only(_running_in(table))
 
     def draining(self, worker: str, now: float) -> None:
         self.ring.add_soft(WORKER_DRAINING, now, worker=worker)

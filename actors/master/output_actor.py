@@ -5,7 +5,10 @@ still runs is answered by the worker running it (it holds the live capture);
 of a finished one, from this master's store, else from a peer's (the answer
 is then kept here too), else from the worker that ran it, which keeps its
 last few captures. A capture that nobody holds reads as empty: the attempt
-printed nothing (an empty capture is never shipped).
+printed nothing (an empty capture is never shipped). Offsets count the
+attempt's whole stream wherever the answer comes from
+(:func:`~transport.output_messages.read_capture`), so a follower goes on
+from the worker's answers to this store's across the attempt's end.
 
 Captures a worker sends (:class:`~transport.output_messages.StoreOutput`)
 are gathered and written in one transaction per :data:`GATHER_S`, by one
@@ -27,12 +30,20 @@ from typing import Any
 
 import trio
 
-from actors.master.output_store import OutputStore
-from runtime.actor import Actor, ActorRef
+from actors.master.output_store import OutputRow, OutputStore
+from runtime.actor import Actor, ActorRef, PendingReply
 from runtime.errors import AskError, AskTimeout
 from transport.cluster import GetJob, JsonView
 from transport.codec import Message
-from transport.output_messages import OUTPUT_ACTOR, OutputChunk, ReadOutput, StoreOutput
+from transport.output_messages import (
+    OUTPUT_ACTOR,
+    Capture,
+    FetchOutput,
+    OutputChunk,
+    ReadOutput,
+    StoreOutput,
+    read_capture,
+)
 
 __all__ = ["OutputActor"]
 
@@ -51,7 +62,7 @@ class OutputActor(Actor):
         self.node_id = node_id
         self.peers = [p for p in peers if p != node_id]
         self.store = store
-        self._pending: list[tuple[str, int, bytes]] = []
+        self._pending: list[OutputRow] = []
         self._arrived = trio.Event()
         # the store has one SQLite connection: one call on it at a time (a transaction
         # begun while another thread's is open fails)
@@ -65,16 +76,18 @@ class OutputActor(Actor):
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, StoreOutput):
-            self._pending.append((msg.job_id, msg.attempt, msg.data))
+            self._pending.append((msg.job_id, msg.attempt, *msg.capture()))
             self._arrived.set()
-        elif isinstance(msg, ReadOutput):
-            reply = self.ctx.defer_reply()
-
-            async def answer() -> None:
-                reply.resolve(await self._read(msg))
-
-            self.ctx.nursery.start_soon(answer)
+        elif isinstance(msg, (ReadOutput, FetchOutput)):
+            self.ctx.nursery.start_soon(self._answer, msg, self.ctx.defer_reply())
         return None
+
+    async def _answer(self, msg: ReadOutput | FetchOutput, reply: PendingReply) -> None:
+        """Off the mailbox: an answer may wait on the disk, a peer or a worker."""
+        if isinstance(msg, FetchOutput):
+            reply.resolve(await self._give(msg))
+        else:
+            reply.resolve(await self._read(msg))
 
     async def _job(self, job_id: str) -> dict[str, Any] | None:
         view = await self.ctx.ref(self.node_id, _MASTER).ask(GetJob(job_id), ASK_S)
@@ -91,28 +104,34 @@ class OutputActor(Actor):
             rows, self._pending = self._pending, []
             await self._put(rows)
 
-    async def _put(self, rows: list[tuple[str, int, bytes]]) -> None:
+    async def _put(self, rows: list[OutputRow]) -> None:
         try:
             await trio.to_thread.run_sync(self.store.put, rows, limiter=self._disk)
         except (OSError, sqlite3.Error) as exc:
             # the peers and the workers still hold them; reads fetch them from there
             log.warning("output not stored", extra={"captures": len(rows), "error": str(exc)})
 
-    async def _stored(self, msg: ReadOutput, attempt: int) -> bytes | None:
+    async def _stored(self, job_id: str, attempt: int) -> Capture | None:
         """The capture stored here, or None (not here, or the store cannot be read now:
         the peers and the worker are asked next)."""
         try:
             return await trio.to_thread.run_sync(
-                self.store.get, msg.job_id, attempt, limiter=self._disk
+                self.store.get, job_id, attempt, limiter=self._disk
             )
         except (OSError, sqlite3.Error) as exc:
-            log.warning("output not read", extra={"job": msg.job_id, "error": str(exc)})
+            log.warning("output not read", extra={"job": job_id, "error": str(exc)})
             return None
+
+    async def _give(self, msg: FetchOutput) -> Message:
+        """A peer's fetch: the capture as it was shipped, or not found."""
+        capture = await self._stored(msg.job_id, msg.attempt)
+        if capture is None:
+            return OutputChunk(msg.attempt, b"", 0, False, found=False)
+        return StoreOutput(msg.job_id, msg.attempt, b"", *capture)
 
     async def _read(self, msg: ReadOutput) -> OutputChunk:
         if msg.local:
-            data = await self._stored(msg, msg.attempt)
-            return _slice(msg, msg.attempt, data)
+            return _slice(msg, msg.attempt, await self._stored(msg.job_id, msg.attempt))
         job = await self._job(msg.job_id)
         if job is None:
             return OutputChunk(msg.attempt, b"", 0, False, False, f"no job {msg.job_id}", 404)
@@ -130,40 +149,45 @@ class OutputActor(Actor):
         worker = job.get("worker")
         ask = ReadOutput(msg.job_id, attempt, msg.offset, msg.limit, local=True)
         if job["status"] == "running" and attempt == latest and worker:
-            held = await self._ask(worker, _WORKER, ask)
+            held = await self._held(worker, ask)
             # not reachable from here, or not begun: the read is tried again by a follower
-            return held if held is not None and held.found else OutputChunk(attempt, b"", 0, True)
-        data = await self._stored(msg, attempt)
-        if data is None:
-            data = await self._from_peers(msg, attempt)
-        if data is not None:
-            return _slice(msg, attempt, data)
+            return held if held is not None else OutputChunk(attempt, b"", msg.offset, True)
+        capture = await self._stored(msg.job_id, attempt)
+        if capture is None:
+            capture = await self._from_peers(msg.job_id, attempt)
+        if capture is not None:
+            return _slice(msg, attempt, capture)
         if worker:
-            held = await self._ask(worker, _WORKER, ask)
-            if held is not None and held.found:
+            held = await self._held(worker, ask)
+            if held is not None:
                 return OutputChunk(attempt, held.data, held.next_offset, False)
-        return OutputChunk(attempt, b"", 0, False)
+        return OutputChunk(attempt, b"", msg.offset, False)
 
-    async def _from_peers(self, msg: ReadOutput, attempt: int) -> bytes | None:
-        """The whole capture from the first peer holding it, kept here from now on."""
-        whole = ReadOutput(msg.job_id, attempt, 0, 1 << 62, local=True)
+    async def _from_peers(self, job_id: str, attempt: int) -> Capture | None:
+        """The capture from the first peer holding it, kept here from now on."""
         for peer in self.peers:
-            held = await self._ask(peer, OUTPUT_ACTOR, whole)
-            if held is not None and held.found:
-                await self._put([(msg.job_id, attempt, held.data)])
-                return held.data
+            held = await self._ask(peer, OUTPUT_ACTOR, FetchOutput(job_id, attempt))
+            if isinstance(held, StoreOutput):
+                capture = held.capture()
+                await self._put([(job_id, attempt, *capture)])
+                return capture
         return None
 
-    async def _ask(self, node: str, name: str, msg: ReadOutput) -> OutputChunk | None:
+    async def _ask(self, node: str, name: str, msg: Message) -> Message | None:
         try:
-            answer = await self.ctx.ref(node, name).ask(msg, ASK_S)
+            return await self.ctx.ref(node, name).ask(msg, ASK_S)
         except (AskTimeout, AskError):
             return None
-        return answer if isinstance(answer, OutputChunk) else None
+
+    async def _held(self, worker: str, msg: ReadOutput) -> OutputChunk | None:
+        """The worker's answer to a read of what it runs or ran lately, if it has one."""
+        answer = await self._ask(worker, _WORKER, msg)
+        return answer if isinstance(answer, OutputChunk) and answer.found else None
 
 
-def _slice(msg: ReadOutput, attempt: int, data: bytes | None) -> OutputChunk:
-    if data is None:
+def _slice(msg: ReadOutput, attempt: int, capture: Capture | None) -> OutputChunk:
+    """A read of a finished attempt's capture, at the offsets the worker's reads used."""
+    if capture is None:
         return OutputChunk(attempt, b"", msg.offset, False, found=False)
-    piece = data[msg.offset : msg.offset + msg.limit]
-    return OutputChunk(attempt, piece, msg.offset + len(piece), False)
+    piece, after = read_capture(*capture, msg.offset, msg.limit)
+    return OutputChunk(attempt, piece, after, False)

@@ -10,6 +10,10 @@ revives). A parent the leader saw live but that finishes before the submit
 applies makes the submit answer :class:`~transport.parents.ParentsMissing`;
 the leader then looks again (:data:`LOOKUPS` times at most).
 
+A retry revives a final job whose parents' outcomes left memory with it, so
+the leader writes what its history holds of them into the retry as well
+(:func:`retried_parents`): the revived run gets its ``ctx.parents`` again.
+
 A parent id that is nowhere, live or final, is the client's mistake: the
 submit is refused (:class:`~transport.cluster.Rejected`, a 400) and makes
 nothing, whatever else the batch held.
@@ -30,7 +34,15 @@ from transport.job_options import REF_PREFIX
 from transport.parents import FinalParent
 from transport.records import JobRecord
 
-__all__ = ["CHILDREN_SHOWN", "LOOKUPS", "Linked", "children_view", "has_parents", "link"]
+__all__ = [
+    "CHILDREN_SHOWN",
+    "LOOKUPS",
+    "Linked",
+    "children_view",
+    "has_parents",
+    "link",
+    "retried_parents",
+]
 
 # submits proposed for one request whose parents kept finishing under it, before giving up
 LOOKUPS = 5
@@ -134,9 +146,26 @@ async def link(
         shown = ", ".join(unknown[:_NAMED])
         more = f" and {len(unknown) - _NAMED} more" if len(unknown) > _NAMED else ""
         return Rejected(f"depends_on names unknown job ids: {shown}{more}")
-    finals = tuple(
+    return resolved, _finals(wanted, records)
+
+
+async def retried_parents(
+    record: JobRecord | None, table: JobStateMachine, history: History
+) -> tuple[FinalParent, ...]:
+    """What the history says of the parents of ``record``, a job about to be retried
+    that are not live: it left memory with its parents' outcomes, and its run needs their
+    results again. A parent the history no longer holds is left out (its result too)."""
+    options = record.options if record is not None else None
+    if options is None or not options.depends_on:
+        return ()
+    wanted = [p for p in options.depends_on if table.job(p) is None]
+    return _finals(wanted, await history.get_many(wanted)) if wanted else ()
+
+
+def _finals(wanted: Sequence[str], records: Mapping[str, JobRecord]) -> tuple[FinalParent, ...]:
+    """The records found of ``wanted`` final parents, in that order, as a command says."""
+    return tuple(
         FinalParent(r.id, r.status, kept_result(r.result))
         for p in wanted
         if (r := records.get(p)) is not None
     )
-    return resolved, finals

@@ -27,7 +27,8 @@ were taken.
 
 The leader counts its own log towards a commit only up to what has been
 persisted (``advance`` or ``advance_persist`` tells it), so an entry is
-committed only once it is fsynced on a majority including the leader;
+committed only once it is fsynced on a majority; with the early messages that
+majority may be followers alone, the leader's own write still going.
 ``committed`` never holds an entry not yet durable here. The commit index
 alone is not worth an fsync (it is not part of Raft's persistent state: a
 restarted member learns it again), so a Ready offers a hard state when the

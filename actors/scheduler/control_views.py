@@ -43,12 +43,16 @@ def type_view(sm: JobStateMachine, job_type: str, now: float) -> dict[str, objec
     }
 
 
+def _entries(sm: JobStateMachine, now: float) -> list[dict[str, object]]:
+    return [type_view(sm, t, now) for t in sm.control.types()]
+
+
 def limits_view(sm: JobStateMachine, now: float) -> dict[str, object]:
     """``{"limits": [...]}``: every limited or paused type, by name."""
-    return {"limits": [type_view(sm, t, now) for t in sm.control.types()]}
+    return {"limits": _entries(sm, now)}
 
 
 def control_stats(sm: JobStateMachine, now: float) -> dict[str, object]:
     """The stats' share: the same entries, and throttled jobs by type."""
-    entries = [type_view(sm, t, now) for t in sm.control.types()]
+    entries = _entries(sm, now)
     return {"limits": entries, "throttled": {e["type"]: e["throttled"] for e in entries}}

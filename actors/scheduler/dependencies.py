@@ -122,11 +122,6 @@ class Dependencies:
         self.finals[job_id] = (status, kept_result(result))
         self.candidates.extend([kids[seq] for seq in sorted(kids)])
 
-    def children_of(self, job_id: str) -> list[str]:
-        """Live children of ``job_id``, in submission order."""
-        kids = self.children.get(job_id)
-        return [kids[seq] for seq in sorted(kids)] if kids else []
-
     def known_final(self, job_id: str) -> bool:
         return job_id in self.finals
 
@@ -184,9 +179,13 @@ class Dependencies:
         """``finals`` in a canonical order (by id), so equal tables give equal bytes."""
         return [[job_id, *self.finals[job_id]] for job_id in sorted(self.finals)]
 
-    def restore(self, finals: Iterable[Sequence[object]], candidates: Iterable[str]) -> None:
-        for job_id, status, result in finals:
+    def restore_finals(self, rows: Iterable[Sequence[object]]) -> None:
+        """Final parents from a snapshot's rows (:meth:`final_rows`)."""
+        for job_id, status, result in rows:
             assert isinstance(job_id, str) and isinstance(status, str)
             assert result is None or isinstance(result, bytes)
             self.finals[job_id] = (status, result)
-        self.candidates.extend(candidates)
+
+    def restore_candidates(self, job_ids: Iterable[str]) -> None:
+        """Blocked jobs from a snapshot that were still to be looked at, in order."""
+        self.candidates.extend(job_ids)

@@ -21,7 +21,8 @@ version); format 2 is this one. Restoring any other is a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import msgpack
@@ -80,36 +81,30 @@ def encode_pieces(sm: JobStateMachine, rows_per_piece: int = ROWS_PER_PIECE) -> 
         "candidates": len(sm.deps.candidates),
     }
     yield msgpack.packb([FORMAT, header], use_bin_type=True)
-    rows: list[list[Any]] = []
     recent = sm.recent_keys
-    for index, key in sm.recent_order:
-        seen = recent.get(key)
-        if seen is not None and seen[0] == index:
-            rows.append([key, *seen])
-            if len(rows) >= rows_per_piece:
-                yield msgpack.packb([_KEYS, rows], use_bin_type=True)
-                rows = []
-    if rows:
-        yield msgpack.packb([_KEYS, rows], use_bin_type=True)
-        rows = []
+    keys = (
+        [key, *seen]
+        for index, key in sm.recent_order
+        if (seen := recent.get(key)) is not None and seen[0] == index
+    )
+    yield from _chunked(_KEYS, keys, rows_per_piece)
     by_seq = sm.by_seq
-    for seq in sm.seq_index:
-        job = by_seq.get(seq)
-        if job is None:
-            continue
-        rows.append([_cell(job, f) for f in JOB_FIELDS])
-        if len(rows) >= rows_per_piece:
-            yield msgpack.packb([_JOBS, rows], use_bin_type=True)
-            rows = []
-    if rows:
-        yield msgpack.packb([_JOBS, rows], use_bin_type=True)
+    jobs = (
+        [_cell(job, f) for f in JOB_FIELDS]
+        for seq in sm.seq_index
+        if (job := by_seq.get(seq)) is not None
+    )
+    yield from _chunked(_JOBS, jobs, rows_per_piece)
     yield from _chunked(_FINALS, sm.deps.final_rows(), rows_per_piece)
-    yield from _chunked(_CANDIDATES, list(sm.deps.candidates), rows_per_piece)
+    yield from _chunked(_CANDIDATES, sm.deps.candidates, rows_per_piece)
 
 
-def _chunked(kind: str, rows: list[Any], rows_per_piece: int) -> Iterator[bytes]:
-    for start in range(0, len(rows), rows_per_piece):
-        yield msgpack.packb([kind, rows[start : start + rows_per_piece]], use_bin_type=True)
+def _chunked(kind: str, rows: Iterable[Any], rows_per_piece: int) -> Iterator[bytes]:
+    """``rows`` as pieces of ``kind`` holding up to ``rows_per_piece`` each (none for no
+    rows); rows are made only as their piece is, so a large table is never copied."""
+    it = iter(rows)
+    while piece := list(islice(it, rows_per_piece)):
+        yield msgpack.packb([kind, piece], use_bin_type=True)
 
 
 def _cell(job: Job, field: str) -> Any:
@@ -139,9 +134,9 @@ def restore_steps(sm: JobStateMachine, data: bytes) -> Iterator[None]:
                 sm.recent_keys[key] = (index, job_id, status, job_type, finished_at, seq)
                 sm.recent_order.append((index, key))
         elif kind == _FINALS:
-            sm.deps.restore(rows, ())
+            sm.deps.restore_finals(rows)
         elif kind == _CANDIDATES:
-            sm.deps.restore((), rows)
+            sm.deps.restore_candidates(rows)
         else:
             for row in rows:
                 _restore_job(sm, row)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Collection, Container, Iterator, Mapping
+from collections.abc import Callable, Collection, Container, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -57,6 +57,7 @@ from actors.scheduler.ready_queue import ReadyQueue
 from actors.scheduler.records import Job, Worker, same_body
 from actors.scheduler.retry_policy import backoff_for, exit_code_is_final
 from actors.scheduler.schedules import SCHEDULE_CHANGES, ScheduleTable
+from actors.scheduler.submit_plan import Fate, SubmitPlan, plan
 from actors.scheduler.type_control import Limit, TypeControl
 from transport.cluster import JobChanged, Submitted
 from transport.cluster import JobStatus as StatusOf
@@ -88,7 +89,7 @@ from transport.limit_commands import (
     PauseTypeCmd,
     SetLimitCmd,
 )
-from transport.parents import ParentsMissing
+from transport.parents import FinalParent, ParentsMissing
 from transport.records import JobQuery
 from transport.schedule_commands import FireScheduleCmd
 
@@ -344,34 +345,29 @@ class JobStateMachine:
         return StatusOf(seen[1], seen[2]) if seen is not None else None
 
     def _submit(self, cmd: SubmitCmd) -> Submitted | ParentsMissing:
-        missing = self._missing_parents(cmd)
+        planned = plan(cmd.jobs, lambda key: self._known_key(key) is not None, self.by_unique.get)
+        missing = self._missing_parents(cmd, planned)
         if missing:
             return ParentsMissing(missing)
         out = []
-        # ids of jobs this command does not make, because a live job holds their unique
-        # key: that job stands in for them
-        stand_ins: dict[str, str] = {}
-        for spec in cmd.jobs:
-            key = spec.idempotency_key
-            if key is not None:
-                first = self._known_key(key)
-                if first is not None:
-                    live = self.jobs.get(first.id)
-                    # a key whose job finished here is only remembered, not its body
-                    same = live is None or same_body(live, spec)
-                    out.append(StatusOf(first.id, first.status, "same" if same else "conflict"))
-                    continue
-            holder = self._unique_holder(spec.options)
-            if holder is not None:
-                out.append(StatusOf(holder.id, holder.status._value_, DEDUPLICATED))
-                # a sibling that names this job waits for the one that holds the key
-                stand_ins[spec.id] = holder.id
+        for spec, fate in zip(cmd.jobs, planned.fates, strict=True):
+            if fate is Fate.ANSWERED:
+                assert spec.idempotency_key is not None
+                first = self._known_key(spec.idempotency_key)
+                assert first is not None
+                live = self.jobs.get(first.id)
+                # a key whose job finished here is only remembered, not its body
+                same = live is None or same_body(live, spec)
+                out.append(StatusOf(first.id, first.status, "same" if same else "conflict"))
                 continue
-            if stand_ins and spec.options is not None and spec.options.depends_on:
-                named = tuple(stand_ins.get(p, p) for p in spec.options.depends_on)
-                spec = attrs.evolve(
-                    spec, options=attrs.evolve(spec.options, depends_on=tuple(dict.fromkeys(named)))
-                )
+            if fate is Fate.STOOD_IN:
+                holder = self.jobs[planned.stand_ins[spec.id]]
+                out.append(StatusOf(holder.id, holder.status._value_, DEDUPLICATED))
+                continue
+            depends_on = planned.depends_on.get(spec.id)
+            if depends_on is not None:
+                assert spec.options is not None
+                spec = attrs.evolve(spec, options=attrs.evolve(spec.options, depends_on=depends_on))
             job = Job(spec, self.next_seq, self.now)
             self.next_seq += 1
             if job.options is not None and job.options.depends_on:
@@ -386,10 +382,15 @@ class JobStateMachine:
             else:
                 self._enqueue(job, self.now)
             out.append(StatusOf(job.id, job.status._value_))
-        for parent in cmd.parents:
+        self._remember(cmd.parents)
+        return Submitted(tuple(out))
+
+    def _remember(self, parents: Sequence[FinalParent]) -> None:
+        """What the leader's history said of final parents of jobs now live (a parent
+        live here after all wins: it was retried meanwhile)."""
+        for parent in parents:
             if parent.id not in self.jobs:
                 self.deps.remember(parent.id, parent.status, parent.result)
-        return Submitted(tuple(out))
 
     def _unique_holder(self, options: JobOptions | None) -> Job | None:
         """The live job holding the unique key ``options`` asks for, if any."""
@@ -397,30 +398,25 @@ class JobStateMachine:
         holder = self.by_unique.get(unique) if unique is not None else None
         return self.jobs[holder] if holder is not None else None
 
-    def _missing_parents(self, cmd: SubmitCmd) -> tuple[str, ...]:
-        """Parents named by jobs this submit would make that are neither live, made by
-        it, nor known final (here or in the command): then it must make nothing."""
-        linked = [s for s in cmd.jobs if s.options is not None and s.options.depends_on]
-        if not linked:
+    def _missing_parents(self, cmd: SubmitCmd, planned: SubmitPlan) -> tuple[str, ...]:
+        """Parents named by jobs this submit makes (stand-ins resolved) that are neither
+        live, accounted for by it, nor known final (here or in the command): then it must
+        make nothing. A job stood in for is accounted for even where a child still names
+        it (a cycle through its holder): that child is decided as for an unknown parent."""
+        fates = planned.fates
+        if not any(s.options is not None and s.options.depends_on for s in cmd.jobs):
             return ()
-        made: set[str] = set()
-        keys: set[str] = set()
-        for spec in cmd.jobs:
-            key = spec.idempotency_key
-            if key is not None:
-                if key in keys or self._known_key(key) is not None:
-                    continue  # answered with the job the key names: not made
-                keys.add(key)
-            # made, or stood in for by the live job holding its unique key
-            made.add(spec.id)
+        accounted = {
+            spec.id for spec, fate in zip(cmd.jobs, fates, strict=True) if fate is not Fate.ANSWERED
+        }
         known = {parent.id for parent in cmd.parents}
         jobs, deps = self.jobs, self.deps
         missing = {
             parent
-            for spec in linked
-            if spec.id in made and spec.options is not None
-            for parent in spec.options.depends_on
-            if parent not in made
+            for spec, fate in zip(cmd.jobs, fates, strict=True)
+            if fate is Fate.MADE and spec.options is not None
+            for parent in planned.depends_on.get(spec.id, spec.options.depends_on)
+            if parent not in accounted
             and parent not in jobs
             and parent not in known
             and not deps.known_final(parent)
@@ -604,6 +600,8 @@ class JobStateMachine:
             )
         job = Job.revive(record)
         self._add(job)
+        # its parents' outcomes were forgotten when it left (unless another child kept them)
+        self._remember(cmd.parents)
         job.max_retries += job.attempts
         job.run_at = None
         job.error = ""

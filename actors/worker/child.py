@@ -38,6 +38,7 @@ child if the worker dies (its parent changes), so an orphan never runs on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -216,11 +217,12 @@ def _run_handler(
             False,
         ]
     recorder = SpanRecorder() if request.get("spans") else None
+    job_id, attempt = request["job"], request["attempt"]
     context = JobContext(
-        request["job"],
-        request["attempt"],
+        job_id,
+        attempt,
         request.get("parents", {}),
-        progress.report,
+        functools.partial(progress.report, job_id, attempt),
         recorder,
         request.get("traceparent", ""),
     )
@@ -234,9 +236,7 @@ def _run_handler(
             finally:
                 _Running.active = False
                 if recorder is not None and recorder.records:
-                    pipe.send_unstoppable(
-                        ["spans", request["job"], request["attempt"], recorder.finished()]
-                    )
+                    pipe.send_unstoppable(["spans", job_id, attempt, recorder.finished()])
         except JobFailed as exc:
             return _failed(exc, tail)
         except BaseException as exc:  # a handler's SystemExit fails its job, not the child

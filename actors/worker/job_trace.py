@@ -77,7 +77,8 @@ class JobTrace:
         return tracer().start_as_current_span(name, attributes=clean_attributes(attributes))
 
     def replay(self, records: Sequence[RecordedSpan]) -> None:
-        """Make the spans a pool child recorded, under execute, as it nested them."""
+        """Make the spans a pool child recorded, under execute, as it nested them. Their
+        attributes are used as they come: the child's recorder cleaned them already."""
         made: list[trace.Span] = []
         for record in records:
             at = record[PARENT]
@@ -86,7 +87,7 @@ class JobTrace:
                 str(record[NAME]),
                 context=trace.set_span_in_context(above),
                 start_time=int(record[START]),
-                attributes=clean_attributes(record[ATTRIBUTES]),
+                attributes=record[ATTRIBUTES],
             )
             if record[ERROR] is not None:
                 span.set_status(Status(StatusCode.ERROR, str(record[ERROR])))

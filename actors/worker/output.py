@@ -10,6 +10,9 @@ limit plus a one-line marker.
 Bytes are addressed by their offset in the whole stream as written, so a
 follower that read up to offset N asks for what comes after N; when part of
 what it asks for was cut meanwhile, it gets the marker and then the tail.
+A master answers reads of the finished capture the same way
+(:func:`~transport.output_messages.read_capture`), so a follower crosses the
+attempt's end without a gap or a byte twice.
 
 :class:`RecentOutputs` is the worker's shelf: the captures of running
 attempts and of the last few finished ones (a follower that asks just after
@@ -24,15 +27,12 @@ from collections import OrderedDict
 
 import attrs
 
+from transport.output_messages import Capture, cut_marker, read_capture
+
 __all__ = ["DEFAULT_LOG_MAX_BYTES", "HeadTail", "RecentOutputs", "cut_marker"]
 
 # the issue's default: a mebibyte of output kept per attempt
 DEFAULT_LOG_MAX_BYTES = 1 << 20
-
-
-def cut_marker(cut: int) -> bytes:
-    """The line standing for ``cut`` bytes left out between the head and the tail."""
-    return f"\n... [{cut} bytes of output cut] ...\n".encode()
 
 
 class HeadTail:
@@ -73,29 +73,16 @@ class HeadTail:
 
     def render(self) -> bytes:
         """The whole capture: the head, a marker for what was cut if anything, the tail."""
-        cut = self.cut
-        marker = cut_marker(cut) if cut else b""
-        return bytes(self.head) + marker + self.tail
+        return self.read(0, self.total)[0]
 
     def read(self, offset: int, limit: int) -> tuple[bytes, int]:
         """Up to ``limit`` bytes written from ``offset`` on (a marker first when some were
         cut), and the offset to ask from next."""
-        if offset >= self.total:
-            return b"", self.total
-        if offset < len(self.head):
-            data = bytes(self.head[offset : offset + limit])
-            if len(data) == limit:
-                return data, offset + len(data)
-            rest, after = self.read(offset + len(data), limit - len(data))
-            return data + rest, after
-        tail = self.tail
-        tail_start = self.total - len(tail)
-        marker = b""
-        if offset < tail_start:
-            marker = cut_marker(tail_start - offset)
-            offset = tail_start
-        data = tail[offset - tail_start : offset - tail_start + limit]
-        return marker + data, offset + len(data)
+        return read_capture(self.head, self.tail, self.total, offset, limit)
+
+    def capture(self) -> Capture:
+        """The capture as it is now, to ship once the attempt ended."""
+        return Capture(bytes(self.head), self.tail, self.total)
 
 
 @attrs.define

@@ -69,7 +69,7 @@ class _JobLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         sink = _SINK.get()
-        if sink is None or record.name.startswith("podium"):
+        if sink is None or _podiums(record.name):
             return
         try:
             sink.write((self.format(record) + "\n").encode("utf-8", "replace"))
@@ -77,17 +77,29 @@ class _JobLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def _podiums(logger: str) -> bool:
+    """Whether a logger is podium's own: ``podium`` and its children, not a user's
+    ``podium_etl`` (whose records are its job's output)."""
+    return logger == "podium" or logger.startswith("podium.")
+
+
+_HANDLER = _JobLogHandler()
+_HANDLER.setFormatter(logging.Formatter(LOG_FORMAT))
+
+
 def _install() -> None:
-    """Route the process's streams and root logger through the current job (once)."""
-    if not isinstance(sys.stdout, _Router):
+    """Route the process's streams and root logger through the current job.
+
+    Checked on every job rather than done once: whoever swaps ``sys.stdout`` later (a
+    test's capsys, pytest between a test's phases, a logging reconfiguration dropping
+    the root's handlers) would otherwise take the jobs' output with it. The check is
+    three identity tests, the one handler found by identity rather than by a scan."""
+    if type(sys.stdout) is not _Router:
         sys.stdout = _Router(sys.stdout)
-    if not isinstance(sys.stderr, _Router):
+    if type(sys.stderr) is not _Router:
         sys.stderr = _Router(sys.stderr)
-    root = logging.getLogger()
-    if not any(isinstance(h, _JobLogHandler) for h in root.handlers):
-        handler = _JobLogHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(handler)
+    if _HANDLER not in logging.root.handlers:
+        logging.root.addHandler(_HANDLER)
 
 
 class capturing:

@@ -40,6 +40,7 @@ import trio
 from actors.worker.child import PIPE_FRAME_LIMIT, STOP_CANCEL, STOP_TIMEOUT
 from actors.worker.errors import JobFailed, Permanent
 from actors.worker.handlers import JobContext
+from actors.worker.job_trace import JobTrace
 from actors.worker.output_capture import current_sink
 from transport.frames import FrameDecoder, frame
 
@@ -115,20 +116,20 @@ class PoolBook(Generic[C]):
 _STREAMED = frozenset({"out", "progress", "spans"})
 
 
-def _progressed(context: JobContext, message: list[Any]) -> None:
-    """A child's ``["progress", job, attempt, fraction, text]``, to ``context`` (a value of
-    an earlier job, late on the socket, is dropped)."""
-    _, job_id, attempt, fraction, text = message
-    if (job_id, attempt) == (context.job_id, context.attempt) and context.on_progress:
-        context.on_progress(fraction, text)
+def _noted(context: JobContext, message: list[Any]) -> None:
+    """A child's ``["progress", job, attempt, fraction, text]`` to ``context``'s progress, or
+    its ``["spans", job, attempt, records]`` made into spans under the job's execute span
+    (see :mod:`runtime.span_records`).
 
-
-def _spans_recorded(context: JobContext, message: list[Any]) -> None:
-    """A child's ``["spans", job, attempt, records]``: its handler's spans, to be made
-    under the job's execute span (see :mod:`runtime.span_records`)."""
-    _, job_id, attempt, records = message
-    if (job_id, attempt) == (context.job_id, context.attempt) and context.spans is not None:
-        context.spans.replay(records)
+    Both are of the job ``context`` runs, with no check here: the child drops a value
+    from a context other than the running job's (a thread an earlier job left running,
+    see :class:`~actors.worker.progress.ChildProgress`), sends nothing of a job after its
+    reply, and a child stopped during a job never runs another."""
+    if message[0] == "progress":
+        if context.on_progress is not None:
+            context.on_progress(message[3], message[4])
+    elif isinstance(context.spans, JobTrace):  # what asked the child to record them
+        context.spans.replay(message[3])
 
 
 def describe_exit(returncode: int) -> str:
@@ -166,10 +167,8 @@ class _Child:
         ``context``. None: it died."""
         sink = current_sink()
         while (message := await self.receive()) is not None and message[0] in _STREAMED:
-            if message[0] == "progress":
-                _progressed(context, message)
-            elif message[0] == "spans":
-                _spans_recorded(context, message)
+            if message[0] != "out":
+                _noted(context, message)
             elif sink is not None:
                 sink.write(message[1])
         return message
@@ -313,7 +312,7 @@ class ProcessPool:
         if context.traceparent:
             request["traceparent"] = context.traceparent
             # the child records the handler's spans only when the worker makes them
-            request["spans"] = context.spans is not None
+            request["spans"] = isinstance(context.spans, JobTrace)
         try:
             # cancelled while sending: the job never started, and the caller kills the child
             await child.send(request)

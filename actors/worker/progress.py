@@ -70,9 +70,12 @@ class ChildProgress:
                 self._timer.cancel()
                 self._timer = None
 
-    def report(self, fraction: float, message: str) -> None:
+    def report(self, job_id: str, attempt: int, fraction: float, message: str) -> None:
+        """A value from the context of ``job_id``'s ``attempt`` (bound when the context is
+        built), dropped unless that attempt runs now: a thread an earlier job left running
+        may call its ``ctx.progress`` during a later job, and must not speak for it."""
         with self._lock:
-            if self._job is None:
+            if self._job != (job_id, attempt):
                 return
             self._pending = (fraction, message)
             wait = self._last_sent + MIN_INTERVAL_S - time.monotonic()

@@ -285,3 +285,34 @@ def test_progress_of_an_attempt_no_longer_running_is_not_kept() -> None:
         JobProgress("b", 1, 0.1, "")
     ]
     assert set(node.feed.progress.latest) == {"b"}
+
+
+def test_a_heartbeat_counts_only_its_own_workers_runs() -> None:
+    node = started_node()
+    node.apply(RegisterWorkerCmd(0.5, "w2", 2, ("noop",)))
+    node.apply(SubmitCmd(1.0, (new("a"),)))
+    node.apply(assign("a", 1, 2.0))  # on w1
+    note = JobProgress("a", 1, 0.5, "")
+    assert node.feed.progressed((note,), 2.5, node.table, worker="w2") == []
+    assert node.feed.progressed((note,), 2.6, node.table, worker="w1") == [note]
+
+
+def test_a_snapshot_install_keeps_only_the_progress_of_runs_in_the_new_table() -> None:
+    """The ends of the other runs were in entries this master never applied, so no event
+    of theirs dropped what they reported."""
+    node = started_node()
+    node.apply(SubmitCmd(1.0, (new("a"), new("b"))))
+    node.apply(assign("a", 1, 2.0))
+    node.apply(assign("b", 1, 2.0))
+    notes = (JobProgress("a", 1, 0.5, ""), JobProgress("b", 1, 0.5, ""))
+    node.feed.progressed(notes, 2.5, node.table)
+    source = started_node()
+    source.apply(SubmitCmd(1.0, (new("a"), new("b"))))
+    source.apply(assign("a", 1, 2.0))
+    source.apply(assign("b", 1, 2.0))
+    source.apply(report("a", 1, True, 3.0))
+    snapshot = b"".join(snapshot_codec.encode_pieces(source.table))
+    snapshot_codec.restore(node.table, snapshot)
+    node.feed.restarted(source.index, node.table)
+    assert set(node.feed.progress.latest) == {"b"}
+    assert node.feed.ring.complete_from == source.index + 1

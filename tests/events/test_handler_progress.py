@@ -3,6 +3,7 @@ a child process's values are coalesced and never outlive their job."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -52,16 +53,17 @@ def test_progress_is_checked() -> None:
 def test_a_child_sends_at_most_one_value_per_interval_and_the_latest_follows() -> None:
     sent: list[object] = []
     progress = ChildProgress(sent.append)
-    progress.report(0.1, "ignored: no job runs")
+    report = functools.partial(progress.report, "j", 2)
+    report(0.1, "ignored: no job runs")
     progress.start("j", 2)
-    progress.report(0.2, "first")
-    progress.report(0.3, "coalesced")
-    progress.report(0.4, "latest")
+    report(0.2, "first")
+    report(0.3, "coalesced")
+    report(0.4, "latest")
     assert sent == [["progress", "j", 2, 0.2, "first"]]
     time.sleep(MIN_INTERVAL_S * 3)
     assert sent[-1] == ["progress", "j", 2, 0.4, "latest"] and len(sent) == 2
-    progress.report(0.5, "pending at the end")
-    progress.report(0.6, "pending at the end")
+    report(0.5, "pending at the end")
+    report(0.6, "pending at the end")
     progress.stop()
     time.sleep(MIN_INTERVAL_S * 3)
     assert len(sent) <= 3 and all(m[3] != 0.6 for m in sent)  # type: ignore[index]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import io
+import logging
 import sys
 import threading
 
@@ -97,3 +99,34 @@ async def test_writes_outside_a_job_are_not_captured(capsys: pytest.CaptureFixtu
     assert out.render().decode() == "the job's\nthe job's again\n"
     written = capsys.readouterr()
     assert (written.out, written.err) == ("not a job's\nafter the job\n", "nor this\n")
+
+
+def test_a_users_logger_named_like_podium_is_captured_and_podiums_own_are_not() -> None:
+    """Only podium's loggers (``podium`` and ``podium.*``) stay out of a job's capture: a
+    handler's ``podium_etl`` logger is the user's, and its records are the job's."""
+    out = HeadTail(1000)
+    with capturing(out):
+        logging.getLogger("podium_etl").warning("loaded %d rows", 3)
+        logging.getLogger("podium").warning("podium's own")
+        logging.getLogger("podium.worker").warning("podium's worker")
+    assert out.render().decode() == "WARNING podium_etl: loaded 3 rows\n"
+
+
+def test_a_job_is_captured_after_its_streams_and_log_handlers_were_swapped_away(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The routing is checked at every job, so one that starts after something replaced
+    ``sys.stdout`` (as pytest does between a test's phases) or reset the root logger's
+    handlers is still captured, and what is written outside it goes to the new stream."""
+    with capturing(HeadTail(1000)):
+        pass
+    swapped = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", swapped)
+    monkeypatch.setattr(logging.root, "handlers", [])
+    out = HeadTail(1000)
+    with capturing(out):
+        print("the job's")
+        logging.getLogger("user").warning("logged")
+    print("not the job's")
+    assert out.render().decode() == "the job's\nWARNING user: logged\n"
+    assert swapped.getvalue() == "not the job's\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.storage.history import History, HistoryBackend, insert
+from runtime.storage.history import History, HistoryBackend, Remove, insert
 from runtime.storage.history_memory import MemoryHistory
 from runtime.storage.history_sqlite import SqliteHistory
-from tests.storage.test_history import child, install, record
+from tests.storage.test_history import Retain, child, install, record
 
 
 class CountedReads(MemoryHistory):
@@ -59,3 +59,20 @@ async def test_a_reopened_store_with_links_reads_them(tmp_path: Path) -> None:
     await history.open()
     assert await history.children("job-1", 10) == [(2, "job-2")]
     await history.close()
+
+
+def test_a_database_from_before_the_trigger_unlinks_what_it_removes(tmp_path: Path) -> None:
+    """An older database had no trigger: opening it adds one, and a removal there takes the
+    child's parents rows with its record while counting records only."""
+    store = SqliteHistory(tmp_path / "h.db")
+    store.open()
+    store.write([insert(record(1)), *child(2, "job-1"), *child(3, "job-1"), *child(4, "job-1")], 4)
+    store.db.execute("DROP TRIGGER parents_follow_child")
+    store.close()
+    store = SqliteHistory(tmp_path / "h.db")
+    store.open()
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'jobs'"
+    assert store.db.execute(triggers).fetchall() == [("parents_follow_child",)]
+    assert store.write([Remove("job-2"), Retain(None, 3)], 5) == [1, 2], "records only"
+    assert store.count() == 1 and store.children("job-1", 10) == [(4, "job-4")]
+    store.close()

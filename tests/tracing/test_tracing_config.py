@@ -45,6 +45,8 @@ def test_the_variables_decide(env: dict[str, str], wanted: tuple[str, ...]) -> N
     [
         ({"OTEL_TRACES_EXPORTER": "zipkin"}, "zipkin"),
         ({"OTEL_EXPORTER_OTLP_ENDPOINT": ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "grpc"),
+        ({"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_MAX_QUEUE_SIZE": "abc"}, "QUEUE_SIZE=abc"),
+        ({"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "-5"}, "DELAY=-5"),
     ],
 )
 def test_what_podium_cannot_do_is_refused_by_name(env: dict[str, str], named: str) -> None:

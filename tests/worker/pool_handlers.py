@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -111,3 +112,21 @@ def permanent(payload: dict[str, str]) -> None:
     from podium import Permanent
 
     raise Permanent(f"no such record: {payload['id']}", {"id": payload["id"]})
+
+
+@handler("pool.progress_left_behind")
+def progress_left_behind(payload: dict[str, float], context: JobContext) -> str:
+    """Leaves a thread that calls ``context.progress`` for ``seconds`` after the job ends
+    (as a handler's stray background thread would), once it has begun doing so."""
+    reporting = threading.Event()
+
+    def keep_reporting() -> None:
+        deadline = time.monotonic() + payload["seconds"]
+        while time.monotonic() < deadline:
+            context.progress(0.5, "left behind")
+            reporting.set()
+            time.sleep(0.01)
+
+    threading.Thread(target=keep_reporting, daemon=True).start()
+    reporting.wait(10)
+    return "left"
