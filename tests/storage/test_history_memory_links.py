@@ -42,10 +42,14 @@ def test_an_installed_copy_has_the_same_links(tmp_path: Path) -> None:
     store.write([insert(record(1)), insert(record(2)), *child(3, "job-1", "job-2")], 3)
     copy = install(store, tmp_path, 3, 1)
     assert isinstance(copy, MemoryHistory)
-    assert copy.image.linked() == store.image.linked() == [
-        ("job-1", 3, "job-3"),
-        ("job-2", 3, "job-3"),
-    ]
+    assert (
+        copy.image.linked()
+        == store.image.linked()
+        == [
+            ("job-1", 3, "job-3"),
+            ("job-2", 3, "job-3"),
+        ]
+    )
 
 
 def test_a_history_that_lost_a_link_differs_only_in_its_links() -> None:
