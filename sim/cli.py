@@ -44,12 +44,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="print the event trace")
     sweep = commands.add_parser("sweep", help="run N seeds and list the failing ones")
     sweep.add_argument("--scenario", required=True)
-    sweep.add_argument("--seeds", type=int, required=True, help="how many seeds to run")
+    sweep.add_argument("--seeds", type=_count, required=True, help="how many seeds to run")
     sweep.add_argument(
         "--from-seed", type=int, default=0, metavar="N", help="the first seed (default 0)"
     )
     sweep.add_argument("-v", "--verbose", action="store_true", help="print every seed's outcome")
     return parser
+
+
+def _count(text: str) -> int:
+    """A number of seeds: at least one (a sweep of none would pass having run nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _summary(result: RunResult) -> str:

@@ -14,12 +14,14 @@ final in some master's table. A table that releases a child early breaks it.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
 from actors.scheduler.dependencies import PARENT_FAILED
 from actors.scheduler.records import Job
+from actors.scheduler.state import JobStateMachine
+from sim.table_check import TableCheck
 from transport.cluster import JobSpec
 from transport.job_options import PARENT_FAILURE_RULES, REF_PREFIX, JobOptions
 
@@ -62,25 +64,30 @@ class DependentLoad:
         return tuple(out)
 
 
-class ParentWatch:
-    def __init__(self, problems: list[str]) -> None:
+class ParentWatch(TableCheck):
+    """Fed by every master's table (parents, final statuses) and by the workers (starts)."""
+
+    def __init__(self, problems: list[str], now: Callable[[], float]) -> None:
         """``problems``: the observer's list, where a violation is reported."""
         self.problems = problems
+        self.now = now
         # child id -> its parents, as the first table to hold it saw them
         self.parents_of: dict[str, tuple[str, ...]] = {}
         # job id -> when a table first applied its final status
         self.final_at: dict[str, float] = {}
 
-    def added(self, job: Job) -> None:
+    def added(self, node: str, table: JobStateMachine, job: Job) -> None:
         if job.options is not None and job.options.depends_on:
             self.parents_of.setdefault(job.id, job.options.depends_on)
 
-    def final(self, job: Job, now: float) -> None:
+    def ended(self, node: str, table: JobStateMachine, job: Job) -> None:
+        now = self.now()
         self.final_at.setdefault(job.id, now)
         if job.last_reason == PARENT_FAILED:
             self._waited(job.id, f"ended {job.status.value} for its parents", now)
 
-    def started(self, job_id: str, now: float) -> None:
+    def executing(self, job_id: str, now: float) -> None:
+        """A worker started running ``job_id``."""
         self._waited(job_id, "started", now)
 
     def _waited(self, job_id: str, what: str, now: float) -> None:

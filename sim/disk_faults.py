@@ -155,17 +155,8 @@ class KeepsCommitting:
         candidates = [
             name
             for name in sorted(cores)
-            if cores[name] is not None
-            and name not in full
-            and sim.node(name).up
-            and not sim.paused(name)
+            if cores[name] is not None and name not in full and sim.running(name)
         ]
-        net = sim.net
         return tuple(
-            name
-            for name in candidates
-            if all(
-                not net.blocked(name, other) and not net.blocked(other, name)
-                for other in candidates
-            )
+            name for name in candidates if all(sim.connected(name, other) for other in candidates)
         )

@@ -214,7 +214,7 @@ def random_pause(
 ) -> None:
     """Pause one running node of ``names`` for up to ``longest_s`` (resumed in the
     background, or by the final heal)."""
-    running = [n for n in names if sim.node(n).up and not sim.paused(n)]
+    running = [n for n in names if sim.running(n)]
     if running:
         sim.pause(rng.choice(running), rng.uniform(0.05, longest_s))
 

@@ -228,6 +228,15 @@ class Simulation:
         system = self.nodes[name].system
         return system is not None and system.paused
 
+    def running(self, name: str) -> bool:
+        """Whether ``name`` handles messages now: up and not paused."""
+        return self.nodes[name].up and not self.paused(name)
+
+    def connected(self, a: str, b: str) -> bool:
+        """Whether messages between ``a`` and ``b`` get through both ways (no cut either way;
+        loss and delay aside)."""
+        return not self.net.blocked(a, b) and not self.net.blocked(b, a)
+
     def resume(self, name: str) -> None:
         system = self.nodes[name].system
         if system is not None and system.paused:

@@ -3,7 +3,8 @@
 Masters are the real :class:`~actors.master.actor.MasterActor` on
 :class:`~runtime.storage.MemoryStorage`; workers are the real
 :class:`~actors.worker.agent.WorkerActor` running a ``work`` handler that
-sleeps for the job's ``seconds`` (mock time) and fails by a seeded chance; a
+sleeps for the job's ``seconds`` (mock time), now and then reports progress
+halfway, and fails by a seeded chance; a
 client node submits jobs through the real gateway forwarding logic and now
 and then cancels one. Only the job table's class is wrapped, to report what
 it applies.
@@ -25,17 +26,26 @@ it applies.
   (:mod:`sim.dependent_load`);
 - every master derives the same events from each log index its event ring
   holds whole (:mod:`sim.event_check`);
+- a job a draining worker handed back unstarted runs next with the same
+  attempt number, and does not end dead or failed before it runs again
+  (:mod:`sim.handback_check`);
+- each master keeps job progress only for attempts its table has running
+  (:mod:`sim.progress_check`);
 
 and, after the final heal, convergence: one leader, every master applied the
-same log to the same table, every acknowledged job is final, every
-acknowledged cancel left its job cancelled, and no execution is left running.
+same log to the same table and the same history (records and parent links),
+every acknowledged job is final, every acknowledged cancel left its job
+cancelled, no execution is left running, and no master keeps any progress.
+
+Checks of what every master's table applies register as
+:class:`~sim.table_check.TableCheck` in ``JobObserver.table_checks``.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import msgpack
@@ -52,7 +62,7 @@ from actors.scheduler.lifecycle import TERMINAL, JobStatus
 from actors.scheduler.policies import POLICIES
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
-from actors.worker.agent import WorkerActor
+from actors.worker.agent import Drain, WorkerActor
 from actors.worker.errors import JobFailed
 from actors.worker.handlers import HandlerRegistry, JobContext
 from runtime.actor import Actor, ActorRef
@@ -65,13 +75,16 @@ from runtime.system import ActorSystem
 from sim.dependent_load import DependentLoad, ParentWatch
 from sim.event_check import EventAgreement
 from sim.faults import DiskLatency, SlowStorage
+from sim.handback_check import HandBackCheck
 from sim.harness import Simulation, wait_until
+from sim.progress_check import ProgressCheck
+from sim.table_check import TableCheck
 from transport.cluster import CancelJob, JobChanged, JobSpec, SubmitJobs, Submitted
 from transport.codec import Message, encode
 from transport.commands import AssignCmd
 from transport.records import JobRecord
 
-__all__ = ["JobCluster", "JobObserver", "TableCheck"]
+__all__ = ["Decision", "JobCluster", "JobObserver"]
 
 TICK_S = 0.01
 FSYNC_S = 0.002
@@ -86,16 +99,16 @@ SUBMIT_EVERY_S = 0.05
 CANCEL_GRACE_S = LEASE_S + HEARTBEAT_S + ASK_TIMEOUT_S + 0.05
 # each master's event ring: a few seconds of the load's events
 EVENTS_RETAINED = 300
-
-
-class TableCheck(Protocol):
-    """A check fed by what every master's job table applies (see :class:`ObservedJobs`)."""
-
-    def started(self, node: str, table: JobStateMachine, job: Job) -> None:
-        """``table`` (master ``node``) moved ``job`` to running in the entry it applies."""
-
-    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
-        """``table`` finished applying entry ``index`` (``cmd``)."""
+# how long the client's gateway waits for a control request's answer
+CONTROL_TIMEOUT_S = 2.0
+# a draining worker's grace for what it runs: shorter than the longest jobs, so a drain
+# both lets jobs finish and stops some (production waits 30 s)
+DRAIN_GRACE_S = 1.0
+# how long a drain may take before the worker is killed anyway: the grace, a stopped
+# job's report and the goodbye, with room for a pause or a cut on the way
+DRAIN_WITHIN_S = 5.0
+# the share of runs whose handler reports progress halfway through
+PROGRESS_SHARE = 0.5
 
 
 @attrs.define
@@ -137,9 +150,10 @@ class JobObserver:
         self.keys: dict[str, str] = {}
         self.submitting = True
         self.now = now
-        # checks of what every master's table applies (a scenario's type limit or pause)
+        # checks of what every master's table applies (parents, a scenario's type limit)
         self.table_checks: list[TableCheck] = []
-        self.parents = ParentWatch(self.problems)
+        # with dependent jobs in the load: that children wait for their parents
+        self.parents: ParentWatch | None = None
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -153,7 +167,8 @@ class JobObserver:
             )
         self.executions.append(run)
         self.running[worker, context.job_id, context.attempt] = run
-        self.parents.started(context.job_id, run.started)
+        if self.parents is not None:
+            self.parents.executing(context.job_id, run.started)
         return run
 
     def ended(self, run: Execution) -> None:
@@ -162,6 +177,11 @@ class JobObserver:
 
     def cancelled(self, job_id: str) -> None:
         self.cancel_committed.setdefault(job_id, self.now())
+
+    def decision(self, cmd: AssignCmd) -> Decision | None:
+        """What the leader knew when it chose ``cmd`` (None: no master watched here
+        proposed it)."""
+        return self.decisions.get(encode(cmd))
 
     # -- checks after every step --------------------------------------------------------
 
@@ -208,17 +228,21 @@ class ObservedJobs(JobStateMachine):
         self.pending_since: dict[str, int] = {}
 
     def apply_decoded(self, index: int, cmd: Message) -> Message | None:
+        checks = self.observer.table_checks
+        for check in checks:
+            check.applying(self.node, self, index, cmd)
         result = super().apply_decoded(index, cmd)
         if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
             self.observer.assigns_checked.add(index)
             self._check_priority(cmd)
-        for check in self.observer.table_checks:
+        for check in checks:
             check.applied(self.node, self, index, cmd)
         return result
 
     def _add(self, job: Job) -> None:
         super()._add(job)
-        self.observer.parents.added(job)
+        for check in self.observer.table_checks:
+            check.added(self.node, self, job)
         # a restored snapshot does not say when a job became pending: no later than its index
         if job.status is JobStatus.PENDING:
             self.pending_since[job.id] = self.applied_index
@@ -251,10 +275,11 @@ class ObservedJobs(JobStateMachine):
         elif job.status is JobStatus.CANCELLED:
             self.observer.cancelled(job.id)
         if job.status in TERMINAL:
-            self.observer.parents.final(job, self.observer.now())
+            for check in self.observer.table_checks:
+                check.ended(self.node, self, job)
 
     def _check_priority(self, cmd: AssignCmd) -> None:
-        decision = self.observer.decisions.get(encode(cmd))
+        decision = self.observer.decision(cmd)
         if decision is None:
             return
         chosen = {a.job_id for a in cmd.assignments}
@@ -414,7 +439,14 @@ def work_registry(worker: str, observer: JobObserver) -> HandlerRegistry:
     async def work(payload: Any, context: JobContext) -> dict[str, object]:
         run = observer.started(worker, context)
         try:
-            await trio.sleep(float(payload["seconds"]))
+            seconds = float(payload["seconds"])
+            if observer.handler_rng.random() < PROGRESS_SHARE:
+                # sent with the next heartbeat; what the masters keep of it must go
+                # with the attempt (see sim.progress_check)
+                await trio.sleep(seconds / 2)
+                context.progress(0.5, "halfway")
+                seconds /= 2
+            await trio.sleep(seconds)
             if observer.handler_rng.random() < float(payload["fail"]):
                 raise JobFailed("the simulated job failed")
             return {"on": worker}
@@ -474,6 +506,9 @@ class JobCluster:
         self.capacity = capacity
         self.snapshot_every = snapshot_every
         self.deps = DependentLoad(sim.rng("deps")) if dependencies else None
+        if dependencies:
+            self.observer.parents = ParentWatch(self.observer.problems, sim.now)
+            self.observer.table_checks.append(self.observer.parents)
         for name in masters:
             sim.add_node(name, self._master_root, self.masters[name])
         for name in workers:
@@ -482,7 +517,13 @@ class JobCluster:
         sim.invariant("jobs-safety", self.observer.check)
         self.events = EventAgreement(self._event_rings)
         sim.invariant("events-agree", self.events.check)
+        self.handbacks = HandBackCheck()
+        self.observer.table_checks.append(self.handbacks)
+        sim.invariant("hand-back-costs-nothing", self.handbacks.check)
+        self.progress = ProgressCheck(self._actors)
+        sim.invariant("progress-of-running-only", self.progress.check)
         sim.converges("jobs-converged", self.converged)
+        sim.converges("progress-dropped", self.progress.drained)
 
     # -- node factories ------------------------------------------------------------------
 
@@ -497,7 +538,7 @@ class JobCluster:
                 self.settings,
                 tick_s=self.tick_s,
                 snapshot_every=self.snapshot_every,
-                jobs=self._jobs(member.name),
+                jobs=ObservedJobs(member.name, self.observer, self.settings.backoff),
             )
             actor.observer = self.observer
             member.actor = actor
@@ -505,9 +546,9 @@ class JobCluster:
 
         return Supervisor("root", [ChildSpec("master", master)])
 
-    def _jobs(self, node: str) -> ObservedJobs:
-        """A master's job table (a scenario that observes more replaces it)."""
-        return ObservedJobs(node, self.observer, self.settings.backoff)
+    def _actors(self) -> dict[str, ObservedMaster | None]:
+        """Each master's current incarnation (None while it is down)."""
+        return {name: member.actor for name, member in self.masters.items()}
 
     def _event_rings(self) -> dict[str, EventRing | None]:
         """Each master's event ring (None while it is down)."""
@@ -526,6 +567,7 @@ class JobCluster:
                 prefetch=PREFETCH,
                 heartbeat_s=HEARTBEAT_S,
                 ask_timeout_s=ASK_TIMEOUT_S,
+                drain_grace_s=DRAIN_GRACE_S,
             )
             self.observer.workers[name] = actor
             return actor
@@ -568,6 +610,32 @@ class JobCluster:
     async def restart(self, name: str) -> None:
         await self.sim.start(name)
 
+    async def drain(self, name: str) -> bool:
+        """Stop worker ``name`` as SIGTERM does (it finishes or stops what runs, hands back
+        what it had queued, says goodbye and leaves), then start it again. One that has not
+        left within :data:`DRAIN_WITHIN_S` is killed. Whether it left by itself."""
+        system = self.sim.node(name).system
+        assert system is not None
+        self.sim.note(f"fault drain {name}")
+        await system.ref(name, "worker").send(Drain())
+        gone = await wait_until(
+            lambda: True if not system.has_actor("worker") else None, DRAIN_WITHIN_S, TICK_S
+        )
+        if self.sim.node(name).system is system:
+            await self.crash(name)  # the process exits
+        await self.restart(name)
+        return gone is not None
+
+    async def power_out(self, dark_s: float) -> None:
+        """Every master loses power at once (each loses what it had not synced), and all
+        start again ``dark_s`` later."""
+        self.sim.note("fault power out")
+        for name in self.up(self.master_names):
+            await self.crash(name)
+        await trio.sleep(dark_s)
+        for name in self.master_names:
+            await self.restart(name)
+
     def up(self, names: Sequence[str]) -> list[str]:
         return [n for n in names if self.sim.node(n).up]
 
@@ -582,6 +650,24 @@ class JobCluster:
 
     async def wait_for_leader(self, within: float = 5.0) -> str | None:
         return await wait_until(self.leader, within, self.tick_s)
+
+    async def send_until_accepted(
+        self, request: Message, accepted: Callable[[Message], bool] = lambda answer: True
+    ) -> Message:
+        """Send ``request`` (a limit, a pause, a schedule) through the client's gateway to
+        the leader, again until an answer is ``accepted``: only for requests that may
+        safely apply twice. The answer."""
+        system = self.sim.node("client").system
+        assert system is not None
+        while True:
+            home = await self.wait_for_leader() or self.master_names[0]
+            try:
+                answer = await Gateway(system, timeout_s=CONTROL_TIMEOUT_S, home=home).call(request)
+            except ApiError:
+                answer = None
+            if answer is not None and accepted(answer):
+                return answer
+            await trio.sleep(0.1)
 
     def raft_cores(self) -> dict[str, RaftCore | None]:
         """Each master's Raft core, None while it is down (or not started yet)."""
@@ -643,7 +729,7 @@ class JobCluster:
             a.node_id: (
                 a.raft.applied,
                 b"".join(snapshot_codec.encode_pieces(a.jobs)),
-                self.masters[a.node_id].history.visible.dump(),
+                self._history_of(a.node_id),
             )
             for a in live
         }
@@ -658,6 +744,11 @@ class JobCluster:
         if self.retention_on:
             return self._retained(finished.values())
         return None
+
+    def _history_of(self, name: str) -> tuple[list[tuple[object, ...]], list[tuple[str, int, str]]]:
+        """What master ``name``'s history holds: its records and its links."""
+        image = self.masters[name].history.visible
+        return image.dump(), image.linked()
 
     def _retained(self, records: Iterable[JobRecord]) -> str | None:
         """Nothing kept much past its time: retention is checked every
@@ -680,6 +771,8 @@ class JobCluster:
             "runs": len(observer.executions),
             "cancels": len(observer.cancel_acked),
             "installs": sum(observer.installs.values()),
-            "children": len(observer.parents.parents_of),
+            "children": len(observer.parents.parents_of) if observer.parents is not None else 0,
+            "handed_back_rerun": self.handbacks.rerun,
+            "progress_kept": len(self.progress.seen),
             "events_agreed": self.events.agreed,
         }

@@ -23,6 +23,7 @@ import attrs
 
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
+from sim.table_check import TableCheck
 from transport.codec import Message
 from transport.limit_commands import ClearLimitCmd, SetLimitCmd
 
@@ -40,7 +41,7 @@ class _Bucket:
     starts: int = 0
 
 
-class LimitCheck:
+class LimitCheck(TableCheck):
     def __init__(self, job_type: str, rate_per_s: float, burst: float, max_running: int) -> None:
         self.job_type = job_type
         self.rate = rate_per_s

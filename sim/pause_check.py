@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
+from sim.table_check import TableCheck
 from transport.codec import Message
 from transport.commands import AssignCmd
 from transport.limit_commands import PauseTypeCmd
@@ -28,7 +29,7 @@ from transport.limit_commands import PauseTypeCmd
 __all__ = ["PauseCheck"]
 
 
-class PauseCheck:
+class PauseCheck(TableCheck):
     def __init__(self, chosen_at: Callable[[AssignCmd], int | None]) -> None:
         """``chosen_at`` gives the index the leader that proposed an assignment had
         applied when it chose it (None: not proposed by a master the observer watches)."""

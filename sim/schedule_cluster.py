@@ -31,14 +31,16 @@ import attrs
 import msgpack
 import trio
 
-from actors.gateway.app import Gateway
-from actors.gateway.http_common import ApiError
 from actors.master.actor import MasterActor
+from actors.raft.core import RaftCore, Role
 from actors.scheduler.records import Job
+from actors.scheduler.state import JobStateMachine
 from runtime.clock import sim_wall_clock
 from sim.harness import Simulation
-from sim.job_cluster import JobCluster, ObservedJobs
+from sim.job_cluster import JobCluster
+from sim.table_check import TableCheck
 from transport.cluster import JobSpec
+from transport.codec import Message
 from transport.schedule_commands import ScheduleSpec
 from transport.schedule_requests import PutSchedule, ScheduleChanged
 
@@ -73,13 +75,18 @@ class Span:
     checked: dict[str, float] = attrs.Factory(dict)
 
 
-class ScheduleObserver:
+class ScheduleObserver(TableCheck):
     def __init__(
-        self, sim: Simulation, masters: Callable[[], Mapping[str, MasterActor | None]]
+        self,
+        sim: Simulation,
+        masters: Callable[[], Mapping[str, MasterActor | None]],
+        cores: Callable[[], Mapping[str, RaftCore | None]],
     ) -> None:
-        """``masters`` gives each master's current incarnation (None while it is down)."""
+        """``masters`` gives each master's current incarnation (None while it is down),
+        ``cores`` its Raft core (None while it is down)."""
         self.sim = sim
         self.masters = masters
+        self.cores = cores
         # (schedule, tick) -> the id of the job it made
         self.fired: dict[tuple[str, float], str] = {}
         self.problems: list[str] = []
@@ -89,7 +96,8 @@ class ScheduleObserver:
         # the first tick of the ``all`` schedule not yet found fired (None: not defined yet)
         self.all_checked: float | None = None
 
-    def made(self, node: str, job: Job) -> None:
+    def added(self, node: str, table: JobStateMachine, job: Job) -> None:
+        """Every job a fire makes (a job restored or retried comes back under its own id)."""
         options = job.options
         if options is None or options.schedule is None or options.scheduled_for is None:
             return
@@ -119,27 +127,24 @@ class ScheduleObserver:
         """The master in charge, and its time (the later of its clock and its log's)."""
         sim = self.sim
         masters = self.masters()
-        for name, actor in masters.items():
-            if actor is None or not sim.node(name).up or sim.paused(name):
+        cores = self.cores()
+        for name, core in cores.items():
+            actor = masters.get(name)
+            if core is None or actor is None or not sim.running(name):
                 continue
-            raft = actor.raft
-            if not hasattr(raft, "core") or not raft.is_leader or not raft.applied_own_term:
+            if core.role is not Role.LEADER or not actor.raft.applied_own_term:
                 continue
-            votes = 1
-            for other, peer in masters.items():
-                if (
-                    other != name
-                    and peer is not None
-                    and sim.node(other).up
-                    and not sim.paused(other)
-                    and not sim.net.blocked(name, other)
-                    and not sim.net.blocked(other, name)
-                    and hasattr(peer.raft, "core")
-                    and peer.raft.term <= raft.term
-                    and peer.raft.core.log.last_index >= raft.core.commit
-                ):
-                    votes += 1
-            if votes * 2 > len(masters):
+            votes = 1 + sum(
+                1
+                for other, peer in cores.items()
+                if other != name
+                and peer is not None
+                and sim.running(other)
+                and sim.connected(name, other)
+                and peer.term <= core.term
+                and peer.log.last_index >= core.commit
+            )
+            if votes * 2 > len(cores):
                 return actor, max(actor.ctx.wall_time(), actor.jobs.now)
         return None
 
@@ -253,47 +258,22 @@ class ScheduleObserver:
         return None
 
 
-class ObservedScheduleJobs(ObservedJobs):
-    """The job table, reporting every job a schedule's fire makes."""
-
-    schedule_observer: ScheduleObserver
-
-    def _count_new(self, job: Job) -> None:
-        super()._count_new(job)
-        self.schedule_observer.made(self.node, job)
-
-
 class ScheduleCluster(JobCluster):
     """:class:`~sim.job_cluster.JobCluster` with the schedule checks."""
 
     def __init__(self, sim: Simulation, masters: Sequence[str], workers: Sequence[str]) -> None:
-        self.schedules = ScheduleObserver(
-            sim, lambda: {name: m.actor for name, m in self.masters.items()}
-        )
         super().__init__(sim, masters, workers)
+        self.schedules = ScheduleObserver(
+            sim, lambda: {name: m.actor for name, m in self.masters.items()}, self.raft_cores
+        )
+        self.observer.table_checks.append(self.schedules)
         sim.invariant("schedules-fire-once", self.schedules.check)
         sim.converges("schedules-caught-up", self.schedules.caught_up)
 
-    def _jobs(self, node: str) -> ObservedJobs:
-        jobs = ObservedScheduleJobs(node, self.observer, self.settings.backoff)
-        jobs.schedule_observer = self.schedules
-        return jobs
-
     async def define(self) -> None:
         """Define :data:`SCHEDULES` through a gateway, as a client would, until each is."""
-        system = self.sim.node("client").system
-        assert system is not None
-        rng = self.sim.rng("define")
         for spec in SCHEDULES:
-            while True:
-                gateway = Gateway(system, timeout_s=1.0, home=rng.choice(self.master_names))
-                try:
-                    answer = await gateway.call(PutSchedule(spec, False))
-                except ApiError:
-                    answer = None
-                if isinstance(answer, ScheduleChanged) and answer.outcome in ("created", "same"):
-                    break
-                await trio.sleep(0.1)
+            await self.send_until_accepted(PutSchedule(spec, False), _defined)
 
     async def near_a_tick(self, rng_value: float) -> None:
         """Sleep until ``rng_value`` seconds from the next whole second of wall time (a
@@ -303,3 +283,8 @@ class ScheduleCluster(JobCluster):
         if target <= now:
             target += 1.0
         await trio.sleep(target - now)
+
+
+def _defined(answer: Message) -> bool:
+    """A schedule's put took: made now, or found already made by an earlier try."""
+    return isinstance(answer, ScheduleChanged) and answer.outcome in ("created", "same")

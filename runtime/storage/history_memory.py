@@ -9,6 +9,12 @@ fsync. The master's recovery rule (replay the log from the last index the
 store recorded) is what makes that safe, and the simulator exercises it.
 While :attr:`HistoryDisk.space` says it is full, every write raises
 :class:`~runtime.storage.full.StorageFull` and changes nothing.
+
+A parent's children come from the ``Link`` operations the master writes, as
+SQLite's ``parents`` table does (not from the records' options), and go with
+their child's record; a follower's installed copy reads them from the rows it
+receives. So the simulator runs the production path of links, and its
+convergence check compares them too (:meth:`HistoryImage.linked`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import msgpack
 
 from runtime.storage.full import SpaceLimit
 from runtime.storage.history import (
+    Link,
     Op,
+    Remove,
     insert,
     removes,
     unpack_row,
@@ -36,6 +44,10 @@ __all__ = ["HistoryDisk", "HistoryImage", "MemoryHistory"]
 class HistoryImage:
     rows: dict[str, JobRecord] = attrs.Factory(dict)
     applied: int = 0
+    # parent id -> {child seq: child id}: what ``children`` reads
+    children: dict[str, dict[int, str]] = attrs.Factory(dict)
+    # child seq -> its parents, so that a removed record takes its links with it
+    parents: dict[int, tuple[str, ...]] = attrs.Factory(dict)
 
     def write(self, ops: Sequence[Op], applied: int) -> list[int]:
         removed = []
@@ -44,17 +56,49 @@ class HistoryImage:
                 record = unpack_row(op)
                 self.rows[record.id] = record
                 removed.append(0)
+            elif isinstance(op, Link):
+                self.link(op.child_seq, op.child_id, op.parents)
+                removed.append(0)
+            elif isinstance(op, Remove):
+                # by id: one lookup, not a scan of every record
+                dropped = self.rows.pop(op.job_id, None)
+                if dropped is not None:
+                    self._unlink(dropped.seq)
+                removed.append(0 if dropped is None else 1)
             else:
-                gone = [job_id for job_id, r in self.rows.items() if removes(op, r)]
-                for job_id in gone:
-                    del self.rows[job_id]
+                gone = [r for r in self.rows.values() if removes(op, r)]
+                for r in gone:
+                    del self.rows[r.id]
+                    self._unlink(r.seq)
                 removed.append(len(gone))
         self.applied = applied
         return removed
 
+    def link(self, child_seq: int, child_id: str, parents: Sequence[str]) -> None:
+        """``child_id`` (at ``child_seq``) depends on ``parents``; written again, once."""
+        for parent in parents:
+            self.children.setdefault(parent, {})[child_seq] = child_id
+        self.parents[child_seq] = tuple(parents)
+
+    def _unlink(self, child_seq: int) -> None:
+        for parent in self.parents.pop(child_seq, ()):
+            children = self.children[parent]
+            del children[child_seq]
+            if not children:
+                del self.children[parent]
+
     def dump(self) -> list[tuple[object, ...]]:
-        """Every record, in seq order: equal dumps mean equal histories."""
+        """Every record, in seq order: equal dumps mean equal records."""
         return [record_row(r) for r in sorted(self.rows.values(), key=lambda r: r.seq)]
+
+    def linked(self) -> list[tuple[str, int, str]]:
+        """Every link, (parent, child seq, child id) in order: with :meth:`dump`, equal
+        means equal histories."""
+        return sorted(
+            (parent, seq, child)
+            for parent, children in self.children.items()
+            for seq, child in children.items()
+        )
 
 
 class HistoryDisk:
@@ -118,17 +162,10 @@ class MemoryHistory:
         }
 
     def children(self, job_id: str, limit: int) -> list[tuple[int, str]]:
-        """A scan of every record (the simulator's histories are small); link operations
-        are not kept: a record's options say who its parents are."""
-        found = sorted(
-            (r.seq, r.id)
-            for r in self.image.rows.values()
-            if r.options is not None and job_id in r.options.depends_on
-        )
-        return found[:limit]
+        return sorted(self.image.children.get(job_id, {}).items())[:limit]
 
     def has_links(self) -> bool:
-        return any(r.options is not None and r.options.depends_on for r in self.image.rows.values())
+        return bool(self.image.parents)
 
     def query(self, q: JobQuery) -> list[JobRecord]:
         found = sorted(
@@ -178,6 +215,9 @@ class MemoryHistory:
         for row in msgpack.unpackb(data, raw=False):
             record = unpack_row(row)
             self.incoming.rows[record.id] = record
+            # rows carry no links: a record's options name its parents, as SQLite reads them
+            if record.options is not None and record.options.depends_on:
+                self.incoming.link(record.seq, record.id, record.options.depends_on)
 
     def finish_install(self, index: int) -> None:
         if self.incoming is None:

@@ -120,20 +120,22 @@ async def leader_pause(sim: Simulation) -> Summary:
 
 @scenario("jobs_chaos", network=LOSSY, converge_within=90.0)
 async def jobs_chaos(sim: Simulation) -> Summary:
-    """Every fault at random (crashes of masters and workers, partitions, one-way cuts,
-    isolation, pauses, slow disks, skewed master clocks, a master's disk full for a while)
-    under a steady load of jobs that sleep, fail, get cancelled and depend on others."""
+    """Every fault at random (crashes of masters and workers, a worker drained and started
+    again, every master losing power at once, partitions, one-way cuts, isolation, pauses,
+    slow disks, skewed master clocks, a master's disk full for a while) under a steady load
+    of jobs that sleep, fail, report progress, get cancelled and depend on others."""
     cluster = JobCluster(sim, MASTERS, WORKERS, dependencies=True)
     nodes = (*MASTERS, *WORKERS)
     faults = sim.rng("faults")
     random_skew(sim, faults, MASTERS, LEASE_S)
     await cluster.start()
+    counts = {"drains": 0, "power_outs": 0}
     for _ in range(20):
         await trio.sleep(faults.uniform(0.05, 0.6))
         kind = faults.choice(
             (
                 "crash_master", "crash_worker", "restart", "partition", "oneway", "isolate",
-                "heal", "disk_full", "pause", "slow_disk",
+                "heal", "disk_full", "pause", "slow_disk", "drain", "power_out",
             )
         )  # fmt: skip
         up_masters, up_workers = cluster.up(MASTERS), cluster.up(WORKERS)
@@ -141,6 +143,12 @@ async def jobs_chaos(sim: Simulation) -> Summary:
             await cluster.crash(faults.choice(up_masters))
         elif kind == "crash_worker" and len(up_workers) > 1:
             await cluster.crash(faults.choice(up_workers))
+        elif kind == "drain" and up_workers:
+            await cluster.drain(faults.choice(up_workers))
+            counts["drains"] += 1
+        elif kind == "power_out":
+            await cluster.power_out(faults.uniform(0.05, 1.0))
+            counts["power_outs"] += 1
         elif kind == "restart":
             down = [n for n in nodes if not sim.node(n).up]
             if down:
@@ -164,7 +172,7 @@ async def jobs_chaos(sim: Simulation) -> Summary:
         else:
             sim.heal()
     await _wind_down(sim, cluster)
-    return cluster.summary()
+    return {**cluster.summary(), **counts}
 
 
 # Raft's timing as a node runs by default: a 0.05 s tick, elections after 0.5-1 s. It

@@ -14,20 +14,14 @@ paused type's job commits while it is paused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import trio
 
-from actors.gateway.app import Gateway
-from actors.gateway.http_common import ApiError
 from sim.harness import Simulation
 from sim.job_cluster import JobCluster
 from sim.limit_check import LimitCheck
 from sim.pause_check import PauseCheck
 from sim.scenarios import Summary, scenario
 from sim.scenarios.jobs import LAN, MASTERS, PAUSE_S, WORKERS
-from transport.codec import Message, encode
-from transport.commands import AssignCmd
 from transport.queue_control import PauseType, SetTypeLimit
 
 __all__ = ["LIMITED", "MAX_RUNNING", "PAUSED_TYPES", "RATE", "limits_chaos"]
@@ -41,20 +35,6 @@ PAUSED_TYPES = (LIMITED, "work")
 PAUSE_GAP_S, PAUSED_FOR_S = (0.3, 1.5), (0.3, 1.5)
 
 
-async def control(sim: Simulation, cluster: JobCluster, request: Message) -> None:
-    """Send ``request`` (a limit, a pause) through the client's gateway (forwarded to the
-    leader), again until a leader answers: each of them may safely apply twice."""
-    system = sim.node("client").system
-    assert system is not None
-    while True:
-        leader = await cluster.wait_for_leader()
-        try:
-            await Gateway(system, timeout_s=2.0, home=leader or MASTERS[0]).call(request)
-            return
-        except ApiError:
-            await trio.sleep(0.1)
-
-
 @scenario("limits_chaos", network=LAN, converge_within=90.0)
 async def limits_chaos(sim: Simulation) -> Summary:
     """A type limited to 4/s (burst 3, at most 3 running) under load that wants far more, while
@@ -63,13 +43,14 @@ async def limits_chaos(sim: Simulation) -> Summary:
     assignment of a paused type commits while it is paused."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
     check = LimitCheck(LIMITED, RATE, BURST, MAX_RUNNING)
-    pauses = PauseCheck(_chosen_at(cluster))
+    observer = cluster.observer
+    pauses = PauseCheck(lambda cmd: d.seen if (d := observer.decision(cmd)) is not None else None)
     cluster.observer.table_checks.extend((check, pauses))
     sim.invariant("type-limit", check.check)
     sim.invariant("type-pause", pauses.check)
     cluster.stop_load()
     await cluster.start()
-    await control(sim, cluster, SetTypeLimit(LIMITED, RATE, BURST, MAX_RUNNING))
+    await cluster.send_until_accepted(SetTypeLimit(LIMITED, RATE, BURST, MAX_RUNNING))
     cluster.observer.submitting = True
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
@@ -87,17 +68,6 @@ async def limits_chaos(sim: Simulation) -> Summary:
     }
 
 
-def _chosen_at(cluster: JobCluster) -> Callable[[AssignCmd], int | None]:
-    """The applied index of the leader when it chose an assignment (its observed decision)."""
-    decisions = cluster.observer.decisions
-
-    def chosen_at(cmd: AssignCmd) -> int | None:
-        decision = decisions.get(encode(cmd))
-        return decision.seen if decision is not None else None
-
-    return chosen_at
-
-
 async def _pause_now_and_then(sim: Simulation, cluster: JobCluster, stop: trio.Event) -> None:
     """Pause a drawn type for a while and resume it, until ``stop``; each pause is resumed
     before this returns."""
@@ -108,9 +78,9 @@ async def _pause_now_and_then(sim: Simulation, cluster: JobCluster, stop: trio.E
         if stop.is_set():
             return
         job_type = rng.choice(PAUSED_TYPES)
-        await control(sim, cluster, PauseType(job_type, True))
+        await cluster.send_until_accepted(PauseType(job_type, True))
         await trio.sleep(rng.uniform(*PAUSED_FOR_S))
-        await control(sim, cluster, PauseType(job_type, False))
+        await cluster.send_until_accepted(PauseType(job_type, False))
 
 
 async def _faults(sim: Simulation, cluster: JobCluster) -> int:

@@ -19,6 +19,7 @@ from actors.scheduler.state import JobStateMachine
 from actors.scheduler.type_control import Limit, TypeControl
 from sim.harness import run_scenario
 from sim.pause_check import PauseCheck
+from tests.sim.caught import first_caught
 from transport.commands import AssignCmd, AssignmentCmd, NewJob, RegisterWorkerCmd, SubmitCmd
 from transport.limit_commands import PauseTypeCmd
 
@@ -35,21 +36,13 @@ def test_the_limit_holds_through_leader_failures(seed: int) -> None:
     assert result.summary["pauses"] and result.summary["assigns_while_paused"]
 
 
-def first_caught(seeds: range) -> str | None:
-    for seed in seeds:
-        result = run_scenario("limits_chaos", seed)
-        if result.violation is not None:
-            return result.violation.message
-    return None
-
-
 def test_a_bucket_that_never_runs_dry_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     def always_full(bucket: object, limit: Limit, now: float) -> float:
         assert limit.burst is not None
         return limit.burst
 
     monkeypatch.setattr(type_control, "_refilled", always_full)
-    caught = first_caught(range(1))
+    caught = first_caught("limits_chaos", range(1))
     assert caught is not None and "over its limit" in caught, caught
 
 
@@ -65,7 +58,7 @@ def test_a_new_leader_that_refills_the_bucket_is_caught(monkeypatch: pytest.Monk
             bucket.tokens, bucket.at = burst, now
 
     monkeypatch.setattr(Dispatcher, "take_over", take_over_with_a_full_bucket)
-    caught = first_caught(range(3))
+    caught = first_caught("limits_chaos", range(3))
     assert caught is not None and "over its limit" in caught, caught
 
 
@@ -78,7 +71,7 @@ def test_a_table_that_ignores_max_running_is_caught(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(
         TypeControl, "room", lambda self, job_type, *a, **kw: 0 if job_type in self.paused else None
     )
-    caught = first_caught(range(1))
+    caught = first_caught("limits_chaos", range(1))
     assert caught is not None and "over its max_running" in caught, caught
 
 
@@ -96,7 +89,7 @@ def test_a_dispatcher_that_ignores_pauses_is_caught(monkeypatch: pytest.MonkeyPa
             control.paused = paused
 
     monkeypatch.setattr(Dispatcher, "_within_limits", ignoring_pauses)
-    caught = first_caught(range(1))
+    caught = first_caught("limits_chaos", range(1))
     assert caught is not None and "while the type was paused" in caught, caught
 
 

@@ -163,9 +163,16 @@ def test_a_slow_storage_write_takes_the_drawn_time() -> None:
     assert run(scenario(body)).ok
 
 
-@pytest.mark.parametrize("name", ["jobs_chaos", "raft_chaos", "leader_pause"])
+@pytest.mark.parametrize(
+    "name", ["jobs_chaos", "raft_chaos", "leader_pause", "leader_disk_full", "schedules_chaos"]
+)
 def test_chaos_with_the_new_faults_replays_identically(name: str) -> None:
     first = run_scenario(name, 4)
     assert first.ok, first.violation
-    assert any(" fault pause " in line for line in first.trace) or name == "raft_chaos"
+    assert any(" fault pause " in line for line in first.trace) or name in (
+        "raft_chaos",
+        "leader_disk_full",
+    )
+    if name == "leader_disk_full":
+        assert any(" fault disk full " in line for line in first.trace)
     assert run_scenario(name, 4).fingerprint == first.fingerprint

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from sim.cli import main
 from sim.harness import Simulation
 from sim.scenarios import Summary, scenario
@@ -65,3 +67,15 @@ def test_progress_rewrites_one_line_on_a_terminal() -> None:
     text = progress.getvalue()
     assert text.count("\r") == 3 and text.endswith("\n") and text.count("\n") == 1
     assert "pingpong: 3/3 seeds run, 0 failing" in text
+
+
+@pytest.mark.parametrize("seeds", ["0", "-1", "three"])
+def test_a_sweep_of_no_seeds_is_refused_in_one_line(
+    seeds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sweep that ran nothing must not pass: argparse's usage error, status 2."""
+    with pytest.raises(SystemExit) as exited:
+        sweep("--scenario", "pingpong", "--seeds", seeds, progress=io.StringIO())
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "argument --seeds" in errors[0], errors
