@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+import trio
 
 from runtime.config import load_config
 from runtime.node import run_node
@@ -97,3 +99,34 @@ async def test_a_port_taken_after_the_check_is_the_same_one_line(
     assert line == (
         f"cannot listen on {busy} (address in use); is another node running? use {taken}"
     )
+
+
+async def test_a_node_run_again_in_the_same_process_serves_its_own_master(
+    tmp_path: Path,
+) -> None:
+    """The API's operations are built per running node: after a node that could not start,
+    a second one in the same process (as a program embedding podium, or a test, runs
+    them) answers from its own master, not the stopped one's."""
+    with socket.socket() as holder:
+        _, args = ports_with(holder, "--listen")
+        failed = load_config(["--data", str(tmp_path / "first"), *args])
+        assert await run_node(failed) is not None
+    http = free_port()
+    second = load_config(
+        ["--data", str(tmp_path / "second"), "--listen", f"127.0.0.1:{free_port()}",
+         "--http", f"127.0.0.1:{http}"]
+    )  # fmt: skip
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_node, second)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http}") as client:
+            with trio.fail_after(30):
+                while True:
+                    try:
+                        answer = await client.get("/api/v1/cluster")
+                        if answer.status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await trio.sleep(0.05)
+        assert answer.json()["node"] == "m1", answer.text
+        nursery.cancel_scope.cancel()
