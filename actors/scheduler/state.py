@@ -69,6 +69,7 @@ from transport.commands import (
     DeregisterWorkerCmd,
     ExpireLeasesCmd,
     ExpireWorkerCmd,
+    NewJob,
     PurgeCmd,
     RegisterWorkerCmd,
     ReportCmd,
@@ -350,21 +351,12 @@ class JobStateMachine:
         if missing:
             return ParentsMissing(missing)
         out = []
+        made = Fate.MADE
         for spec, fate in zip(cmd.jobs, planned.fates, strict=True):
-            if fate is Fate.ANSWERED:
-                assert spec.idempotency_key is not None
-                first = self._known_key(spec.idempotency_key)
-                assert first is not None
-                live = self.jobs.get(first.id)
-                # a key whose job finished here is only remembered, not its body
-                same = live is None or same_body(live, spec)
-                out.append(StatusOf(first.id, first.status, "same" if same else "conflict"))
+            if fate is not made:
+                out.append(self._not_made(spec, fate, planned))
                 continue
-            if fate is Fate.STOOD_IN:
-                holder = self.jobs[planned.stand_ins[spec.id]]
-                out.append(StatusOf(holder.id, holder.status._value_, DEDUPLICATED))
-                continue
-            depends_on = planned.depends_on.get(spec.id)
+            depends_on = planned.depends_on.get(spec.id) if planned.depends_on else None
             if depends_on is not None:
                 assert spec.options is not None
                 spec = attrs.evolve(spec, options=attrs.evolve(spec.options, depends_on=depends_on))
@@ -384,6 +376,21 @@ class JobStateMachine:
             out.append(StatusOf(job.id, job.status._value_))
         self._remember(cmd.parents)
         return Submitted(tuple(out))
+
+    def _not_made(self, spec: NewJob, fate: Fate, planned: SubmitPlan) -> StatusOf:
+        """The answer for a job the submit does not make: the job its idempotency key
+        names (``conflict`` when that live job has another body), or the live job holding
+        its unique key."""
+        if fate is Fate.ANSWERED:
+            assert spec.idempotency_key is not None
+            first = self._known_key(spec.idempotency_key)
+            assert first is not None
+            live = self.jobs.get(first.id)
+            # a key whose job finished here is only remembered, not its body
+            same = live is None or same_body(live, spec)
+            return StatusOf(first.id, first.status, "same" if same else "conflict")
+        holder = self.jobs[planned.stand_ins[spec.id]]
+        return StatusOf(holder.id, holder.status._value_, DEDUPLICATED)
 
     def _remember(self, parents: Sequence[FinalParent]) -> None:
         """What the leader's history said of final parents of jobs now live (a parent
