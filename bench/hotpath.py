@@ -117,7 +117,7 @@ def _cycle(workers: int, *, limited: bool = False, blocked: int = 0) -> BenchCas
             cmd = dispatch.plan(2.0).assign
             assert cmd is not None
             sm.apply_command(cmd)
-            dispatch.assigned(cmd, True)
+            dispatch.assigned(cmd, True, cmd.now)
             done += len(cmd.assignments)
         return done
 

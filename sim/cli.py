@@ -170,12 +170,14 @@ def main(
     if args.command == "list":
         # each description whole, wrapped to the terminal under its own column
         width = max(shutil.get_terminal_size().columns, 60)
-        for name in scenarios.names():
+        names = scenarios.names()
+        column = max(map(len, names), default=0) + 2
+        for name in names:
             text = textwrap.fill(
                 scenarios.get(name).description,
                 width=width,
-                initial_indent=f"{name:<21}",
-                subsequent_indent=" " * 21,
+                initial_indent=f"{name:<{column}}",
+                subsequent_indent=" " * column,
             )
             print(text, file=stream)
         return 0

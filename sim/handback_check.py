@@ -1,7 +1,8 @@
 """The simulator's check of a draining worker's hand-back: it costs the job nothing.
 
 A worker told to drain gives back the jobs it had queued and not started
-(reported with ``started=False``). The table must requeue such a job as if
+(reported with ``started=False``, and named again in its goodbye while that
+report is unacknowledged). The table must requeue such a job as if
 the attempt had never been made: its number is given again (the worker that
 held it never ran it and has dropped it, so a number still starts at most
 once), and no retry is spent. So :class:`HandBackCheck` requires that a job
@@ -25,7 +26,7 @@ from actors.scheduler.lifecycle import JobStatus
 from actors.scheduler.state import JobStateMachine
 from sim.table_check import TableCheck
 from transport.codec import Message
-from transport.commands import AssignCmd, ReportCmd
+from transport.commands import AssignCmd, DeregisterWorkerCmd, ReportCmd
 
 __all__ = ["HandBackCheck"]
 
@@ -43,12 +44,18 @@ class HandBackCheck(TableCheck):
         self.problems: list[str] = []
 
     def applying(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
-        if index <= self.upto or not isinstance(cmd, ReportCmd):
+        if index <= self.upto:
+            return
+        if isinstance(cmd, ReportCmd):
+            handed = [(i.job_id, i.attempt) for i in cmd.reports if not i.started]
+        elif isinstance(cmd, DeregisterWorkerCmd):
+            handed = [(i.job_id, i.attempt) for i in cmd.unstarted]
+        else:
             return
         self.incoming = [
-            (item.job_id, item.attempt)
-            for item in cmd.reports
-            if not item.started and table.is_current(item.job_id, item.attempt, cmd.worker)
+            (job_id, attempt)
+            for job_id, attempt in handed
+            if table.is_current(job_id, attempt, cmd.worker)
         ]
 
     def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:

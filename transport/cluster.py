@@ -257,12 +257,16 @@ class WorkerHello(Message):
 @message("w.welcome")
 @frozen
 class Welcome(Message):
-    """``term`` is the answering leader's: a worker refuses assignments from older ones."""
+    """``term`` is the answering leader's: a worker refuses assignments from older ones.
+    ``registered`` is the log index of the entry that registered the worker anew (0:
+    the hello wrote nothing, the registration it had stands): an assignment committed
+    before it was made for the worker's previous life, which a lost lease ended."""
 
     leader: str
     lease_s: float
     heartbeat_s: float
     term: int = 0
+    registered: int = 0
 
 
 @message("w.heartbeat")
@@ -310,6 +314,8 @@ class AssignJobs(Message):
 
     assignments: tuple[Assignment, ...]
     term: int = 0
+    # the log index of the entry that made them (0: unknown, as from an older leader)
+    index: int = 0
 
 
 @message("w.cancel")
@@ -346,6 +352,12 @@ class ReportJobs(Message):
 @message("w.bye")
 @frozen
 class WorkerBye(Message):
-    """A draining worker leaves: its remaining jobs go back to the queue at once."""
+    """A draining worker leaves: its remaining jobs go back to the queue at once.
+
+    ``unstarted`` names the jobs it handed back without running them whose report
+    the leader has not acknowledged: had that report been lost, the bye alone would
+    count their attempts, and a job with no retries left would end dead never having
+    run."""
 
     worker: str
+    unstarted: tuple[RunningJob, ...] = ()

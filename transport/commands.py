@@ -123,8 +123,12 @@ class RegisterWorkerCmd(Message):
 @message("j.deregister")
 @frozen
 class DeregisterWorkerCmd(Message):
+    """A worker left: ``unstarted`` (of its jobs) are requeued as handed back, the rest
+    as failed attempts."""
+
     now: float
     worker: str
+    unstarted: tuple[RunningJob, ...] = ()
 
 
 @message("j.expire-worker")

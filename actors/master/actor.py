@@ -436,7 +436,8 @@ class MasterActor(Actor):
             self._report(msg, now, reply)
         elif isinstance(msg, WorkerBye):
             self.leases.forget_worker(msg.worker)
-            self._propose(DeregisterWorkerCmd(now, msg.worker), reply, answer=_ACK)
+            bye = DeregisterWorkerCmd(now, msg.worker, msg.unstarted)
+            self._propose(bye, reply, answer=_ACK)
         elif isinstance(msg, CONTROL_WRITES):
             self._control(msg, now, reply)
         elif isinstance(msg, SCHEDULE_WRITES):
@@ -716,24 +717,45 @@ class MasterActor(Actor):
     # -- workers -----------------------------------------------------------------------
 
     def _hello(self, msg: WorkerHello, now: float, reply: PendingReply) -> None:
-        self.leases.heard_from(msg.worker, now, draining=msg.draining)
-        self.leases.renew_jobs(self._current(msg.worker, msg.running), now)
+        leases = self.leases
+        worker = msg.worker
         welcome = Welcome(
             self.node_id, self.settings.lease_s, self.settings.heartbeat_s, self.raft.term
         )
-        known = self.jobs.worker(msg.worker)
+        known = self.jobs.worker(worker)
         if (
             known is not None
             and known.state is not WorkerState.LOST
+            and not leases.is_expiring(worker)
             and (known.capacity, known.types, known.prefetch)
             == (msg.capacity, msg.types, msg.prefetch)
         ):
             # a worker saying hello again (it lost touch for a moment): nothing in the
             # table changes, so no log write, only the leadership check a heartbeat gets
+            leases.heard_from(worker, now, draining=msg.draining)
+            leases.renew_jobs(self._current(worker, msg.running), now)
             self.beats.append((reply, welcome))
             return
-        cmd = RegisterWorkerCmd(now, msg.worker, msg.capacity, msg.types, msg.prefetch)
-        self._propose(cmd, reply, answer=welcome)
+        # registered anew; a worker this leader declared lost is trusted again only once
+        # the registration is applied after the loss, and its lease runs from then
+        expiring = leases.is_expiring(worker)
+        if not expiring:
+            leases.heard_from(worker, now, draining=msg.draining)
+            leases.renew_jobs(self._current(worker, msg.running), now)
+
+        def registered(outcome: Message) -> None:
+            committed = self._committed(outcome, reply)
+            if committed is None:
+                return
+            if expiring and leases.is_expiring(worker):
+                leases.registered(worker)
+                at = self.ctx.wall_time()
+                leases.heard_from(worker, at, draining=msg.draining)
+                leases.renew_jobs(self._current(worker, msg.running), at)
+            reply.resolve(attrs.evolve(welcome, registered=committed.index))
+
+        cmd = RegisterWorkerCmd(now, worker, msg.capacity, msg.types, msg.prefetch)
+        self._propose_cmd(cmd, registered)
 
     def _report(self, msg: ReportJobs, now: float, reply: PendingReply) -> None:
         """Propose the outcomes; the slots they free are offered again before the report
@@ -769,7 +791,7 @@ class MasterActor(Actor):
         """Renew the worker's lease in memory, from when the heartbeat arrived; answer once
         this drain's ReadIndex round confirms the lease was granted by the leader."""
         worker = self.jobs.worker(msg.worker)
-        if worker is None or worker.state is WorkerState.LOST:
+        if worker is None or worker.state is WorkerState.LOST or self.leases.is_expiring(worker.id):
             reply.resolve(HeartbeatAck(False, (), self.raft.term))
             return
         if msg.draining and not self.leases.is_draining(msg.worker):
@@ -1018,14 +1040,18 @@ class MasterActor(Actor):
             self.ctx.self_ref.try_send(Wake())
 
     def _assigned(self, cmd: AssignCmd, outcome: Message, term: int, began: int) -> None:
-        """Send what committed, stamped with the term it was proposed in: this master may
-        have been paused and deposed since, and workers refuse an older term's work.
-        With tracing on, traced jobs get their assign spans (from ``began``) here."""
-        per_worker = self.dispatch.assigned(cmd, isinstance(outcome, Committed))
+        """Send what committed, stamped with the term it was proposed in and the index it
+        committed at: this master may have been paused and deposed since (workers refuse
+        an older term's work), or have declared the worker lost meanwhile (a worker that
+        registered again refuses work from before). With tracing on, traced jobs get
+        their assign spans (from ``began``) here."""
+        committed = outcome if isinstance(outcome, Committed) else None
+        per_worker = self.dispatch.assigned(cmd, committed is not None, self.ctx.wall_time())
+        index = committed.index if committed is not None else 0
         for worker, assignments in per_worker.items():
             if TRACING.on:
                 assignments = traced_assignments(assignments, began, worker, self.node_id)
-            self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments), term))
+            self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments), term, index))
 
     def _maintain(self) -> None:
         if not self.raft.is_leader or not self.dispatch.leading:

@@ -291,13 +291,16 @@ class Dispatcher:
         """The tick proposed by :meth:`plan` was applied or lost."""
         self.ticking = False
 
-    def assigned(self, cmd: AssignCmd, committed: bool) -> dict[str, list[Assignment]]:
+    def assigned(self, cmd: AssignCmd, committed: bool, now: float) -> dict[str, list[Assignment]]:
         """The assignment ``cmd`` was applied (``committed``) or lost: release its
-        reservations, and return what to send to each worker."""
+        reservations, and return what to send to each worker, leaving out a worker this
+        leader no longer trusts (it may have woken from a pause to find every lease run
+        out: the worker has stopped, and the job comes back with the worker's loss)."""
         per_worker: dict[str, list[Assignment]] = {}
         reserved = self.reserved
         jobs = self.jobs
         touched = self.touched
+        trusts = self.leases.trusts
         for a in cmd.assignments:
             self.assigning.discard(a.job_id)
             if self.controlled:
@@ -308,7 +311,7 @@ class Dispatcher:
                 reserved[a.worker] = left
             else:
                 reserved.pop(a.worker, None)
-            if not committed:
+            if not committed or not trusts(a.worker, now):
                 continue
             job = jobs.job(a.job_id)
             if job is None or not jobs.is_current(a.job_id, a.attempt, a.worker):
@@ -342,7 +345,7 @@ class Dispatcher:
             worker = jobs.worker(worker_id)
             assert worker is not None
             jitters = tuple(rng.random() for _ in worker.running)
-            leases.forget_worker(worker_id)
+            leases.expire_worker(worker_id)
             lost.append(ExpireWorkerCmd(now, worker_id, jitters))
         running = ((job_id, attempt) for _, job_id, attempt in jobs.running_jobs())
         expired = leases.expired_jobs(now, running, lambda job_id: job_id in jobs.jobs)

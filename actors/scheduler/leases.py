@@ -19,6 +19,12 @@ What keeps this safe across a change of leader:
   over (:meth:`Leases.take_over`) before it declares any lost: whatever a
   worker was granted before, it expired by then. It assigns work only to a
   worker it has heard from itself (:meth:`Leases.usable`).
+- Once a leader decides a worker is lost, nothing from that worker renews
+  anything until the loss is in the log and the worker has registered again
+  (:meth:`Leases.expire_worker`): a lease granted in between would let the
+  worker run on the jobs the loss is about to hand to others. Nor does the
+  leader send a worker an assignment once it no longer trusts it
+  (:meth:`Leases.trusts`).
 
 Times come in as arguments; this class reads no clock.
 """
@@ -44,6 +50,8 @@ class Leases:
         self.heard: dict[str, float] = {}
         # of those, the ones that said they are stopping: they get no new work
         self.draining: set[str] = set()
+        # workers this leader declared lost, until they register again
+        self.expiring: set[str] = set()
         # job id -> (attempt, deadline) for running attempts
         self.jobs: dict[str, tuple[int, float]] = {}
         # workers first heard from in this term, that began or stopped draining, or were
@@ -57,6 +65,7 @@ class Leases:
         self.workers = {}
         self.heard = {}
         self.draining = set()
+        self.expiring = set()
         self.jobs = {}
         self.changed = set()
 
@@ -87,10 +96,29 @@ class Leases:
         self.heard.pop(worker, None)
         self.draining.discard(worker)
 
+    def expire_worker(self, worker: str) -> None:
+        """This leader declares ``worker`` lost: until :meth:`registered`, it is not
+        trusted, whatever it sends."""
+        self.forget_worker(worker)
+        self.expiring.add(worker)
+
+    def registered(self, worker: str) -> None:
+        """``worker`` registered again, after its loss in the log."""
+        self.expiring.discard(worker)
+
+    def is_expiring(self, worker: str) -> bool:
+        return worker in self.expiring
+
+    def trusts(self, worker: str, now: float) -> bool:
+        """Whether ``worker`` holds a lease by this leader's view: not declared lost, and
+        not run out. An assignment to a worker it does not trust is not sent (the job
+        comes back when the loss, or the job's own lease, is applied)."""
+        return worker not in self.expiring and self.deadline(worker) >= now
+
     def usable(self, worker: str, now: float) -> bool:
         """Whether jobs may go to ``worker``: heard from in this term, not draining, lease
-        not run out."""
-        return worker in self.heard and worker not in self.draining and self.deadline(worker) >= now
+        not run out, not declared lost."""
+        return worker in self.heard and worker not in self.draining and self.trusts(worker, now)
 
     def is_draining(self, worker: str) -> bool:
         return worker in self.draining

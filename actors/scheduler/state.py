@@ -677,6 +677,10 @@ class JobStateMachine:
     def _deregister(self, cmd: DeregisterWorkerCmd) -> None:
         worker = self.workers_by_id.get(cmd.worker)
         if worker is not None:
+            for item in cmd.unstarted:
+                job = self._current(item.job_id, item.attempt, cmd.worker)
+                if job is not None:
+                    self._hand_back(job)
             self._give_back(worker, "worker_left", (), self.now)
             del self.workers_by_id[cmd.worker]
             self._worker_changed(cmd.worker)

@@ -180,11 +180,20 @@ class WorkerActor(Actor):
                 # sent on a stale view of this worker: the job returns when its lease ends
                 log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
                 return None
-            if not self.fence.admits(msg.term):
-                # a deposed leader's, sent on its stale view: its successor has the job
+            if not self.fence.admits(msg.term, msg.index):
+                # a deposed leader's, sent on its stale view (its successor has the job),
+                # or made before this worker was declared lost and registered again
+                stale = "term" if msg.term < self.fence.term else "registration"
                 log.warning(
-                    "assignment refused: stale term",
-                    extra={"worker": self.worker_id, "term": msg.term, "known": self.fence.term},
+                    "assignment refused: stale %s",
+                    stale,
+                    extra={
+                        "worker": self.worker_id,
+                        "term": msg.term,
+                        "known": self.fence.term,
+                        "index": msg.index,
+                        "registered": self.fence.registered,
+                    },
                 )
                 return None
             for assignment in msg.assignments:
@@ -432,6 +441,7 @@ class WorkerActor(Actor):
         answer = await self._ask_leader(hello)
         if isinstance(answer, Welcome):
             self.fence.saw_term(answer.term)
+            self.fence.saw_registration(answer.registered)
             self.leader = answer.leader
             self.registered = True
             self.lease_s = answer.lease_s
@@ -537,6 +547,8 @@ class WorkerActor(Actor):
             while self.jobs or self.busy:
                 self._wake.set()
                 await trio.sleep(0.05)
-        await self._ask_leader(WorkerBye(self.worker_id))
+        # a hand-back whose report went unacknowledged is named again: see WorkerBye
+        unstarted = tuple(key for key, job in self.jobs.items() if job.returned)
+        await self._ask_leader(WorkerBye(self.worker_id, unstarted))
         log.info("drained", extra={"worker": self.worker_id})
         self.ctx.stop()

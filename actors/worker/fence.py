@@ -15,6 +15,12 @@ Two rules stop both, and neither needs a clock of its own:
   assignment from an older one. A deposed leader's assignments are
   therefore refused as soon as the worker has heard from its successor,
   which it must have, to hold a lease.
+- **registrations**: a leader that declares a worker lost gives its jobs to
+  others; should the worker register again, an assignment made before that
+  (committed at a lower log index than the registration, and delayed or
+  duplicated on the way) is for a life of the worker that has ended. Each
+  ``AssignJobs`` carries its entry's index and a ``Welcome`` that registered
+  the worker carries the registration's, and the worker refuses the older.
 - **memory**: an attempt that started here (and was reported, cancelled or stopped) is
   remembered for ``keep_s`` (the worker uses two leases), so a replay within
   one term is never run again. Entries are kept in finishing order and pruned
@@ -38,6 +44,8 @@ class AttemptFence:
     def __init__(self) -> None:
         # the highest leader term heard from (0: none yet)
         self.term = 0
+        # the log index of this worker's latest registration (0: none known)
+        self.registered = 0
         # attempts that ran here -> when they stopped being ours, oldest first
         self._done: OrderedDict[RunningJob, float] = OrderedDict()
 
@@ -45,10 +53,15 @@ class AttemptFence:
         """A leader of ``term`` answered or assigned: older leaders are deposed."""
         self.term = max(self.term, term)
 
-    def admits(self, term: int) -> bool:
-        """Whether an assignment from a leader of ``term`` may run; it may not when a
-        newer leader has been heard from."""
-        if term < self.term:
+    def saw_registration(self, index: int) -> None:
+        """A leader registered this worker anew at log ``index``."""
+        self.registered = max(self.registered, index)
+
+    def admits(self, term: int, index: int = 0) -> bool:
+        """Whether an assignment from a leader of ``term``, committed at ``index``, may
+        run; it may not when a newer leader has been heard from, or when it was made
+        before this worker's latest registration."""
+        if term < self.term or (index and index < self.registered):
             return False
         self.term = term
         return True

@@ -95,16 +95,23 @@ async def leader_crash_assign(sim: Simulation) -> Summary:
     return {**cluster.summary(), "leader_crashes": crashed}
 
 
-@scenario("leader_pause", network=LAN, converge_within=60.0)
-async def leader_pause(sim: Simulation) -> Summary:
-    """The leader is paused (SIGSTOP) right after proposing an assignment, long enough to
-    be replaced, and resumes with its stale view while the workers run on; meanwhile
-    the links to workers now and then deliver a message twice, far apart."""
+async def _started_with_late_copies(sim: Simulation) -> JobCluster:
+    """A started cluster whose links from masters to workers now and then deliver a
+    message twice, far apart."""
     cluster = JobCluster(sim, MASTERS, WORKERS)
     for master in MASTERS:
         for worker in WORKERS:
             sim.net.set_link(master, worker, LATE_COPIES)
     await cluster.start()
+    return cluster
+
+
+@scenario("leader_pause", network=LAN, converge_within=60.0)
+async def leader_pause(sim: Simulation) -> Summary:
+    """The leader is paused (SIGSTOP) right after proposing an assignment, long enough to
+    be replaced, and resumes with its stale view while the workers run on; meanwhile
+    the links to workers now and then deliver a message twice, far apart."""
+    cluster = await _started_with_late_copies(sim)
     faults = sim.rng("faults")
     paused = 0
     for _ in range(6):
@@ -116,6 +123,29 @@ async def leader_pause(sim: Simulation) -> Summary:
             await trio.sleep(seconds + faults.uniform(0.0, 0.5))
     await _wind_down(sim, cluster)
     return {**cluster.summary(), "leader_pauses": paused}
+
+
+@scenario("leader_follower_pause", network=LAN, converge_within=60.0)
+async def leader_follower_pause(sim: Simulation) -> Summary:
+    """The leader and one follower are paused together right after an assignment is
+    proposed, past every lease: the master left cannot be elected alone, so the leader
+    wakes in its own term, with the assignment still to commit and every worker silent
+    by its clock, while messages to workers now and then arrive late and out of order."""
+    cluster = await _started_with_late_copies(sim)
+    faults = sim.rng("faults")
+    paused = 0
+    for _ in range(6):
+        leader = await _just_after_an_assignment(cluster, faults)
+        if leader is None or any(sim.paused(m) for m in MASTERS):
+            continue
+        follower = faults.choice([m for m in cluster.up(MASTERS) if m != leader] or [leader])
+        seconds = faults.uniform(LEASE_S * 1.5, PAUSE_S)
+        for name in sorted({leader, follower}):
+            sim.pause(name, seconds + faults.uniform(0.0, 0.05))
+        paused += 1
+        await trio.sleep(seconds + faults.uniform(0.1, 0.6))
+    await _wind_down(sim, cluster)
+    return {**cluster.summary(), "paired_pauses": paused}
 
 
 @scenario("jobs_chaos", network=LOSSY, converge_within=90.0)

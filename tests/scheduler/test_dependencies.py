@@ -334,7 +334,7 @@ def test_the_leader_ticks_while_children_remain_and_sends_parents_results() -> N
     sm.apply_command(plan.tick)
     dispatch.ticked()
     sm.apply_command(plan.assign)
-    sent = dispatch.assigned(plan.assign, committed=True)["w1"]
+    sent = dispatch.assigned(plan.assign, committed=True, now=plan.assign.now)["w1"]
     assert msgpack.unpackb(sent[0].parents) == {"p": {"rows": 3}}
     assert sm.counts()["blocked"] == 0 and dispatch.plan(5.1).tick is None
 

@@ -55,7 +55,7 @@ def test_a_worker_is_offered_no_more_jobs_than_its_free_slots() -> None:
     # proposed, not applied: the slots are reserved, so nothing more is planned
     assert dispatch.plan(1.1).assign is None
     sm.apply_command(plan.assign)
-    sent = dispatch.assigned(plan.assign, committed=True)
+    sent = dispatch.assigned(plan.assign, committed=True, now=plan.assign.now)
     assert [a.job_id for a in sent["w1"]] == ["j0", "j1"]
     assert dispatch.plan(1.2).assign is None, "both slots run now"
 
@@ -65,7 +65,7 @@ def test_a_worker_with_prefetch_is_offered_its_queue_too() -> None:
     plan = dispatch.plan(1.0).assign
     assert plan is not None and len(plan.assignments) == 5
     sm.apply_command(plan)
-    dispatch.assigned(plan, committed=True)
+    dispatch.assigned(plan, committed=True, now=plan.now)
     worker = sm.worker("w1")
     assert worker is not None and len(worker.running) == 5
     assert dispatch.plan(1.1).assign is None, "slots and queue are full"
@@ -88,7 +88,7 @@ def test_a_lost_assignment_frees_its_credits_and_sends_nothing() -> None:
     _, dispatch = setup(capacity=2)
     plan = dispatch.plan(1.0)
     assert plan.assign is not None
-    assert dispatch.assigned(plan.assign, committed=False) == {}
+    assert dispatch.assigned(plan.assign, committed=False, now=plan.assign.now) == {}
     again = dispatch.plan(1.1).assign
     assert again is not None and [a.job_id for a in again.assignments] == ["j0", "j1"]
 
@@ -98,7 +98,7 @@ def test_a_reported_slot_is_refilled_before_the_report_is_applied() -> None:
     first = dispatch.plan(1.0).assign
     assert first is not None
     sm.apply_command(first)
-    dispatch.assigned(first, committed=True)
+    dispatch.assigned(first, committed=True, now=first.now)
     counted = dispatch.reported("w1", ["j0"])
     assert counted == ["j0"]
     assert dispatch.reported("w1", ["j0"]) == [], "a report sent twice frees one slot"
@@ -108,7 +108,7 @@ def test_a_reported_slot_is_refilled_before_the_report_is_applied() -> None:
     sm.apply_command(ReportCmd(2.0, "w1", (done("j0"),)))
     dispatch.report_applied("w1", counted)
     sm.apply_command(nxt)
-    dispatch.assigned(nxt, committed=True)
+    dispatch.assigned(nxt, committed=True, now=nxt.now)
     assert dispatch.freeing == {} and dispatch.reserved == {}
     assert dispatch.plan(2.1).assign is None
     worker = sm.worker("w1")
@@ -121,7 +121,7 @@ def test_a_slot_freed_twice_is_not_offered_twice() -> None:
     first = dispatch.plan(1.0).assign
     assert first is not None
     sm.apply_command(first)
-    dispatch.assigned(first, committed=True)
+    dispatch.assigned(first, committed=True, now=first.now)
     dispatch.reported("w1", ["j0"])
     sm.apply_command(ReportCmd(1.5, "w1", (done("j0"),)))  # applied, callback not yet run
     nxt = dispatch.plan(2.0).assign
@@ -190,7 +190,7 @@ def test_a_plan_looks_only_at_workers_something_happened_to() -> None:
     plan = dispatch.plan(1.3).assign
     assert plan is not None and looked == []
     sm.apply_command(plan)
-    dispatch.assigned(plan, committed=True)
+    dispatch.assigned(plan, committed=True, now=plan.now)
     assert dispatch.plan(1.4).assign is None
     assert looked == [plan.assignments[0].worker], "the worker that took the job"
 
@@ -219,6 +219,24 @@ def test_a_worker_whose_lease_ran_out_unseen_gets_nothing_new() -> None:
     assert sorted(looked) == ["w1", "w2"], "one whole pass past w1's deadline"
 
 
+def test_an_assignment_committed_after_the_worker_s_lease_ran_out_is_not_sent() -> None:
+    """A leader that wakes from a pause commits what it proposed before, but by then it
+    no longer trusts the worker (nor does the worker trust itself): sending would let a
+    late delivery run the job beside the retry the worker's loss makes."""
+    sm, dispatch = setup(capacity=2, jobs=2)
+    plan = dispatch.plan(1.0).assign
+    assert plan is not None
+    sm.apply_command(plan)
+    assert dispatch.assigned(plan, committed=True, now=1.0 + LEASE_S + 0.5) == {}
+    # nor once the leader has declared it lost, however recent the lease
+    sm, dispatch = setup(capacity=2, jobs=2)
+    plan = dispatch.plan(1.0).assign
+    assert plan is not None
+    sm.apply_command(plan)
+    dispatch.leases.expire_worker("w1")
+    assert dispatch.assigned(plan, committed=True, now=1.5) == {}
+
+
 def test_a_worker_that_left_is_taken_out_of_the_pool() -> None:
     sm, dispatch = setup(capacity=2, jobs=0, workers=("w1", "w2"))
     assert dispatch.plan(1.0).assign is None
@@ -244,7 +262,7 @@ def test_silent_workers_and_expired_attempts_are_proposed_with_jitter() -> None:
     plan = dispatch.plan(1.0).assign
     assert plan is not None
     sm.apply_command(plan)
-    dispatch.assigned(plan, committed=True)
+    dispatch.assigned(plan, committed=True, now=plan.now)
     lost, expired = dispatch.expirations(1.0 + LEASE_S + 0.1, Random(1))
     assert [cmd.worker for cmd in lost] == ["w1"]
     assert len(lost[0].jitters) == 2
@@ -273,7 +291,7 @@ def test_no_worker_ever_holds_more_jobs_than_its_capacity(steps: list[str], pref
             assign = proposed.pop(0)
             if step == "apply":
                 sm.apply_command(assign)
-            dispatch.assigned(assign, committed=step == "apply")
+            dispatch.assigned(assign, committed=step == "apply", now=assign.now)
         elif step == "report":
             for worker in sm.workers():
                 running = sorted(worker.running)[:1]

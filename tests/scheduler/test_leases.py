@@ -54,3 +54,26 @@ def test_an_assignment_in_flight_keeps_its_lease_and_finished_jobs_are_forgotten
     leases.expired_jobs(20.0, [], lambda j: j == "pending")
     assert set(leases.jobs) == {"pending"}
     assert leases.expired_jobs(20.0, [("pending", 1)], lambda j: True) == []
+
+
+def test_a_worker_declared_lost_is_not_trusted_until_it_registers_again() -> None:
+    """Between the leader's decision and the loss in the log, a heartbeat must not renew
+    the worker: the loss is about to hand its jobs to others."""
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    leases.heard_from("w1", 1.0)
+    assert leases.expired_workers(11.5, ["w1"]) == ["w1"]
+    leases.expire_worker("w1")
+    assert leases.is_expiring("w1") and not leases.trusts("w1", 11.5)
+    leases.heard_from("w1", 11.6)  # what a hello or heartbeat would do: not enough
+    assert not leases.usable("w1", 11.6) and not leases.trusts("w1", 11.6)
+    leases.registered("w1")
+    assert leases.usable("w1", 11.7) and not leases.is_expiring("w1")
+
+
+def test_a_new_term_forgets_who_was_being_declared_lost() -> None:
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    leases.expire_worker("w1")
+    leases.take_over(20.0)
+    assert not leases.is_expiring("w1") and leases.trusts("w1", 25.0)

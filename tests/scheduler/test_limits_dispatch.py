@@ -52,7 +52,7 @@ def commit(sm: JobStateMachine, dispatch: Dispatcher, cmd: AssignCmd | None) -> 
     """Apply ``cmd`` and return how many of its assignments started."""
     assert cmd is not None
     sm.apply_command(cmd)
-    return sum(len(batch) for batch in dispatch.assigned(cmd, committed=True).values())
+    return sum(len(batch) for batch in dispatch.assigned(cmd, committed=True, now=cmd.now).values())
 
 
 def finish(sm: JobStateMachine, job_ids: list[str], now: float) -> None:

@@ -20,6 +20,7 @@ from transport.commands import (
     AssignmentCmd,
     CancelCmd,
     DeleteCmd,
+    DeregisterWorkerCmd,
     ExpireLeasesCmd,
     ExpireWorkerCmd,
     NewJob,
@@ -175,6 +176,22 @@ def test_a_job_handed_back_unstarted_costs_no_attempt() -> None:
     run(sm, "a", 1, now=3.0)
     report(sm, "a", 1, False, now=4.0)
     assert finished(sm)["a"].status == "dead"
+
+
+def test_a_goodbye_hands_back_what_it_names_and_fails_the_rest() -> None:
+    """The jobs a leaving worker names as handed back cost no attempt (their report may
+    have been lost); the others it held are failed attempts, retried if they may be."""
+    sm = machine()
+    sm.apply_command(SubmitCmd(1.0, (new("a", retries=0), new("b", retries=1))))
+    run(sm, "a", 1)
+    run(sm, "b", 1)
+    sm.apply_command(DeregisterWorkerCmd(2.0, "w1", (RunningJob("a", 1), RunningJob("b", 7))))
+    job = sm.job("a")
+    assert job is not None and job.status.value == "pending" and job.attempts == 0
+    other = sm.job("b")
+    assert other is not None and other.attempts == 1 and other.status.value != "running"
+    assert sm.retries_by_reason == {"worker_left": 1}, "only b's attempt was a failure"
+    assert sm.worker("w1") is None
 
 
 def test_a_lost_worker_gives_its_jobs_back() -> None:

@@ -43,3 +43,16 @@ def test_memory_follows_the_recent_jobs_not_every_job_ever_run() -> None:
         fence.finished(RunningJob(f"j{n}", 1), now=n * 0.01, keep_s=1.0)
     assert len(fence) <= 101
     assert fence.ran(RunningJob("j9999", 1)) and not fence.ran(RunningJob("j0", 1))
+
+
+def test_an_assignment_made_before_the_worker_registered_again_is_refused() -> None:
+    """A worker declared lost and registered anew at log index 40 refuses an assignment
+    committed at 35 (delayed on the way), and takes one from 41 or one that says no
+    index (an older leader's)."""
+    fence = AttemptFence()
+    fence.saw_registration(40)
+    fence.saw_registration(12)  # a late welcome from before does not lower it
+    assert fence.registered == 40
+    assert not fence.admits(3, 35)
+    assert fence.admits(3, 41)
+    assert fence.admits(3, 0)

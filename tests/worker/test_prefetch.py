@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import msgpack
 import trio
@@ -39,6 +40,9 @@ class FakeLeader(Actor):
         self.handed_back: list[str] = []
         self.draining_beat = False
         self.bye = False
+        self.bye_unstarted: list[str] = []
+        # never answer a report that hands jobs back, as if it were lost on the way
+        self.lose_hand_backs = False
 
     async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
         if isinstance(msg, WorkerHello):
@@ -48,11 +52,15 @@ class FakeLeader(Actor):
             self.draining_beat |= msg.draining
             return HeartbeatAck(True, ())
         if isinstance(msg, ReportJobs):
+            if self.lose_hand_backs and not all(r.started for r in msg.reports):
+                self.ctx.defer_reply()
+                return None
             for r in msg.reports:
                 (self.reported if r.started else self.handed_back).append(r.job_id)
             return Ack()
         if isinstance(msg, WorkerBye):
             self.bye = True
+            self.bye_unstarted = [r.job_id for r in msg.unstarted]
             return Ack()
         return None
 
@@ -75,13 +83,19 @@ def assignment(job_id: str) -> Assignment:
 
 @asynccontextmanager
 async def registered_worker(
-    started: list[str], release: dict[str, trio.Event], heartbeat_s: float
+    started: list[str], release: dict[str, trio.Event], heartbeat_s: float, **options: Any
 ) -> AsyncIterator[tuple[FakeLeader, WorkerActor, ActorRef]]:
     """A worker with one slot and a queue of two, registered with a fake leader."""
     system = ActorSystem("n1", None, random.Random(1))
     leader = FakeLeader()
     worker = WorkerActor(
-        "w1", ["n1"], registry(started, release), capacity=1, prefetch=2, heartbeat_s=heartbeat_s
+        "w1",
+        ["n1"],
+        registry(started, release),
+        capacity=1,
+        prefetch=2,
+        heartbeat_s=heartbeat_s,
+        **options,
     )
     async with trio.open_nursery() as nursery:
         await nursery.start(system.run_actor, "master", leader)
@@ -133,3 +147,22 @@ async def test_a_draining_worker_hands_back_what_it_has_not_started() -> None:
             while not leader.bye:
                 await trio.sleep(0.01)
         assert leader.reported == ["a"] and started == ["a"]
+
+
+async def test_a_goodbye_names_the_hand_backs_whose_report_was_lost() -> None:
+    """Were the report that hands jobs back lost, a goodbye alone would have the leader
+    count their attempts (a job with no retries left would die never having run)."""
+    started: list[str] = []
+    release = {name: trio.Event() for name in ("a", "b", "c")}
+    async with registered_worker(started, release, 5.0, ask_timeout_s=0.1) as (leader, _, ref):
+        leader.lose_hand_backs = True
+        await ref.send(AssignJobs(tuple(assignment(j) for j in ("a", "b", "c"))))
+        await trio.sleep(0.05)
+        await ref.send(Drain())
+        release["a"].set()
+        with trio.fail_after(5):
+            while not leader.bye:
+                await trio.sleep(0.01)
+        # a's report went with the hand-backs (lost too), but only b and c never ran
+        assert leader.handed_back == [] and started == ["a"]
+        assert sorted(leader.bye_unstarted) == ["b", "c"]
