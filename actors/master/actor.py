@@ -720,38 +720,40 @@ class MasterActor(Actor):
         leases = self.leases
         worker = msg.worker
         welcome = Welcome(
-            self.node_id, self.settings.lease_s, self.settings.heartbeat_s, self.raft.term
+            self.node_id,
+            self.settings.lease_s,
+            self.settings.heartbeat_s,
+            self.raft.term,
+            leases.registration(worker),
+        )
+        trusted = leases.hello(
+            worker, now, self._current(worker, msg.running), draining=msg.draining
         )
         known = self.jobs.worker(worker)
         if (
-            known is not None
+            trusted
+            and known is not None
             and known.state is not WorkerState.LOST
-            and not leases.is_expiring(worker)
             and (known.capacity, known.types, known.prefetch)
             == (msg.capacity, msg.types, msg.prefetch)
         ):
             # a worker saying hello again (it lost touch for a moment): nothing in the
             # table changes, so no log write, only the leadership check a heartbeat gets
-            leases.heard_from(worker, now, draining=msg.draining)
-            leases.renew_jobs(self._current(worker, msg.running), now)
             self.beats.append((reply, welcome))
             return
-        # registered anew; a worker this leader declared lost is trusted again only once
-        # the registration is applied after the loss, and its lease runs from then
-        expiring = leases.is_expiring(worker)
-        if not expiring:
-            leases.heard_from(worker, now, draining=msg.draining)
-            leases.renew_jobs(self._current(worker, msg.running), now)
 
         def registered(outcome: Message) -> None:
             committed = self._committed(outcome, reply)
             if committed is None:
                 return
-            if expiring and leases.is_expiring(worker):
-                leases.registered(worker)
-                at = self.ctx.wall_time()
-                leases.heard_from(worker, at, draining=msg.draining)
-                leases.renew_jobs(self._current(worker, msg.running), at)
+            leases.registration_applied(
+                worker,
+                committed.index,
+                self.ctx.wall_time(),
+                self._current(worker, msg.running),
+                draining=msg.draining,
+                waited=not trusted,
+            )
             reply.resolve(attrs.evolve(welcome, registered=committed.index))
 
         cmd = RegisterWorkerCmd(now, worker, msg.capacity, msg.types, msg.prefetch)
@@ -1045,13 +1047,16 @@ class MasterActor(Actor):
         an older term's work), or have declared the worker lost meanwhile (a worker that
         registered again refuses work from before). With tracing on, traced jobs get
         their assign spans (from ``began``) here."""
-        committed = outcome if isinstance(outcome, Committed) else None
-        per_worker = self.dispatch.assigned(cmd, committed is not None, self.ctx.wall_time())
-        index = committed.index if committed is not None else 0
+        if not isinstance(outcome, Committed):
+            self.dispatch.assigned(cmd, False, self.ctx.wall_time())
+            return
+        per_worker = self.dispatch.assigned(cmd, True, self.ctx.wall_time())
         for worker, assignments in per_worker.items():
             if TRACING.on:
                 assignments = traced_assignments(assignments, began, worker, self.node_id)
-            self.ctx.ref(worker, WORKER).try_send(AssignJobs(tuple(assignments), term, index))
+            self.ctx.ref(worker, WORKER).try_send(
+                AssignJobs(tuple(assignments), term, outcome.index)
+            )
 
     def _maintain(self) -> None:
         if not self.raft.is_leader or not self.dispatch.leading:

@@ -339,7 +339,13 @@ class Dispatcher:
         (each with the jitter its retry backoff needs, drawn from ``rng``)."""
         jobs = self.jobs
         leases = self.leases
-        live = (w.id for w in jobs.workers() if w.state is not WorkerState.LOST)
+        # a worker already being declared lost is not declared lost again: the second
+        # loss could land after its new registration and undo it
+        live = (
+            w.id
+            for w in jobs.workers()
+            if w.state is not WorkerState.LOST and not leases.is_expiring(w.id)
+        )
         lost: list[ExpireWorkerCmd] = []
         for worker_id in leases.expired_workers(now, live):
             worker = jobs.worker(worker_id)

@@ -52,6 +52,10 @@ class Leases:
         self.draining: set[str] = set()
         # workers this leader declared lost, until they register again
         self.expiring: set[str] = set()
+        # worker -> the log index of its latest registration applied in this term: a
+        # hello that writes nothing is answered with it, so a worker whose first answer
+        # was lost still learns it (an older term's assignments the term fence refuses)
+        self.registrations: dict[str, int] = {}
         # job id -> (attempt, deadline) for running attempts
         self.jobs: dict[str, tuple[int, float]] = {}
         # workers first heard from in this term, that began or stopped draining, or were
@@ -66,6 +70,7 @@ class Leases:
         self.heard = {}
         self.draining = set()
         self.expiring = set()
+        self.registrations = {}
         self.jobs = {}
         self.changed = set()
 
@@ -95,19 +100,52 @@ class Leases:
         self.workers.pop(worker, None)
         self.heard.pop(worker, None)
         self.draining.discard(worker)
+        self.registrations.pop(worker, None)
 
     def expire_worker(self, worker: str) -> None:
-        """This leader declares ``worker`` lost: until :meth:`registered`, it is not
-        trusted, whatever it sends."""
+        """This leader declares ``worker`` lost: until a registration proposed after
+        that is applied (:meth:`registration_applied`), it is not trusted, whatever it
+        sends."""
         self.forget_worker(worker)
         self.expiring.add(worker)
 
-    def registered(self, worker: str) -> None:
-        """``worker`` registered again, after its loss in the log."""
-        self.expiring.discard(worker)
-
     def is_expiring(self, worker: str) -> bool:
         return worker in self.expiring
+
+    def hello(self, worker: str, now: float, jobs: Iterable[RunningJob], *, draining: bool) -> bool:
+        """A hello received at ``now``, re-attaching ``jobs``: renewed at once (True),
+        unless this leader is declaring the worker lost (False: its lease waits for the
+        registration the hello proposes, which the log applies after the loss)."""
+        if worker in self.expiring:
+            return False
+        self.heard_from(worker, now, draining=draining)
+        self.renew_jobs(jobs, now)
+        return True
+
+    def registration_applied(
+        self,
+        worker: str,
+        index: int,
+        at: float,
+        jobs: Iterable[RunningJob],
+        *,
+        draining: bool,
+        waited: bool,
+    ) -> None:
+        """The registration a hello proposed was applied at log ``index`` (time ``at``);
+        one that ``waited`` (see :meth:`hello`) ends the worker's loss here, and its
+        lease runs from now. (One proposed before a loss ends nothing: the loss comes
+        after it in the log.)"""
+        self.registrations[worker] = max(index, self.registration(worker))
+        if waited and worker in self.expiring:
+            self.expiring.discard(worker)
+            self.heard_from(worker, at, draining=draining)
+            self.renew_jobs(jobs, at)
+
+    def registration(self, worker: str) -> int:
+        """The log index of ``worker``'s latest registration applied in this term (0:
+        none)."""
+        return self.registrations.get(worker, 0)
 
     def trusts(self, worker: str, now: float) -> bool:
         """Whether ``worker`` holds a lease by this leader's view: not declared lost, and

@@ -180,13 +180,13 @@ class WorkerActor(Actor):
                 # sent on a stale view of this worker: the job returns when its lease ends
                 log.warning("assignment refused: no lease", extra={"worker": self.worker_id})
                 return None
-            if not self.fence.admits(msg.term, msg.index):
+            refusal = self.fence.refusal(msg.term, msg.index)
+            if refusal is not None:
                 # a deposed leader's, sent on its stale view (its successor has the job),
                 # or made before this worker was declared lost and registered again
-                stale = "term" if msg.term < self.fence.term else "registration"
                 log.warning(
-                    "assignment refused: stale %s",
-                    stale,
+                    "assignment refused: %s",
+                    refusal,
                     extra={
                         "worker": self.worker_id,
                         "term": msg.term,

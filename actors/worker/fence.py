@@ -57,14 +57,16 @@ class AttemptFence:
         """A leader registered this worker anew at log ``index``."""
         self.registered = max(self.registered, index)
 
-    def admits(self, term: int, index: int = 0) -> bool:
-        """Whether an assignment from a leader of ``term``, committed at ``index``, may
-        run; it may not when a newer leader has been heard from, or when it was made
-        before this worker's latest registration."""
-        if term < self.term or (index and index < self.registered):
-            return False
+    def refusal(self, term: int, index: int = 0) -> str | None:
+        """Why an assignment from a leader of ``term``, committed at ``index``, may not
+        run (None: it may): a newer leader has been heard from (``"stale term"``), or it
+        was made before this worker's latest registration (``"stale registration"``)."""
+        if term < self.term:
+            return "stale term"
+        if index and index < self.registered:
+            return "stale registration"
         self.term = term
-        return True
+        return None
 
     def ran(self, key: RunningJob) -> bool:
         """Whether this attempt already ran here (within the memory's span)."""

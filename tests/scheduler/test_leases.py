@@ -57,18 +57,49 @@ def test_an_assignment_in_flight_keeps_its_lease_and_finished_jobs_are_forgotten
 
 
 def test_a_worker_declared_lost_is_not_trusted_until_it_registers_again() -> None:
-    """Between the leader's decision and the loss in the log, a heartbeat must not renew
-    the worker: the loss is about to hand its jobs to others."""
+    """Between the leader's decision and the loss in the log, a hello must not renew the
+    worker (the loss is about to hand its jobs to others): its lease waits for the
+    registration the hello proposes, applied after the loss."""
     leases = Leases(10.0)
     leases.take_over(0.0)
     leases.heard_from("w1", 1.0)
     assert leases.expired_workers(11.5, ["w1"]) == ["w1"]
     leases.expire_worker("w1")
     assert leases.is_expiring("w1") and not leases.trusts("w1", 11.5)
-    leases.heard_from("w1", 11.6)  # what a hello or heartbeat would do: not enough
-    assert not leases.usable("w1", 11.6) and not leases.trusts("w1", 11.6)
-    leases.registered("w1")
+    assert not leases.hello("w1", 11.6, [RunningJob("a", 1)], draining=False)
+    assert not leases.usable("w1", 11.6) and "a" not in leases.jobs
+    leases.registration_applied("w1", 40, 11.7, [], draining=False, waited=True)
     assert leases.usable("w1", 11.7) and not leases.is_expiring("w1")
+    assert leases.deadline("w1") == 21.7, "the lease runs from the registration"
+    assert leases.registration("w1") == 40
+
+
+def test_a_registration_proposed_before_a_loss_does_not_end_it() -> None:
+    """The loss comes after such a registration in the log, so the worker stays untrusted
+    until a hello made after the loss registers it."""
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    assert leases.hello("w1", 1.0, [], draining=False)
+    leases.expire_worker("w1")
+    leases.registration_applied("w1", 7, 1.1, [], draining=False, waited=False)
+    assert leases.is_expiring("w1") and not leases.trusts("w1", 1.1)
+
+
+def test_a_hello_that_writes_nothing_still_learns_the_latest_registration() -> None:
+    """A worker whose answer to the hello that registered it was lost asks again; the
+    leader remembers the registration's index for it (for this term and while the
+    worker is known)."""
+    leases = Leases(10.0)
+    leases.take_over(0.0)
+    assert leases.registration("w1") == 0
+    leases.registration_applied("w1", 12, 1.0, [], draining=False, waited=False)
+    leases.registration_applied("w1", 9, 1.0, [], draining=False, waited=False)
+    assert leases.registration("w1") == 12, "a late answer does not lower it"
+    leases.forget_worker("w1")
+    assert leases.registration("w1") == 0
+    leases.registration_applied("w1", 15, 2.0, [], draining=False, waited=False)
+    leases.take_over(3.0)
+    assert leases.registration("w1") == 0
 
 
 def test_a_new_term_forgets_who_was_being_declared_lost() -> None:

@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import pytest
 
-from actors.scheduler.dispatch import Dispatcher
-from actors.scheduler.leases import Leases
 from actors.worker.fence import AttemptFence
 from sim.harness import run_scenario
-from tests.sim.caught import first_caught
-from transport.commands import AssignCmd
+from tests.sim.caught import first_caught, without_leader_checks
 
 
 def test_a_paired_pause_keeps_one_live_lease_per_job() -> None:
@@ -33,14 +30,9 @@ def test_a_paired_pause_keeps_one_live_lease_per_job() -> None:
 
 
 def test_the_three_defences_taken_away_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    sends_regardless = Dispatcher.assigned
-
-    def assigned(self: Dispatcher, cmd: AssignCmd, committed: bool, now: float) -> object:
-        return sends_regardless(self, cmd, committed, float("-inf"))
-
-    admits = AttemptFence.admits
-    monkeypatch.setattr(Dispatcher, "assigned", assigned)
-    monkeypatch.setattr(Leases, "expire_worker", Leases.forget_worker)
-    monkeypatch.setattr(AttemptFence, "admits", lambda self, term, index=0: admits(self, term))
+    without_leader_checks(monkeypatch)
+    refusal = AttemptFence.refusal
+    # the term fence stays: only a registration is no longer a reason to refuse
+    monkeypatch.setattr(AttemptFence, "refusal", lambda self, term, index=0: refusal(self, term))
     caught = first_caught("leader_follower_pause", [30, 31])
     assert caught is not None and "two live leases" in caught, caught

@@ -8,12 +8,12 @@ from transport.cluster import RunningJob
 
 def test_an_assignment_from_an_older_term_is_refused() -> None:
     fence = AttemptFence()
-    assert fence.admits(3)
+    assert fence.refusal(3) is None
     assert fence.term == 3
-    assert fence.admits(3)  # the same leader again
-    assert not fence.admits(2)
-    assert fence.admits(5)
-    assert not fence.admits(4)
+    assert fence.refusal(3) is None  # the same leader again
+    assert fence.refusal(2) == "stale term"
+    assert fence.refusal(5) is None
+    assert fence.refusal(4) is not None
 
 
 def test_a_term_heard_in_a_welcome_or_heartbeat_deposes_older_leaders() -> None:
@@ -21,9 +21,9 @@ def test_a_term_heard_in_a_welcome_or_heartbeat_deposes_older_leaders() -> None:
     fence.saw_term(7)
     fence.saw_term(6)  # a late answer from an older leader does not lower it
     assert fence.term == 7
-    assert not fence.admits(6)
-    assert not fence.admits(0)  # an assignment stamped by no leader
-    assert fence.admits(7)
+    assert fence.refusal(6) is not None
+    assert fence.refusal(0) is not None  # an assignment stamped by no leader
+    assert fence.refusal(7) is None
 
 
 def test_an_attempt_that_ran_is_remembered_for_its_span_then_forgotten() -> None:
@@ -53,6 +53,6 @@ def test_an_assignment_made_before_the_worker_registered_again_is_refused() -> N
     fence.saw_registration(40)
     fence.saw_registration(12)  # a late welcome from before does not lower it
     assert fence.registered == 40
-    assert not fence.admits(3, 35)
-    assert fence.admits(3, 41)
-    assert fence.admits(3, 0)
+    assert fence.refusal(3, 35) == "stale registration"
+    assert fence.refusal(3, 41) is None
+    assert fence.refusal(3, 0) is None
