@@ -33,18 +33,16 @@ __all__ = ["HandBackCheck"]
 
 class HandBackCheck(TableCheck):
     def __init__(self) -> None:
-        # the last log index looked at
-        self.upto = 0
-        # hand-backs of the entry being applied: (job id, attempt)
-        self.incoming: list[tuple[str, int]] = []
         # job id -> the attempt it was handed back with, until it runs again
         self.handed_back: dict[str, int] = {}
         # hand-backs that ran again (the check is not vacuous)
         self.rerun = 0
         self.problems: list[str] = []
 
-    def applying(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
-        if index <= self.upto:
+    def applying(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
+        if not first:
             return
         if isinstance(cmd, ReportCmd):
             handed = [(i.job_id, i.attempt) for i in cmd.reports if not i.started]
@@ -52,20 +50,16 @@ class HandBackCheck(TableCheck):
             handed = [(i.job_id, i.attempt) for i in cmd.unstarted]
         else:
             return
-        self.incoming = [
+        self.handed_back.update(
             (job_id, attempt)
             for job_id, attempt in handed
             if table.is_current(job_id, attempt, cmd.worker)
-        ]
+        )
 
-    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
-        if index <= self.upto:
-            return
-        self.upto = index
-        if self.incoming:
-            self.handed_back.update(self.incoming)
-            self.incoming = []
-        if not self.handed_back:
+    def applied(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
+        if not first or not self.handed_back:
             return
         if isinstance(cmd, AssignCmd):
             self._assigned(node, table, index, cmd)

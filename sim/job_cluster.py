@@ -141,7 +141,8 @@ class JobObserver:
         self.running: dict[tuple[str, str, int], Execution] = {}
         self.workers: dict[str, WorkerActor] = {}
         self.decisions: dict[bytes, Decision] = {}
-        self.assigns_checked: set[int] = set()
+        # the highest log index any master has applied (see sim.table_check)
+        self.applied_upto = 0
         self.assign_proposed = trio.Event()
         # snapshots each master installed from a leader (streamed, history and all)
         self.installs: dict[str, int] = {}
@@ -228,15 +229,18 @@ class ObservedJobs(JobStateMachine):
         self.pending_since: dict[str, int] = {}
 
     def apply_decoded(self, index: int, cmd: Message) -> Message | None:
-        checks = self.observer.table_checks
+        observer = self.observer
+        checks = observer.table_checks
+        first = index > observer.applied_upto
         for check in checks:
-            check.applying(self.node, self, index, cmd)
+            check.applying(self.node, self, index, cmd, first)
         result = super().apply_decoded(index, cmd)
-        if isinstance(cmd, AssignCmd) and index not in self.observer.assigns_checked:
-            self.observer.assigns_checked.add(index)
+        if first and isinstance(cmd, AssignCmd):
             self._check_priority(cmd)
         for check in checks:
-            check.applied(self.node, self, index, cmd)
+            check.applied(self.node, self, index, cmd, first)
+        if first:
+            observer.applied_upto = index
         return result
 
     def _add(self, job: Job) -> None:

@@ -60,7 +60,9 @@ class LimitCheck(TableCheck):
         if table.applied_index > seen.done:
             seen.starts += 1
 
-    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+    def applied(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
         """``table`` finished applying entry ``index`` (``cmd``)."""
         seen = self.masters.setdefault(node, _Bucket())
         if index <= seen.done:
@@ -75,7 +77,7 @@ class LimitCheck(TableCheck):
                 seen.tokens = min(self.burst, seen.tokens + self.rate * (now - seen.at))
                 seen.at = now
             seen.tokens -= seen.starts
-            if index > max(b.done for b in self.masters.values()):
+            if first:
                 self.counted += seen.starts
             if seen.tokens < -1e-9:
                 self.problems.append(

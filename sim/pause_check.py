@@ -36,8 +36,6 @@ class PauseCheck(TableCheck):
         self.chosen_at = chosen_at
         # log index -> (type, paused) of each pause or resume committed
         self.pauses: dict[int, tuple[str, bool]] = {}
-        # assignments already looked at (by the first master to apply them)
-        self.assigns_seen: set[int] = set()
         # assignments that committed while some type was paused (the check is not vacuous)
         self.while_paused = 0
         self.problems: list[str] = []
@@ -50,12 +48,13 @@ class PauseCheck(TableCheck):
                 f"its table has the type paused"
             )
 
-    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+    def applied(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
         """``table`` finished applying entry ``index`` (``cmd``)."""
         if isinstance(cmd, PauseTypeCmd):
             self.pauses.setdefault(index, (cmd.type, cmd.paused))
-        elif isinstance(cmd, AssignCmd) and index not in self.assigns_seen:
-            self.assigns_seen.add(index)
+        elif isinstance(cmd, AssignCmd) and first:
             self._assigned(table, index, cmd)
 
     def _assigned(self, table: JobStateMachine, index: int, cmd: AssignCmd) -> None:

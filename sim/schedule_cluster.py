@@ -263,9 +263,7 @@ class ScheduleCluster(JobCluster):
 
     def __init__(self, sim: Simulation, masters: Sequence[str], workers: Sequence[str]) -> None:
         super().__init__(sim, masters, workers)
-        self.schedules = ScheduleObserver(
-            sim, lambda: {name: m.actor for name, m in self.masters.items()}, self.raft_cores
-        )
+        self.schedules = ScheduleObserver(sim, self._actors, self.raft_cores)
         self.observer.table_checks.append(self.schedules)
         sim.invariant("schedules-fire-once", self.schedules.check)
         sim.converges("schedules-caught-up", self.schedules.caught_up)

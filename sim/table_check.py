@@ -4,8 +4,11 @@
 registered check (``JobObserver.table_checks``) at these moments, with the
 master's name and its table. A check overrides the hooks it needs; the rest
 do nothing. Every master calls them, in every incarnation, and again for
-entries it applies a second time after a restart: a check that must count
-something once keeps track of the indexes it has seen.
+entries it applies a second time after a restart; ``first`` says whether this
+is the first time any master applies the entry, so a check that must look at
+each entry once does so there. (Every master applies the same log in order,
+or installs a snapshot of one that applied it, so the first application of an
+entry meets the state every master reaches at that index.)
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ class TableCheck:
     def ended(self, node: str, table: JobStateMachine, job: Job) -> None:
         """``job`` reached a final status in ``table``."""
 
-    def applying(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+    def applying(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
         """``table`` is about to apply entry ``index`` (``cmd``): what it holds is the state
         the entry applies to."""
 
-    def applied(self, node: str, table: JobStateMachine, index: int, cmd: Message) -> None:
+    def applied(
+        self, node: str, table: JobStateMachine, index: int, cmd: Message, first: bool
+    ) -> None:
         """``table`` finished applying entry ``index`` (``cmd``)."""

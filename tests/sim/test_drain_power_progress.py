@@ -26,11 +26,13 @@ def test_drains_power_outs_and_progress_hold() -> None:
     assert any("draining: waiting up to" in line for line in result.trace)
 
 
+_HAND_BACK = JobStateMachine._hand_back
+
+
 def charges_the_attempt(self: JobStateMachine, job: Job) -> None:
     """The mutation: a hand-back requeues the job but keeps the attempt counted."""
-    self._release(job)
-    job.run_at = None
-    self._enqueue(job, self.now)
+    _HAND_BACK(self, job)
+    job.attempts += 1
 
 
 def fails_the_attempt(self: JobStateMachine, job: Job) -> None:

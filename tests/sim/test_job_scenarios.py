@@ -12,6 +12,7 @@ from actors.scheduler.records import Job
 from actors.scheduler.state import JobStateMachine
 from actors.worker.agent import WorkerActor
 from sim.harness import run_scenario
+from tests.sim.caught import first_caught
 
 
 @pytest.mark.parametrize(
@@ -87,13 +88,8 @@ def test_a_new_leader_that_expires_workers_without_the_grace_is_caught(
     Whether a given seed crashes the leader at such a moment depends on timing, so
     the mutant must be caught within a few seeds (it was on three of seeds 0-5)."""
     monkeypatch.setattr(Leases, "take_over", no_grace)
-    caught = []
-    for seed in range(1, 7):
-        result = run_scenario("leader_crash_assign", seed)
-        if result.violation is not None:
-            caught.append(result.violation.message)
-            break
-    assert caught and "two live leases" in caught[0], caught
+    caught = first_caught("leader_crash_assign", range(1, 7))
+    assert caught is not None and "two live leases" in caught, caught
 
 
 def test_retention_that_never_runs_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,16 +103,16 @@ def test_the_pause_check_spares_an_assignment_chosen_before_the_pause_applied() 
     table.apply_decoded(2, SubmitCmd(0.0, (NewJob("j1", "work", b"", 0, 0, 3.0, None, None),)))
     pause = PauseTypeCmd(1.0, "work", True)
     table.apply_decoded(3, pause)
-    check.applied("m1", table, 3, pause)
+    check.applied("m1", table, 3, pause, True)
     late = AssignCmd(4.0, (AssignmentCmd("j1", "w1", 1, 9.0),))
     chosen[4] = 2
     table.apply_decoded(4, late)
-    check.applied("m1", table, 4, late)
+    check.applied("m1", table, 4, late, True)
     assert check.check() is None
     assert check.paused_since("work", 4) == 3 and check.paused_since("work", 3) is None
     again = AssignCmd(5.0, (AssignmentCmd("j1", "w1", 1, 9.0),))
     chosen[5] = 4
     table.apply_decoded(5, again)
-    check.applied("m1", table, 5, again)
+    check.applied("m1", table, 5, again, True)
     problem = check.check()
     assert problem is not None and "chose it at index 4" in problem and "since index 3" in problem
