@@ -109,14 +109,13 @@ class FetchOutput(Message):
 @frozen
 class ReadOutput(Message):
     """Up to ``limit`` bytes of an attempt's output from ``offset`` on; ``attempt`` 0 is
-    the job's latest. ``local``: answer from this node's own store only (a master
-    asking its peers sets it, so a question never travels on)."""
+    the job's latest. (A master asks its peers with :class:`FetchOutput`, so a question
+    never travels on.)"""
 
     job_id: str
     attempt: int
     offset: int
     limit: int
-    local: bool = False
 
 
 @message("o.chunk")

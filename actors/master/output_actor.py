@@ -130,8 +130,6 @@ class OutputActor(Actor):
         return StoreOutput(msg.job_id, msg.attempt, b"", *capture)
 
     async def _read(self, msg: ReadOutput) -> OutputChunk:
-        if msg.local:
-            return _slice(msg, msg.attempt, await self._stored(msg.job_id, msg.attempt))
         job = await self._job(msg.job_id)
         if job is None:
             return OutputChunk(msg.attempt, b"", 0, False, False, f"no job {msg.job_id}", 404)
@@ -147,7 +145,7 @@ class OutputActor(Actor):
                 f"job {msg.job_id} has no attempt {attempt} (it has made {latest})", 404,
             )  # fmt: skip
         worker = job.get("worker")
-        ask = ReadOutput(msg.job_id, attempt, msg.offset, msg.limit, local=True)
+        ask = ReadOutput(msg.job_id, attempt, msg.offset, msg.limit)
         if job["status"] == "running" and attempt == latest and worker:
             held = await self._held(worker, ask)
             # not reachable from here, or not begun: the read is tried again by a follower

@@ -30,9 +30,8 @@ def ship_output(
     """Send a finished attempt's capture to every master, if it has any byte."""
     if not output.total:
         return
-    head, tail, total = output.capture()
     # head and tail apart, so the masters answer reads at the offsets the worker did
-    message = StoreOutput(key.job_id, key.attempt, b"", head, tail, total)
+    message = StoreOutput(key.job_id, key.attempt, b"", *output.capture())
     missed = [m for m in masters if not ctx.ref(m, OUTPUT_ACTOR).try_send(message)]
     if missed:
         log.info(

@@ -116,22 +116,6 @@ class PoolBook(Generic[C]):
 _STREAMED = frozenset({"out", "progress", "spans"})
 
 
-def _noted(context: JobContext, message: list[Any]) -> None:
-    """A child's ``["progress", job, attempt, fraction, text]`` to ``context``'s progress, or
-    its ``["spans", job, attempt, records]`` made into spans under the job's execute span
-    (see :mod:`runtime.span_records`).
-
-    Both are of the job ``context`` runs, with no check here: the child drops a value
-    from a context other than the running job's (a thread an earlier job left running,
-    see :class:`~actors.worker.progress.ChildProgress`), sends nothing of a job after its
-    reply, and a child stopped during a job never runs another."""
-    if message[0] == "progress":
-        if context.on_progress is not None:
-            context.on_progress(message[3], message[4])
-    elif isinstance(context.spans, JobTrace):  # what asked the child to record them
-        context.spans.replay(message[3])
-
-
 def describe_exit(returncode: int) -> str:
     return f"signal {-returncode}" if returncode < 0 else f"exit code {returncode}"
 
@@ -162,15 +146,29 @@ class _Child:
         return msgpack.unpackb(self.frames.pop(0), raw=False)
 
     async def reply(self, context: JobContext) -> Any:
-        """The child's reply to a job; the output it streams meanwhile goes into the
-        job's capture (see :mod:`actors.worker.output_capture`), its progress to
-        ``context``. None: it died."""
+        """The child's reply to a job. What it streams meanwhile: output
+        (``["out", data]``) into the job's capture (see
+        :mod:`actors.worker.output_capture`), ``["progress", job, attempt, fraction,
+        text]`` to ``context``'s progress, and ``["spans", job, attempt, records]`` made
+        into spans under the job's execute span (see :mod:`runtime.span_records`). None:
+        it died.
+
+        Progress and spans are of the job ``context`` runs, with no check here: the child
+        drops a value from a context other than the running job's (a thread an earlier
+        job left running, see :class:`~actors.worker.progress.ChildProgress`), sends
+        nothing of a job after its reply, and a child stopped during a job never runs
+        another."""
         sink = current_sink()
         while (message := await self.receive()) is not None and message[0] in _STREAMED:
-            if message[0] != "out":
-                _noted(context, message)
-            elif sink is not None:
-                sink.write(message[1])
+            kind = message[0]
+            if kind == "out":
+                if sink is not None:
+                    sink.write(message[1])
+            elif kind == "progress":
+                if context.on_progress is not None:
+                    context.on_progress(message[3], message[4])
+            elif isinstance(context.spans, JobTrace):  # what asked the child to record them
+                context.spans.replay(message[3])
         return message
 
     def signal(self, signum: int) -> None:
