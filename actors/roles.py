@@ -103,8 +103,8 @@ class NodeRoles:
         self.registry = CollectorRegistry()
         self.metrics = MasterMetrics(self.registry)
         self.worker_metrics = WorkerMetrics(self.registry)
-        # the API's operations and the actor system they were built on
-        self._service: tuple[ActorSystem, Service] | None = None
+        # the API's operations (on the actor system of the node that built them)
+        self._service: Service | None = None
 
     def root(self, config: NodeConfig, system: ActorSystem) -> Supervisor:
         children: list[ChildSpec] = []
@@ -119,15 +119,15 @@ class NodeRoles:
         """The API's operations, one per running node: HTTP and native clients share its
         batches. A node run again in the same process (an embedding program, a test) gets
         new ones on its own actor system, not the stopped node's."""
-        if self._service is None or self._service[0] is not system:
+        if self._service is None or self._service.gateway.system is not system:
             gateway = Gateway(
                 system,
                 max_body=config.http.max_body_bytes,
                 body_timeout_s=config.http.body_timeout_s,
             )
             auth = Authenticator(config.auth, system.wall_clock)
-            self._service = (system, Service(gateway, auth))
-        return self._service[1]
+            self._service = Service(gateway, auth)
+        return self._service
 
     def http_app(self, config: NodeConfig, system: ActorSystem) -> object:
         api = self.service(config, system)

@@ -39,6 +39,7 @@ from bench.soak import SoakBench, SoakOptions, problems
 from bench.submit import SubmitOptions, run_submit
 
 Opts = TypeVar("Opts", bound=attrs.AttrsInstance)
+Number = TypeVar("Number", int, float)
 
 # suite name -> the modules whose cases() make it up
 SUITES: dict[str, tuple[str, ...]] = {
@@ -251,11 +252,32 @@ def add_soak_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print only a JSON object")
 
 
+def _positive(convert: Callable[[str], Number]) -> Callable[[str], Number]:
+    """An argparse type: ``convert``'s number (int or float), above zero (argparse says
+    which flag when it is not, in one line)."""
+    kind = "a whole number" if convert is int else "a number"
+
+    def parse(text: str) -> Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} is not above zero")
+        return value
+
+    return parse
+
+
+_count = _positive(int)
+_amount = _positive(float)
+
+
 def add_submit_parser(sub: Any) -> None:
     p = sub.add_parser("submit", help="single submits/s on a dev node: native protocol vs HTTP")
-    p.add_argument("--jobs", type=int, default=20_000, help="timed submits on each protocol")
-    p.add_argument("--inflight", type=int, default=64, help="native calls in flight")
-    p.add_argument("--connections", type=int, default=32, help="HTTP keep-alive connections")
+    p.add_argument("--jobs", type=_count, default=20_000, help="timed submits on each protocol")
+    p.add_argument("--inflight", type=_count, default=64, help="native calls in flight")
+    p.add_argument("--connections", type=_count, default=32, help="HTTP keep-alive connections")
     p.add_argument("--no-http", dest="http", action="store_false", help="the native side only")
     p.add_argument(
         "--ceiling",
@@ -333,28 +355,17 @@ def pool_table(result: dict[str, Any]) -> Table:
 
 def add_pool_parser(sub: Any) -> None:
     p = sub.add_parser("pool", help="CPU-bound sync handlers: sequential, threads, processes")
-    p.add_argument("--jobs", type=int, default=2, help="jobs run at once (and pool size)")
-    p.add_argument("--work", type=int, default=20_000_000, help="loop iterations per job")
-    p.add_argument("--repeats", type=int, default=3, help="runs of each; the best is kept")
+    p.add_argument("--jobs", type=_count, default=2, help="jobs run at once (and pool size)")
+    p.add_argument("--work", type=_count, default=20_000_000, help="loop iterations per job")
+    p.add_argument("--repeats", type=_count, default=3, help="runs of each; the best is kept")
     p.add_argument("--json", action="store_true", help="print only a JSON object")
-
-
-def _positive(text: str) -> float:
-    """A number above zero (argparse says which flag when it is not)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} is not above zero")
-    return value
 
 
 def add_limits_parser(sub: Any) -> None:
     p = sub.add_parser("limits", help="the measured rate of a type limited to 50/s, on a dev node")
-    p.add_argument("--rate", type=_positive, default=50.0, help="the limit, starts a second")
-    p.add_argument("--burst", type=_positive, default=None, help="default: a second of the rate")
-    p.add_argument("--seconds", type=_positive, default=30.0, help="the window measured")
+    p.add_argument("--rate", type=_amount, default=50.0, help="the limit, starts a second")
+    p.add_argument("--burst", type=_amount, default=None, help="default: a second of the rate")
+    p.add_argument("--seconds", type=_amount, default=30.0, help="the window measured")
     p.add_argument("--type", default="noop", help="the job type limited and submitted")
     p.add_argument("--data", type=Path, default=None, help="keep node data and logs here")
     p.add_argument("--json", action="store_true", help="print only a JSON object")
@@ -430,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         show_submit(submit, as_json=args.json)
         return 0
     if args.suite == "pool":
-        run_pool(PoolOptions(args.jobs, args.work, args.repeats), as_json=args.json)
+        run_pool(_options(PoolOptions, args), as_json=args.json)
         return 0
     if args.suite == "soak":
         soak = run_soak(_options(SoakOptions, args), as_json=args.json)

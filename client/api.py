@@ -636,10 +636,8 @@ class Client(_Base):
                 raise self._native_failure(exc) from None
         index = attempts.index
         base = self.urls[index]
-        try:
+        with self._reaching(base, retrying=True):
             response = self.http.request(**self._request(call, base, timeout))
-        except httpx.TransportError as exc:
-            raise self._lost(exc, base) from None
         return self._outcome(response, index)
 
     def _job_or_none(self, job_id: str) -> Job | None:
@@ -973,10 +971,8 @@ class AsyncClient(_Base):
                 raise self._native_failure(exc) from None
         index = attempts.index
         base = self.urls[index]
-        try:
+        with self._reaching(base, retrying=True):
             response = await self.http.request(**self._request(call, base, timeout))
-        except httpx.TransportError as exc:
-            raise self._lost(exc, base) from None
         return self._outcome(response, index)
 
     async def _job_or_none(self, job_id: str) -> Job | None:

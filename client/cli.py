@@ -388,10 +388,7 @@ def _run(client: Client, args: argparse.Namespace, console: Console, store: Toke
         return 0
     if command == "workers":
         workers = client.workers()
-        if args.json:
-            print(json.dumps(workers))
-        else:
-            console.print(render.workers_table(workers, render.now()))
+        render.say(args.json, console, workers, render.workers_table(workers, render.now()))
         return 0
     if command in ("cluster", "stats"):
         info = client.cluster() if command == "cluster" else client.stats()

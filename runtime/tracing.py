@@ -59,8 +59,9 @@ log = logging.getLogger("podium.tracing")
 INSTRUMENTATION = "podium"
 EXPORTERS = ("otlp", "console")
 _PROTOCOLS = ("http/protobuf",)
-# the batch span processor's settings (the SDK warns with a traceback on a bad one, and
-# starts anyway with its default)
+# the batch span processor's settings. The SDK only logs a value that does not parse (and
+# starts with its default), so exporters_wanted refuses one by name; what the SDK refuses
+# itself (a batch larger than the queue) configure turns into a TracingError
 _BATCH_SETTINGS = (
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_BSP_EXPORT_TIMEOUT",
@@ -142,9 +143,16 @@ def configure(node: str, role: str, env: Mapping[str, str] | None = None) -> boo
     # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES over these
     provider = TracerProvider(resource=Resource.create(base))
     for name in wanted:
-        # the batch processor exports from its own thread: a slow collector never
-        # holds up the event loop, and a full queue drops spans rather than waiting
-        provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
+        exporter = _exporter(name)
+        try:
+            # the batch processor exports from its own thread: a slow collector never
+            # holds up the event loop, and a full queue drops spans rather than waiting
+            processor = BatchSpanProcessor(exporter)
+        except ValueError as exc:
+            # it reads the OTEL_BSP_* settings itself, and refuses some together
+            given = [f"{n}={env[n].strip()}" for n in _BATCH_SETTINGS if env.get(n, "").strip()]
+            raise TracingError(f"{', '.join(given) or 'OTEL_BSP_*'}: {exc}") from None
+        provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     install(provider)
     log.info("tracing on", extra={"exporters": ",".join(wanted), "event": "tracing"})

@@ -689,9 +689,8 @@ class Service:
         return await self._job_write(who, "retry", job_id, lambda: self._change(RetryJob(job_id)))
 
     async def delete(self, who: Principal, job_id: str) -> Answer:
-        removal = DeleteJob(job_id)
         return await self._job_write(
-            who, "delete", job_id, lambda: self._removed(removal, f"job {job_id!r}")
+            who, "delete", job_id, lambda: self._removed(DeleteJob(job_id), f"job {job_id!r}")
         )
 
     async def _removed(self, msg: Message, what: str) -> Answer:

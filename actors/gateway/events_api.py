@@ -146,9 +146,10 @@ async def stream(
             with contextlib.suppress(ApiError):
                 feed = await open_feed(gateway)
             continue
-        if ring.missed(key):
+        whole = ring.whole_after(key)
+        if whole != key:
             yield _gap(ring, key)
-            key = ring.whole_after(key)
+            key = whole
         events = ring.after(key)
         if not events:
             await _wait(feed)

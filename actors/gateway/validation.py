@@ -159,9 +159,7 @@ def parse_purge(body: Any) -> PurgeRequest:
         if status is None
         else status_list(status, FINAL_STATUSES, "only final jobs are purged")
     )
-    job_type = body.get("type")
-    if job_type is not None and (not isinstance(job_type, str) or not job_type):
-        raise BadRequest("type must be a non-empty string")
+    job_type = None if body.get("type") is None else parse_type(body["type"])
     before = body.get("before")
     return PurgeRequest(
         statuses,

@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.__main__ import main
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -57,3 +61,24 @@ def test_cluster_failover_kills_the_leader_and_loses_nothing() -> None:
     assert result["failover"]["median_resume_s"] < 10
     assert result["lost"] == 0 and result["not_succeeded"] == 0 and result["duplicates"] == 0
     assert set(result["rss_mib"]) == {"m1", "m2", "m3", "w1"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["submit", "--jobs", "0"], "argument --jobs: 0 is not above zero"),
+        (["submit", "--inflight", "-1"], "argument --inflight: -1 is not above zero"),
+        (["submit", "--connections", "x"], "argument --connections: 'x' is not a whole number"),
+        (["pool", "--jobs", "0"], "argument --jobs: 0 is not above zero"),
+        (["pool", "--work", "1.5"], "argument --work: '1.5' is not a whole number"),
+        (["pool", "--repeats", "0"], "argument --repeats: 0 is not above zero"),
+        (["limits", "--seconds", "0"], "argument --seconds: 0 is not above zero"),
+    ],
+)
+def test_a_count_or_amount_not_above_zero_is_refused_before_anything_starts(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err

@@ -54,6 +54,19 @@ def test_what_podium_cannot_do_is_refused_by_name(env: dict[str, str], named: st
         exporters_wanted(env)
 
 
+def test_batch_settings_the_sdk_refuses_together_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each is a whole number above zero, but a batch larger than the queue (2048 unless
+    # set) is refused by the SDK itself, which reads the variables from the process
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096")
+    with pytest.raises(TracingError, match="OTEL_BSP_MAX_EXPORT_BATCH_SIZE=4096: "):
+        tracing.configure("m1", "master")
+    assert not tracing.TRACING.on and tracing.TRACING.provider is None
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def test_off_installs_nothing() -> None:
     assert tracing.configure("m1", "master", {}) is False
     assert not tracing.TRACING.on and tracing.TRACING.provider is None
