@@ -109,11 +109,6 @@ class EventRing:
             newer += 1
         return list(islice(events, len(events) - newer, None))
 
-    def missed(self, key: EventKey) -> bool:
-        """Whether events after ``key`` may be gone from here (dropped from the full ring,
-        or before what this ring has seen)."""
-        return self.whole_after(key) != key
-
     def whole_after(self, key: EventKey) -> EventKey:
         """The earliest key, ``key`` or later, after which this ring holds every event:
         past what the full ring let go of and what it started after."""
