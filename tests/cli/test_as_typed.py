@@ -23,7 +23,7 @@ from bench.loopback import free_ports
 from client import Client
 from client.tokens import TokenStore
 from runtime.passwords import hash_password, verify_password
-from tests.cli.test_first_hour import PODIUM, UUID, stop, user_env
+from tests.cli.commands import PODIUM, UUID, stop, user_env
 from tests.dev_node import dev_node_url
 from tests.waits import ctrl_c_default, wait_ready
 

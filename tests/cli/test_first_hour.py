@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -22,33 +21,9 @@ from bench.loopback import LoopbackCluster, free_ports
 from client import Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
+from tests.cli.commands import PODIUM, ROOT, UUID, VENV, stop, user_env
 from tests.dev_node import dev_node_url, native_url
 from tests.waits import wait_ready
-
-ROOT = Path(__file__).resolve().parents[2]
-# the venv running these tests: `make test` runs them with the one `make run` installs
-VENV = Path(sys.executable).parent.parent
-PODIUM = VENV / "bin" / "podium"
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def user_env(**extra: str) -> dict[str, str]:
-    """A shell's environment for the installed commands, importing this checkout's code
-    (the console scripts run whatever tree the venv was installed from otherwise)."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", **extra}
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM to the process group we started (make and its node), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,7 @@ import trio
 
 from runtime.config import load_config
 from runtime.node import run_node
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.ports import free_port
 
 
 def start(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

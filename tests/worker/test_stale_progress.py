@@ -9,7 +9,7 @@ import time
 from actors.worker.handlers import JobContext, run_job
 from actors.worker.pool import ProcessPool
 from actors.worker.progress import MIN_INTERVAL_S, ChildProgress
-from tests.worker.test_pool import HANDLERS, registry
+from tests.worker.pool_handlers import HANDLERS, registry
 
 
 def test_a_value_from_an_earlier_jobs_context_is_dropped() -> None:
