@@ -22,13 +22,18 @@ from client import Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
 from tests.cli.commands import PODIUM, ROOT, UUID, VENV, stop, user_env
-from tests.dev_node import dev_node_url, native_url
+from tests.dev_node import dev_node, http_url, native_url
 from tests.waits import wait_ready
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from dev_node_url(tmp_path_factory, "first-hour")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
+    yield from dev_node(tmp_path_factory, "first-hour")
+
+
+@pytest.fixture(scope="module")
+def node(dev: LoopbackCluster) -> str:
+    return http_url(dev)
 
 
 @pytest.fixture
@@ -177,15 +182,13 @@ def test_many_jobs_in_one_read_over_http_and_native(node: str) -> None:
         c.cancel(later)
 
 
-def test_the_native_client_reads_many_jobs_too(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, single=True) as cluster:
-        cluster.start(timeout=60)
-        with Client(native_url(cluster)) as c:
-            ids = [j["id"] for j in c.submit_batch([job_body("noop")] * 50)]
-            final = c.wait(ids, timeout=60)
-            assert {j["status"] for j in final.values()} == {"succeeded"}
-            answer = c.get_many([ids[0], "nope"])
-        assert [j["id"] for j in answer["jobs"]] == [ids[0]] and answer["missing"] == ["nope"]
+def test_the_native_client_reads_many_jobs_too(dev: LoopbackCluster) -> None:
+    with Client(native_url(dev)) as c:
+        ids = [j["id"] for j in c.submit_batch([job_body("noop")] * 50)]
+        final = c.wait(ids, timeout=60)
+        assert {j["status"] for j in final.values()} == {"succeeded"}
+        answer = c.get_many([ids[0], "nope"])
+    assert [j["id"] for j in answer["jobs"]] == [ids[0]] and answer["missing"] == ["nope"]
 
 
 def ids_whole(text: str, ids: list[str]) -> None:
