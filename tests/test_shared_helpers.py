@@ -1,7 +1,8 @@
 """The test helpers that many modules need are written once, in the helper modules below,
 instead of copied into each test module where the copies drift apart (a wait with another
-deadline, a status read that no longer sees finished jobs); and a wait or read a test
-module needs from elsewhere comes from a helper module, not from another test module."""
+deadline, a status read that no longer sees finished jobs); and whatever a test module needs
+from elsewhere (a wait, a fixture, a record builder) comes from a helper module, never from
+another test module."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ TESTS = Path(__file__).resolve().parent
 # scheduler's table helpers have names as plain as ``run``, which mean other things elsewhere)
 HELPER_MODULES = {
     TESTS / "dev_node.py": TESTS,
+    TESTS / "ports.py": TESTS,
     TESTS / "waits.py": TESTS,
     TESTS / "gateway" / "api.py": TESTS,
     TESTS / "scheduler" / "tables.py": TESTS / "scheduler",
@@ -44,17 +46,27 @@ def test_a_shared_helper_is_not_written_again_beside_it(home: Path) -> None:
     assert copies == [], f"use the ones in {home.relative_to(TESTS)}"
 
 
-def test_waits_and_reads_come_from_helper_modules_not_test_modules() -> None:
+def is_test_module(dotted: str) -> bool:
+    return dotted.split(".")[-1].startswith("test_")
+
+
+def test_nothing_is_imported_from_a_test_module() -> None:
+    """Every name ``from tests.x.test_y import ...`` brings, and a test module imported
+    whole (``import tests.x.test_y``, ``from tests.x import test_y``)."""
     borrowed = []
     for path in sorted(TESTS.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not (isinstance(node, ast.ImportFrom) and node.module):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [
+                    alias.name
+                    for alias in node.names
+                    if is_test_module(node.module) or is_test_module(alias.name)
+                ]
+                where = f" from {node.module}"
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names if is_test_module(alias.name)]
+                where = ""
+            else:
                 continue
-            if not node.module.split(".")[-1].startswith("test_"):
-                continue
-            borrowed += [
-                f"{path.relative_to(TESTS)}:{node.lineno} {alias.name} from {node.module}"
-                for alias in node.names
-                if alias.name.startswith(("wait", "read", "walk"))
-            ]
-    assert borrowed == []
+            borrowed += [f"{path.relative_to(TESTS)}:{node.lineno} {name}{where}" for name in names]
+    assert borrowed == [], "move what they share into a helper module (not named test_*)"

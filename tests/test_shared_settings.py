@@ -1,9 +1,10 @@
 """The multi-process tests and benchmarks share one set of fast failure-detection settings
 (``bench.loopback.FAST_FAILURE_DETECTION``) instead of each keeping a copy that drifts.
 
-A copy is any dict literal in ``tests/`` or ``bench/`` that sets both of its keys, whatever
-the values (a copy that has drifted is the one that matters) and however it is written;
-a test that needs one setting of its own (a quicker heartbeat) names only that one."""
+A copy is a dict literal (``{...}``) in ``tests/`` or ``bench/`` that sets both of its keys
+as written constants, whatever the values (a copy that has drifted is the one that matters);
+a ``dict(...)`` call or keys merged in with ``**`` are not seen. A test that needs one
+setting of its own (a quicker heartbeat) names only that one."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ module's helpers move with its tests, and importing it runs its collection-time 
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,9 +29,29 @@ def ctrl_c_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> None:
+def wait_for(
+    check: Callable[[], object],
+    within_s: float,
+    what: str,
+    describe: Callable[[], str] | None = None,
+) -> None:
+    """Until ``check()`` is true, asked again every 50 ms; after ``within_s`` the test fails
+    saying ``what`` did not come, followed by what ``describe`` says then (a cluster's log
+    tails, say)."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            seen = f"\n{describe()}" if describe else ""
+            raise AssertionError(f"{what}: not within {within_s:g}s{seen}")
+        time.sleep(0.05)
+
+
+def wait_ready(
+    url: str, timeout: float = 60.0, process: subprocess.Popen[Any] | None = None
+) -> None:
     """Until the node at ``url`` answers ``/ready`` with 200 (one still starting refuses
-    connections, so those count as not yet)."""
+    connections, so those count as not yet); when ``process`` is the node, its exit fails
+    the wait at once instead of at the timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -38,6 +59,8 @@ def wait_ready(url: str, timeout: float = 60.0) -> None:
                 return
         except httpx.TransportError:
             pass
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"{url}: the node exited with {process.returncode} before ready")
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready in {timeout} s")
 

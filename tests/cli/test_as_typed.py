@@ -23,9 +23,9 @@ from bench.loopback import free_ports
 from client import Client
 from client.tokens import TokenStore
 from runtime.passwords import hash_password, verify_password
-from tests.cli.test_first_hour import PODIUM, UUID, stop, user_env
+from tests.cli.commands import PODIUM, UUID, stop, user_env
 from tests.dev_node import dev_node_url
-from tests.waits import ctrl_c_default, wait_ready
+from tests.waits import ctrl_c_default, wait_for, wait_ready
 
 
 def podium(
@@ -161,9 +161,10 @@ def test_a_second_ctrl_c_stops_a_node_at_once(tmp_path: Path) -> None:
         wait_ready(url)
         with Client(url) as c:
             job_id = c.submit("sleep", {"seconds": 120})["id"]
-            until(lambda: c.get(job_id)["status"] == "running")
+            wait_for(lambda: c.get(job_id)["status"] == "running", 30, "the job running")
         node.send_signal(signal.SIGINT)
-        until(lambda: "draining: waiting up to 30 s for 1 running job(s)" in log.read_text())
+        draining = "draining: waiting up to 30 s for 1 running job(s)"
+        wait_for(lambda: draining in log.read_text(), 30, "the drain's log line")
         assert "Ctrl-C again stops at once, handing running jobs back" in log.read_text()
         time.sleep(0.5)
         assert node.poll() is None  # still draining: the job has two minutes to go
@@ -179,15 +180,6 @@ def test_a_second_ctrl_c_stops_a_node_at_once(tmp_path: Path) -> None:
     assert "Traceback" not in said
     print(f"a second Ctrl-C stopped the node in {took:.2f} s")
     assert took < 10
-
-
-def until(check: object, timeout: float = 30.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 # -- item 12: smaller ones -----------------------------------------------------------------------

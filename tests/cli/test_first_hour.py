@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -22,38 +21,19 @@ from bench.loopback import LoopbackCluster, free_ports
 from client import Client, PodiumError
 from client.api import job_body
 from client.cli import EXIT, JOB_NOT_SUCCEEDED, main
-from tests.dev_node import dev_node_url, native_url
+from tests.cli.commands import PODIUM, ROOT, UUID, VENV, stop, user_env
+from tests.dev_node import dev_node, http_url, native_url
 from tests.waits import wait_ready
-
-ROOT = Path(__file__).resolve().parents[2]
-# the venv running these tests: `make test` runs them with the one `make run` installs
-VENV = Path(sys.executable).parent.parent
-PODIUM = VENV / "bin" / "podium"
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def user_env(**extra: str) -> dict[str, str]:
-    """A shell's environment for the installed commands, importing this checkout's code
-    (the console scripts run whatever tree the venv was installed from otherwise)."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", **extra}
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM to the process group we started (make and its node), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from dev_node_url(tmp_path_factory, "first-hour")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
+    yield from dev_node(tmp_path_factory, "first-hour")
+
+
+@pytest.fixture(scope="module")
+def node(dev: LoopbackCluster) -> str:
+    return http_url(dev)
 
 
 @pytest.fixture
@@ -202,15 +182,13 @@ def test_many_jobs_in_one_read_over_http_and_native(node: str) -> None:
         c.cancel(later)
 
 
-def test_the_native_client_reads_many_jobs_too(tmp_path: Path) -> None:
-    with LoopbackCluster(tmp_path, single=True) as cluster:
-        cluster.start(timeout=60)
-        with Client(native_url(cluster)) as c:
-            ids = [j["id"] for j in c.submit_batch([job_body("noop")] * 50)]
-            final = c.wait(ids, timeout=60)
-            assert {j["status"] for j in final.values()} == {"succeeded"}
-            answer = c.get_many([ids[0], "nope"])
-        assert [j["id"] for j in answer["jobs"]] == [ids[0]] and answer["missing"] == ["nope"]
+def test_the_native_client_reads_many_jobs_too(dev: LoopbackCluster) -> None:
+    with Client(native_url(dev)) as c:
+        ids = [j["id"] for j in c.submit_batch([job_body("noop")] * 50)]
+        final = c.wait(ids, timeout=60)
+        assert {j["status"] for j in final.values()} == {"succeeded"}
+        answer = c.get_many([ids[0], "nope"])
+    assert [j["id"] for j in answer["jobs"]] == [ids[0]] and answer["missing"] == ["nope"]
 
 
 def ids_whole(text: str, ids: list[str]) -> None:

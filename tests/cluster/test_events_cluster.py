@@ -6,15 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
 from client import Client
-from tests.waits import read_until
+from tests.waits import read_until, wait_for
 
 JOBS = 20
-
-T = TypeVar("T")
 
 
 class Collector:
@@ -44,13 +42,6 @@ class Collector:
     def close(self) -> None:
         self.closing = True
         self.client.close()
-
-
-def wait_for(check: Any, within_s: float, what: str) -> None:
-    deadline = time.monotonic() + within_s
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def log_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.loopback import FAST_FAILURE_DETECTION, LoopbackCluster
+from tests.waits import wait_for
 
 
 def metric(cluster: LoopbackCluster, master: str, name: str) -> float:
@@ -21,14 +22,6 @@ def metric(cluster: LoopbackCluster, master: str, name: str) -> float:
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     raise AssertionError(f"{name} not served by {master}")
-
-
-def wait_for(what: str, check: object, timeout: float, cluster: LoopbackCluster) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {timeout} s\n{cluster.describe()}")
-        time.sleep(0.1)
 
 
 def test_finished_jobs_go_after_keep_finished_s_on_every_master(tmp_path: Path) -> None:
@@ -46,7 +39,7 @@ def test_finished_jobs_go_after_keep_finished_s_on_every_master(tmp_path: Path) 
         def gone_everywhere() -> bool:
             return all(metric(cluster, m, "podium_history_jobs") == 0 for m in cluster.masters)
 
-        wait_for("retention on every master", gone_everywhere, 30, cluster)
+        wait_for(gone_everywhere, 30, "retention on every master", cluster.describe)
         for name in cluster.masters:
             for job_id in (ids[0], ids[-1]):
                 answer = cluster.get(f"/api/v1/jobs/{job_id}?stale=true", master=name)
@@ -88,7 +81,7 @@ def test_a_wiped_follower_catches_up_from_a_streamed_snapshot(tmp_path: Path) ->
             theirs = cluster.get("/api/v1/cluster", master=leader).json()
             return bool(ours["applied_index"] >= theirs["commit_index"] > 0)
 
-        wait_for(f"{victim} catching up", caught_up, 60, cluster)
+        wait_for(caught_up, 60, f"{victim} catching up", cluster.describe)
         log = cluster.masters[victim].log_path.read_text()
         assert "snapshot installed" in log, "it caught up from the log, not a snapshot"
         assert "snapshot transferred" in cluster.masters[leader].log_path.read_text()
@@ -98,14 +91,14 @@ def test_a_wiped_follower_catches_up_from_a_streamed_snapshot(tmp_path: Path) ->
             mine = cluster.get(f"/api/v1/jobs/{job_id}?stale=true", master=victim).json()
             assert mine == cluster.get(f"/api/v1/jobs/{job_id}", master=leader).json()
         wait_for(
-            "the same history on the wiped follower",
             lambda: (
                 metric(cluster, victim, "podium_history_jobs")
                 == metric(cluster, leader, "podium_history_jobs")
                 == len(first) + len(later)
             ),
             30,
-            cluster,
+            "the same history on the wiped follower",
+            cluster.describe,
         )
         page = cluster.get("/api/v1/jobs?stale=true&limit=1000", master=victim).json()
         assert Counter(j["status"] for j in page["jobs"]) == {

@@ -8,9 +8,8 @@ import attrs
 import httpx
 
 from actors.master.actor import MasterSettings
-from tests.events.test_event_derivation import kinds, new, report, started_node
-from tests.gateway.api import running_api
-from tests.gateway.test_http_hygiene import served
+from tests.events.nodes import kinds, new, report, started_node
+from tests.gateway.api import running_api, served
 from tests.scheduler.tables import assign
 from tests.waits import read_events
 from transport.commands import SubmitCmd

@@ -11,6 +11,7 @@ import pytest
 
 from actors.worker.handlers import HandlerRegistry, JobContext, run_job
 from actors.worker.progress import MAX_MESSAGE, MIN_INTERVAL_S, ChildProgress, Latest
+from tests.waits import wait_for
 
 
 def reporting(ctx: JobContext) -> str:
@@ -60,7 +61,7 @@ def test_a_child_sends_at_most_one_value_per_interval_and_the_latest_follows() -
     report(0.3, "coalesced")
     report(0.4, "latest")
     assert sent == [["progress", "j", 2, 0.2, "first"]]
-    time.sleep(MIN_INTERVAL_S * 3)
+    wait_for(lambda: len(sent) >= 2, 5, "the latest value, once the interval is out")
     assert sent[-1] == ["progress", "j", 2, 0.4, "latest"] and len(sent) == 2
     report(0.5, "pending at the end")
     report(0.6, "pending at the end")

@@ -25,6 +25,7 @@ from actors.raft.core import RaftConfig
 from actors.worker.agent import WorkerActor
 from actors.worker.handlers import default_registry
 from runtime.config.model import AuthConfig, UserConfig
+from runtime.node import serve_http
 from runtime.passwords import hash_password
 from runtime.storage import MemoryDisk, MemoryStorage
 from runtime.storage.history import History
@@ -172,4 +173,14 @@ async def running_api(
                 while (await client.get("/ready")).status_code != 200:
                     await trio.sleep(0.02)
             yield Api(client, registry, system, app)
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def served(api: Api) -> AsyncIterator[tuple[str, int]]:
+    """The app on 127.0.0.1 through hypercorn's trio worker."""
+    async with trio.open_nursery() as nursery:
+        bound = await nursery.start(serve_http, api.app, ("127.0.0.1", 0))
+        host, port = bound[0].removeprefix("http://").rsplit(":", 1)
+        yield host, int(port)
         nursery.cancel_scope.cancel()

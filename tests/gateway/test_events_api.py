@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.gateway.api import auth_config, running_api
-from tests.gateway.test_http_hygiene import served
+from tests.gateway.api import auth_config, running_api, served
 from tests.waits import read_events
 
 

@@ -5,31 +5,18 @@ document describes is the cursor the server takes."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
 from actors.gateway.openapi import CURSOR_PATTERN, OPENAPI
-from runtime.node import serve_http
-from tests.gateway.api import Api, running_api
+from tests.gateway.api import running_api, served
 
 BODY_TIMEOUT_S = 1.0
 HEAD = (
     b"POST /api/v1/jobs HTTP/1.1\r\nHost: podium\r\nContent-Type: application/json\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n"
 )
-
-
-@asynccontextmanager
-async def served(api: Api) -> AsyncIterator[tuple[str, int]]:
-    """The app on 127.0.0.1 through hypercorn's trio worker."""
-    async with trio.open_nursery() as nursery:
-        bound = await nursery.start(serve_http, api.app, ("127.0.0.1", 0))
-        host, port = bound[0].removeprefix("http://").rsplit(":", 1)
-        yield host, int(port)
-        nursery.cancel_scope.cancel()
 
 
 async def read_until_closed(stream: trio.SocketStream, limit_s: float) -> bytes:

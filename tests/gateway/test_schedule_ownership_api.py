@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.gateway.api import Api, running_api
-from tests.gateway.test_ownership_api import headers, two_users
+from tests.gateway.owners import headers, two_users
 
 NIGHTLY = {"name": "nightly", "every_s": 3600, "paused": True, "job": {"type": "noop"}}
 

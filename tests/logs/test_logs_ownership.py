@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from tests.gateway.api import running_api
-from tests.gateway.test_ownership_api import headers, submit, two_users
+from tests.gateway.owners import headers, submit, two_users
 
 
 async def test_another_users_job_output_is_not_found() -> None:

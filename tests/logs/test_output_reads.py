@@ -17,7 +17,7 @@ from actors.master.output_store import OutputStore
 from actors.worker.output import HeadTail, RecentOutputs, cut_marker
 from actors.worker.output_shipping import read_held, ship_output
 from runtime.actor import Actor, ActorRef
-from tests.sim.test_runtime_on_sim import Cluster
+from tests.sim.runtime_cluster import Cluster, cluster_fixture  # noqa: F401  (a fixture)
 from transport.cluster import GetJob, JsonView, RunningJob
 from transport.codec import Message, decode, encode
 from transport.output_messages import (

@@ -18,7 +18,7 @@ import pytest
 from client.api import Client, PodiumError
 from runtime.certs import init_certs
 from runtime.passwords import hash_password
-from tests.node.test_node_process import free_port
+from tests.ports import free_port
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 PASSWORDS = {"ada": "ada-pw", "bob": "bob-pw", "cy": "cy-pw"}

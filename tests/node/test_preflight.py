@@ -14,13 +14,7 @@ import trio
 
 from runtime.config import load_config
 from runtime.node import run_node
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.ports import free_port
 
 
 def start(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -114,7 +108,7 @@ async def test_a_node_run_again_in_the_same_process_serves_its_own_master(
     http = free_port()
     second = load_config(
         ["--data", str(tmp_path / "second"), "--listen", f"127.0.0.1:{free_port()}",
-         "--http", f"127.0.0.1:{http}"]
+         "--http", f"127.0.0.1:{http}", "--id", "m2"]
     )  # fmt: skip
     async with trio.open_nursery() as nursery:
         nursery.start_soon(run_node, second)
@@ -128,5 +122,5 @@ async def test_a_node_run_again_in_the_same_process_serves_its_own_master(
                     except httpx.TransportError:
                         pass
                     await trio.sleep(0.05)
-        assert answer.json()["node"] == "m1", answer.text
+        assert answer.json()["node"] == "m2", answer.text
         nursery.cancel_scope.cancel()

@@ -229,7 +229,7 @@ def test_the_readme_walkthrough_runs_as_written(checkout: Path) -> None:
                     assert "node stopped" in said and not crashed(said), said
                 server = start_servers(block, checkout, base, dev_http, dev_listen, n)
                 started_at = n
-                wait_for(block, dev_http)
+                wait_servers(block, dev_http)
                 continue
             out = terminal2.run(n, block)
             print(f"--- block {n}\n{raw}{out}")
@@ -262,7 +262,7 @@ def start_servers(
         )  # fmt: skip
 
 
-def wait_for(block: str, dev_http: int) -> None:
+def wait_servers(block: str, dev_http: int) -> None:
     """Until the block's servers answer: the dev node, or every master with a worker."""
     https = [int(p) for p in re.findall(r"--http 127\.0\.0\.1:(\d+)", block)]
     for port in https or [dev_http]:

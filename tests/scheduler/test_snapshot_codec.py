@@ -11,6 +11,7 @@ from actors.scheduler import snapshot_codec
 from actors.scheduler.dependencies import RELEASE_STEP
 from actors.scheduler.snapshot_codec import SnapshotFormatError
 from actors.scheduler.state import JobStateMachine
+from tests.scheduler.tables import report, run
 from transport.commands import (
     AssignCmd,
     AssignmentCmd,
@@ -113,9 +114,8 @@ def every_piece_kind() -> JobStateMachine:
     )
     parents = tuple(NewJob(p, "noop", b"\x80", 9, 0, None, None, None) for p in ("p", "q"))
     sm.apply_command(SubmitCmd(4.0, (*parents, *children)))
-    sm.apply_command(AssignCmd(5.0, (AssignmentCmd("p", "w1", 1, 15.0),)))
-    item = ReportItem("p", 1, True, msgpack.packb({"rows": 3}), "", False, 0.0)
-    sm.apply_command(ReportCmd(6.0, "w1", (item,)))
+    run(sm, "p", 1, 5.0)
+    report(sm, "p", 1, True, 6.0, result={"rows": 3})
     assert len(sm.recent_keys) == 3 and sm.deps.finals and len(sm.deps.candidates) == 7
     return sm
 

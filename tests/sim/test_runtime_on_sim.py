@@ -1,50 +1,17 @@
 """The actor runtime across nodes on SimNetwork, on trio's mock clock."""
 
 import functools
-import random
-from collections.abc import AsyncIterator
 
 import attrs
 import pytest
 import trio
 
 from runtime.actor import Actor, ActorRef
-from runtime.clock import sim_wall_clock
 from runtime.errors import AskError, AskTimeout, Escalation
 from runtime.supervisor import ChildSpec, Strategy, Supervisor
-from runtime.system import ActorSystem
 from tests.sim.messages import Boom, Ping, Pong
+from tests.sim.runtime_cluster import Cluster, cluster_fixture  # noqa: F401  (a fixture)
 from transport.codec import Message
-from transport.simnet import LinkConfig, NetConfig, SimNetwork
-
-
-@attrs.define
-class Cluster:
-    net: SimNetwork
-    systems: dict[str, ActorSystem]
-    nursery: trio.Nursery
-
-    def ref(self, from_node: str, node: str, name: str) -> ActorRef:
-        return self.systems[from_node].ref(node, name)
-
-    async def run(self, node: str, name: str, actor: Actor) -> None:
-        await self.nursery.start(self.systems[node].run_actor, name, actor)
-
-
-# pytest-trio only mocks the clock for a test that takes the clock fixture itself,
-# so every test below asks for ``autojump_clock`` next to ``cluster``
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    net = SimNetwork(random.Random(0), NetConfig(link=LinkConfig(latency=0.01, jitter=0.005)))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(net.run)
-        systems: dict[str, ActorSystem] = {}
-        for node in ("n1", "n2"):
-            system = ActorSystem(node, net.endpoint(node), random.Random(node), sim_wall_clock)
-            await nursery.start(system.serve)
-            systems[node] = system
-        yield Cluster(net, systems, nursery)
-        nursery.cancel_scope.cancel()
 
 
 class Echo(Actor):

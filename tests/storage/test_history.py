@@ -15,7 +15,6 @@ from actors.scheduler.attempt_log import appended
 from runtime.storage.history import (
     History,
     HistoryBackend,
-    Link,
     Op,
     Remove,
     insert,
@@ -29,42 +28,9 @@ from runtime.storage.history_sqlite import (
     HistoryFormatError,
     SqliteHistory,
 )
-from transport.commands import PurgeCmd, RetainCmd
+from tests.storage.records import STATUSES, Purge, Retain, child, ids, install, record
 from transport.job_options import JobOptions, RetryPolicy
-from transport.records import JobQuery, JobRecord
-
-
-def Purge(statuses: tuple[str, ...], job_type: str | None, before: float | None) -> PurgeCmd:
-    return PurgeCmd(0.0, statuses, job_type, before)
-
-
-def Retain(before: float | None, upto_seq: int) -> RetainCmd:
-    return RetainCmd(0.0, before, upto_seq)
-
-
-STATUSES = ("succeeded", "failed", "dead", "cancelled")
-
-
-def record(
-    seq: int,
-    *,
-    status: str = "succeeded",
-    job_type: str = "noop",
-    created: float | None = None,
-    finished: float | None = None,
-    key: str | None = None,
-    index: int | None = None,
-) -> JobRecord:
-    created = float(seq) if created is None else created
-    done = created + 1 if finished is None else finished
-    return JobRecord(
-        seq, f"job-{seq}", job_type, status, b"\x80", 5, 3, None, None, key, created, 1, "w1",
-        b"\xc0", "", "", created + 0.5, done, done, seq if index is None else index,
-    )  # fmt: skip
-
-
-def ids(records: list[JobRecord]) -> list[int]:
-    return [r.seq for r in records]
+from transport.records import JobQuery
 
 
 def test_write_get_and_remove(backend: HistoryBackend) -> None:
@@ -145,28 +111,6 @@ def test_finished_before_looks_only_where_it_can_be(backend: HistoryBackend) -> 
         7,
         8,
     ]
-
-
-def install(
-    backend: HistoryBackend, tmp_path: Path, upto: int, batch: int, held: tuple[Op, ...] = ()
-) -> HistoryBackend:
-    """A follower's store of the same kind, holding ``held`` (which must go), that receives
-    ``backend``'s records up to index ``upto`` in exported chunks of ``batch``."""
-    target: HistoryBackend = (
-        SqliteHistory(tmp_path / "follower.db")
-        if isinstance(backend, SqliteHistory)
-        else MemoryHistory()
-    )
-    target.open()
-    if held:
-        target.write(held, 3)
-    target.begin_install()
-    after = 0
-    while (chunk := backend.export(upto, after, batch)) is not None:
-        data, after = chunk
-        target.receive(data)
-    target.finish_install(upto)
-    return target
 
 
 def test_export_and_install_round_trip(backend: HistoryBackend, tmp_path: Path) -> None:
@@ -402,16 +346,6 @@ def test_a_record_keeps_its_options() -> None:
 
 
 # -- children: a parent's final children, by an index --------------------------------------
-
-
-def child(seq: int, *parents: str, status: str = "succeeded") -> list[Op]:
-    """The operations a final child with ``parents`` leaves: its record, then its link."""
-    options = JobOptions(depends_on=parents)
-    return [insert(attrs.evolve(record(seq, status=status), options=options)), link(seq, *parents)]
-
-
-def link(seq: int, *parents: str) -> Link:
-    return Link(seq, f"job-{seq}", parents)
 
 
 def test_children_follow_their_records(backend: HistoryBackend) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from runtime.storage.history import History, HistoryBackend, Remove, insert
 from runtime.storage.history_memory import MemoryHistory
 from runtime.storage.history_sqlite import SqliteHistory
-from tests.storage.test_history import Retain, child, install, record
+from tests.storage.records import Retain, child, install, record
 
 
 class CountedReads(MemoryHistory):

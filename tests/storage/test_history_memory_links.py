@@ -11,7 +11,7 @@ import pytest
 from runtime.storage import history_memory
 from runtime.storage.history import Link, Op, Remove, insert
 from runtime.storage.history_memory import HistoryImage, MemoryHistory
-from tests.storage.test_history import child, install, record
+from tests.storage.records import child, install, record
 from transport.job_options import JobOptions
 
 

@@ -10,7 +10,7 @@ import attrs
 
 from runtime.storage.history import HistoryBackend, insert
 from runtime.storage.history_sqlite import SqliteHistory
-from tests.storage.test_history import STATUSES, ids, record
+from tests.storage.records import STATUSES, ids, record
 from transport.job_options import JobOptions
 from transport.records import JobQuery, JobRecord
 

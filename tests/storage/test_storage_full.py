@@ -22,7 +22,7 @@ from runtime.storage import MemoryDisk, MemoryStorage, SqliteStorage, StorageFul
 from runtime.storage.full import as_storage_full
 from runtime.storage.history import History, insert
 from runtime.storage.history_memory import HistoryDisk, MemoryHistory
-from tests.storage.test_history import record
+from tests.storage.records import record
 from transport.raft import Entry, HardState
 
 

@@ -11,13 +11,13 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.loopback import free_ports
+from tests.waits import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.M | re.S)
@@ -66,15 +66,7 @@ def test_the_handler_example_traces_as_written(tmp_path: Path) -> None:
             stderr=err,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and node.poll() is None, "node did not start"
-            time.sleep(0.1)
+        wait_ready(url, process=node)
         submit = next(line for line in console.splitlines() if line.startswith("podium submit"))
         path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
         done = subprocess.run(

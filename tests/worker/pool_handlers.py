@@ -2,6 +2,7 @@
 
 Each takes a JSON-like payload, so the same handlers serve the pool tests
 (through ``run_job``) and a real node (``--handlers tests.worker.pool_handlers``).
+``HANDLERS`` and ``registry()`` are the pool tests' way to name and load them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ import time
 from pathlib import Path
 
 from actors.worker.errors import JobFailed, JobInterrupted
-from actors.worker.handlers import JobContext, handler
+from actors.worker.handlers import HandlerRegistry, JobContext, handler
 
 log = logging.getLogger("pool-tests")
+
+HANDLERS = "tests.worker.pool_handlers"
+
+
+def registry() -> HandlerRegistry:
+    reg = HandlerRegistry()
+    reg.load_module(HANDLERS)
+    return reg
 
 
 def spin(seconds: float) -> int:

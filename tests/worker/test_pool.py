@@ -10,16 +10,9 @@ import pytest
 import trio
 
 from actors.worker.capture import MAX_RESULT_BYTES, OUTPUT_TAIL_BYTES
-from actors.worker.handlers import HandlerRegistry, JobContext, JobOutcome, run_job
+from actors.worker.handlers import JobContext, JobOutcome, run_job
 from actors.worker.pool import PoolBook, ProcessPool
-
-HANDLERS = "tests.worker.pool_handlers"
-
-
-def registry() -> HandlerRegistry:
-    reg = HandlerRegistry()
-    reg.load_module(HANDLERS)
-    return reg
+from tests.worker.pool_handlers import HANDLERS, registry
 
 
 async def run(

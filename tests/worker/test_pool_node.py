@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from runtime.config import ConfigError, load_config
+from tests.ports import free_port
 
 ROOT = Path(__file__).parents[2]
 
@@ -69,13 +69,6 @@ def test_a_worker_node_gets_its_pool_settings() -> None:
     assert (process.pool.size, process.pool.max_jobs_per_child) == (3, 9)
     thread = worker_actor(config_from_dict({**base, "pool": "thread"}, source="test"))
     assert thread.pool is None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_final(client: httpx.Client, job_id: str, within_s: float) -> dict[str, Any]:

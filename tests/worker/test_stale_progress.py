@@ -4,12 +4,12 @@ context (a thread that job left running) is dropped, not labelled with the next 
 from __future__ import annotations
 
 import functools
-import time
 
 from actors.worker.handlers import JobContext, run_job
 from actors.worker.pool import ProcessPool
-from actors.worker.progress import MIN_INTERVAL_S, ChildProgress
-from tests.worker.test_pool import HANDLERS, registry
+from actors.worker.progress import ChildProgress
+from tests.waits import wait_for
+from tests.worker.pool_handlers import HANDLERS, registry
 
 
 def test_a_value_from_an_earlier_jobs_context_is_dropped() -> None:
@@ -24,7 +24,8 @@ def test_a_value_from_an_earlier_jobs_context_is_dropped() -> None:
     first(0.9, "a's thread, still running")
     second(0.1, "b's")
     first(0.9, "a's thread, still running")
-    time.sleep(MIN_INTERVAL_S * 3)  # b's value waited out the interval after a's
+    # b's value waits out the interval after a's, then goes from the timer thread
+    wait_for(lambda: len(sent) >= 2, 5, "b's value, once the interval is out")
     progress.stop()
     assert sent == [["progress", "a", 1, 0.3, "a's"], ["progress", "b", 1, 0.1, "b's"]]
 
