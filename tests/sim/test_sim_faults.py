@@ -7,33 +7,14 @@ import random
 import pytest
 import trio
 
-from runtime.actor import Actor, ActorRef
 from runtime.clock import sim_wall_clock
 from runtime.errors import AskTimeout
 from runtime.storage import MemoryDisk
-from runtime.supervisor import ChildSpec, Supervisor
-from runtime.system import ActorSystem
 from sim.faults import MAX_SKEW_LEASES, DiskLatency, SlowStorage, random_skew
 from sim.harness import RunResult, Simulation, run_scenario
 from sim.scenarios import Scenario, Summary
 from tests.sim.messages import Ping, Pong
-from transport.codec import Message
-
-
-class Recorder(Actor):
-    """Answers pings and notes when it handled each."""
-
-    def __init__(self, handled: list[tuple[int, float]]) -> None:
-        self.handled = handled
-
-    async def handle(self, msg: Message, sender: ActorRef | None) -> Message | None:
-        assert isinstance(msg, Ping)
-        self.handled.append((msg.n, trio.current_time()))
-        return Pong(msg.n)
-
-
-def recorder_root(system: ActorSystem, handled: list[tuple[int, float]]) -> Supervisor:
-    return Supervisor("root", [ChildSpec("rec", lambda: Recorder(handled))])
+from tests.sim.recorders import recorder_root
 
 
 def run(body: Scenario, seed: int = 0) -> RunResult:

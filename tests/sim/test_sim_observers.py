@@ -10,7 +10,7 @@ from sim.job_cluster import Decision, JobCluster
 from sim.scenarios import Scenario, Summary
 from sim.scenarios.jobs import MASTERS, WORKERS
 from sim.schedule_cluster import ScheduleCluster
-from tests.sim.test_sim_faults import recorder_root
+from tests.sim.recorders import recorder_root
 from transport.codec import Message, encode
 from transport.commands import AssignCmd, AssignmentCmd
 from transport.queue_control import SetTypeLimit
