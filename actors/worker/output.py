@@ -27,9 +27,9 @@ from collections import OrderedDict
 
 import attrs
 
-from transport.output_messages import Capture, cut_marker, read_capture
+from transport.output_messages import Capture, read_capture
 
-__all__ = ["DEFAULT_LOG_MAX_BYTES", "HeadTail", "RecentOutputs", "cut_marker"]
+__all__ = ["DEFAULT_LOG_MAX_BYTES", "HeadTail", "RecentOutputs"]
 
 # the issue's default: a mebibyte of output kept per attempt
 DEFAULT_LOG_MAX_BYTES = 1 << 20
@@ -65,15 +65,6 @@ class HeadTail:
     @property
     def tail(self) -> bytes:
         return bytes(self._tail[-self._tail_room :])
-
-    @property
-    def cut(self) -> int:
-        """How many bytes between the head and the tail were dropped."""
-        return self.total - len(self.head) - min(len(self._tail), self._tail_room)
-
-    def render(self) -> bytes:
-        """The whole capture: the head, a marker for what was cut if anything, the tail."""
-        return self.read(0, self.total)[0]
 
     def read(self, offset: int, limit: int) -> tuple[bytes, int]:
         """Up to ``limit`` bytes written from ``offset`` on (a marker first when some were

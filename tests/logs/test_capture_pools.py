@@ -15,6 +15,7 @@ from actors.worker.handlers import HandlerRegistry, JobContext, run_job
 from actors.worker.output import HeadTail
 from actors.worker.output_capture import capturing
 from actors.worker.pool import ProcessPool
+from tests.logs.captures import rendered
 
 HANDLERS = "tests.logs.output_handlers"
 
@@ -31,7 +32,7 @@ async def captured(
     out = HeadTail(limit)
     with capturing(out):
         outcome = await run_job(registry(), job_type, payload, 10, JobContext("j", 2), None, pool)
-    return outcome.ok, out.render().decode()
+    return outcome.ok, rendered(out).decode()
 
 
 SYNC_LINES = ["printed p attempt 2", "stderr p", "WARNING output-tests: logged p"]
@@ -96,7 +97,7 @@ async def test_writes_outside_a_job_are_not_captured(capsys: pytest.CaptureFixtu
         assert not thread.is_alive()
         print("the job's again", file=sys.stderr)
     print("after the job")
-    assert out.render().decode() == "the job's\nthe job's again\n"
+    assert rendered(out).decode() == "the job's\nthe job's again\n"
     written = capsys.readouterr()
     assert (written.out, written.err) == ("not a job's\nafter the job\n", "nor this\n")
 
@@ -109,7 +110,7 @@ def test_a_users_logger_named_like_podium_is_captured_and_podiums_own_are_not() 
         logging.getLogger("podium_etl").warning("loaded %d rows", 3)
         logging.getLogger("podium").warning("podium's own")
         logging.getLogger("podium.worker").warning("podium's worker")
-    assert out.render().decode() == "WARNING podium_etl: loaded 3 rows\n"
+    assert rendered(out).decode() == "WARNING podium_etl: loaded 3 rows\n"
 
 
 def test_a_job_is_captured_after_its_streams_and_log_handlers_were_swapped_away(
@@ -128,5 +129,5 @@ def test_a_job_is_captured_after_its_streams_and_log_handlers_were_swapped_away(
         print("the job's")
         logging.getLogger("user").warning("logged")
     print("not the job's")
-    assert out.render().decode() == "the job's\nWARNING user: logged\n"
+    assert rendered(out).decode() == "the job's\nWARNING user: logged\n"
     assert swapped.getvalue() == "not the job's\n"

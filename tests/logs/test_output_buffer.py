@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from actors.worker.output import HeadTail, RecentOutputs, cut_marker
+from actors.worker.output import HeadTail, RecentOutputs
+from tests.logs.captures import cut, rendered
+from transport.output_messages import cut_marker
 
 
 def test_output_under_the_limit_is_kept_whole() -> None:
     buf = HeadTail(100)
     buf.write(b"hello ")
     buf.write(b"world\n")
-    assert buf.render() == b"hello world\n" and buf.cut == 0 and buf.total == 12
+    assert rendered(buf) == b"hello world\n" and cut(buf) == 0 and buf.total == 12
 
 
 def test_over_the_limit_keeps_head_and_tail_and_says_what_was_cut() -> None:
@@ -20,14 +22,14 @@ def test_over_the_limit_keeps_head_and_tail_and_says_what_was_cut() -> None:
         buf.write(str(n % 10).encode())
     assert buf.head == b"01234"
     assert buf.tail == b"56789"
-    assert buf.cut == 90 and buf.total == 100
-    assert buf.render() == b"01234" + cut_marker(90) + b"56789"
+    assert cut(buf) == 90 and buf.total == 100
+    assert rendered(buf) == b"01234" + cut_marker(90) + b"56789"
 
 
 def test_a_single_large_write_is_split_between_head_and_tail() -> None:
     buf = HeadTail(8)
     buf.write(bytes(range(50)))
-    assert buf.render() == bytes(range(4)) + cut_marker(42) + bytes(range(46, 50))
+    assert rendered(buf) == bytes(range(4)) + cut_marker(42) + bytes(range(46, 50))
 
 
 @pytest.mark.parametrize("size", [1, 3, 7, 64, 1000])
@@ -36,7 +38,7 @@ def test_memory_stays_bounded_whatever_the_write_size(size: int) -> None:
     for _ in range(2000):
         buf.write(b"x" * size)
         assert len(buf.head) + len(buf._tail) <= 32 + 2 * 32 + size
-    assert len(buf.render()) <= 64 + len(cut_marker(buf.cut))
+    assert len(rendered(buf)) <= 64 + len(cut_marker(cut(buf)))
 
 
 def test_reads_resume_at_an_offset_and_mark_a_gap_that_was_cut() -> None:

@@ -14,9 +14,10 @@ import trio
 
 from actors.master.output_actor import OutputActor
 from actors.master.output_store import OutputStore
-from actors.worker.output import HeadTail, RecentOutputs, cut_marker
+from actors.worker.output import HeadTail, RecentOutputs
 from actors.worker.output_shipping import read_held, ship_output
 from runtime.actor import Actor, ActorRef
+from tests.logs.captures import rendered
 from tests.sim.runtime_cluster import Cluster, cluster_fixture  # noqa: F401  (a fixture)
 from transport.cluster import GetJob, JsonView, RunningJob
 from transport.codec import Message, decode, encode
@@ -26,6 +27,7 @@ from transport.output_messages import (
     OutputChunk,
     ReadOutput,
     StoreOutput,
+    cut_marker,
     read_capture,
 )
 
@@ -53,10 +55,10 @@ def test_a_shipped_capture_reads_as_the_workers_did_at_every_offset() -> None:
 
 
 def test_an_older_workers_rendered_capture_reads_as_a_stream_of_its_own_bytes() -> None:
-    rendered = written([STREAM]).render()
-    capture = StoreOutput("j", 1, rendered).capture()
-    assert capture == Capture(rendered, b"", len(rendered))
-    assert read_capture(*capture, 0, 10_000) == (rendered, len(rendered))
+    whole = rendered(written([STREAM]))
+    capture = StoreOutput("j", 1, whole).capture()
+    assert capture == Capture(whole, b"", len(whole))
+    assert read_capture(*capture, 0, 10_000) == (whole, len(whole))
 
 
 def history_file(path: Path) -> Path:
