@@ -300,7 +300,6 @@ class Dispatcher:
         reserved = self.reserved
         jobs = self.jobs
         touched = self.touched
-        trusts = self.leases.trusts
         for a in cmd.assignments:
             self.assigning.discard(a.job_id)
             if self.controlled:
@@ -311,7 +310,7 @@ class Dispatcher:
                 reserved[a.worker] = left
             else:
                 reserved.pop(a.worker, None)
-            if not committed or not trusts(a.worker, now):
+            if not committed:
                 continue
             job = jobs.job(a.job_id)
             if job is None or not jobs.is_current(a.job_id, a.attempt, a.worker):
@@ -328,6 +327,9 @@ class Dispatcher:
                     "" if job.options is None else job.options.traceparent or "",
                 )
             )
+        # asked once a batch, not once a job: this runs for every assignment made
+        for worker in self.leases.distrusted(per_worker, now):
+            del per_worker[worker]
         return per_worker
 
     # -- leases --------------------------------------------------------------------------

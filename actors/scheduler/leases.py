@@ -151,7 +151,13 @@ class Leases:
         """Whether ``worker`` holds a lease by this leader's view: not declared lost, and
         not run out. An assignment to a worker it does not trust is not sent (the job
         comes back when the loss, or the job's own lease, is applied)."""
-        return worker not in self.expiring and self.deadline(worker) >= now
+        return worker not in self.expiring and self.workers.get(worker, self.grace_until) >= now
+
+    def distrusted(self, workers: Iterable[str], now: float) -> list[str]:
+        """Of ``workers``, those it does not :meth:`trust <trusts>`: the same test, asked
+        once for a whole batch of assignments (it runs for every assignment made)."""
+        expiring, deadlines, grace = self.expiring, self.workers, self.grace_until
+        return [w for w in workers if w in expiring or deadlines.get(w, grace) < now]
 
     def usable(self, worker: str, now: float) -> bool:
         """Whether jobs may go to ``worker``: heard from in this term, not draining, lease

@@ -108,3 +108,17 @@ def test_a_new_term_forgets_who_was_being_declared_lost() -> None:
     leases.expire_worker("w1")
     leases.take_over(20.0)
     assert not leases.is_expiring("w1") and leases.trusts("w1", 25.0)
+
+
+def test_a_batch_is_distrusted_worker_by_worker_as_trusts_says() -> None:
+    leases = Leases(10.0)
+    leases.take_over(0.0)  # the unheard get a lease until 10.0
+    leases.heard_from("fresh", 5.0)
+    leases.heard_from("stale", 0.5)
+    leases.heard_from("lost", 5.0)
+    leases.expire_worker("lost")
+    workers = ["fresh", "stale", "lost", "unheard"]
+    for now in (9.0, 12.0, 16.0):
+        expected = [w for w in workers if not leases.trusts(w, now)]
+        assert leases.distrusted(workers, now) == expected
+    assert leases.distrusted(workers, 12.0) == ["stale", "lost", "unheard"]
